@@ -1,0 +1,1 @@
+"""Running training jobs: the container contract, data staging, executors."""

@@ -1,0 +1,102 @@
+"""The executor interface: run training jobs, report what happened.
+
+An executor runs attempts of training jobs. It never decides *what* to run; the
+orchestrator submits :class:`LaunchRequest` s and polls :class:`ExecutorEvent` s.
+
+Event order, per job: zero or more ``StatusChanged`` / ``OutputLines`` events,
+then exactly one ``Finished``. All output lines a job wrote are delivered before
+its ``Finished``. A launch that fails (missing program, unreadable channel) is
+reported as ``Finished`` with status Failed and a reason, never raised, so the
+orchestrator has a single path for every outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from tunelab.domain.definition import TrainingJobDefinition
+from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """One attempt of one training job.
+
+    ``hyperparameters`` is the complete ``hyperparameters.json`` content (static,
+    tuned and ``_tuning_objective_metric``), all strings. ``job_dir`` is the root of
+    the job's container-contract directory (``/opt/ml`` in SageMaker)."""
+
+    training_job_name: str
+    training_job_arn: str
+    definition: TrainingJobDefinition
+    hyperparameters: Mapping[str, str]
+    job_dir: str
+    attempt: int = 1
+    tuning_job_name: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    """The job entered ``secondary`` (Downloading, Training, Uploading...). With
+    Training, ``pid`` and ``pid_start_time`` identify the process (the start time
+    is the kernel's, so a recycled pid can be told apart)."""
+
+    name: str
+    time: float
+    secondary: SecondaryStatus
+    message: str = ""
+    pid: int | None = None
+    pid_start_time: int | None = None
+
+
+@dataclass(frozen=True)
+class OutputLines:
+    """New complete lines of the job's combined stdout/stderr log, in order."""
+
+    name: str
+    time: float
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The attempt is over. ``status`` is Completed (exit 0), Failed (non-zero exit
+    or launch error) or Stopped (stop request or max runtime; ``secondary`` tells
+    which: Stopped or MaxRuntimeExceeded)."""
+
+    name: str
+    time: float
+    status: TrainingJobStatus
+    secondary: SecondaryStatus
+    exit_code: int | None = None
+    failure_reason: str | None = None
+    model_artifacts: str | None = None
+
+
+ExecutorEvent = StatusChanged | OutputLines | Finished
+
+
+class Executor(Protocol):
+    """Runs training job attempts. Not thread-safe: one orchestrator drives it."""
+
+    def submit(self, request: LaunchRequest) -> None:
+        """Start the attempt (may return before the process runs)."""
+
+    def poll(self) -> list[ExecutorEvent]:
+        """Everything that happened since the last poll, oldest first."""
+
+    def wait(self, timeout: float) -> None:
+        """Block until an event may be ready (a process exited) or ``timeout``
+        seconds have passed."""
+
+    def stop(self, name: str) -> None:
+        """Ask the job to stop: SIGTERM, then SIGKILL after the grace period. The
+        outcome arrives as ``Finished`` (Stopped). Unknown names are ignored."""
+
+    def running(self) -> int:
+        """Attempts submitted and not yet reported Finished."""
+
+    def close(self) -> None:
+        """Release resources. Running processes are left alone (see ``stop``)."""

@@ -1,0 +1,156 @@
+"""The persistence boundary.
+
+Every object a store returns is an immutable snapshot (frozen dataclasses); a
+change is written by handing the store a new snapshot. Tuning job names are
+unique without regard to case, as in SageMaker. All methods are safe to call
+from several processes at once (SQLite WAL or PostgreSQL); writes inside one
+:meth:`Store.batch` commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from tunelab.domain.enums import ObjectiveType, TrainingJobStatus, TuningJobStatus
+from tunelab.domain.trial import MetricPoint, TrainingJob
+from tunelab.domain.tuning_job import TuningJob
+
+JSON = dict[str, Any]
+SortOrder = Literal["Ascending", "Descending"]
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who drives a tuning job, until when. ``owner`` is opaque to the store."""
+
+    owner: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class Counters:
+    """SageMaker's ``TrainingJobStatusCounters`` and ``ObjectiveStatusCounters``."""
+
+    completed: int = 0
+    in_progress: int = 0
+    retryable_error: int = 0
+    non_retryable_error: int = 0
+    stopped: int = 0
+    objective_succeeded: int = 0
+    objective_pending: int = 0
+    objective_failed: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.completed
+            + self.in_progress
+            + self.retryable_error
+            + self.non_retryable_error
+            + self.stopped
+        )
+
+
+@dataclass(frozen=True)
+class TuningJobQuery:
+    name_contains: str | None = None
+    status: TuningJobStatus | None = None
+    created_after: float | None = None
+    created_before: float | None = None
+    modified_after: float | None = None
+    modified_before: float | None = None
+    sort_by: Literal["Name", "Status", "CreationTime"] = "CreationTime"
+    sort_order: SortOrder = "Descending"
+    limit: int | None = None
+    after: tuple[Any, str] | None = None
+    """Keyset cursor: (sort value, name) of the last item of the previous page."""
+
+
+@dataclass(frozen=True)
+class TrainingJobQuery:
+    tuning_job_name: str
+    status: TrainingJobStatus | None = None
+    sort_by: Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"] = "Name"
+    sort_order: SortOrder = "Ascending"
+    limit: int | None = None
+    after: tuple[Any, str] | None = None
+    """Keyset cursor: (sort value, name) of the last item of the previous page.
+    With ``FinalObjectiveMetricValue``, jobs without a value are left out (SageMaker)."""
+
+
+@dataclass
+class Page:
+    items: list[Any] = field(default_factory=list)
+    next_cursor: tuple[Any, str] | None = None
+
+
+class StoreBatch(Protocol):
+    """Writes that commit together when the ``with`` block ends without error."""
+
+    def add_training_job(self, job: TrainingJob) -> None:
+        """Insert a new training job (its name must be new)."""
+
+    def put_training_job(self, job: TrainingJob) -> None:
+        """Replace the stored training job of the same name."""
+
+    def add_metric_points(self, training_job_name: str, points: Sequence[MetricPoint]) -> None: ...
+
+    def put_tuning_job(self, job: TuningJob) -> TuningJob:
+        """Replace the stored tuning job if its version is still ``job.version``;
+        return the stored snapshot (version + 1). Raises ``ConflictError`` when
+        another writer changed it first."""
+
+    def save_strategy_state(self, tuning_job_name: str, state: Mapping[str, Any]) -> None: ...
+
+
+class Store(Protocol):
+    def create_tuning_job(self, job: TuningJob) -> TuningJob:
+        """Insert; ``ResourceInUse`` if the name (any case) is taken."""
+
+    def get_tuning_job(self, name: str) -> TuningJob:
+        """``ResourceNotFound`` if absent. Lookup ignores case."""
+
+    def list_tuning_jobs(self, query: TuningJobQuery) -> Page:
+        """A page of ``TuningJob`` s."""
+
+    def delete_tuning_job(self, name: str) -> None:
+        """Remove the tuning job record only (its training jobs stay, as in SageMaker)."""
+
+    def get_training_job(self, name: str) -> TrainingJob: ...
+
+    def list_training_jobs(self, query: TrainingJobQuery) -> Page:
+        """A page of ``TrainingJob`` s of one tuning job."""
+
+    def counters(self, tuning_job_name: str) -> Counters:
+        """Derived from the training jobs: Failed counts as NonRetryableError."""
+
+    def best_training_job(
+        self, tuning_job_name: str, objective_type: ObjectiveType
+    ) -> TrainingJob | None:
+        """The job with the best final objective (ties: the earliest created)."""
+
+    def metric_points(self, training_job_name: str) -> list[MetricPoint]: ...
+
+    def strategy_state(self, tuning_job_name: str) -> JSON | None: ...
+
+    def get_lease(self, tuning_job_name: str) -> Lease | None: ...
+
+    def swap_lease(self, tuning_job_name: str, expected: Lease | None, new: Lease | None) -> bool:
+        """Compare-and-set: replace the lease only if it is still ``expected``."""
+
+    def batch(self) -> AbstractContextManager[StoreBatch]: ...
+
+    def close(self) -> None: ...
+
+
+def iterate_training_jobs(store: Store, query: TrainingJobQuery) -> Iterator[TrainingJob]:
+    """Every training job matching ``query``, page after page."""
+    while True:
+        page = store.list_training_jobs(query)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        query = TrainingJobQuery(**{**query.__dict__, "after": page.next_cursor})
