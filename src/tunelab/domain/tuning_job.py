@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tunelab.domain.definition import Objective, TrainingJobDefinition
@@ -110,3 +110,7 @@ class TuningJob:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def evolve(self, **changes: object) -> TuningJob:
+        """A copy with ``changes`` (the version stays: the store bumps it)."""
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,479 @@
+"""SageMaker's rules for a tuning job that its service model cannot express.
+
+Every rule returns :class:`Violation` s naming the field path and the rule, with
+SageMaker's error code (``ValidationException``, or ``ResourceLimitExceeded`` for
+a quota). ``check_document`` runs on the raw request (after the shape check and
+before parsing); ``check_spec`` on the parsed :class:`TuningJobSpec`. The sources
+of the rules are listed in ../shared/docs/sagemaker-api.md §6.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER, TrainingJobDefinition
+from tunelab.domain.enums import EarlyStoppingType, ScalingType, StrategyType
+from tunelab.domain.errors import Violation
+from tunelab.domain.request import RANGE_KINDS
+from tunelab.domain.search_space import CategoricalRange, IntegerRange
+from tunelab.domain.tuning_job import TuningJobSpec
+
+MAX_METRIC_DEFINITIONS = 20
+MAX_SEARCHED_HYPERPARAMETERS = 30
+MAX_HYPERPARAMETERS = 100
+MAX_HYPERBAND_RESOURCE = 20_000
+EPOCH_HYPERPARAMETERS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
+QUOTA = "ResourceLimitExceeded"
+CONFIG = "HyperParameterTuningJobConfig"
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """Adjustable limits (SageMaker's defaults). Exceeding one is
+    ``ResourceLimitExceeded``."""
+
+    max_parallel_training_jobs: int = 10
+    max_training_jobs: int = 500
+    max_concurrent_instances: int = 20
+    """Training instances in use at once: parallel jobs times each job's InstanceCount."""
+
+
+def check_document(document: Mapping[str, Any]) -> list[Violation]:
+    """Rules about which members appear together (the model makes all optional)."""
+    found: list[Violation] = []
+    config = document.get(CONFIG, {})
+    single, multi = "TrainingJobDefinition" in document, "TrainingJobDefinitions" in document
+    if single == multi:
+        got = "both" if single else "neither"
+        found.append(
+            Violation(
+                "TrainingJobDefinition",
+                "provide exactly one of "
+                f"TrainingJobDefinition or TrainingJobDefinitions; got {got}",
+            )
+        )
+    if multi and not single:
+        for key in ("HyperParameterTuningJobObjective", "ParameterRanges"):
+            if key in config:
+                found.append(
+                    Violation(
+                        f"{CONFIG}.{key}",
+                        "not allowed with "
+                        "TrainingJobDefinitions: give each definition its own "
+                        + ("TuningObjective" if "Objective" in key else "HyperParameterRanges"),
+                    )
+                )
+        names: dict[str, int] = {}
+        for i, definition in enumerate(document["TrainingJobDefinitions"]):
+            path = f"TrainingJobDefinitions[{i}]"
+            name = definition.get("DefinitionName")
+            if name is None:
+                found.append(
+                    Violation(
+                        f"{path}.DefinitionName",
+                        "is required when the job has "
+                        "TrainingJobDefinitions (it tells the definitions apart)",
+                    )
+                )
+            elif name.lower() in names:
+                found.append(
+                    Violation(
+                        f"{path}.DefinitionName",
+                        f"'{name}' is already the name "
+                        f"of TrainingJobDefinitions[{names[name.lower()]}] "
+                        "(definition names must be unique, ignoring case)",
+                    )
+                )
+            else:
+                names[name.lower()] = i
+            if "TuningObjective" not in definition and "Autotune" not in document:
+                found.append(
+                    Violation(
+                        f"{path}.TuningObjective",
+                        "is required for each definition of a job with TrainingJobDefinitions",
+                    )
+                )
+    elif single and not multi:
+        definition = document["TrainingJobDefinition"]
+        if "HyperParameterRanges" in definition and "ParameterRanges" in config:
+            found.append(
+                Violation(
+                    "TrainingJobDefinition.HyperParameterRanges",
+                    f"give the ranges either here or in {CONFIG}.ParameterRanges, not both",
+                )
+            )
+        own, top = (
+            definition.get("TuningObjective"),
+            config.get("HyperParameterTuningJobObjective"),
+        )
+        if own and top and own != top:
+            found.append(
+                Violation(
+                    "TrainingJobDefinition.TuningObjective",
+                    f"differs from {CONFIG}.HyperParameterTuningJobObjective; give one of them",
+                )
+            )
+        if not own and not top and "Autotune" not in document:
+            found.append(
+                Violation(
+                    f"{CONFIG}.HyperParameterTuningJobObjective",
+                    "is required: "
+                    "name the objective metric and whether to Maximize or "
+                    "Minimize it",
+                )
+            )
+    return found
+
+
+def check_spec(spec: TuningJobSpec, quotas: Quotas = Quotas()) -> list[Violation]:
+    """Every semantic rule of a parsed request; empty when the job may run."""
+    found = list(_limits(spec, quotas))
+    found += _strategy(spec, quotas)
+    found += _single_definition_features(spec)
+    found += _objectives(spec)
+    for index, definition in enumerate(spec.definitions):
+        found += _definition(spec, index, definition)
+    return found
+
+
+def definition_path(spec: TuningJobSpec, index: int) -> str:
+    return f"TrainingJobDefinitions[{index}]" if spec.multi_definition else "TrainingJobDefinition"
+
+
+def ranges_path(spec: TuningJobSpec, index: int) -> str:
+    """Where the definition's ranges were written."""
+    path = definition_path(spec, index)
+    if spec.multi_definition or "HyperParameterRanges" in spec.definitions[index].document:
+        return f"{path}.HyperParameterRanges"
+    return f"{CONFIG}.ParameterRanges"
+
+
+def _limits(spec: TuningJobSpec, quotas: Quotas) -> Iterator[Violation]:
+    path = f"{CONFIG}.ResourceLimits"
+    limits = spec.limits
+    if limits.max_parallel_training_jobs > quotas.max_parallel_training_jobs:
+        yield Violation(
+            f"{path}.MaxParallelTrainingJobs",
+            f"{limits.max_parallel_training_jobs} "
+            f"exceeds the quota of {quotas.max_parallel_training_jobs} parallel "
+            "training jobs per tuning job",
+            QUOTA,
+        )
+    total = limits.max_number_of_training_jobs
+    if total is not None and total > quotas.max_training_jobs:
+        yield Violation(
+            f"{path}.MaxNumberOfTrainingJobs",
+            f"{total} exceeds the quota of "
+            f"{quotas.max_training_jobs} training jobs per tuning job",
+            QUOTA,
+        )
+    widest = max(spec.definitions, key=lambda d: d.resources.instance_count)
+    instances = limits.max_parallel_training_jobs * widest.resources.instance_count
+    if instances > quotas.max_concurrent_instances:
+        yield Violation(
+            f"{path}.MaxParallelTrainingJobs",
+            f"{limits.max_parallel_training_jobs} "
+            f"parallel jobs of {widest.resources.instance_count} instances "
+            f"({widest.label}'s InstanceCount) need {instances} training instances "
+            f"at once, more than the quota of {quotas.max_concurrent_instances}",
+            QUOTA,
+        )
+    if total is None and spec.strategy is not StrategyType.GRID:
+        yield Violation(
+            f"{path}.MaxNumberOfTrainingJobs",
+            f"is required for the {spec.strategy} strategy (only Grid can infer it from its grid)",
+        )
+
+
+def _strategy(spec: TuningJobSpec, quotas: Quotas) -> Iterator[Violation]:
+    hyperband = spec.strategy is StrategyType.HYPERBAND
+    if spec.hyperband is not None and not hyperband:
+        yield Violation(
+            f"{CONFIG}.StrategyConfig",
+            f"is only allowed with the Hyperband strategy; the strategy is {spec.strategy}",
+        )
+    if hyperband:
+        yield from _hyperband(spec)
+    if spec.strategy is StrategyType.GRID:
+        yield from _grid(spec, quotas)
+    elif spec.strategy in (StrategyType.RANDOM, StrategyType.BAYESIAN):
+        yield from _enough_combinations(spec)
+
+
+def _hyperband(spec: TuningJobSpec) -> Iterator[Violation]:
+    if spec.early_stopping is not EarlyStoppingType.OFF:
+        yield Violation(
+            f"{CONFIG}.TrainingJobEarlyStoppingType",
+            "must be 'Off' with the "
+            "Hyperband strategy (Hyperband stops jobs early itself); got "
+            f"'{spec.early_stopping}'",
+        )
+    config = spec.hyperband
+    path = f"{CONFIG}.StrategyConfig.HyperbandStrategyConfig"
+    max_resource = config.max_resource if config else None
+    if max_resource is None:
+        for definition in spec.definitions:
+            static = definition.static_hyperparameters
+            for name in EPOCH_HYPERPARAMETERS:
+                if name in static and static[name].strip().isdigit():
+                    max_resource = int(static[name])
+                    break
+    if max_resource is None:
+        yield Violation(
+            f"{path}.MaxResource",
+            "is required for Hyperband unless a static "
+            "hyperparameter named "
+            + ", ".join(EPOCH_HYPERPARAMETERS)
+            + " gives the number of epochs",
+        )
+    elif max_resource > MAX_HYPERBAND_RESOURCE:
+        yield Violation(
+            f"{path}.MaxResource", f"must be at most {MAX_HYPERBAND_RESOURCE}; got {max_resource}"
+        )
+    min_resource = config.min_resource if config else None
+    if min_resource is not None and max_resource is not None and min_resource > max_resource:
+        yield Violation(
+            f"{path}.MinResource",
+            f"({min_resource}) must not be greater than MaxResource ({max_resource})",
+        )
+
+
+def _grid(spec: TuningJobSpec, quotas: Quotas) -> Iterator[Violation]:
+    combinations = 0
+    for index, definition in enumerate(spec.definitions):
+        path = ranges_path(spec, index)
+        ranges = definition.document.get("HyperParameterRanges") or (
+            spec.document.get(CONFIG, {}).get("ParameterRanges", {})
+        )
+        for kind in ("IntegerParameterRanges", "ContinuousParameterRanges"):
+            for i, item in enumerate(ranges.get(kind, ())):
+                yield Violation(
+                    f"{path}.{kind}[{i}]",
+                    "the Grid strategy takes only categorical "
+                    f"ranges; '{item['Name']}' is not categorical",
+                )
+        if not definition.search_space.ranges:
+            yield Violation(
+                f"{path}.CategoricalParameterRanges",
+                "the Grid strategy needs at least one categorical range",
+            )
+        combinations += definition.search_space.cardinality or 0
+    total = spec.limits.max_number_of_training_jobs
+    path = f"{CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs"
+    if total is not None and combinations and total != combinations:
+        yield Violation(
+            path,
+            f"must equal the number of grid combinations ({combinations}) "
+            f"with the Grid strategy, or be left out; got {total}",
+        )
+    if total is None and combinations > quotas.max_training_jobs:
+        yield Violation(
+            path,
+            f"the grid has {combinations} combinations, more than the quota "
+            f"of {quotas.max_training_jobs} training jobs per tuning job",
+            QUOTA,
+        )
+
+
+def _enough_combinations(spec: TuningJobSpec) -> Iterator[Violation]:
+    if not all(d.search_space.is_discrete for d in spec.definitions):
+        return
+    combinations = sum(d.search_space.cardinality or 0 for d in spec.definitions)
+    total = spec.limits.max_number_of_training_jobs
+    if total is not None and combinations < total:
+        yield Violation(
+            f"{CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs",
+            "You don't have "
+            "enough combinations of hyperparameter ranges. The total number of "
+            "hyperparameter combinations for the provided ranges "
+            f"[{float(combinations)}] must be equal or greater than the value of "
+            f"MaxNumberOfJobs, [{total}]. Provide additional ranges.",
+        )
+
+
+def _single_definition_features(spec: TuningJobSpec) -> Iterator[Violation]:
+    count = len(spec.definitions)
+    if count == 1:
+        return
+    if spec.warm_start is not None:
+        yield Violation(
+            "WarmStartConfig",
+            "warm start is only available for a job with a "
+            f"single training job definition; this job has {count}",
+        )
+    if spec.early_stopping is not EarlyStoppingType.OFF:
+        yield Violation(
+            f"{CONFIG}.TrainingJobEarlyStoppingType",
+            "early stopping ('Auto') is "
+            "only available for a job with a single training job definition; this "
+            f"job has {count}",
+        )
+
+
+def _objectives(spec: TuningJobSpec) -> Iterator[Violation]:
+    types = {d.objective.type for d in spec.definitions if d.objective is not None}
+    if len(types) > 1:
+        yield Violation(
+            "TrainingJobDefinitions",
+            "every definition's TuningObjective must have "
+            "the same Type (the best training job is chosen across definitions); "
+            "got " + " and ".join(sorted(types)),
+        )
+
+
+def _definition(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> Iterator[Violation]:
+    path = definition_path(spec, index)
+    algorithm = f"{path}.AlgorithmSpecification"
+    yield from _metric_definitions(d, f"{algorithm}.MetricDefinitions")
+    if d.objective is not None and d.algorithm_name is None:
+        names = {m.name for m in d.metric_definitions}
+        if d.objective.metric_name not in names:
+            yield Violation(
+                f"{algorithm}.MetricDefinitions",
+                "A metric is required for this "
+                "hyperparameter tuning job objective. Provide a metric in the metric "
+                f"definitions: no MetricDefinition is named "
+                f"'{d.objective.metric_name}'",
+            )
+    if d.training_image is None and d.algorithm_name is None:
+        yield Violation(algorithm, "give TrainingImage or AlgorithmName")
+    elif d.training_image is not None and d.algorithm_name is not None:
+        yield Violation(algorithm, "give TrainingImage or AlgorithmName, not both")
+    yield from _ranges(spec, index, d)
+    yield from _resources(d, path)
+    stopping = d.stopping
+    if stopping.max_wait_seconds is not None:
+        if not d.enable_managed_spot:
+            yield Violation(
+                f"{path}.StoppingCondition.MaxWaitTimeInSeconds",
+                "Invalid "
+                "MaxWaitTimeInSeconds. It is only supported when "
+                "EnableManagedSpotTraining is set to true",
+            )
+        elif (stopping.max_runtime_seconds or 0) > stopping.max_wait_seconds:
+            yield Violation(
+                f"{path}.StoppingCondition.MaxWaitTimeInSeconds",
+                "must be at least "
+                f"MaxRuntimeInSeconds ({stopping.max_runtime_seconds}); got "
+                f"{stopping.max_wait_seconds}",
+            )
+
+
+def _metric_definitions(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
+    if len(d.metric_definitions) > MAX_METRIC_DEFINITIONS:
+        yield Violation(
+            path,
+            f"a tuning job takes at most {MAX_METRIC_DEFINITIONS} metric "
+            f"definitions per training job definition; got {len(d.metric_definitions)}",
+        )
+    seen: set[str] = set()
+    for i, metric in enumerate(d.metric_definitions):
+        if metric.name in seen:
+            yield Violation(f"{path}[{i}].Name", f"'{metric.name}' is defined twice")
+        seen.add(metric.name)
+        try:
+            re.compile(metric.regex)
+        except re.error as error:
+            yield Violation(f"{path}[{i}].Regex", f"is not a valid regular expression: {error}")
+
+
+def _ranges(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> Iterator[Violation]:
+    path = ranges_path(spec, index)
+    document = d.document.get("HyperParameterRanges")
+    if document is None:
+        document = spec.document.get(CONFIG, {}).get("ParameterRanges", {})
+    seen: dict[str, str] = {}
+    for kind in RANGE_KINDS:
+        for i, item in enumerate(document.get(kind, ())):
+            where, name = f"{path}.{kind}[{i}]", item["Name"]
+            if name in seen:
+                yield Violation(f"{where}.Name", f"'{name}' is already tuned by {seen[name]}")
+                continue
+            seen[name] = where
+            if name in d.static_hyperparameters:
+                yield Violation(
+                    f"{where}.Name",
+                    f"'{name}' is also in StaticHyperParameters; a "
+                    "hyperparameter is either static or tuned, not both",
+                )
+            yield from _range_bounds(spec, index, item, where, kind)
+    if len(seen) > MAX_SEARCHED_HYPERPARAMETERS:
+        yield Violation(
+            path,
+            f"at most {MAX_SEARCHED_HYPERPARAMETERS} hyperparameters can be "
+            f"searched; got {len(seen)}",
+        )
+    total = len(seen) + len(set(d.static_hyperparameters) - {TUNING_OBJECTIVE_HYPERPARAMETER}) + 1
+    if total > MAX_HYPERPARAMETERS:
+        yield Violation(
+            f"{definition_path(spec, index)}.StaticHyperParameters",
+            "static and "
+            f"tuned hyperparameters together (plus {TUNING_OBJECTIVE_HYPERPARAMETER}) "
+            f"must be at most {MAX_HYPERPARAMETERS}; got {total}",
+        )
+
+
+def _range_bounds(
+    spec: TuningJobSpec, index: int, item: Mapping[str, Any], where: str, kind: str
+) -> Iterator[Violation]:
+    space = spec.definitions[index].search_space
+    try:
+        parsed = space[item["Name"]]
+    except KeyError:  # bounds were not numbers: reported by the parser
+        return
+    if isinstance(parsed, CategoricalRange):
+        duplicates = sorted({v for v in parsed.values if parsed.values.count(v) > 1})
+        if duplicates:
+            yield Violation(
+                f"{where}.Values",
+                "each value may appear once; repeated: " + ", ".join(repr(v) for v in duplicates),
+            )
+        return
+    lo, hi = parsed.min_value, parsed.max_value
+    if not lo < hi:
+        yield Violation(
+            where, f"MinValue ({item['MinValue']}) must be less than MaxValue ({item['MaxValue']})"
+        )
+    if parsed.scaling is ScalingType.LOGARITHMIC and lo <= 0:
+        yield Violation(
+            f"{where}.ScalingType",
+            "Logarithmic scaling needs MinValue and MaxValue "
+            f"greater than 0; got MinValue {item['MinValue']}",
+        )
+    if parsed.scaling is ScalingType.REVERSE_LOGARITHMIC:
+        if isinstance(parsed, IntegerRange):
+            yield Violation(
+                f"{where}.ScalingType", "ReverseLogarithmic scaling is only for continuous ranges"
+            )
+        elif not (lo >= 0 and hi < 1):
+            yield Violation(
+                f"{where}.ScalingType",
+                "ReverseLogarithmic scaling needs "
+                "0 <= MinValue and MaxValue < 1; got "
+                f"[{item['MinValue']}, {item['MaxValue']}]",
+            )
+
+
+def _resources(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
+    document = d.document
+    if "ResourceConfig" in document and "HyperParameterTuningResourceConfig" in document:
+        yield Violation(
+            f"{path}.HyperParameterTuningResourceConfig",
+            "give ResourceConfig or HyperParameterTuningResourceConfig, not both",
+        )
+    tuning = document.get("HyperParameterTuningResourceConfig") or {}
+    if "InstanceConfigs" in tuning and any(
+        key in tuning for key in ("InstanceType", "InstanceCount", "VolumeSizeInGB")
+    ):
+        yield Violation(
+            f"{path}.HyperParameterTuningResourceConfig",
+            "use either InstanceConfigs or InstanceType/InstanceCount/VolumeSizeInGB, not both",
+        )
+    if d.resources.instance_count < 1:
+        yield Violation(
+            f"{path}.ResourceConfig.InstanceCount",
+            f"must be at least 1; got {d.resources.instance_count}",
+        )
