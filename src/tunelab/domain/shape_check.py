@@ -1,0 +1,287 @@
+"""Check a request document against botocore's SageMaker shapes (the model is the schema).
+
+Rules, all read from the shape objects: the JSON type of every value (``null`` included:
+it is a type error, as for botocore's client-side validator), required members,
+``min``/``max`` (string length, list/map entry count, numeric value), ``enum``,
+``pattern`` (a full match), map keys and values, and unknown structure members (likely
+typos, with a suggestion when one is close). Each violation names its field path, e.g.
+``TrainingJobDefinitions[1].StaticHyperParameters['lr']``.
+
+The model's patterns are Java regular expressions, translated for Python's ``re``:
+``\\p{L}``-style Unicode general categories become explicit code-point ranges, POSIX
+classes such as ``\\p{Alnum}`` ASCII ranges, ``.`` excludes Java's line terminators, and
+``\\d``, ``\\w``, ``\\s`` keep Java's ASCII meaning (``re.ASCII``). Constructs whose
+meaning would silently change (``&&``, nested classes, ``\\Q``, ``\\Z``, ``\\v``...)
+raise ``ValueError``. Lengths count code points (Java counts UTF-16 units).
+
+tunelab's local extension: tunelab runs training jobs locally, so a string whose shape
+is named ``S3Uri`` (``S3DataSource.S3Uri``, ``CheckpointConfig.S3Uri``,
+``OutputDataConfig.S3OutputPath``, and CreateTrainingJob's debugger, profiler and
+TensorBoard output paths) also accepts a ``file://`` URI or an absolute local path
+(starting with ``/``) besides the model's ``(https|s3)://...``. All else stays strict.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import cache
+from itertools import groupby
+from typing import Any
+
+from botocore.model import ListShape, MapShape, Shape, StructureShape
+
+from tunelab.domain.errors import Violation
+from tunelab.domain.sagemaker_model import input_shape
+
+LOCAL_URI_SHAPES = frozenset({"S3Uri"})
+_LOCAL_URI = re.compile(r"file://.+|/.*")
+_INT_BITS = {"integer": 32, "long": 64}
+_MAX_ENUM_LISTED = 12
+
+
+def check_input(operation: str, document: Any) -> list[Violation]:
+    """Every violation of ``operation``'s input shape in ``document``, in document order
+    (a structure's missing required members come before its present members). Raises
+    botocore's ``OperationNotFoundError`` for an operation the model does not have."""
+    if not isinstance(document, Mapping):
+        return [Violation("", f"the {operation} request must be an object; got {_got(document)}")]
+    return check_shape(document, input_shape(operation), "")
+
+
+def check_shape(value: Any, shape: Shape, path: str) -> list[Violation]:
+    """Every violation of ``shape`` by ``value``, found at field path ``path``."""
+    out: list[Violation] = []
+    _check(value, shape, path, out)
+    return out
+
+
+def _check(value: Any, shape: Shape, path: str, out: list[Violation]) -> None:
+    kind = shape.type_name
+    expected, type_ok = _TYPES.get(kind, ("", lambda _: True))
+    if not type_ok(value):
+        out.append(Violation(path, f"must be {expected}; got {_got(value)}"))
+    elif isinstance(shape, StructureShape):
+        missing = [name for name in shape.required_members if name not in value]
+        out.extend(Violation(_join(path, name), "is required") for name in missing)
+        for key, item in value.items():
+            member = shape.members.get(key) if isinstance(key, str) else None
+            if member is None:
+                out.append(Violation(_join(path, str(key)), _unknown(str(key), shape)))
+            else:
+                _check(item, member, _join(path, key), out)
+    elif isinstance(shape, ListShape):
+        _limits(len(value), shape, path, out, "item")
+        for i, item in enumerate(value):
+            _check(item, shape.member, f"{path}[{i}]", out)
+    elif isinstance(shape, MapShape):
+        _limits(len(value), shape, path, out, "entry")
+        for key, item in value.items():
+            where = f"{path}[{key!r}]"
+            for v in check_shape(key, shape.key, where):
+                out.append(Violation(v.path, f"key {v.message}"))
+            _check(item, shape.value, where, out)
+    elif kind == "string":
+        _check_string(value, shape, path, out)
+    elif kind in _INT_BITS:
+        bound = 2 ** (_INT_BITS[kind] - 1)
+        if not -bound <= value < bound:
+            out.append(Violation(path, f"must be between {-bound} and {bound - 1}; got {value}"))
+        _limits(value, shape, path, out, "")
+    elif kind in ("float", "double"):
+        _limits(value, shape, path, out, "")
+
+
+def _check_string(value: str, shape: Shape, path: str, out: list[Violation]) -> None:
+    _limits(len(value), shape, path, out, "character")
+    enum: list[str] = shape.metadata.get("enum", [])
+    if enum and value not in enum:
+        out.append(Violation(path, _enum_message(value, enum, shape.name)))
+    pattern = shape.metadata.get("pattern")
+    if pattern is None or compile_pattern(pattern).fullmatch(value):
+        return
+    if shape.name in LOCAL_URI_SHAPES and _LOCAL_URI.fullmatch(value):
+        return
+    out.append(Violation(path, f"must match the pattern {pattern}; got {_short(value)}"))
+
+
+def _limits(n: float, shape: Shape, path: str, out: list[Violation], unit: str) -> None:
+    """``min``/``max`` of ``shape`` against ``n`` (a value, or a count of ``unit``)."""
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if low is not None and n < low:
+        out.append(Violation(path, _bound_text("least", low, n, unit)))
+    if high is not None and n > high:
+        out.append(Violation(path, _bound_text("most", high, n, unit)))
+
+
+def _bound_text(word: str, bound: float, n: float, unit: str) -> str:
+    if unit == "character":
+        return f"must be at {word} {_plural(bound, unit)} long; got {n}"
+    if unit:
+        return f"must have at {word} {_plural(bound, unit)}; got {n}"
+    return f"must be at {word} {bound}; got {n}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_timestamp(value: Any) -> bool:
+    try:
+        return _is_number(value) or bool(datetime.fromisoformat(value))
+    except (TypeError, ValueError):
+        return False
+
+
+_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "structure": ("an object", lambda v: isinstance(v, Mapping)),
+    "map": ("an object", lambda v: isinstance(v, Mapping)),
+    "list": ("a list", lambda v: isinstance(v, list | tuple)),
+    "string": ("a string", lambda v: isinstance(v, str)),
+    "integer": ("an integer", _is_int),
+    "long": ("an integer", _is_int),
+    "float": ("a number", _is_number),
+    "double": ("a number", _is_number),
+    "boolean": ("a boolean", lambda v: isinstance(v, bool)),
+    "timestamp": ("a timestamp (epoch seconds or an ISO-8601 string)", _is_timestamp),
+    "blob": ("binary data", lambda v: isinstance(v, bytes | bytearray | str)),
+}
+
+
+def _unknown(key: str, shape: StructureShape) -> str:
+    names = list(shape.members)
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.7)
+    if close:
+        return f"is not a field of {shape.name} (likely a typo; did you mean {close[0]!r}?)"
+    return f"is not a field of {shape.name} (valid fields: {', '.join(names)})"
+
+
+def _enum_message(value: str, enum: list[str], name: str) -> str:
+    """All values of a short enum, a count and examples for a long one (225 instance
+    types), plus a suggestion for a near miss such as ``OFF`` for ``Off``."""
+    if len(enum) <= _MAX_ENUM_LISTED:
+        text = f"must be one of {', '.join(enum)}; got {_short(value)}"
+    else:
+        examples = ", ".join(enum[:3])
+        text = f"must be one of the {len(enum)} values of {name} (e.g. {examples}, ...)"
+        text += f"; got {_short(value)}"
+    folded = {v.casefold(): v for v in enum}
+    close = difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0.8)
+    return f"{text} (did you mean {folded[close[0]]!r}?)" if close else text
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _plural(n: float, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {'entries' if unit == 'entry' else unit + 's'}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _got(value: Any) -> str:
+    if value is None:
+        return "null"
+    kinds = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"))
+    kinds += ((list | tuple, "a list"), (Mapping, "an object"))
+    kind = next((k for t, k in kinds if isinstance(value, t)), type(value).__name__)
+    return f"{_short(value)} ({kind})"
+
+
+# -- Java regular expressions -> Python ------------------------------------------------
+
+_POSIX = {
+    "Lower": "a-z",
+    "Upper": "A-Z",
+    "Alpha": "a-zA-Z",
+    "Digit": "0-9",
+    "Alnum": "a-zA-Z0-9",
+    "XDigit": "0-9a-fA-F",
+    "Space": r" \t\n\x0b\f\r",
+    "Punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+}
+_UNSUPPORTED_ESCAPES = frozenset("QEhHRXGzZvkce")
+_JAVA_DOT = r"[^\n\r\x85\u2028\u2029]"
+# Planes 4-13 hold no assigned characters; 15-16 only private use (category Co).
+_PLANES = (range(0x40000), range(0xE0000, 0xF0000))
+
+
+@cache
+def compile_pattern(java_pattern: str) -> re.Pattern[str]:
+    """``java_pattern`` (a model ``pattern``) compiled with Python's ``re``, to be used
+    with ``fullmatch``; cached. ``ValueError`` for a construct it cannot translate."""
+    try:
+        return re.compile(_translate(java_pattern), re.ASCII)
+    except re.error as error:
+        raise ValueError(f"cannot compile model pattern {java_pattern!r}: {error}") from error
+
+
+def _translate(java: str) -> str:
+    out: list[str] = []
+    i, class_start = 0, -1  # class_start: index just after an open '[' or '[^', else -1
+    while i < len(java):
+        c, nxt = java[i], java[i + 1 : i + 2]
+        if c == "\\" and nxt in ("p", "P") and java[i + 2 : i + 3] == "{":
+            end = java.index("}", i)
+            body = _property(java[i + 3 : end])
+            if nxt == "P" and class_start >= 0:
+                raise ValueError(f"negated property inside a class in {java!r}")
+            out.append(body if class_start >= 0 else f"[{'^' if nxt == 'P' else ''}{body}]")
+            i = end + 1
+        elif c == "\\":
+            if nxt in _UNSUPPORTED_ESCAPES or java.startswith("\\x{", i):
+                raise ValueError(f"unsupported escape \\{nxt} in {java!r}")
+            out.append(java[i : i + 2])
+            i += 2
+        elif class_start < 0 and c == "[":
+            class_start = i + (2 if nxt == "^" else 1)
+            out.append(java[i:class_start])
+            i = class_start
+        else:
+            if class_start >= 0 and (c == "[" or java.startswith("&&", i)):
+                raise ValueError(f"nested or intersected character class in {java!r}")
+            if c == "]" and i > class_start >= 0:
+                class_start = -1
+            out.append(_JAVA_DOT if c == "." and class_start < 0 else c)
+            i += 1
+    return "".join(out)
+
+
+def _property(name: str) -> str:
+    """The body of a character class (no brackets) equivalent to Java's ``\\p{name}``."""
+    if name in _POSIX:
+        return _POSIX[name]
+    category = name.removeprefix("Is")
+    by_category = _category_runs().items()
+    runs = sorted(r for cat, rs in by_category if cat.startswith(category) for r in rs)
+    if not runs or len(category) > 2 or category.startswith("C"):
+        raise ValueError(f"unsupported Unicode property \\p{{{name}}}")
+    merged = [runs[0]]
+    for start, end in runs[1:]:  # coalesce adjacent runs (Lu, Ll, Lu, ... -> one range)
+        if start == merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in merged)
+
+
+@cache
+def _category_runs() -> dict[str, list[tuple[int, int]]]:
+    """Runs of consecutive code points by Unicode general category (``Lu``, ``Zs``...)."""
+    runs: dict[str, list[tuple[int, int]]] = {}
+    for plane in _PLANES:
+        for cat, group in groupby(plane, lambda cp: unicodedata.category(chr(cp))):
+            points = list(group)
+            runs.setdefault(cat, []).append((points[0], points[-1]))
+    return runs
