@@ -1,0 +1,180 @@
+"""MetricExtractor: literal log lines in, exact metric points out."""
+
+from __future__ import annotations
+
+import ast
+import math
+import pathlib
+
+import pytest
+
+import tunelab.metrics
+from tunelab.domain.definition import MetricDefinition
+from tunelab.domain.trial import MetricPoint
+from tunelab.metrics.extract import MetricExtractor, latest, parse_number, validate_regex
+
+ACCURACY = MetricDefinition("validation:accuracy", r"validation-accuracy=([0-9\.]+)")
+AUC = MetricDefinition(
+    "validation:auc",
+    r".*\[[0-9]+\].*#011validation-auc:([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?).*",
+)
+TRAIN_AUC = MetricDefinition("train:auc", r"#011train-auc:([-+]?[0-9]*\.?[0-9]+)")
+LOSS = MetricDefinition("loss", r"loss: (\S+)")
+
+
+def test_sagemaker_style_regexes_give_exact_points() -> None:
+    extractor = MetricExtractor([ACCURACY, AUC, TRAIN_AUC, LOSS])
+    lines = [
+        "Starting training",
+        "[0]#011train-auc:0.81250#011validation-auc:0.79375",
+        "epoch 1 validation-accuracy=0.8125 loss: 0.693",
+        "[1]#011train-auc:0.9#011validation-auc:8.125e-01",
+        "epoch 2 validation-accuracy=0.875 loss: -1.5E+2",
+    ]
+    assert extractor.feed(lines, 100.0) == [
+        MetricPoint("validation:auc", 0.79375, 100.0, 0),
+        MetricPoint("train:auc", 0.8125, 100.0, 0),
+        MetricPoint("validation:accuracy", 0.8125, 100.0, 0),
+        MetricPoint("loss", 0.693, 100.0, 0),
+        MetricPoint("validation:auc", 0.8125, 100.0, 1),
+        MetricPoint("train:auc", 0.9, 100.0, 1),
+        MetricPoint("validation:accuracy", 0.875, 100.0, 1),
+        MetricPoint("loss", -150.0, 100.0, 1),
+    ]
+    assert extractor.counts == {
+        "validation:auc": 2,
+        "train:auc": 2,
+        "validation:accuracy": 2,
+        "loss": 2,
+    }
+
+
+def test_steps_continue_across_feeds_with_each_feed_timestamp() -> None:
+    extractor = MetricExtractor([LOSS])
+    assert extractor.feed(["loss: 3"], 10.0) == [MetricPoint("loss", 3.0, 10.0, 0)]
+    assert extractor.feed([], 11.0) == []
+    assert extractor.feed(["loss: 2", "noise", "loss: 1"], 12.5) == [
+        MetricPoint("loss", 2.0, 12.5, 1),
+        MetricPoint("loss", 1.0, 12.5, 2),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("loss: 1.5e-03", 0.0015),
+        ("loss: -2.5", -2.5),
+        ("loss: +7", 7.0),
+        ("loss: .5", 0.5),
+        ("loss: 3.", 3.0),
+        ("loss: 6E2", 600.0),
+        ("loss: inf", math.inf),
+        ("loss: -Infinity", -math.inf),
+    ],
+)
+def test_numbers_in_every_notation(line: str, value: float) -> None:
+    assert MetricExtractor([LOSS]).feed([line], 0.0) == [MetricPoint("loss", value, 0.0, 0)]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["loss: abc", "loss: nan", "loss: NaN", "loss: 1_000", "loss: 0x10", "loss: 0.5,", "loss:"],
+)
+def test_non_numbers_and_nan_are_ignored_without_using_a_step(line: str) -> None:
+    extractor = MetricExtractor([LOSS])
+    assert extractor.feed([line], 0.0) == []
+    assert extractor.feed(["loss: 4"], 1.0) == [MetricPoint("loss", 4.0, 1.0, 0)]
+
+
+def test_version_like_text_is_not_a_number() -> None:
+    extractor = MetricExtractor([ACCURACY])
+    assert extractor.feed(["validation-accuracy=1.2.3", "validation-accuracy=0.5"], 0.0) == [
+        MetricPoint("validation:accuracy", 0.5, 0.0, 0)
+    ]
+
+
+def test_regex_without_group_reads_the_whole_match() -> None:
+    extractor = MetricExtractor([MetricDefinition("score", r"-?[0-9]+\.[0-9]+")])
+    assert extractor.feed(["score is -0.25 today", "no number"], 5.0) == [
+        MetricPoint("score", -0.25, 5.0, 0)
+    ]
+
+
+def test_first_group_wins_and_optional_group_that_did_not_match_is_ignored() -> None:
+    two_groups = MetricDefinition("rmse", r"rmse=([0-9.]+) \(best ([0-9.]+)\)")
+    optional = MetricDefinition("lr", r"lr(?:=([0-9.]+))?")
+    extractor = MetricExtractor([two_groups, optional])
+    assert extractor.feed(["rmse=0.4 (best 0.3)", "lr", "lr=0.01"], 1.0) == [
+        MetricPoint("rmse", 0.4, 1.0, 0),
+        MetricPoint("lr", 0.01, 1.0, 0),
+    ]
+
+
+def test_first_match_in_a_line_is_the_point() -> None:
+    extractor = MetricExtractor([LOSS])
+    assert extractor.feed(["loss: 1 then loss: 2"], 0.0) == [MetricPoint("loss", 1.0, 0.0, 0)]
+
+
+def test_counts_resume_numbering_after_a_restart() -> None:
+    extractor = MetricExtractor([LOSS, ACCURACY], counts={"loss": 5, "other": 2})
+    assert extractor.feed(["loss: 0.1", "validation-accuracy=0.9"], 3.0) == [
+        MetricPoint("loss", 0.1, 3.0, 5),
+        MetricPoint("validation:accuracy", 0.9, 3.0, 0),
+    ]
+    counts = extractor.counts
+    assert counts == {"loss": 6, "other": 2, "validation:accuracy": 1}
+    counts["loss"] = 100  # a copy: the extractor is not affected
+    assert extractor.feed(["loss: 0.2"], 4.0) == [MetricPoint("loss", 0.2, 4.0, 6)]
+
+
+def test_latest_is_the_last_point_not_the_best() -> None:
+    extractor = MetricExtractor([ACCURACY, LOSS])
+    points = extractor.feed(
+        ["validation-accuracy=0.9 loss: 1", "validation-accuracy=0.95", "validation-accuracy=0.7"],
+        0.0,
+    )
+    assert latest(points, "validation:accuracy") == MetricPoint("validation:accuracy", 0.7, 0.0, 2)
+    assert latest(points, "loss") == MetricPoint("loss", 1.0, 0.0, 0)
+    assert latest(points, "missing") is None
+    assert latest([], "loss") is None
+    assert latest(list(reversed(points)), "validation:accuracy") == points[-1]
+
+
+def test_validate_regex_messages() -> None:
+    assert validate_regex(r"loss: (\S+)") is None
+    assert validate_regex("no group at all") is None
+    assert validate_regex("loss: [0-9") == (
+        "is not a valid regular expression: unterminated character set at position 6"
+    )
+    assert validate_regex("acc=(abc") == (
+        "is not a valid regular expression: missing ), unterminated subpattern at position 4"
+    )
+    assert validate_regex("*x") == (
+        "is not a valid regular expression: nothing to repeat at position 0"
+    )
+
+
+def test_invalid_regex_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match=r"metric 'bad'.*missing \), unterminated subpattern"):
+        MetricExtractor([MetricDefinition("bad", "x(")])
+
+
+def test_parse_number() -> None:
+    assert parse_number(" 1.25 ") == 1.25
+    assert parse_number("-3e2") == -300.0
+    assert parse_number("nan") is None
+    assert parse_number("1e") is None
+    assert parse_number("") is None
+
+
+def test_metrics_package_is_pure() -> None:
+    forbidden = {"os", "time", "subprocess", "sqlalchemy", "fastapi", "starlette"}
+    for path in pathlib.Path(tunelab.metrics.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                roots = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                roots = {(node.module or "").split(".")[0]}
+            else:
+                continue
+            assert not roots & forbidden, (path.name, roots)
