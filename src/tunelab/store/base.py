@@ -88,7 +88,12 @@ class Page:
 
 
 class StoreBatch(Protocol):
-    """Writes that commit together when the ``with`` block ends without error."""
+    """Writes that commit together when the ``with`` block ends without error.
+
+    Writes may be deferred to the end of the block: errors (``ResourceInUse``,
+    ``ResourceNotFound``, ``ConflictError``) may be raised by the ``with``
+    statement at exit rather than by the call, and values returned inside the
+    block are valid only if it exits without error."""
 
     def add_training_job(self, job: TrainingJob) -> None:
         """Insert a new training job (its name must be new)."""
@@ -97,6 +102,9 @@ class StoreBatch(Protocol):
         """Replace the stored training job of the same name."""
 
     def add_metric_points(self, training_job_name: str, points: Sequence[MetricPoint]) -> None: ...
+
+    def delete_metric_points(self, training_job_name: str) -> None:
+        """Forget a job's points (its attempt is being run again)."""
 
     def put_tuning_job(self, job: TuningJob) -> TuningJob:
         """Replace the stored tuning job if its version is still ``job.version``;
@@ -139,7 +147,8 @@ class Store(Protocol):
     def get_lease(self, tuning_job_name: str) -> Lease | None: ...
 
     def swap_lease(self, tuning_job_name: str, expected: Lease | None, new: Lease | None) -> bool:
-        """Compare-and-set: replace the lease only if it is still ``expected``."""
+        """Compare-and-set: replace the lease only if it is still ``expected``.
+        ``ResourceNotFound`` if there is no such tuning job."""
 
     def batch(self) -> AbstractContextManager[StoreBatch]: ...
 

@@ -1,0 +1,189 @@
+"""``SqlStoreBatch``: writes buffered in memory and run in one transaction.
+
+Buffering keeps SQLite's write lock for the few milliseconds of the commit only,
+not for the whole ``with`` block (a tick may compute suggestions inside it), so a
+second process (``describe``, ``stop``) never waits behind a slow block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tunelab.domain.errors import ConflictError, ResourceInUse, ResourceNotFound
+from tunelab.domain.trial import MetricPoint, TrainingJob
+from tunelab.domain.tuning_job import TuningJob
+from tunelab.store.sql import rows
+from tunelab.store.sql.schema import metric_points, strategy_states, training_jobs, tuning_jobs
+
+TJ, TR = tuning_jobs.c, training_jobs.c
+
+
+_TUNING_ID = select(TJ.id).where(TJ.name_key == bindparam("b_key"))
+_TRAINING_ID = select(TR.id).where(TR.name_key == bindparam("b_key"))
+_TUNING_VERSION = select(TJ.version).where(TJ.id == bindparam("b_id"))
+_VERSION_BY_KEY = select(TJ.version).where(TJ.name_key == bindparam("b_key"))
+_PUT_TRAINING = update(training_jobs).where(TR.name_key == bindparam("b_key"))
+_PUT_TUNING = update(tuning_jobs).where(
+    TJ.id == bindparam("b_id"), TJ.version == bindparam("b_version")
+)
+_DELETE_POINTS = delete(metric_points).where(metric_points.c.training_job_id == bindparam("b_id"))
+_PUT_STATE = update(strategy_states).where(strategy_states.c.tuning_job_id == bindparam("b_id"))
+# Statements are built once; values travel as execute() parameters, so each call
+# skips statement construction and hits SQLAlchemy's compiled cache.
+
+
+class Flush:
+    """One running commit: its connection, ids looked up so far, and what to do
+    once it has committed."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.after_commit: list[Callable[[], None]] = []
+        self._tuning_ids: dict[str, int] = {}
+        self._training_ids: dict[str, int] = {}
+
+    def tuning_job_id(self, name: str) -> int:
+        key = rows.key(name)
+        if key not in self._tuning_ids:
+            found = self.conn.execute(_TUNING_ID, {"b_key": key}).scalar()
+            if found is None:
+                raise ResourceNotFound(f"Tuning job '{name}' does not exist")
+            self._tuning_ids[key] = found
+        return self._tuning_ids[key]
+
+    def training_job_id(self, name: str) -> int:
+        key = rows.key(name)
+        if key not in self._training_ids:
+            found = self.conn.execute(_TRAINING_ID, {"b_key": key}).scalar()
+            if found is None:
+                raise ResourceNotFound(f"Training job '{name}' does not exist")
+            self._training_ids[key] = found
+        return self._training_ids[key]
+
+    def add_training_job(self, job: TrainingJob) -> None:
+        values = rows.training_job_values(job, self.tuning_job_id(job.tuning_job_name))
+        try:
+            result = self.conn.execute(insert(training_jobs), values)
+        except IntegrityError:
+            raise ResourceInUse(f"Training job '{job.name}' already exists") from None
+        self._training_ids[rows.key(job.name)] = result.inserted_primary_key[0]
+
+    def put_training_job(self, job: TrainingJob) -> None:
+        values = {**rows.training_job_state(job), "b_key": rows.key(job.name)}
+        if self.conn.execute(_PUT_TRAINING, values).rowcount != 1:
+            raise ResourceNotFound(f"Training job '{job.name}' does not exist")
+
+    def add_metric_points(self, name: str, points: Sequence[MetricPoint]) -> None:
+        job_id = self.training_job_id(name)
+        values = [rows.metric_point_values(job_id, p) for p in points]
+        self.conn.execute(insert(metric_points), values)
+
+    def delete_metric_points(self, name: str) -> None:
+        self.conn.execute(_DELETE_POINTS, {"b_id": self.training_job_id(name)})
+
+    def put_tuning_job(self, job: TuningJob, specs: rows.SpecCache) -> None:
+        key, job_id = rows.key(job.name), self.tuning_job_id(job.name)
+        values: dict[str, Any] = {
+            **rows.tuning_job_state(job),
+            "version": job.version + 1,
+            "b_id": job_id,
+            "b_version": job.version,
+        }
+        cached = specs.latest(key)
+        if cached is None or cached[:2] != (job_id, job.version) or cached[2] is not job.spec:
+            values["document"] = dict(job.spec.document)  # the request changed (e.g. tags)
+        if self.conn.execute(_PUT_TUNING, values).rowcount != 1:
+            found = self.conn.execute(_TUNING_VERSION, {"b_id": job_id}).scalar()
+            raise conflict(job, found)
+        self.after_commit.append(lambda: specs.remember(key, job_id, job.version + 1, job.spec))
+
+    def save_strategy_state(self, name: str, state: Mapping[str, Any]) -> None:
+        job_id, value = self.tuning_job_id(name), dict(state)
+        if self.conn.execute(_PUT_STATE, {"state": value, "b_id": job_id}).rowcount == 0:
+            self.conn.execute(insert(strategy_states), {"tuning_job_id": job_id, "state": value})
+
+
+def conflict(job: TuningJob, found: int | None) -> ConflictError:
+    return ConflictError(
+        f"Tuning job '{job.name}' was changed by another writer: "
+        f"expected version {job.version}, found {found}"
+    )
+
+
+class SqlStoreBatch:
+    """Writes that commit together when the ``with`` block ends without error.
+
+    Each call only records the write (argument objects must not be mutated
+    afterwards; domain snapshots are frozen). At exit they run in call order in
+    one transaction (``BEGIN IMMEDIATE`` on SQLite); any failure rolls all of them
+    back and is raised from the ``with`` statement: ``ResourceInUse`` (a training
+    job name taken), ``ResourceNotFound`` (unknown tuning or training job) and
+    ``ConflictError`` (``put_tuning_job`` lost a race). ``put_tuning_job`` also
+    checks the version when called, so a stale snapshot fails early. Not
+    thread-safe; use one batch per ``with`` block.
+    """
+
+    def __init__(self, writer: Engine, specs: rows.SpecCache, reader: Engine) -> None:
+        self._writer, self._reader, self._specs = writer, reader, specs
+        self._ops: list[Callable[[Flush], None]] = []
+        self._closed = False
+
+    def _record(self, op: Callable[[Flush], None]) -> None:
+        if self._closed:
+            raise RuntimeError("this batch has been committed or abandoned already")
+        self._ops.append(op)
+
+    def add_training_job(self, job: TrainingJob) -> None:
+        """Insert a new training job (its name, in any case, must be new)."""
+        self._record(lambda f: f.add_training_job(job))
+
+    def put_training_job(self, job: TrainingJob) -> None:
+        """Replace the stored training job of the same name (all but its tuning job)."""
+        self._record(lambda f: f.put_training_job(job))
+
+    def add_metric_points(self, training_job_name: str, points: Sequence[MetricPoint]) -> None:
+        """Append points to the training job's series (no de-duplication)."""
+        if points:
+            frozen = tuple(points)
+            self._record(lambda f: f.add_metric_points(training_job_name, frozen))
+
+    def delete_metric_points(self, training_job_name: str) -> None:
+        """Forget every point of the training job (its attempt is being run again)."""
+        self._record(lambda f: f.delete_metric_points(training_job_name))
+
+    def put_tuning_job(self, job: TuningJob) -> TuningJob:
+        """Replace the stored tuning job if its version is still ``job.version``;
+        return the snapshot as it will be stored (version + 1)."""
+        with self._reader.connect() as conn:
+            found = conn.execute(_VERSION_BY_KEY, {"b_key": rows.key(job.name)}).scalar()
+        if found is None:
+            raise ResourceNotFound(f"Tuning job '{job.name}' does not exist")
+        if found != job.version:
+            raise conflict(job, found)
+        self._record(lambda f: f.put_tuning_job(job, self._specs))
+        return replace(job, version=job.version + 1)
+
+    def save_strategy_state(self, tuning_job_name: str, state: Mapping[str, Any]) -> None:
+        """Replace the tuning job's strategy state (any JSON object)."""
+        self._record(lambda f: f.save_strategy_state(tuning_job_name, state))
+
+    def commit(self) -> None:
+        """Run the recorded writes in one transaction (nothing to do if none)."""
+        self._closed = True
+        if not self._ops:
+            return
+        with self._writer.connect() as conn, conn.begin():
+            flush = Flush(conn)
+            for op in self._ops:
+                op(flush)
+        for done in flush.after_commit:
+            done()
+
+    def abandon(self) -> None:
+        self._closed = True
+        self._ops.clear()

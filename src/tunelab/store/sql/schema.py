@@ -1,0 +1,131 @@
+"""The tables of :class:`~tunelab.store.sql.store.SqlStore` (SQLAlchemy Core).
+
+Hybrid layout: what is listed, filtered, sorted or joined is a real column; the
+request document, tuned hyperparameters, status transitions and strategy state
+are JSON. Times are float epoch seconds (``Double``). This module describes the
+schema at the newest migration; ``HEAD_REVISION`` must name that migration
+(a test compares it with Alembic's head and the migrated schema with these
+tables).
+
+Links between tables:
+
+- ``training_jobs.tuning_job_id`` -> ``tuning_jobs.id`` is ``ON DELETE SET NULL``:
+  deleting a tuning job keeps its training jobs (and their metric points), which
+  still carry ``tuning_job_name``.
+- ``strategy_states`` rows go with their tuning job (``ON DELETE CASCADE``).
+- The lease (owner, expires_at) lives on the tuning job row itself.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+HEAD_REVISION = "0001"
+"""The newest Alembic revision; a database at this revision needs no migration."""
+
+VERSION_TABLE = "tunelab_alembic_version"
+"""Alembic's version table, named so as not to clash in a shared PostgreSQL schema."""
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+NAME = String(255)
+"""Names are at most 63 characters in SageMaker; leave room."""
+
+tuning_jobs = Table(
+    "tuning_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False),
+    Column("name_key", NAME, nullable=False, unique=True),
+    Column("status", String(32), nullable=False, index=True),
+    Column("creation_time", Double, nullable=False, index=True),
+    Column("last_modified_time", Double, nullable=False),
+    Column("end_time", Double),
+    Column("failure_reason", Text),
+    Column("jobs_not_improving", Integer),
+    Column("version", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("lease_owner", String(255)),
+    Column("lease_expires_at", Double),
+    sqlite_autoincrement=True,  # ids are never reused: they key the parsed-spec cache
+)
+
+training_jobs = Table(
+    "training_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False),
+    Column("name_key", NAME, nullable=False, unique=True),
+    Column("tuning_job_id", Integer, ForeignKey("tuning_jobs.id", ondelete="SET NULL")),
+    Column("tuning_job_name", NAME, nullable=False),
+    Column("tuning_job_key", NAME, nullable=False, index=True),
+    Column("sequence", Integer, nullable=False),
+    Column("definition_name", NAME),
+    Column("tuned_hyperparameters", JSON, nullable=False),
+    Column("creation_time", Double, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("secondary_status", String(32), nullable=False),
+    Column("objective_status", String(32), nullable=False),
+    Column("final_objective_value", Double),
+    Column("failure_reason", Text),
+    Column("start_time", Double),
+    Column("end_time", Double),
+    Column("last_modified_time", Double),
+    Column("attempt", Integer, nullable=False),
+    Column("pid", Integer),
+    Column("pid_start_time", BigInteger),
+    Column("exit_code", Integer),
+    Column("transitions", JSON, nullable=False),
+    Index(None, "tuning_job_id", "name"),
+    Index(None, "tuning_job_id", "creation_time"),
+    Index(None, "tuning_job_id", "status"),
+    Index(None, "tuning_job_id", "final_objective_value"),
+)
+
+metric_points = Table(
+    "metric_points",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "training_job_id",
+        Integer,
+        ForeignKey("training_jobs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("metric_name", NAME, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("timestamp", Double, nullable=False),
+    Column("value", Double, nullable=False),
+    Index(None, "training_job_id", "metric_name", "step"),
+)
+
+strategy_states = Table(
+    "strategy_states",
+    metadata,
+    Column(
+        "tuning_job_id",
+        Integer,
+        ForeignKey("tuning_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("state", JSON, nullable=False),
+)

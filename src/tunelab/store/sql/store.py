@@ -1,0 +1,354 @@
+"""``SqlStore``: the :class:`~tunelab.store.base.Store` on SQLAlchemy 2.
+
+One class for SQLite files (WAL; several processes may share a file) and
+PostgreSQL, chosen by URL. Opening brings the schema to the newest Alembic
+revision. Returned objects are immutable snapshots; the store keeps no
+per-call state beyond a cache of parsed request documents, so one instance may
+be shared by threads.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from tunelab.domain.enums import ObjectiveStatus, ObjectiveType
+from tunelab.domain.errors import ResourceInUse, ResourceNotFound
+from tunelab.domain.trial import MetricPoint, TrainingJob
+from tunelab.domain.tuning_job import TuningJob
+from tunelab.store.base import JSON, Counters, Lease, Page, TrainingJobQuery, TuningJobQuery
+from tunelab.store.sql import rows
+from tunelab.store.sql.batch import SqlStoreBatch
+from tunelab.store.sql.engine import BEGIN_OPTION, make_engine, upgrade_to_head
+from tunelab.store.sql.schema import metric_points, strategy_states, training_jobs, tuning_jobs
+
+__all__ = ["SqlStore", "SqlStoreBatch"]
+
+TJ, TR, MP = tuning_jobs.c, training_jobs.c, metric_points.c
+
+TRAINING_COUNTER = {
+    "Completed": "completed",
+    "InProgress": "in_progress",
+    "Stopping": "in_progress",
+    "Failed": "non_retryable_error",
+    "Stopped": "stopped",
+}
+OBJECTIVE_COUNTER = {
+    "Succeeded": "objective_succeeded",
+    "Pending": "objective_pending",
+    "Failed": "objective_failed",
+}
+TUNING_SORT = {"Name": TJ.name, "Status": TJ.status, "CreationTime": TJ.creation_time}
+TRAINING_SORT = {
+    "Name": TR.name,
+    "CreationTime": TR.creation_time,
+    "Status": TR.status,
+    "FinalObjectiveMetricValue": TR.final_objective_value,
+}
+
+
+class SqlStore:
+    """The store in a SQL database given by a SQLAlchemy URL.
+
+    ``sqlite:///path/to/file.db`` (directory created if missing),
+    ``sqlite://`` (in memory, for tests) or ``postgresql://user@host/db``.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine = make_engine(url)
+        self._writer = self._engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+        self._specs = rows.SpecCache()
+        self.migrated = upgrade_to_head(self._engine)
+        """True when opening this store ran migrations."""
+
+    # -- tuning jobs -------------------------------------------------------------
+
+    def create_tuning_job(self, job: TuningJob) -> TuningJob:
+        """Insert; ``ResourceInUse`` if the name (any case) is taken. Returns ``job``."""
+        key = rows.key(job.name)
+        try:
+            with self._writer.connect() as conn, conn.begin():
+                taken = conn.execute(_NAME_BY_KEY, {"key": key}).scalar()
+                if taken is not None:
+                    raise ResourceInUse(_taken_message(job.name, taken))
+                result = conn.execute(insert(tuning_jobs), rows.tuning_job_values(job))
+        except IntegrityError:  # another writer won the race (PostgreSQL)
+            raise ResourceInUse(_taken_message(job.name, job.name)) from None
+        self._specs.remember(key, result.inserted_primary_key[0], job.version, job.spec)
+        return job
+
+    def get_tuning_job(self, name: str) -> TuningJob:
+        """``ResourceNotFound`` if absent. Lookup ignores case."""
+        with self._engine.connect() as conn:
+            row = conn.execute(_TUNING_BY_KEY, {"key": rows.key(name)}).mappings().first()
+        if row is None:
+            raise ResourceNotFound(f"Tuning job '{name}' does not exist")
+        return rows.tuning_job_from_row(row, self._specs.spec(row))
+
+    def list_tuning_jobs(self, query: TuningJobQuery) -> Page:
+        """A page of ``TuningJob`` s; the cursor is (sort value, name) of the last one."""
+        where: list[ColumnElement[bool]] = []
+        if query.name_contains:
+            where.append(TJ.name_key.contains(query.name_contains.lower(), autoescape=True))
+        if query.status is not None:
+            where.append(TJ.status == query.status.value)
+        for value, condition in (
+            (query.created_after, lambda v: TJ.creation_time > v),
+            (query.created_before, lambda v: TJ.creation_time < v),
+            (query.modified_after, lambda v: TJ.last_modified_time > v),
+            (query.modified_before, lambda v: TJ.last_modified_time < v),
+        ):
+            if value is not None:
+                where.append(condition(value))
+        with self._engine.connect() as conn:
+            return _page(
+                conn,
+                tuning_jobs,
+                where,
+                TUNING_SORT[query.sort_by],
+                query,
+                lambda r: rows.tuning_job_from_row(r, self._specs.spec(r)),
+            )
+
+    def delete_tuning_job(self, name: str) -> None:
+        """Remove the tuning job, its strategy state and lease. Its training jobs and
+        their metric points stay (unlinked, still naming the tuning job)."""
+        key = rows.key(name)
+        with self._writer.connect() as conn, conn.begin():
+            job_id = conn.execute(select(TJ.id).where(TJ.name_key == key)).scalar()
+            if job_id is None:
+                raise ResourceNotFound(f"Tuning job '{name}' does not exist")
+            conn.execute(
+                update(training_jobs).where(TR.tuning_job_id == job_id).values(tuning_job_id=None)
+            )
+            conn.execute(delete(strategy_states).where(strategy_states.c.tuning_job_id == job_id))
+            conn.execute(delete(tuning_jobs).where(TJ.id == job_id))
+        self._specs.forget(key)
+
+    # -- training jobs -----------------------------------------------------------
+
+    def get_training_job(self, name: str) -> TrainingJob:
+        """``ResourceNotFound`` if absent. Lookup ignores case."""
+        with self._engine.connect() as conn:
+            row = conn.execute(_TRAINING_BY_KEY, {"key": rows.key(name)}).mappings().first()
+        if row is None:
+            raise ResourceNotFound(f"Training job '{name}' does not exist")
+        return rows.training_job_from_row(row)
+
+    def list_training_jobs(self, query: TrainingJobQuery) -> Page:
+        """A page of the ``TrainingJob`` s of one tuning job (of the live one with that
+        name; after it was deleted, of the deleted one(s))."""
+        where = [_OWNED]
+        if query.status is not None:
+            where.append(TR.status == query.status.value)
+        sort = TRAINING_SORT[query.sort_by]
+        if query.sort_by == "FinalObjectiveMetricValue":
+            where.append(sort.is_not(None))
+        with self._engine.connect() as conn:
+            return _page(
+                conn,
+                training_jobs,
+                where,
+                sort,
+                query,
+                rows.training_job_from_row,
+                {"key": rows.key(query.tuning_job_name)},
+            )
+
+    def counters(self, tuning_job_name: str) -> Counters:
+        """Derived from the training jobs: Failed counts as NonRetryableError,
+        Stopping as InProgress."""
+        totals: dict[str, int] = {}
+        with self._engine.connect() as conn:
+            found = conn.execute(_COUNTS, {"key": rows.key(tuning_job_name)})
+            for status, objective, count in found:
+                for field in (TRAINING_COUNTER.get(status), OBJECTIVE_COUNTER.get(objective)):
+                    if field is not None:
+                        totals[field] = totals.get(field, 0) + count
+        return Counters(**totals)
+
+    def best_training_job(
+        self, tuning_job_name: str, objective_type: ObjectiveType
+    ) -> TrainingJob | None:
+        """Among jobs whose objective Succeeded with a value: the best value, then the
+        earliest created, then the first name."""
+        stmt = _BEST[objective_type]
+        with self._engine.connect() as conn:
+            row = conn.execute(stmt, {"key": rows.key(tuning_job_name)}).mappings().first()
+        return None if row is None else rows.training_job_from_row(row)
+
+    def metric_points(self, training_job_name: str) -> list[MetricPoint]:
+        """Every point of the training job in the order they were added ([] if none,
+        or if there is no such job)."""
+        with self._engine.connect() as conn:
+            found = conn.execute(_POINTS, {"key": rows.key(training_job_name)}).mappings()
+            return [rows.metric_point_from_row(r) for r in found]
+
+    # -- strategy state and lease ------------------------------------------------
+
+    def strategy_state(self, tuning_job_name: str) -> JSON | None:
+        """The last saved state; None if none was saved (or no such tuning job)."""
+        with self._engine.connect() as conn:
+            state = conn.execute(_STATE, {"key": rows.key(tuning_job_name)}).scalar()
+        return None if state is None else dict(state)
+
+    def get_lease(self, tuning_job_name: str) -> Lease | None:
+        """The current lease, expired or not (None if nobody holds one).
+        ``ResourceNotFound`` if there is no such tuning job."""
+        with self._engine.connect() as conn:
+            row = conn.execute(_LEASE, {"key": rows.key(tuning_job_name)}).first()
+        if row is None:
+            raise ResourceNotFound(f"Tuning job '{tuning_job_name}' does not exist")
+        return None if row.lease_owner is None else Lease(row.lease_owner, row.lease_expires_at)
+
+    def swap_lease(self, tuning_job_name: str, expected: Lease | None, new: Lease | None) -> bool:
+        """Compare-and-set: replace the lease only if it is still ``expected``
+        (owner and expiry, exactly). ``ResourceNotFound`` if there is no such
+        tuning job. Does not change the tuning job's version."""
+        key = rows.key(tuning_job_name)
+        if expected is None:
+            still = and_(TJ.lease_owner.is_(None), TJ.lease_expires_at.is_(None))
+        else:
+            still = and_(
+                TJ.lease_owner == expected.owner, TJ.lease_expires_at == expected.expires_at
+            )
+        values = {
+            "lease_owner": None if new is None else new.owner,
+            "lease_expires_at": None if new is None else new.expires_at,
+        }
+        with self._writer.connect() as conn, conn.begin():
+            stmt = update(tuning_jobs).where(TJ.name_key == key, still).values(values)
+            if conn.execute(stmt).rowcount == 1:
+                return True
+            if conn.execute(select(TJ.id).where(TJ.name_key == key)).first() is None:
+                raise ResourceNotFound(f"Tuning job '{tuning_job_name}' does not exist")
+            return False
+
+    # -- batches and lifetime ----------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[SqlStoreBatch]:
+        """Writes recorded in the block commit together at its end (see
+        :class:`SqlStoreBatch`); if the block raises, nothing is written."""
+        batch = SqlStoreBatch(self._writer, self._specs, self._engine)
+        try:
+            yield batch
+        except BaseException:
+            batch.abandon()
+            raise
+        batch.commit()
+
+    def close(self) -> None:
+        """Release the connections. The store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _taken_message(name: str, taken: str) -> str:
+    if taken == name:
+        return f"Tuning job '{name}' already exists"
+    return f"Tuning job '{name}' already exists (names are not case sensitive: '{taken}' is taken)"
+
+
+def _page(
+    conn: Connection,
+    table: Table,
+    where: list[ColumnElement[bool]],
+    sort: Any,
+    query: TuningJobQuery | TrainingJobQuery,
+    convert: Callable[[Any], Any],
+    params: dict[str, Any] | None = None,
+) -> Page:
+    """Keyset pagination on (sort, name), both in the query's order."""
+    name = table.c.name
+    descending = query.sort_order == "Descending"
+    before_or_after = operator.lt if descending else operator.gt
+    if query.after is not None:
+        value, last = query.after
+        if sort is name:
+            where.append(before_or_after(name, last))
+        else:
+            where.append(
+                or_(before_or_after(sort, value), and_(sort == value, before_or_after(name, last)))
+            )
+    keys: Sequence[Any] = [name] if sort is name else [sort, name]
+    stmt = select(table).where(*where)
+    stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in keys))
+    if query.limit is not None:
+        stmt = stmt.limit(query.limit + 1)
+    found = conn.execute(stmt, params or {}).mappings().all()
+    cursor = None
+    if query.limit is not None and len(found) > query.limit:
+        found = found[: query.limit]
+        cursor = (found[-1][sort.name], found[-1]["name"])
+    return Page([convert(r) for r in found], cursor)
+
+
+_OWNED = and_(
+    TR.tuning_job_key == bindparam("key"),
+    TR.tuning_job_id.is_not_distinct_from(
+        select(TJ.id).where(TJ.name_key == bindparam("key")).scalar_subquery()
+    ),
+)
+"""Training jobs of the live tuning job named ``:key``, or, when there is none, the
+ones left behind by deleted tuning jobs of that name."""
+_COUNTS = (
+    select(TR.status, TR.objective_status, func.count())
+    .where(_OWNED)
+    .group_by(TR.status, TR.objective_status)
+)
+_BEST = {
+    direction: select(training_jobs)
+    .where(
+        _OWNED,
+        TR.objective_status == ObjectiveStatus.SUCCEEDED.value,
+        TR.final_objective_value.is_not(None),
+    )
+    .order_by(
+        TR.final_objective_value.desc()
+        if direction is ObjectiveType.MAXIMIZE
+        else TR.final_objective_value.asc(),
+        TR.creation_time.asc(),
+        TR.name.asc(),
+    )
+    .limit(1)
+    for direction in ObjectiveType
+}
+_NAME_BY_KEY = select(TJ.name).where(TJ.name_key == bindparam("key"))
+_TUNING_BY_KEY = select(tuning_jobs).where(TJ.name_key == bindparam("key"))
+_TRAINING_BY_KEY = select(training_jobs).where(TR.name_key == bindparam("key"))
+_POINTS = (
+    select(metric_points)
+    .join(training_jobs, TR.id == MP.training_job_id)
+    .where(TR.name_key == bindparam("key"))
+    .order_by(MP.id)
+)
+_STATE = (
+    select(strategy_states.c.state)
+    .join(tuning_jobs, TJ.id == strategy_states.c.tuning_job_id)
+    .where(TJ.name_key == bindparam("key"))
+)
+_LEASE = select(TJ.lease_owner, TJ.lease_expires_at).where(TJ.name_key == bindparam("key"))
