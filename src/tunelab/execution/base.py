@@ -95,6 +95,11 @@ class Executor(Protocol):
         """Ask the job to stop: SIGTERM, then SIGKILL after the grace period. The
         outcome arrives as ``Finished`` (Stopped). Unknown names are ignored."""
 
+    def terminate_orphan(self, pid: int, pid_start_time: int | None) -> bool:
+        """End a process left running by a crashed tunelab (SIGTERM, then SIGKILL
+        after the grace period), only if ``pid`` still names the process that
+        started at ``pid_start_time``. Returns whether such a process was found."""
+
     def running(self) -> int:
         """Attempts submitted and not yet reported Finished."""
 

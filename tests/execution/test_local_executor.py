@@ -1,0 +1,376 @@
+"""LocalExecutor with real subprocesses: outcomes, logs, stops, limits, wake-ups."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tunelab.domain.definition import StoppingCondition
+from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
+from tunelab.execution.base import ExecutorEvent, Finished, OutputLines, StatusChanged
+from tunelab.execution.local import LocalExecutor, process_start_time, terminate_orphan
+
+from .test_contract import PROGRAMS, make_definition, make_request
+
+BEHAVE = (PROGRAMS / "behave.py").as_uri()
+
+
+@pytest.fixture
+def executor() -> Iterator[LocalExecutor]:
+    ex = LocalExecutor(stop_grace_seconds=0.5)
+    yield ex
+    for name in list(ex._jobs):  # never leave a test's processes behind
+        ex._jobs[name].proc.kill()
+        ex._jobs[name].proc.wait()
+    ex.close()
+
+
+def launch(
+    executor: LocalExecutor,
+    tmp_path: Path,
+    hps: dict[str, str],
+    name: str = "job",
+    **changes: object,
+) -> str:
+    changes.setdefault("output_path", str(tmp_path / "out"))
+    executor.submit(make_request(tmp_path / name, make_definition(BEHAVE, **changes), hps))
+    return name
+
+
+def collect(
+    executor: LocalExecutor, timeout: float = 10.0, until: str | None = None
+) -> list[ExecutorEvent]:
+    """Poll until a Finished (or a line equal to ``until``) arrives."""
+    events: list[ExecutorEvent] = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        executor.wait(0.5)
+        events.extend(executor.poll())
+        if any(isinstance(e, Finished) for e in events):
+            return events
+        if until is not None and until in lines_of(events):
+            return events
+    raise AssertionError(f"nothing conclusive within {timeout} s: {events}")
+
+
+def lines_of(events: list[ExecutorEvent]) -> list[str]:
+    return [line for e in events if isinstance(e, OutputLines) for line in e.lines]
+
+
+def finished(events: list[ExecutorEvent]) -> Finished:
+    assert isinstance(events[-1], Finished), events
+    return events[-1]
+
+
+def test_exit_0_completes_and_packages_the_model(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {"model": "weights", "output_data": "eval"})
+    events = collect(executor)
+    kinds = [(type(e).__name__, getattr(e, "secondary", None)) for e in events]
+    assert kinds[0] == ("StatusChanged", SecondaryStatus.TRAINING)
+    assert kinds[-2:] == [
+        ("StatusChanged", SecondaryStatus.UPLOADING),
+        ("Finished", SecondaryStatus.COMPLETED),
+    ]
+    training = events[0]
+    assert isinstance(training, StatusChanged)
+    assert training.pid is not None and training.pid_start_time is not None
+    done = finished(events)
+    assert done.status is TrainingJobStatus.COMPLETED
+    assert done.exit_code == 0 and done.failure_reason is None
+    model = tmp_path / "out" / "job" / "output" / "model.tar.gz"
+    assert done.model_artifacts == model.as_uri()
+    with tarfile.open(model) as tar:
+        assert tar.extractfile("model.txt").read() == b"weights"  # type: ignore[union-attr]
+    with tarfile.open(model.with_name("output.tar.gz")) as tar:
+        assert tar.extractfile("out.txt").read() == b"eval"  # type: ignore[union-attr]
+    assert executor.running() == 0
+
+
+def test_s3_output_skips_packaging(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {}, output_path="s3://bucket/out")
+    events = collect(executor)
+    done = finished(events)
+    assert done.status is TrainingJobStatus.COMPLETED and done.model_artifacts is None
+    assert SecondaryStatus.UPLOADING not in [getattr(e, "secondary", None) for e in events]
+
+
+def test_failure_file_is_the_reason(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {"failure": "x" * 2000, "exit": "3"})
+    done = finished(collect(executor))
+    assert done.status is TrainingJobStatus.FAILED
+    assert done.secondary is SecondaryStatus.FAILED
+    assert done.exit_code == 3
+    assert done.failure_reason == "x" * 1024
+    assert done.model_artifacts is None
+
+
+def test_exit_1_reason_has_the_log_tail(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {"lines": "300", "exit": "1"})
+    events = collect(executor)
+    done = finished(events)
+    assert done.status is TrainingJobStatus.FAILED and done.exit_code == 1
+    reason = done.failure_reason or ""
+    assert reason.startswith("AlgorithmError: program exited with code 1; last log lines: ")
+    assert reason.endswith("step=299 loss=0.0033;")
+    assert len(reason) <= 1024
+    assert len(lines_of(events)) == 300
+
+
+def test_killed_by_a_signal_is_a_failure(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {"kill_self": "1"})
+    done = finished(collect(executor))
+    assert done.status is TrainingJobStatus.FAILED
+    assert done.exit_code == 128 + signal.SIGKILL
+    assert done.failure_reason == "AlgorithmError: program terminated by signal SIGKILL"
+
+
+def test_stdout_and_stderr_in_order(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {"interleave": "50"})
+    events = collect(executor)
+    expected = [line for i in range(50) for line in (f"out-{i}", f"err-{i}")]
+    assert lines_of(events) == expected
+    log = (tmp_path / "job" / "logs" / "attempt-1.log").read_text()
+    assert log.splitlines() == expected
+
+
+def test_partial_last_line_is_delivered(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {"lines": "1", "partial": "final accuracy=0.93 ünïcode"})
+    events = collect(executor)
+    assert lines_of(events) == ["step=0 loss=1.0000;", "final accuracy=0.93 ünïcode"]
+
+
+def test_metric_lines_arrive_in_order_over_several_polls(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    launch(executor, tmp_path, {"lines": "6", "interval": "0.15"})
+    events: list[ExecutorEvent] = []
+    while not events or not isinstance(events[-1], Finished):
+        executor.wait(0.1)
+        events.extend(executor.poll())
+    batches = [e for e in events if isinstance(e, OutputLines)]
+    assert len(batches) >= 2
+    assert lines_of(events) == [f"step={i} loss={1.0 / (i + 1):.4f};" for i in range(6)]
+
+
+def test_max_runtime_stops_the_job(executor: LocalExecutor, tmp_path: Path) -> None:
+    started = time.monotonic()
+    launch(executor, tmp_path, {"sleep": "30"}, stopping=StoppingCondition(max_runtime_seconds=1))
+    done = finished(collect(executor))
+    assert time.monotonic() - started < 5
+    assert done.status is TrainingJobStatus.STOPPED
+    assert done.secondary is SecondaryStatus.MAX_RUNTIME_EXCEEDED
+    assert done.failure_reason == (
+        "MaxRuntimeExceeded: training job ran longer than MaxRuntimeInSeconds (1 s)"
+    )
+
+
+def test_stop_sigterm_then_sigkill(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {"on_term": "ignore", "ready": "1", "sleep": "30"})
+    assert "ready" in lines_of(collect(executor, until="ready"))
+    stopped_at = time.monotonic()
+    executor.stop("job")
+    done = finished(collect(executor))
+    assert 0.4 < time.monotonic() - stopped_at < 5
+    assert done.status is TrainingJobStatus.STOPPED
+    assert done.secondary is SecondaryStatus.STOPPED
+    assert done.exit_code == 128 + signal.SIGKILL
+    assert done.failure_reason is None
+
+
+@pytest.mark.parametrize("on_term", ["default", "exit0"])
+def test_stop_is_stopped_however_the_program_exits(
+    executor: LocalExecutor, tmp_path: Path, on_term: str
+) -> None:
+    launch(executor, tmp_path, {"on_term": on_term, "ready": "1", "sleep": "30", "model": "m"})
+    collect(executor, until="ready")
+    executor.stop("job")
+    executor.stop("job")  # repeated stops are harmless
+    executor.stop("no-such-job")
+    done = finished(collect(executor))
+    assert (done.status, done.secondary) == (TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED)
+    assert done.model_artifacts is not None  # SageMaker keeps what a stopped job saved
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1", "is not supported by the local"),
+        ("file:///no/such/program", "program /no/such/program does not exist"),
+        ("NONEXEC", "is not executable"),
+    ],
+)
+def test_bad_images_fail_the_launch(
+    executor: LocalExecutor, tmp_path: Path, image: str, reason: str
+) -> None:
+    if image == "NONEXEC":
+        path = tmp_path / "program"
+        path.write_text("#!/bin/sh\n")
+        image = path.as_uri()
+    executor.submit(make_request(tmp_path / "job", make_definition(image)))
+    assert executor.running() == 1
+    done = finished(executor.poll())
+    assert done.status is TrainingJobStatus.FAILED
+    assert reason in (done.failure_reason or "")
+    assert executor.running() == 0
+
+
+def test_executable_image_gets_train_argument(executor: LocalExecutor, tmp_path: Path) -> None:
+    program = tmp_path / "algo"
+    program.write_text('#!/bin/sh\necho "argv: $1 job: $TRAINING_JOB_NAME"\n')
+    program.chmod(0o755)
+    executor.submit(make_request(tmp_path / "job", make_definition(program.as_uri())))
+    events = collect(executor)
+    assert lines_of(events) == ["argv: train job: job"]
+    assert finished(events).status is TrainingJobStatus.COMPLETED
+
+
+def test_attempts_get_separate_logs(executor: LocalExecutor, tmp_path: Path) -> None:
+    definition = make_definition(BEHAVE)
+    for attempt in (1, 2):
+        request = make_request(tmp_path / "job", definition, {"lines": str(attempt)})
+        executor.submit(dataclasses.replace(request, attempt=attempt))
+        collect(executor)
+    logs = tmp_path / "job" / "logs"
+    assert (logs / "attempt-1.log").read_text().count("\n") == 1
+    assert (logs / "attempt-2.log").read_text().count("\n") == 2
+
+
+def test_duplicate_submit_is_refused(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {"sleep": "5"})
+    with pytest.raises(ValueError, match="already running"):
+        launch(executor, tmp_path, {})
+    executor.stop("job")
+    collect(executor)
+
+
+def test_wait_wakes_up_when_a_child_exits(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {"sleep": "0.2"})
+    started = time.monotonic()
+    executor.wait(10.0)  # the Training event is ready: no blocking
+    assert time.monotonic() - started < 0.1
+    assert [type(e) for e in executor.poll()] == [StatusChanged]
+    started = time.monotonic()
+    executor.wait(10.0)
+    woke = time.monotonic() - started
+    assert 0.15 < woke < 2.0  # not before the exit, and nowhere near the 10 s timeout
+    assert finished(executor.poll()).status is TrainingJobStatus.COMPLETED
+
+
+def test_wait_falls_back_to_sleeping_without_pidfds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "pidfd_open")
+    executor = LocalExecutor(poll_interval=0.05, stop_grace_seconds=0.5)
+    launch(executor, tmp_path, {"lines": "3", "sleep": "0.2"})
+    executor.poll()
+    started = time.monotonic()
+    executor.wait(10.0)
+    assert time.monotonic() - started < 2.0
+    events = collect(executor)
+    assert finished(events).status is TrainingJobStatus.COMPLETED
+    assert len(lines_of(events)) == 3
+    launch(executor, tmp_path, {"sleep": "30"}, name="long")
+    executor.poll()
+    executor.stop("long")
+    assert finished(collect(executor)).status is TrainingJobStatus.STOPPED
+    executor.close()
+
+
+def test_wait_without_jobs_honours_the_timeout() -> None:
+    executor = LocalExecutor()
+    started = time.monotonic()
+    executor.wait(0.1)
+    assert 0.08 < time.monotonic() - started < 1.0
+    executor.close()
+
+
+def test_leftover_children_are_killed_when_the_job_exits(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    program = tmp_path / "spawner"
+    program.write_text('#!/bin/sh\nsleep 30 &\necho "child $!"\n')
+    program.chmod(0o755)
+    executor.submit(make_request(tmp_path / "job", make_definition(program.as_uri())))
+    events = collect(executor)
+    assert finished(events).status is TrainingJobStatus.COMPLETED
+    child = int(lines_of(events)[0].split()[1])
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return not stat[stat.rindex(b")") + 2 :].startswith(b"Z")
+
+
+def test_many_jobs_in_parallel_and_submit_overhead(tmp_path: Path) -> None:
+    executor = LocalExecutor()
+    definition = make_definition(BEHAVE, output_path=str(tmp_path / "out"))
+    submit_times: list[float] = []
+    pending = [f"job-{i}" for i in range(30)]
+    results: dict[str, Finished] = {}
+    while len(results) < 30:
+        while pending and executor.running() < 10:
+            name = pending.pop(0)
+            started = time.perf_counter()
+            executor.submit(make_request(tmp_path / name, definition, {"lines": "2"}))
+            submit_times.append(time.perf_counter() - started)
+        executor.wait(5.0)
+        for event in executor.poll():
+            if isinstance(event, Finished):
+                results[event.name] = event
+    executor.close()
+    assert {e.status for e in results.values()} == {TrainingJobStatus.COMPLETED}
+    assert statistics.median(submit_times) < 0.1  # target is far lower; see the report
+
+
+def test_process_start_time() -> None:
+    assert isinstance(process_start_time(os.getpid()), int)
+    assert process_start_time(2**22 + 12345) is None
+
+
+def _detached(code: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", code], start_new_session=True, stdout=subprocess.PIPE
+    )
+
+
+def test_terminate_orphan_checks_the_start_time() -> None:
+    proc = _detached("import time; print('up', flush=True); time.sleep(30)")
+    assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+    start = process_start_time(proc.pid)
+    assert start is not None
+    assert terminate_orphan(proc.pid, start + 1, grace=0.5) is False
+    assert proc.poll() is None
+    assert terminate_orphan(proc.pid, start, grace=5.0) is True
+    assert proc.wait(timeout=5) == -signal.SIGTERM
+
+
+def test_terminate_orphan_kills_after_grace() -> None:
+    code = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('up', flush=True); time.sleep(30)"
+    )
+    proc = _detached(code)
+    assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+    started = time.monotonic()
+    executor = LocalExecutor(stop_grace_seconds=0.3)  # the Executor protocol's method
+    assert executor.terminate_orphan(proc.pid, process_start_time(proc.pid)) is True
+    assert proc.wait(timeout=5) == -signal.SIGKILL
+    assert 0.25 < time.monotonic() - started < 5
+    assert terminate_orphan(proc.pid, None, grace=0.3) is False
