@@ -4,7 +4,8 @@ of the unit cube and back.
 Contract (tested with Hypothesis): for every valid value ``x`` of a range,
 ``decode(encode(x)) == x`` (floats within rounding); for every ``u`` in [0, 1],
 ``decode(u)`` is a valid value. Integer and categorical values own a bin of the
-unit interval, ``encode`` returns the bin's centre.
+unit interval; ``encode`` returns a point inside the bin (its centre, except for
+log-scaled integers, where it is the log position of the value).
 
 ``ScalingType.Auto`` encodes linearly here; model-based strategies may learn a
 warping on top of the linear encoding.

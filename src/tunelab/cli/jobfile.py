@@ -1,0 +1,93 @@
+"""Reading a tuning job file (JSON or YAML, SageMaker's request shape).
+
+Local references written as ``file:relative/path`` (no ``//``) are relative to the
+job file's folder and are rewritten to absolute ``file:///`` URIs, so a job file
+and its programs and data can live together anywhere: ``TrainingImage``, data
+channel ``S3Uri``, ``OutputDataConfig.S3OutputPath`` and ``CheckpointConfig.S3Uri``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tunelab.domain.errors import ValidationError
+
+
+def load_job_file(path: str | Path) -> dict[str, Any]:
+    """The request in ``path`` with relative local references made absolute.
+    Raises ``ValidationError`` naming the file, line and column of a syntax error."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValidationError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValidationError(f"{path}: cannot be read: {error}") from None
+    document = _parse(path, text)
+    if not isinstance(document, dict):
+        raise ValidationError(
+            f"{path}: a tuning job file holds one object (CreateHyperParameterTuningJob's "
+            f"request); found {type(document).__name__}"
+        )
+    resolve_local_references(document, path.resolve().parent)
+    return document
+
+
+def _parse(path: Path, text: str) -> Any:
+    if path.suffix.lower() == ".json" or (
+        path.suffix.lower() not in (".yaml", ".yml") and text.lstrip().startswith("{")
+    ):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValidationError(
+                f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
+            ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or str(error)
+        raise ValidationError(f"{where}: not valid YAML: {problem}") from None
+
+
+def _absolute(uri: Any, base: Path) -> Any:
+    if isinstance(uri, str) and uri.startswith("file:") and not uri.startswith("file:/"):
+        relative = uri[len("file:") :]
+        absolute = os.path.normpath(base / relative)
+        if relative.endswith("/"):
+            absolute += "/"
+        return "file://" + absolute
+    return uri
+
+
+def _child(node: Any, key: str) -> Any:
+    return node.get(key) if isinstance(node, dict) else None
+
+
+def resolve_local_references(document: dict[str, Any], base: Path) -> None:
+    """Rewrite ``file:relative`` references in place (see the module docstring)."""
+    definitions = []
+    if isinstance(document.get("TrainingJobDefinition"), dict):
+        definitions.append(document["TrainingJobDefinition"])
+    if isinstance(document.get("TrainingJobDefinitions"), list):
+        definitions += [d for d in document["TrainingJobDefinitions"] if isinstance(d, dict)]
+    for definition in definitions:
+        for parent, key in (
+            (_child(definition, "AlgorithmSpecification"), "TrainingImage"),
+            (_child(definition, "OutputDataConfig"), "S3OutputPath"),
+            (_child(definition, "CheckpointConfig"), "S3Uri"),
+        ):
+            if isinstance(parent, dict) and key in parent:
+                parent[key] = _absolute(parent[key], base)
+        channels = definition.get("InputDataConfig")
+        for channel in channels if isinstance(channels, list) else ():
+            source = _child(_child(channel, "DataSource"), "S3DataSource")
+            if isinstance(source, dict) and "S3Uri" in source:
+                source["S3Uri"] = _absolute(source["S3Uri"], base)

@@ -1,0 +1,132 @@
+"""How the CLI shows tuning jobs: tables for people, JSON for programs.
+
+JSON output uses SageMaker's response shapes with timestamps written as the AWS
+CLI writes them (ISO 8601 with the UTC offset)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+TIMESTAMP_KEYS = {
+    "CreationTime",
+    "LastModifiedTime",
+    "HyperParameterTuningEndTime",
+    "TrainingStartTime",
+    "TrainingEndTime",
+    "StartTime",
+    "Timestamp",
+}
+
+
+def iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def _with_iso_times(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            k: iso(v) if k in TIMESTAMP_KEYS and isinstance(v, int | float) else _with_iso_times(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_with_iso_times(v) for v in value]
+    return value
+
+
+def print_json(console: Console, wire: Any) -> None:
+    console.print_json(json.dumps(_with_iso_times(wire)), highlight=False)
+
+
+def short_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def objective_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def training_jobs_table(summaries: Iterable[Mapping[str, Any]], title: str | None = None) -> Table:
+    """A table of ``HyperParameterTrainingJobSummary`` dicts."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in ("Training job", "Definition", "Status", "Objective", "Hyperparameters"):
+        table.add_column(column, overflow="fold")
+    for summary in summaries:
+        final = summary.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+        hyperparameters = ", ".join(
+            f"{k}={v}" for k, v in summary.get("TunedHyperParameters", {}).items()
+        )
+        status = summary["TrainingJobStatus"]
+        if summary.get("ObjectiveStatus") == "Failed" and status != "Failed":
+            status += " (no objective)"
+        table.add_row(
+            summary["TrainingJobName"],
+            summary.get("TrainingJobDefinitionName", "-"),
+            status,
+            objective_text(final.get("Value")),
+            hyperparameters,
+        )
+    return table
+
+
+def tuning_jobs_table(summaries: Iterable[Mapping[str, Any]]) -> Table:
+    """A table of ``HyperParameterTuningJobSummary`` dicts."""
+    table = Table(header_style="bold")
+    for column in ("Tuning job", "Status", "Strategy", "Training jobs", "Created"):
+        table.add_column(column)
+    for summary in summaries:
+        counters = summary["TrainingJobStatusCounters"]
+        done = counters["Completed"] + counters["Stopped"] + counters["NonRetryableError"]
+        total = summary.get("ResourceLimits", {}).get("MaxNumberOfTrainingJobs", "?")
+        table.add_row(
+            summary["HyperParameterTuningJobName"],
+            summary["HyperParameterTuningJobStatus"],
+            summary["Strategy"],
+            f"{done}/{total} done, {counters['InProgress']} running",
+            short_time(summary["CreationTime"]),
+        )
+    return table
+
+
+def description_table(wire: Mapping[str, Any]) -> Table:
+    """The main facts of a ``DescribeHyperParameterTuningJobResponse``."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    config = wire["HyperParameterTuningJobConfig"]
+    counters = wire["TrainingJobStatusCounters"]
+    objectives = wire["ObjectiveStatusCounters"]
+    rows = [
+        ("Name", wire["HyperParameterTuningJobName"]),
+        ("Status", wire["HyperParameterTuningJobStatus"]),
+        ("Strategy", config["Strategy"]),
+        ("Created", short_time(wire["CreationTime"])),
+        ("Ended", short_time(wire.get("HyperParameterTuningEndTime"))),
+        ("Training jobs", ", ".join(f"{k} {v}" for k, v in counters.items())),
+        ("Objectives", ", ".join(f"{k} {v}" for k, v in objectives.items())),
+    ]
+    best = wire.get("BestTrainingJob")
+    if best is not None:
+        final = best.get("FinalHyperParameterTuningJobObjectiveMetric", {})
+        definition = best.get("TrainingJobDefinitionName")
+        rows.append(
+            (
+                "Best training job",
+                best["TrainingJobName"] + (f" ({definition})" if definition else ""),
+            )
+        )
+        rows.append(
+            (f"Best {final.get('MetricName', 'objective')}", objective_text(final.get("Value")))
+        )
+    if wire.get("FailureReason"):
+        rows.append(("Failure reason", wire["FailureReason"]))
+    for key, value in rows:
+        table.add_row(key, str(value))
+    return table

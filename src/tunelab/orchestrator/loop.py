@@ -1,0 +1,341 @@
+"""The tuning loop: drives one tuning job to a terminal status.
+
+Each tick: poll the executor -> extract metrics -> let the strategy observe ->
+honour a stop request and the completion criteria -> ask the strategy for new
+configurations -> persist everything of the tick in ONE store batch -> only then
+launch the new training jobs. Because new training jobs and the strategy state
+are committed before any process starts, a crash at any point loses no
+suggestion and launches none twice; :mod:`tunelab.orchestrator.recovery`
+picks up from the store.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tunelab.domain.enums import (
+    SecondaryStatus,
+    TrainingJobStatus,
+    TuningJobStatus,
+)
+from tunelab.domain.errors import ConflictError
+from tunelab.domain.names import training_job_arn, training_job_name
+from tunelab.domain.progress import ImprovementTracker
+from tunelab.domain.trial import MetricPoint, TrainingJob, TrialEvent
+from tunelab.domain.tuning_job import TuningJob
+from tunelab.execution.base import Executor, Finished, LaunchRequest, OutputLines, StatusChanged
+from tunelab.execution.clock import Clock
+from tunelab.orchestrator.lease import LeaseKeeper
+from tunelab.orchestrator.progress import Progress
+from tunelab.orchestrator.recovery import Recovered, recover
+from tunelab.orchestrator.trials import LiveTrial
+from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    jobs_root: str
+    """Training job directories live in ``<jobs_root>/<tuning job>/<training job>``."""
+    poll_interval: float = 0.5
+    """Longest wait between two ticks when nothing happens."""
+    lease_ttl: float = 30.0
+
+
+class TuningLoop:
+    """Runs one tuning job. Not thread-safe; one loop per tuning job at a time
+    (a lease in the store makes sure of it, across processes)."""
+
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        clock: Clock,
+        name: str,
+        settings: LoopSettings,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.store, self.executor, self.clock = store, executor, clock
+        self.settings = settings
+        self.on_progress = on_progress
+        self.lease = LeaseKeeper(store, name, clock, settings.lease_ttl)
+        self.job: TuningJob = store.get_tuning_job(name)
+        self.live: dict[str, LiveTrial] = {}
+        self.finishing: str | None = None
+        """Why no more training jobs start (completion criterion, failures)."""
+        self.failure: str | None = None
+        self._stop_requested = False
+
+    # -- the loop -------------------------------------------------------------------
+
+    def run(self) -> TuningJob:
+        """Drive the job to a terminal status and return its final snapshot.
+        Raises ``ConflictError`` when another live process holds the job."""
+        self.start()
+        try:
+            while not self.tick():
+                self.executor.wait(self._wait_time())
+        finally:
+            self.lease.release()
+        return self.job
+
+    def start(self) -> None:
+        """Take the lease, restore the strategy and relaunch unfinished jobs."""
+        self.lease.acquire()
+        try:
+            self._start()
+        except BaseException:
+            self.lease.release()
+            raise
+
+    def _start(self) -> None:
+        state: Recovered = recover(self.store, self.executor, self.job, self.clock)
+        self.strategy = state.strategy
+        self.tracker: ImprovementTracker = state.tracker
+        self.created = state.created
+        self.exhausted = False
+        self.started_at = self.job.creation_time
+        self.job = state.job
+        for trial in state.relaunch:
+            self._launch(trial)
+
+    def tick(self) -> bool:
+        """One round; True once the tuning job reached a terminal status."""
+        now = self.clock.now()
+        changed, points, events = self._collect()
+        self.strategy.observe(events)
+        self._check_stop_request()
+        if self.job.status is TuningJobStatus.IN_PROGRESS and self.finishing is None:
+            self._check_completion(now)
+        new = self._suggest(now) if self._may_launch() else []
+        terminal = self._terminal_status()
+        try:
+            self._commit(changed, points, new, bool(events or new), terminal)
+        except ConflictError:  # the tuning job changed meanwhile (a stop request)
+            self.job = self.store.get_tuning_job(self.job.name)
+            self._commit(changed, points, new, bool(events or new), None)
+        for trial in new:
+            self._launch(trial)
+        self.lease.renew()
+        self._report()
+        return self.job.status.is_terminal
+
+    def _commit(
+        self,
+        changed: dict[str, TrainingJob],
+        points: list[tuple[str, list[MetricPoint]]],
+        new: list[LiveTrial],
+        save_state: bool,
+        terminal: TuningJob | None,
+    ) -> None:
+        """Write the tick in one transaction."""
+        with self.store.batch() as batch:
+            for job in changed.values():
+                batch.put_training_job(job)
+            for name, batch_points in points:
+                batch.add_metric_points(name, batch_points)
+            for trial in new:
+                batch.add_training_job(trial.job)
+            if save_state:
+                batch.save_strategy_state(self.job.name, self.strategy.state())
+            if terminal is not None:
+                self.job = batch.put_tuning_job(terminal)
+
+    def _collect(
+        self,
+    ) -> tuple[dict[str, TrainingJob], list[tuple[str, list[MetricPoint]]], list[TrialEvent]]:
+        changed: dict[str, TrainingJob] = {}
+        points: list[tuple[str, list[MetricPoint]]] = []
+        events: list[TrialEvent] = []
+        for event in self.executor.poll():
+            trial = self.live.get(event.name)
+            if trial is None:
+                continue
+            if isinstance(event, StatusChanged):
+                trial.on_status(event)
+            elif isinstance(event, OutputLines):
+                new_points, reports = trial.on_output(event)
+                if new_points:
+                    points.append((event.name, new_points))
+                events += reports
+            elif isinstance(event, Finished):
+                events.append(trial.on_finished(event))
+                self.tracker.add(trial.job.final_objective_value)
+                del self.live[event.name]
+            changed[event.name] = trial.job
+        return changed, points, events
+
+    # -- decisions --------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Stop the tuning job at the next tick. Only sets a flag, so it is safe
+        to call from a signal handler."""
+        self._stop_requested = True
+
+    def _check_stop_request(self) -> None:
+        if self.job.status is not TuningJobStatus.IN_PROGRESS:
+            return
+        stored = self.store.get_tuning_job(self.job.name)
+        while self._stop_requested and stored.status is TuningJobStatus.IN_PROGRESS:
+            stopping = stored.evolve(
+                status=TuningJobStatus.STOPPING, last_modified_time=self.clock.now()
+            )
+            try:
+                with self.store.batch() as batch:
+                    stored = batch.put_tuning_job(stopping)
+            except ConflictError:
+                stored = self.store.get_tuning_job(self.job.name)
+        self.job = stored
+        if stored.status is TuningJobStatus.STOPPING:
+            self._stop_running("Stopped: the tuning job was stopped")
+
+    def _check_completion(self, now: float) -> None:
+        spec, tracker = self.job.spec, self.tracker
+        criteria, limits = spec.completion, spec.limits
+        if tracker.reached(criteria.target_objective_value):
+            self.finishing = (
+                f"TargetObjectiveMetricValue {criteria.target_objective_value} reached"
+            )
+        elif criteria.max_jobs_not_improving and tracker.streak >= criteria.max_jobs_not_improving:
+            self.finishing = (
+                f"the best objective did not improve in {tracker.streak} training jobs "
+                "(BestObjectiveNotImproving)"
+            )
+        elif limits.max_runtime_seconds and now - self.started_at >= limits.max_runtime_seconds:
+            self.finishing = f"MaxRuntimeInSeconds ({limits.max_runtime_seconds} s) reached"
+        elif tracker.succeeded == 0 and tracker.failed >= self._failure_limit():
+            self.failure = f"the first {tracker.failed} training jobs failed"
+            self.finishing = self.failure
+            return  # let the running ones finish: they may still succeed
+        else:
+            return
+        self._stop_running(f"Stopped: the tuning job completed: {self.finishing}")
+
+    def _failure_limit(self) -> int:
+        budget = self.job.spec.max_jobs or 3
+        return min(budget, max(3, self.job.spec.limits.max_parallel_training_jobs))
+
+    def _stop_running(self, message: str) -> None:
+        for trial in self.live.values():
+            if trial.job.status is TrainingJobStatus.IN_PROGRESS:
+                trial.job = trial.job.evolve(status=TrainingJobStatus.STOPPING).transition(
+                    SecondaryStatus.STOPPING, self.clock.now(), message
+                )
+                self.executor.stop(trial.job.name)
+
+    def _may_launch(self) -> bool:
+        return (
+            self.job.status is TuningJobStatus.IN_PROGRESS
+            and self.finishing is None
+            and not self.exhausted
+        )
+
+    def _suggest(self, now: float) -> list[LiveTrial]:
+        spec = self.job.spec
+        slots = spec.limits.max_parallel_training_jobs - len(self.live)
+        budget = spec.max_jobs
+        if budget is not None:
+            slots = min(slots, budget - self.created)
+        if slots <= 0:
+            return []
+        suggestions = self.strategy.suggest(slots)
+        if not suggestions and not self.live:
+            self.exhausted = True  # nothing running and nothing more to try
+        trials = []
+        for suggestion in suggestions:
+            self.created += 1
+            definition = spec.definition(suggestion.definition_name)
+            name = training_job_name(spec.name, self.created, secrets.token_hex(4))
+            job = TrainingJob(
+                name=name,
+                tuning_job_name=spec.name,
+                sequence=self.created,
+                definition_name=suggestion.definition_name,
+                tuned_hyperparameters=definition.search_space.format(suggestion.params),
+                creation_time=now,
+                last_modified_time=now,
+            ).transition(SecondaryStatus.STARTING, now, "Launching the training job")
+            trial = LiveTrial(job, definition, dict(suggestion.params))
+            self.live[name] = trial
+            trials.append(trial)
+        return trials
+
+    def _terminal_status(self) -> TuningJob | None:
+        if self.live or self.job.status.is_terminal:
+            return None
+        now = self.clock.now()
+        status = self.job.status
+        if status is TuningJobStatus.STOPPING:
+            return self._ended(TuningJobStatus.STOPPED, now, None)
+        budget = self.job.spec.max_jobs
+        done = self.finishing is not None or self.exhausted
+        if not done and (budget is None or self.created < budget):
+            return None
+        if self.failure is not None or self.tracker.succeeded == 0:
+            return self._ended(TuningJobStatus.FAILED, now, self._failure_reason())
+        return self._ended(TuningJobStatus.COMPLETED, now, None)
+
+    def _failure_reason(self) -> str:
+        head = self.failure or "no training job reported the objective metric"
+        for job in self._finished_jobs():
+            if job.failure_reason:
+                return f"{head}; e.g. {job.name}: {job.failure_reason}"[:1024]
+        return head
+
+    def _finished_jobs(self) -> list[TrainingJob]:
+        query = TrainingJobQuery(self.job.name, sort_by="CreationTime")
+        return [j for j in iterate_training_jobs(self.store, query) if j.status.is_terminal]
+
+    def _ended(self, status: TuningJobStatus, now: float, reason: str | None) -> TuningJob:
+        return self.job.evolve(
+            status=status,
+            last_modified_time=now,
+            end_time=now,
+            failure_reason=reason,
+            jobs_not_improving=self.tracker.streak,
+        )
+
+    # -- launching and reporting ----------------------------------------------------------
+
+    def _launch(self, trial: LiveTrial) -> None:
+        self.live[trial.job.name] = trial
+        job, definition = trial.job, trial.definition
+        self.executor.submit(
+            LaunchRequest(
+                training_job_name=job.name,
+                training_job_arn=training_job_arn(job.name),
+                definition=definition,
+                hyperparameters=definition.hyperparameters_for(job.tuned_hyperparameters),
+                job_dir=os.path.join(self.settings.jobs_root, self.job.name, job.name),
+                attempt=job.attempt,
+                tuning_job_name=self.job.name,
+            )
+        )
+
+    def _wait_time(self) -> float:
+        wait = self.settings.poll_interval
+        limit = self.job.spec.limits.max_runtime_seconds
+        if limit:
+            wait = min(wait, max(0.0, self.started_at + limit - self.clock.now()))
+        return wait
+
+    def _report(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(
+                Progress(
+                    name=self.job.name,
+                    status=self.job.status,
+                    created=self.created,
+                    running=len(self.live),
+                    max_jobs=self.job.spec.max_jobs,
+                    best=self.tracker.best,
+                    succeeded=self.tracker.succeeded,
+                    failed=self.tracker.failed,
+                    finishing=self.finishing,
+                )
+            )
+
+
+__all__ = ["ConflictError", "LoopSettings", "TuningLoop"]

@@ -1,0 +1,125 @@
+"""Where a tuning job stands when a loop (re)starts: the strategy restored from
+its committed state, the results so far, and what to launch.
+
+After a crash (``kill -9`` of the process that ran the loop) the store holds
+every training job the strategy ever proposed. Finished ones are kept as they
+are and never run again. Unfinished ones left a process behind, or none:
+a leftover process is terminated (its exit status can no longer be known), and
+the job is run again under the same name, as attempt n+1, with its
+``checkpoints/`` kept so a checkpointing program resumes; its secondary status
+shows ``Interrupted`` then ``Restarting``. A job that never started is simply
+launched. If the tuning job was being stopped, unfinished jobs end ``Stopped``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tunelab.domain.enums import (
+    ObjectiveStatus,
+    SecondaryStatus,
+    TrainingJobStatus,
+    TuningJobStatus,
+)
+from tunelab.domain.progress import ImprovementTracker
+from tunelab.domain.trial import TrainingJob
+from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
+from tunelab.execution.base import Executor
+from tunelab.execution.clock import Clock
+from tunelab.orchestrator.trials import LiveTrial
+from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
+from tunelab.strategies.base import DefinitionSpace, Strategy, TuningProblem
+from tunelab.strategies.registry import create_strategy, restore_strategy
+
+
+@dataclass
+class Recovered:
+    job: TuningJob
+    strategy: Strategy
+    tracker: ImprovementTracker
+    created: int
+    relaunch: list[LiveTrial]
+
+
+def problem_for(spec: TuningJobSpec) -> TuningProblem:
+    return TuningProblem(
+        definitions=tuple(DefinitionSpace(d.name, d.search_space) for d in spec.definitions),
+        objective_type=spec.objective_type,
+        max_jobs=spec.max_jobs,
+        seed=spec.random_seed,
+    )
+
+
+def recover(store: Store, executor: Executor, job: TuningJob, clock: Clock) -> Recovered:
+    """Rebuild the loop's state from the store; persists what it changes."""
+    spec = job.spec
+    problem = problem_for(spec)
+    state = store.strategy_state(job.name)
+    if state is None:
+        strategy = create_strategy(spec.strategy, problem, spec.random_seed)
+    else:
+        strategy = restore_strategy(spec.strategy, problem, state)
+    tracker = ImprovementTracker(spec.objective_type)
+    jobs = list(iterate_training_jobs(store, TrainingJobQuery(job.name, sort_by="CreationTime")))
+    finished = sorted((j for j in jobs if j.status.is_terminal), key=lambda j: j.end_time or 0)
+    for done in finished:
+        tracker.add(done.final_objective_value)
+    now = clock.now()
+    relaunch: list[LiveTrial] = []
+    stopped: list[TrainingJob] = []
+    for unfinished in (j for j in jobs if not j.status.is_terminal):
+        if unfinished.pid is not None:
+            executor.terminate_orphan(unfinished.pid, unfinished.pid_start_time)
+        if job.status is not TuningJobStatus.IN_PROGRESS:
+            stopped.append(_stopped(store, unfinished, now))
+            tracker.add(stopped[-1].final_objective_value)
+            continue
+        if unfinished.pid is not None:
+            unfinished = _restarted(unfinished, now)
+        definition = spec.definition(unfinished.definition_name)
+        params = definition.search_space.parse(unfinished.tuned_hyperparameters)
+        relaunch.append(LiveTrial(unfinished, definition, params))
+    with store.batch() as batch:
+        for done in stopped:
+            batch.put_training_job(done)
+        for trial in relaunch:
+            if trial.job.attempt > 1:
+                batch.put_training_job(trial.job)
+                batch.delete_metric_points(trial.job.name)
+    created = max((j.sequence for j in jobs), default=0)
+    return Recovered(job, strategy, tracker, created, relaunch)
+
+
+def _restarted(job: TrainingJob, now: float) -> TrainingJob:
+    interrupted = job.transition(
+        SecondaryStatus.INTERRUPTED,
+        now,
+        "tunelab stopped while the training job ran; its outcome is unknown",
+    ).transition(SecondaryStatus.RESTARTING, now, f"Restarting as attempt {job.attempt + 1}")
+    return interrupted.evolve(
+        attempt=job.attempt + 1,
+        status=TrainingJobStatus.IN_PROGRESS,
+        pid=None,
+        pid_start_time=None,
+        start_time=None,
+    )
+
+
+def _stopped(store: Store, job: TrainingJob, now: float) -> TrainingJob:
+    """An unfinished job of a tuning job being stopped: Stopped, with the latest
+    objective value it reported as its final value (SageMaker's rule)."""
+    objective = None
+    points = store.metric_points(job.name)
+    tuning = store.get_tuning_job(job.tuning_job_name).spec
+    definition = tuning.definition(job.definition_name)
+    if definition.objective is not None:
+        values = [p.value for p in points if p.metric_name == definition.objective.metric_name]
+        objective = values[-1] if values else None
+    return job.transition(SecondaryStatus.STOPPED, now, "Stopped with its tuning job").evolve(
+        status=TrainingJobStatus.STOPPED,
+        end_time=now,
+        final_objective_value=objective,
+        objective_status=ObjectiveStatus.SUCCEEDED
+        if objective is not None
+        else ObjectiveStatus.FAILED,
+    )

@@ -1,0 +1,96 @@
+"""What the tuning loop knows about one training job while it runs, and how a
+finished attempt becomes a stored training job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tunelab.domain.definition import TrainingJobDefinition
+from tunelab.domain.enums import ObjectiveStatus, TrainingJobStatus
+from tunelab.domain.search_space import ParamValue
+from tunelab.domain.trial import MetricPoint, TrainingJob, TrialEvent
+from tunelab.execution.base import Finished, OutputLines, StatusChanged
+from tunelab.metrics.extract import MetricExtractor
+
+
+@dataclass
+class LiveTrial:
+    """A training job in flight: its latest snapshot, its metric extractor and the
+    latest value of its objective (SageMaker's final value is the latest one)."""
+
+    job: TrainingJob
+    definition: TrainingJobDefinition
+    params: dict[str, ParamValue]
+    extractor: MetricExtractor = field(init=False)
+    latest_objective: float | None = None
+
+    def __post_init__(self) -> None:
+        self.extractor = MetricExtractor(self.definition.metric_definitions)
+
+    @property
+    def objective_name(self) -> str | None:
+        objective = self.definition.objective
+        return objective.metric_name if objective else None
+
+    def event(self, *, value: float | None, step: int | None, final: bool) -> TrialEvent:
+        return TrialEvent(
+            trial_id=self.job.name,
+            definition_name=self.job.definition_name,
+            params=self.params,
+            status=self.job.status,
+            value=value,
+            step=step,
+            is_final=final,
+        )
+
+    def on_status(self, event: StatusChanged) -> None:
+        job = self.job.transition(event.secondary, event.time, event.message)
+        if event.pid is not None:
+            job = job.evolve(
+                pid=event.pid,
+                pid_start_time=event.pid_start_time,
+                start_time=job.start_time or event.time,
+            )
+        self.job = job
+
+    def on_output(self, event: OutputLines) -> tuple[list[MetricPoint], list[TrialEvent]]:
+        """The metric points of the new lines, and one intermediate event per
+        report of the objective (the k-th report is step k-1)."""
+        points = self.extractor.feed(event.lines, event.time)
+        reports = []
+        for point in points:
+            if point.metric_name == self.objective_name:
+                self.latest_objective = point.value
+                reports.append(self.event(value=point.value, step=point.step, final=False))
+        if points:
+            self.job = self.job.evolve(last_modified_time=event.time)
+        return points, reports
+
+    def on_finished(self, event: Finished) -> TrialEvent:
+        """Close the attempt: status, final objective, objective status, reason."""
+        value = self.latest_objective if event.status is not TrainingJobStatus.FAILED else None
+        reason = event.failure_reason
+        objective_status = (
+            ObjectiveStatus.SUCCEEDED if value is not None else ObjectiveStatus.FAILED
+        )
+        if value is None and event.status is not TrainingJobStatus.FAILED and reason is None:
+            reason = self.missing_objective_reason()
+        job = self.job.transition(event.secondary, event.time, reason or "")
+        self.job = job.evolve(
+            status=event.status,
+            objective_status=objective_status,
+            final_objective_value=value,
+            failure_reason=reason[:1024] if reason else None,
+            end_time=event.time,
+            exit_code=event.exit_code,
+        )
+        return self.event(value=value, step=None, final=True)
+
+    def missing_objective_reason(self) -> str:
+        name = self.objective_name
+        regexes = [m.regex for m in self.definition.metric_definitions if m.name == name]
+        regex = regexes[0] if regexes else "(no metric definition)"
+        return (
+            f"ObjectiveMetricMissing: the training job never emitted the objective metric "
+            f"'{name}': no line of its log matched the regex {regex!r}"
+        )

@@ -1,0 +1,73 @@
+"""Where tunelab keeps its data and which quotas apply, read from the environment.
+
+| variable | default |
+| --- | --- |
+| ``TUNELAB_HOME`` | ``~/.tunelab`` |
+| ``TUNELAB_DATABASE_URL`` | ``sqlite:///$TUNELAB_HOME/tunelab.db`` |
+| ``TUNELAB_MAX_PARALLEL_TRAINING_JOBS`` | 10 |
+| ``TUNELAB_MAX_TRAINING_JOBS`` | 500 |
+| ``TUNELAB_MAX_CONCURRENT_INSTANCES`` | 20 |
+| ``TUNELAB_STOP_GRACE_SECONDS`` | 120 (SageMaker's ``docker stop -t 120``) |
+| ``TUNELAB_REGION`` / ``TUNELAB_ACCOUNT_ID`` | ``us-east-1`` / ``123456789012`` (for ARNs) |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tunelab.domain.errors import ValidationError
+from tunelab.domain.names import DEFAULT_ACCOUNT, DEFAULT_REGION
+from tunelab.domain.rules import Quotas
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    quotas: Quotas = field(default_factory=Quotas)
+    stop_grace_seconds: float = 120.0
+    poll_interval: float = 0.5
+    region: str = DEFAULT_REGION
+    account: str = DEFAULT_ACCOUNT
+
+    @property
+    def jobs_root(self) -> Path:
+        return self.home / "jobs"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("TUNELAB_HOME") or Path.home() / ".tunelab").expanduser().resolve()
+        url = env.get("TUNELAB_DATABASE_URL") or f"sqlite:///{home / 'tunelab.db'}"
+        quotas = Quotas(
+            max_parallel_training_jobs=_integer(env, "TUNELAB_MAX_PARALLEL_TRAINING_JOBS", 10),
+            max_training_jobs=_integer(env, "TUNELAB_MAX_TRAINING_JOBS", 500),
+            max_concurrent_instances=_integer(env, "TUNELAB_MAX_CONCURRENT_INSTANCES", 20),
+        )
+        grace = env.get("TUNELAB_STOP_GRACE_SECONDS")
+        return cls(
+            home=home,
+            database_url=url,
+            quotas=quotas,
+            stop_grace_seconds=float(grace) if grace else 120.0,
+            region=env.get("TUNELAB_REGION") or DEFAULT_REGION,
+            account=env.get("TUNELAB_ACCOUNT_ID") or DEFAULT_ACCOUNT,
+        )
+
+
+def _integer(env: Mapping[str, str], key: str, default: int) -> int:
+    text = env.get(key)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValidationError(
+            f"environment variable {key} must be an integer; got {text!r}"
+        ) from None
+    if value < 1:
+        raise ValidationError(f"environment variable {key} must be at least 1; got {value}")
+    return value

@@ -1,0 +1,194 @@
+"""Use cases for tuning jobs: validate, create, run, resume, describe, list, stop,
+delete. The CLI (and later the API and the console) call these; nothing here
+knows about the wire format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tunelab.domain.enums import TuningJobStatus
+from tunelab.domain.errors import (
+    ConflictError,
+    ResourceInUse,
+    ValidationError,
+    raise_for,
+)
+from tunelab.domain.progress import ImprovementTracker
+from tunelab.domain.request import parse_tuning_job
+from tunelab.domain.rules import check_document, check_spec
+from tunelab.domain.shape_check import check_input
+from tunelab.domain.trial import MetricPoint, TrainingJob
+from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
+from tunelab.execution.clock import Clock, SystemClock
+from tunelab.execution.local import LocalExecutor
+from tunelab.execution.preflight import check_launchable
+from tunelab.orchestrator.lease import holder_is_dead
+from tunelab.orchestrator.loop import LoopSettings, TuningLoop
+from tunelab.orchestrator.progress import Progress
+from tunelab.service.capabilities import unsupported
+from tunelab.service.settings import Settings
+from tunelab.store.base import (
+    Counters,
+    Page,
+    Store,
+    TrainingJobQuery,
+    TuningJobQuery,
+    iterate_training_jobs,
+)
+
+CREATE = "CreateHyperParameterTuningJob"
+
+
+@dataclass(frozen=True)
+class TuningJobDescription:
+    """Everything ``DescribeHyperParameterTuningJob`` reports."""
+
+    job: TuningJob
+    counters: Counters
+    best: TrainingJob | None
+    jobs_not_improving: int
+    last_modified_time: float
+
+
+class TuningService:
+    def __init__(self, settings: Settings, store: Store, clock: Clock | None = None) -> None:
+        self.settings, self.store = settings, store
+        self.clock = clock or SystemClock()
+        self._loop: TuningLoop | None = None
+
+    # -- create -------------------------------------------------------------------
+
+    def validate(self, document: Mapping[str, Any]) -> TuningJobSpec:
+        """Every rule, in order: the service model's shapes, SageMaker's semantic
+        rules, quotas, what this tunelab can run, that the programs and data exist,
+        and that the name is free. Raises on the first stage that finds problems,
+        listing all of that stage's violations."""
+        if not isinstance(document, Mapping):
+            raise ValidationError("the job file must hold a JSON/YAML object (a mapping)")
+        raise_for(check_input(CREATE, document))
+        raise_for(check_document(document))
+        spec = parse_tuning_job(document)
+        raise_for(check_spec(spec, self.settings.quotas))
+        raise_for(list(unsupported(spec)))
+        raise_for(check_launchable(spec))
+        return spec
+
+    def create(self, document: Mapping[str, Any]) -> TuningJob:
+        spec = self.validate(document)
+        now = self.clock.now()
+        job = TuningJob(spec, TuningJobStatus.IN_PROGRESS, now, now)
+        return self.store.create_tuning_job(job)
+
+    def create_or_resume(self, document: Mapping[str, Any]) -> tuple[TuningJob, bool]:
+        """Create the job; if a job of that name exists with the very same request
+        and has not ended, return it instead (True: it is being resumed)."""
+        try:
+            return self.create(document), False
+        except ResourceInUse:
+            existing = self.store.get_tuning_job(document["HyperParameterTuningJobName"])
+            if dict(existing.spec.document) != dict(document):
+                raise
+            if existing.status.is_terminal:
+                raise ResourceInUse(
+                    f"Tuning job '{existing.name}' already ran and is {existing.status}; "
+                    "give the new job another HyperParameterTuningJobName"
+                ) from None
+            return existing, True
+
+    # -- run --------------------------------------------------------------------------
+
+    def run(self, name: str, on_progress: Callable[[Progress], None] | None = None) -> TuningJob:
+        """Drive the tuning job in this process until it ends (resuming it if it
+        was interrupted). ``ConflictError`` if another live process runs it."""
+        job = self.store.get_tuning_job(name)
+        if job.status.is_terminal:
+            raise ConflictError(f"Tuning job '{job.name}' has ended ({job.status})")
+        executor = LocalExecutor(stop_grace_seconds=self.settings.stop_grace_seconds)
+        settings = LoopSettings(str(self.settings.jobs_root), self.settings.poll_interval)
+        self._loop = TuningLoop(self.store, executor, self.clock, job.name, settings, on_progress)
+        try:
+            return self._loop.run()
+        finally:
+            self._loop = None
+            executor.close()
+
+    def request_stop(self) -> None:
+        """Ask the loop running in this process to stop its job (signal-safe: only
+        sets a flag the loop reads at its next tick)."""
+        if self._loop is not None:
+            self._loop.request_stop()
+
+    # -- read -------------------------------------------------------------------------
+
+    def get(self, name: str) -> TuningJob:
+        return self.store.get_tuning_job(name)
+
+    def describe(self, name: str) -> TuningJobDescription:
+        job = self.store.get_tuning_job(name)
+        best = self.store.best_training_job(job.name, job.spec.objective_type)
+        jobs = self.training_jobs_of(job.name)
+        tracker = ImprovementTracker(job.spec.objective_type)
+        for done in sorted((j for j in jobs if j.status.is_terminal), key=_end_time):
+            tracker.add(done.final_objective_value)
+        modified = max([job.last_modified_time] + [j.last_modified_time or 0 for j in jobs])
+        return TuningJobDescription(
+            job=job,
+            counters=self.store.counters(job.name),
+            best=best,
+            jobs_not_improving=tracker.streak,
+            last_modified_time=modified,
+        )
+
+    def list(self, query: TuningJobQuery) -> Page:
+        return self.store.list_tuning_jobs(query)
+
+    def list_training_jobs(self, query: TrainingJobQuery) -> Page:
+        self.store.get_tuning_job(query.tuning_job_name)  # ResourceNotFound first
+        return self.store.list_training_jobs(query)
+
+    def training_jobs_of(self, name: str) -> list[TrainingJob]:
+        return list(iterate_training_jobs(self.store, TrainingJobQuery(name)))
+
+    def metric_points(self, training_job_name: str) -> list[MetricPoint]:
+        return self.store.metric_points(training_job_name)
+
+    # -- stop / delete ------------------------------------------------------------------
+
+    def stop(self, name: str) -> TuningJob:
+        """Mark the job Stopping. The process running it stops its training jobs;
+        when no live process runs it, this call finishes the stop itself."""
+        job = self.store.get_tuning_job(name)
+        if job.status.is_terminal:
+            raise ValidationError(
+                f"Tuning job '{job.name}' is {job.status}; only a job in progress can be stopped"
+            )
+        while job.status is TuningJobStatus.IN_PROGRESS:
+            try:
+                with self.store.batch() as batch:
+                    stopping = job.evolve(
+                        status=TuningJobStatus.STOPPING, last_modified_time=self.clock.now()
+                    )
+                    job = batch.put_tuning_job(stopping)
+            except ConflictError:
+                job = self.store.get_tuning_job(name)
+        lease = self.store.get_lease(job.name)
+        orphaned = (
+            lease is None or lease.expires_at < self.clock.now() or holder_is_dead(lease.owner)
+        )
+        if orphaned and not job.status.is_terminal:
+            job = self.run(job.name)
+        return job
+
+    def delete(self, name: str) -> None:
+        job = self.store.get_tuning_job(name)
+        if not job.status.is_terminal:
+            raise ValidationError(
+                f"Tuning job '{job.name}' is {job.status}; stop it before deleting it"
+            )
+        self.store.delete_tuning_job(job.name)
+
+
+def _end_time(job: TrainingJob) -> float:
+    return job.end_time or 0.0
