@@ -370,7 +370,7 @@ def test_terminate_orphan_kills_after_grace() -> None:
     assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
     started = time.monotonic()
     executor = LocalExecutor(stop_grace_seconds=0.3)  # the Executor protocol's method
-    assert executor.terminate_orphan(proc.pid, process_start_time(proc.pid)) is True
+    assert executor.terminate_orphans([(proc.pid, process_start_time(proc.pid))]) == 1
     assert proc.wait(timeout=5) == -signal.SIGKILL
     assert 0.25 < time.monotonic() - started < 5
     assert terminate_orphan(proc.pid, None, grace=0.3) is False

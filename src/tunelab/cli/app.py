@@ -7,6 +7,7 @@ Failed or was Stopped, 2 bad input (the message names the field and the rule),
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -297,8 +298,18 @@ def _usage(message: str) -> typer.Exit:
 
 
 def main() -> None:
-    app()
+    """Run the command; end the process without the interpreter's teardown, which
+    frees every module and object one by one (~0.3 s that the OS does at once).
+    The store is closed and both streams flushed before."""
+    code: int | str | None = 0
+    try:
+        app()
+    except SystemExit as exit_:
+        code = exit_.code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -12,7 +12,7 @@ orchestrator has a single path for every outcome.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -95,10 +95,11 @@ class Executor(Protocol):
         """Ask the job to stop: SIGTERM, then SIGKILL after the grace period. The
         outcome arrives as ``Finished`` (Stopped). Unknown names are ignored."""
 
-    def terminate_orphan(self, pid: int, pid_start_time: int | None) -> bool:
-        """End a process left running by a crashed tunelab (SIGTERM, then SIGKILL
-        after the grace period), only if ``pid`` still names the process that
-        started at ``pid_start_time``. Returns whether such a process was found."""
+    def terminate_orphans(self, processes: Sequence[tuple[int, int | None]]) -> int:
+        """End processes left running by a crashed tunelab, given as
+        ``(pid, pid_start_time)``: SIGTERM to all, then SIGKILL to those still
+        there after the grace period; a pid that now names another process (its
+        start time differs) is spared. Returns how many were found."""
 
     def running(self) -> int:
         """Attempts submitted and not yet reported Finished."""

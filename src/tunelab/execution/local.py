@@ -17,6 +17,7 @@ import subprocess
 import tarfile
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
@@ -58,25 +59,39 @@ def terminate_orphan(pid: int, pid_start_time: int | None, grace: float = 120.0)
     """Stop a job process left running by an earlier tunelab: SIGTERM to its process
     group, SIGKILL after ``grace`` seconds. Does nothing, and returns False, unless a
     process ``pid`` exists with start time ``pid_start_time`` (a recycled pid is spared)."""
-    if pid_start_time is None or process_start_time(pid) != pid_start_time:
-        return False
-    try:
-        pidfd: int | None = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return False
-    except (OSError, AttributeError):
-        pidfd = None
-    try:
-        if process_start_time(pid) != pid_start_time:  # recycled before the pidfd pinned it
-            return False
+    return terminate_orphans([(pid, pid_start_time)], grace) == 1
+
+
+def terminate_orphans(processes: Sequence[tuple[int, int | None]], grace: float = 120.0) -> int:
+    """:func:`terminate_orphan` for several processes at once: all get SIGTERM
+    first, then one grace period for all of them. Returns how many were found."""
+    found: list[tuple[int, int, int | None]] = []
+    for pid, start in processes:
+        if start is None or process_start_time(pid) != start:
+            continue
+        try:
+            pidfd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue
+        except (OSError, AttributeError):
+            pidfd = None
+        if process_start_time(pid) != start:  # recycled before the pidfd pinned it
+            if pidfd is not None:
+                os.close(pidfd)
+            continue
         _signal_group(pid, signal.SIGTERM)
-        if not _wait_gone(pid, pid_start_time, pidfd, grace):
-            _signal_group(pid, signal.SIGKILL)
-            _wait_gone(pid, pid_start_time, pidfd, 5.0)
-        return True
+        found.append((pid, start, pidfd))
+    try:
+        deadline = time.monotonic() + grace
+        for pid, start, pidfd in found:
+            if not _wait_gone(pid, start, pidfd, deadline - time.monotonic()):
+                _signal_group(pid, signal.SIGKILL)
+                _wait_gone(pid, start, pidfd, 5.0)
     finally:
-        if pidfd is not None:
-            os.close(pidfd)
+        for _, _, pidfd in found:
+            if pidfd is not None:
+                os.close(pidfd)
+    return len(found)
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -237,9 +252,9 @@ class LocalExecutor:
             return
         self._begin_stop(job, SecondaryStatus.STOPPED, self._clock.now())
 
-    def terminate_orphan(self, pid: int, pid_start_time: int | None) -> bool:
-        """:func:`terminate_orphan` with this executor's grace period (blocks up to it)."""
-        return terminate_orphan(pid, pid_start_time, self._grace)
+    def terminate_orphans(self, processes: Sequence[tuple[int, int | None]]) -> int:
+        """:func:`terminate_orphans` with this executor's grace period (blocks up to it)."""
+        return terminate_orphans(processes, self._grace)
 
     def running(self) -> int:
         return len(self._jobs) + sum(isinstance(e, Finished) for e in self._pending)

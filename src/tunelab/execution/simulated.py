@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
@@ -133,8 +133,8 @@ class SimulatedExecutor:
         if job is not None and job.stop_reason is None:
             job.stop_reason = SecondaryStatus.STOPPED
 
-    def terminate_orphan(self, pid: int, pid_start_time: int | None) -> bool:
-        return False  # simulated jobs never outlive their executor
+    def terminate_orphans(self, processes: Sequence[tuple[int, int | None]]) -> int:
+        return 0  # simulated jobs never outlive their executor
 
     def running(self) -> int:
         return len(self._jobs)

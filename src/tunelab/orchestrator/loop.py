@@ -278,7 +278,10 @@ class TuningLoop:
         return self._ended(TuningJobStatus.COMPLETED, now, None)
 
     def _failure_reason(self) -> str:
-        head = self.failure or "no training job reported the objective metric"
+        if self.failure is not None:  # counted now: jobs running at the time failed too
+            head = f"the first {self.tracker.failed} training jobs failed"
+        else:
+            head = "no training job reported the objective metric"
         for job in self._finished_jobs():
             if job.failure_reason:
                 return f"{head}; e.g. {job.name}: {job.failure_reason}"[:1024]

@@ -67,9 +67,11 @@ def recover(store: Store, executor: Executor, job: TuningJob, clock: Clock) -> R
     now = clock.now()
     relaunch: list[LiveTrial] = []
     stopped: list[TrainingJob] = []
-    for unfinished in (j for j in jobs if not j.status.is_terminal):
-        if unfinished.pid is not None:
-            executor.terminate_orphan(unfinished.pid, unfinished.pid_start_time)
+    unfinished_jobs = [j for j in jobs if not j.status.is_terminal]
+    executor.terminate_orphans(
+        [(j.pid, j.pid_start_time) for j in unfinished_jobs if j.pid is not None]
+    )
+    for unfinished in unfinished_jobs:
         if job.status is not TuningJobStatus.IN_PROGRESS:
             stopped.append(_stopped(store, unfinished, now))
             tracker.add(stopped[-1].final_objective_value)

@@ -11,16 +11,17 @@ a read lock another process made stale.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
 from tunelab.store.sql.schema import HEAD_REVISION, VERSION_TABLE
+
+if TYPE_CHECKING:  # Alembic is imported only when a migration runs (~0.2 s to import)
+    from alembic.config import Config
 
 BUSY_TIMEOUT_SECONDS = 30
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -67,6 +68,8 @@ def _on_sqlite_begin(conn: Connection) -> None:
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration for the store's migrations (no ``alembic.ini``);
     with ``connection``, migrations run on it, inside its transaction."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
@@ -91,6 +94,8 @@ def upgrade_to_head(engine: Engine) -> bool:
     work done; elsewhere a loser's failure is forgiven if the schema is at head."""
     if current_revision(engine) == HEAD_REVISION:
         return False
+    from alembic import command
+
     try:
         writer = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         with writer.connect() as conn, conn.begin():

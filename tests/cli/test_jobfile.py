@@ -1,0 +1,89 @@
+"""Reading job files: JSON and YAML, syntax errors with line and column,
+relative local references resolved against the file's folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.factories import make_document
+from tunelab.cli.jobfile import load_job_file
+from tunelab.domain.errors import ValidationError
+
+
+def test_relative_file_references_are_made_absolute(tmp_path: Path) -> None:
+    document = make_document(
+        image="file:train.py",
+        InputDataConfig=[
+            {
+                "ChannelName": "train",
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file:data/train/"}
+                },
+            }
+        ],
+        CheckpointConfig={"S3Uri": "file:../ckpt"},
+        OutputDataConfig={"S3OutputPath": "file:out"},
+    )
+    folder = tmp_path / "jobs"
+    folder.mkdir()
+    (folder / "job.json").write_text(json.dumps(document))
+    loaded = load_job_file(folder / "job.json")["TrainingJobDefinition"]
+    assert loaded["AlgorithmSpecification"]["TrainingImage"] == f"file://{folder}/train.py"
+    source = loaded["InputDataConfig"][0]["DataSource"]["S3DataSource"]
+    assert source["S3Uri"] == f"file://{folder}/data/train/"  # the trailing slash is kept
+    assert loaded["CheckpointConfig"]["S3Uri"] == f"file://{tmp_path}/ckpt"
+    assert loaded["OutputDataConfig"]["S3OutputPath"] == f"file://{folder}/out"
+
+
+def test_absolute_and_remote_references_are_left_alone(tmp_path: Path) -> None:
+    document = make_document(
+        image="file:///opt/train.py", OutputDataConfig={"S3OutputPath": "s3://b/p"}
+    )
+    (tmp_path / "job.json").write_text(json.dumps(document))
+    loaded = load_job_file(tmp_path / "job.json")["TrainingJobDefinition"]
+    assert loaded["AlgorithmSpecification"]["TrainingImage"] == "file:///opt/train.py"
+    assert loaded["OutputDataConfig"]["S3OutputPath"] == "s3://b/p"
+
+
+def test_yaml_files_read_like_json(tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text(
+        "HyperParameterTuningJobName: y1\n"
+        "HyperParameterTuningJobConfig:\n"
+        "  Strategy: Random\n"
+        "  TrainingJobEarlyStoppingType: 'Off'\n"
+        "  ResourceLimits: {MaxParallelTrainingJobs: 1}\n"
+    )
+    assert load_job_file(path)["HyperParameterTuningJobConfig"] == {
+        "Strategy": "Random",
+        "TrainingJobEarlyStoppingType": "Off",
+        "ResourceLimits": {"MaxParallelTrainingJobs": 1},
+    }
+
+
+def test_json_syntax_errors_name_the_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "job.json"
+    path.write_text('{\n  "HyperParameterTuningJobName": "x",\n  oops\n}')
+    with pytest.raises(
+        ValidationError, match=r"job.json:3:3: not valid JSON: Expecting property name"
+    ):
+        load_job_file(path)
+
+
+def test_yaml_syntax_errors_name_the_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "job.yml"
+    path.write_text("a: 1\nb: [1, 2\n")
+    with pytest.raises(ValidationError, match=r"job.yml:3:1: not valid YAML"):
+        load_job_file(path)
+
+
+def test_a_file_must_hold_one_object(tmp_path: Path) -> None:
+    path = tmp_path / "job.json"
+    path.write_text("[1, 2]")
+    with pytest.raises(ValidationError, match=r"a tuning job file holds one object .* found list"):
+        load_job_file(path)
+    with pytest.raises(ValidationError, match="no such file"):
+        load_job_file(tmp_path / "missing.json")

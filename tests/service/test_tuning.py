@@ -1,0 +1,209 @@
+"""Use cases: the order of validation stages, what this version refuses, the
+checks that programs and data exist, create-or-resume, stop of an orphaned job,
+delete."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.factories import make_document, make_multi_document
+from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.domain.errors import (
+    ResourceInUse,
+    ResourceLimitExceeded,
+    ResourceNotFound,
+    ValidationError,
+)
+from tunelab.domain.rules import Quotas
+from tunelab.service.settings import Settings
+from tunelab.service.tuning import TuningService
+from tunelab.store.sql.store import SqlStore
+
+PROGRAM = Path(__file__).resolve().parents[1] / "e2e" / "programs" / "epochs.py"
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[TuningService]:
+    store = SqlStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    settings = Settings(home=tmp_path, database_url=store.url, stop_grace_seconds=2)
+    yield TuningService(settings, store)
+    store.close()
+
+
+def document(**changes) -> dict:
+    """A request running the end-to-end test program, which prints ``loss=<v>;``."""
+    changes.setdefault("image", f"file://{PROGRAM}")
+    result = make_document(metric="loss", regex=r"loss=([0-9.]+);", **changes)
+    config = result["HyperParameterTuningJobConfig"]
+    config["HyperParameterTuningJobObjective"] = {"Type": "Minimize", "MetricName": "loss"}
+    config["ParameterRanges"] = {
+        "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]
+    }
+    return result
+
+
+def errors(service: TuningService, request: dict) -> list[str]:
+    with pytest.raises(ValidationError) as error:
+        service.validate(request)
+    return [str(v) for v in error.value.violations]
+
+
+def test_shape_problems_are_reported_before_semantic_ones(service: TuningService) -> None:
+    request = document()
+    request["HyperParameterTuningJobConfig"]["Strategy"] = "Sobol"
+    request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"] = 50
+    assert errors(service, request) == [
+        "HyperParameterTuningJobConfig.Strategy: must be one of Bayesian, Random, Hyperband, "
+        "Grid; got 'Sobol'"
+    ]
+
+
+def test_a_request_that_is_not_an_object_is_refused(service: TuningService) -> None:
+    with pytest.raises(ValidationError, match="must hold a JSON/YAML object"):
+        service.validate(["not", "a", "request"])  # type: ignore[arg-type]
+
+
+def test_quotas_come_from_the_settings(service: TuningService, tmp_path: Path) -> None:
+    request = document(max_jobs=20, parallel=12)
+    with pytest.raises(ResourceLimitExceeded, match="exceeds the quota of 10 parallel"):
+        service.validate(request)
+    generous = Settings(home=tmp_path, database_url="", quotas=Quotas(12, 500, 24))
+    assert (
+        TuningService(generous, service.store).validate(request).limits.max_parallel_training_jobs
+        == 12
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda r: r["HyperParameterTuningJobConfig"].update(Strategy="Bayesian"),
+            "HyperParameterTuningJobConfig.Strategy: the Bayesian strategy is not available in "
+            "this version of tunelab; available: Grid, Random",
+        ),
+        (
+            lambda r: r["HyperParameterTuningJobConfig"].update(
+                TrainingJobEarlyStoppingType="Auto"
+            ),
+            "HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType: 'Auto' (median stopping) "
+            "is not available in this version of tunelab; use 'Off'",
+        ),
+        (
+            lambda r: r["TrainingJobDefinition"]["AlgorithmSpecification"].update(
+                TrainingImage="123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"
+            ),
+            "TrainingJobDefinition.AlgorithmSpecification.TrainingImage: tunelab runs local "
+            "programs named as file:///absolute/path/to/program; container images such as "
+            "'123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1' are not available in this "
+            "version",
+        ),
+        (
+            lambda r: r["TrainingJobDefinition"]["ResourceConfig"].update(InstanceCount=2),
+            "TrainingJobDefinition.ResourceConfig.InstanceCount: distributed training "
+            "(InstanceCount > 1) is not available in this version of tunelab; use 1",
+        ),
+        (
+            lambda r: r.update(
+                WarmStartConfig={
+                    "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "p"}],
+                    "WarmStartType": "TransferLearning",
+                }
+            ),
+            "WarmStartConfig: warm start is not available in this version of tunelab",
+        ),
+        (
+            lambda r: r["TrainingJobDefinition"].update(
+                InputDataConfig=[
+                    {
+                        "ChannelName": "train",
+                        "DataSource": {
+                            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/train"}
+                        },
+                    }
+                ]
+            ),
+            "TrainingJobDefinition.InputDataConfig[0]: channel 'train': s3:// data sources are "
+            "not available in this version of tunelab; use a local path or a file:// URI",
+        ),
+    ],
+)
+def test_what_this_version_cannot_run_is_refused_clearly(
+    service: TuningService, change, message
+) -> None:
+    request = document()
+    change(request)
+    assert errors(service, request) == [message]
+
+
+def test_programs_and_channels_must_exist(service: TuningService, tmp_path: Path) -> None:
+    request = document(image=f"file://{tmp_path}/missing.py")
+    request["TrainingJobDefinition"]["InputDataConfig"] = [
+        {
+            "ChannelName": "train",
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"file://{tmp_path}/no"}
+            },
+        }
+    ]
+    assert errors(service, request) == [
+        f"TrainingJobDefinition.AlgorithmSpecification.TrainingImage: the program "
+        f"file://{tmp_path}/missing.py does not exist",
+        f"TrainingJobDefinition.InputDataConfig[0]: channel 'train': the data source "
+        f"file://{tmp_path}/no does not exist",
+    ]
+    script = tmp_path / "train.sh"
+    script.write_text("#!/bin/sh\n")
+    request["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] = (
+        f"file://{script}"
+    )
+    assert errors(service, request)[0].endswith(
+        "is not executable (chmod +x it, or give a .py file, which runs with tunelab's Python)"
+    )
+
+
+def test_create_then_resume_with_the_same_request(service: TuningService) -> None:
+    request = document()
+    created, resumed = service.create_or_resume(copy.deepcopy(request))
+    assert not resumed and created.status is TuningJobStatus.IN_PROGRESS
+    again, resumed = service.create_or_resume(copy.deepcopy(request))
+    assert resumed and again.name == created.name
+    changed = copy.deepcopy(request)
+    changed["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 3
+    with pytest.raises(ResourceInUse, match="already exists"):
+        service.create_or_resume(changed)
+
+
+def test_stopping_a_job_no_process_runs_finishes_the_stop(service: TuningService) -> None:
+    created = service.create(document())
+    stopped = service.stop(created.name)
+    assert stopped.status is TuningJobStatus.STOPPED
+    assert service.training_jobs_of(created.name) == []
+
+
+def test_run_and_delete(service: TuningService, monkeypatch: pytest.MonkeyPatch) -> None:
+    created = service.create(
+        document(max_jobs=2, StaticHyperParameters={"seconds_per_epoch": "0"})
+    )
+    monkeypatch.setenv("RUNS_LOG", str(service.settings.home / "runs.log"))
+    final = service.run(created.name)
+    assert final.status is TuningJobStatus.COMPLETED
+    jobs = service.training_jobs_of(created.name)
+    assert [j.status for j in jobs] == [TrainingJobStatus.COMPLETED] * 2
+    service.delete(created.name)
+    with pytest.raises(ResourceNotFound):
+        service.get(created.name)
+    # the training jobs stay, as in SageMaker
+    assert service.store.get_training_job(jobs[0].name).status is TrainingJobStatus.COMPLETED
+
+
+def test_a_multi_definition_request_validates(service: TuningService) -> None:
+    request = make_multi_document()
+    for definition in request["TrainingJobDefinitions"]:
+        definition["AlgorithmSpecification"]["TrainingImage"] = f"file://{PROGRAM}"
+    spec = service.validate(request)
+    assert [d.name for d in spec.definitions] == ["alpha", "beta"]
