@@ -18,7 +18,8 @@ import pytest
 from tunelab.domain.definition import StoppingCondition
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, OutputLines, StatusChanged
-from tunelab.execution.local import LocalExecutor, process_start_time, terminate_orphan
+from tunelab.execution.local import LocalExecutor
+from tunelab.execution.processes import process_start_time, terminate_orphan
 
 from .test_contract import PROGRAMS, make_definition, make_request
 

@@ -53,6 +53,18 @@ def objective_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
+def short_value(text: str) -> str:
+    """A hyperparameter value for display: numbers with at most 6 significant
+    digits (jobs receive the full value)."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if text.lstrip("-").isdigit():
+        return text
+    return f"{number:.6g}"
+
+
 def training_jobs_table(summaries: Iterable[Mapping[str, Any]], title: str | None = None) -> Table:
     """A table of ``HyperParameterTrainingJobSummary`` dicts."""
     table = Table(title=title, title_justify="left", header_style="bold")
@@ -61,7 +73,7 @@ def training_jobs_table(summaries: Iterable[Mapping[str, Any]], title: str | Non
     for summary in summaries:
         final = summary.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
         hyperparameters = ", ".join(
-            f"{k}={v}" for k, v in summary.get("TunedHyperParameters", {}).items()
+            f"{k}={short_value(v)}" for k, v in summary.get("TunedHyperParameters", {}).items()
         )
         status = summary["TrainingJobStatus"]
         if summary.get("ObjectiveStatus") == "Failed" and status != "Failed":

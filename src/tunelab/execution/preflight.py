@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 
 from tunelab.domain.errors import Violation
-from tunelab.domain.rules import definition_path
+from tunelab.domain.paths import definition_path
 from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.execution.uris import local_path
 

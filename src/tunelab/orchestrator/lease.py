@@ -12,7 +12,7 @@ import socket
 
 from tunelab.domain.errors import ConflictError
 from tunelab.execution.clock import Clock
-from tunelab.execution.local import process_start_time
+from tunelab.execution.processes import process_start_time
 from tunelab.store.base import Lease, Store
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from tunelab.domain.enums import EarlyStoppingType, StrategyType
 from tunelab.domain.errors import Violation
-from tunelab.domain.rules import CONFIG, definition_path
+from tunelab.domain.paths import CONFIG, definition_path
 from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.strategies.registry import STRATEGIES
 

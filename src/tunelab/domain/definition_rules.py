@@ -1,0 +1,178 @@
+"""SageMaker's rules for one training job definition of a tuning job: its metric
+definitions, hyperparameter ranges, resources and stopping condition."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER, TrainingJobDefinition
+from tunelab.domain.enums import ScalingType
+from tunelab.domain.errors import Violation
+from tunelab.domain.paths import definition_path, ranges_document, ranges_path
+from tunelab.domain.request import RANGE_KINDS
+from tunelab.domain.search_space import CategoricalRange, IntegerRange
+from tunelab.domain.tuning_job import TuningJobSpec
+
+MAX_METRIC_DEFINITIONS = 20
+MAX_SEARCHED_HYPERPARAMETERS = 30
+MAX_HYPERPARAMETERS = 100
+
+
+def check_definition(spec: TuningJobSpec, index: int) -> Iterator[Violation]:
+    """Every rule of ``spec.definitions[index]``."""
+    yield from _definition(spec, index, spec.definitions[index])
+
+
+def _definition(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> Iterator[Violation]:
+    path = definition_path(spec, index)
+    algorithm = f"{path}.AlgorithmSpecification"
+    yield from _metric_definitions(d, f"{algorithm}.MetricDefinitions")
+    if d.objective is not None and d.algorithm_name is None:
+        names = {m.name for m in d.metric_definitions}
+        if d.objective.metric_name not in names:
+            yield Violation(
+                f"{algorithm}.MetricDefinitions",
+                "A metric is required for this "
+                "hyperparameter tuning job objective. Provide a metric in the metric "
+                f"definitions: no MetricDefinition is named "
+                f"'{d.objective.metric_name}'",
+            )
+    if d.training_image is None and d.algorithm_name is None:
+        yield Violation(algorithm, "give TrainingImage or AlgorithmName")
+    elif d.training_image is not None and d.algorithm_name is not None:
+        yield Violation(algorithm, "give TrainingImage or AlgorithmName, not both")
+    yield from _ranges(spec, index, d)
+    yield from _resources(d, path)
+    stopping = d.stopping
+    if stopping.max_wait_seconds is not None:
+        if not d.enable_managed_spot:
+            yield Violation(
+                f"{path}.StoppingCondition.MaxWaitTimeInSeconds",
+                "Invalid "
+                "MaxWaitTimeInSeconds. It is only supported when "
+                "EnableManagedSpotTraining is set to true",
+            )
+        elif (stopping.max_runtime_seconds or 0) > stopping.max_wait_seconds:
+            yield Violation(
+                f"{path}.StoppingCondition.MaxWaitTimeInSeconds",
+                "must be at least "
+                f"MaxRuntimeInSeconds ({stopping.max_runtime_seconds}); got "
+                f"{stopping.max_wait_seconds}",
+            )
+
+
+def _metric_definitions(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
+    if len(d.metric_definitions) > MAX_METRIC_DEFINITIONS:
+        yield Violation(
+            path,
+            f"a tuning job takes at most {MAX_METRIC_DEFINITIONS} metric "
+            f"definitions per training job definition; got {len(d.metric_definitions)}",
+        )
+    seen: set[str] = set()
+    for i, metric in enumerate(d.metric_definitions):
+        if metric.name in seen:
+            yield Violation(f"{path}[{i}].Name", f"'{metric.name}' is defined twice")
+        seen.add(metric.name)
+        try:
+            re.compile(metric.regex)
+        except re.error as error:
+            yield Violation(f"{path}[{i}].Regex", f"is not a valid regular expression: {error}")
+
+
+def _ranges(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> Iterator[Violation]:
+    path = ranges_path(spec, index)
+    document = ranges_document(spec, index)
+    seen: dict[str, str] = {}
+    for kind in RANGE_KINDS:
+        for i, item in enumerate(document.get(kind, ())):
+            where, name = f"{path}.{kind}[{i}]", item["Name"]
+            if name in seen:
+                yield Violation(f"{where}.Name", f"'{name}' is already tuned by {seen[name]}")
+                continue
+            seen[name] = where
+            if name in d.static_hyperparameters:
+                yield Violation(
+                    f"{where}.Name",
+                    f"'{name}' is also in StaticHyperParameters; a "
+                    "hyperparameter is either static or tuned, not both",
+                )
+            yield from _range_bounds(spec, index, item, where, kind)
+    if len(seen) > MAX_SEARCHED_HYPERPARAMETERS:
+        yield Violation(
+            path,
+            f"at most {MAX_SEARCHED_HYPERPARAMETERS} hyperparameters can be "
+            f"searched; got {len(seen)}",
+        )
+    total = len(seen) + len(set(d.static_hyperparameters) - {TUNING_OBJECTIVE_HYPERPARAMETER}) + 1
+    if total > MAX_HYPERPARAMETERS:
+        yield Violation(
+            f"{definition_path(spec, index)}.StaticHyperParameters",
+            "static and "
+            f"tuned hyperparameters together (plus {TUNING_OBJECTIVE_HYPERPARAMETER}) "
+            f"must be at most {MAX_HYPERPARAMETERS}; got {total}",
+        )
+
+
+def _range_bounds(
+    spec: TuningJobSpec, index: int, item: Mapping[str, Any], where: str, kind: str
+) -> Iterator[Violation]:
+    space = spec.definitions[index].search_space
+    try:
+        parsed = space[item["Name"]]
+    except KeyError:  # bounds were not numbers: reported by the parser
+        return
+    if isinstance(parsed, CategoricalRange):
+        duplicates = sorted({v for v in parsed.values if parsed.values.count(v) > 1})
+        if duplicates:
+            yield Violation(
+                f"{where}.Values",
+                "each value may appear once; repeated: " + ", ".join(repr(v) for v in duplicates),
+            )
+        return
+    lo, hi = parsed.min_value, parsed.max_value
+    if not lo < hi:
+        yield Violation(
+            where, f"MinValue ({item['MinValue']}) must be less than MaxValue ({item['MaxValue']})"
+        )
+    if parsed.scaling is ScalingType.LOGARITHMIC and lo <= 0:
+        yield Violation(
+            f"{where}.ScalingType",
+            "Logarithmic scaling needs MinValue and MaxValue "
+            f"greater than 0; got MinValue {item['MinValue']}",
+        )
+    if parsed.scaling is ScalingType.REVERSE_LOGARITHMIC:
+        if isinstance(parsed, IntegerRange):
+            yield Violation(
+                f"{where}.ScalingType", "ReverseLogarithmic scaling is only for continuous ranges"
+            )
+        elif not (lo >= 0 and hi < 1):
+            yield Violation(
+                f"{where}.ScalingType",
+                "ReverseLogarithmic scaling needs "
+                "0 <= MinValue and MaxValue < 1; got "
+                f"[{item['MinValue']}, {item['MaxValue']}]",
+            )
+
+
+def _resources(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
+    document = d.document
+    if "ResourceConfig" in document and "HyperParameterTuningResourceConfig" in document:
+        yield Violation(
+            f"{path}.HyperParameterTuningResourceConfig",
+            "give ResourceConfig or HyperParameterTuningResourceConfig, not both",
+        )
+    tuning = document.get("HyperParameterTuningResourceConfig") or {}
+    if "InstanceConfigs" in tuning and any(
+        key in tuning for key in ("InstanceType", "InstanceCount", "VolumeSizeInGB")
+    ):
+        yield Violation(
+            f"{path}.HyperParameterTuningResourceConfig",
+            "use either InstanceConfigs or InstanceType/InstanceCount/VolumeSizeInGB, not both",
+        )
+    if d.resources.instance_count < 1:
+        yield Violation(
+            f"{path}.ResourceConfig.InstanceCount",
+            f"must be at least 1; got {d.resources.instance_count}",
+        )
