@@ -22,7 +22,7 @@ from tunelab.domain.definition import (
 )
 from tunelab.domain.enums import SecondaryStatus, TrainingInputMode, TrainingJobStatus
 from tunelab.domain.search_space import SearchSpace
-from tunelab.execution.base import Finished, LaunchRequest, OutputLines
+from tunelab.execution.base import ExecutorEvent, Finished, LaunchRequest, OutputLines
 from tunelab.execution.contract import (
     JobLayout,
     LaunchError,
@@ -63,15 +63,24 @@ def make_request(
     return LaunchRequest(name, ARN + name, definition, dict(hps or {}), str(job_dir))
 
 
-def run_to_end(executor: LocalExecutor, timeout: float = 15.0) -> list[object]:
-    events: list[object] = []
+def collect(
+    executor: LocalExecutor, timeout: float = 10.0, until: str | None = None
+) -> list[ExecutorEvent]:
+    """Poll until a Finished (or a line equal to ``until``) arrives."""
+    events: list[ExecutorEvent] = []
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         executor.wait(0.5)
         events.extend(executor.poll())
         if any(isinstance(e, Finished) for e in events):
             return events
-    raise AssertionError(f"no Finished within {timeout} s: {events}")
+        if until is not None and until in lines_of(events):
+            return events
+    raise AssertionError(f"nothing conclusive within {timeout} s: {events}")
+
+
+def lines_of(events: list[ExecutorEvent]) -> list[str]:
+    return [line for e in events if isinstance(e, OutputLines) for line in e.lines]
 
 
 def test_program_sees_the_whole_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,7 +115,7 @@ def test_program_sees_the_whole_contract(tmp_path: Path, monkeypatch: pytest.Mon
     job_dir = tmp_path / "job-1"
     executor = LocalExecutor()
     executor.submit(make_request(job_dir, definition, hps))
-    events = run_to_end(executor)
+    events = collect(executor, timeout=15.0)
     executor.close()
     finished = events[-1]
     assert isinstance(finished, Finished)

@@ -21,7 +21,7 @@ from tunelab.execution.base import ExecutorEvent, Finished, OutputLines, StatusC
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.processes import process_start_time, terminate_orphan
 
-from .test_contract import PROGRAMS, make_definition, make_request
+from .test_contract import PROGRAMS, collect, lines_of, make_definition, make_request
 
 BEHAVE = (PROGRAMS / "behave.py").as_uri()
 
@@ -46,26 +46,6 @@ def launch(
     changes.setdefault("output_path", str(tmp_path / "out"))
     executor.submit(make_request(tmp_path / name, make_definition(BEHAVE, **changes), hps))
     return name
-
-
-def collect(
-    executor: LocalExecutor, timeout: float = 10.0, until: str | None = None
-) -> list[ExecutorEvent]:
-    """Poll until a Finished (or a line equal to ``until``) arrives."""
-    events: list[ExecutorEvent] = []
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        executor.wait(0.5)
-        events.extend(executor.poll())
-        if any(isinstance(e, Finished) for e in events):
-            return events
-        if until is not None and until in lines_of(events):
-            return events
-    raise AssertionError(f"nothing conclusive within {timeout} s: {events}")
-
-
-def lines_of(events: list[ExecutorEvent]) -> list[str]:
-    return [line for e in events if isinstance(e, OutputLines) for line in e.lines]
 
 
 def finished(events: list[ExecutorEvent]) -> Finished:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 import math
-import pathlib
 
 import pytest
 
-import tunelab.metrics
 from tunelab.domain.definition import MetricDefinition
 from tunelab.domain.trial import MetricPoint
 from tunelab.metrics.extract import MetricExtractor, latest, parse_number, validate_regex
@@ -165,16 +162,3 @@ def test_parse_number() -> None:
     assert parse_number("nan") is None
     assert parse_number("1e") is None
     assert parse_number("") is None
-
-
-def test_metrics_package_is_pure() -> None:
-    forbidden = {"os", "time", "subprocess", "sqlalchemy", "fastapi", "starlette"}
-    for path in pathlib.Path(tunelab.metrics.__file__).parent.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                roots = {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom):
-                roots = {(node.module or "").split(".")[0]}
-            else:
-                continue
-            assert not roots & forbidden, (path.name, roots)

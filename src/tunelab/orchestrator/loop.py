@@ -30,9 +30,10 @@ from tunelab.execution.base import Executor, Finished, LaunchRequest, OutputLine
 from tunelab.execution.clock import Clock
 from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.orchestrator.progress import Progress
-from tunelab.orchestrator.recovery import Recovered, recover
+from tunelab.orchestrator.recovery import recover
 from tunelab.orchestrator.trials import LiveTrial
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
+from tunelab.strategies.base import Strategy
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class LoopSettings:
 class TuningLoop:
     """Runs one tuning job. Not thread-safe; one loop per tuning job at a time
     (a lease in the store makes sure of it, across processes)."""
+
+    strategy: Strategy
+    tracker: ImprovementTracker
+    created: int
+    """Training jobs created so far; the next one gets sequence ``created + 1``."""
 
     def __init__(
         self,
@@ -66,6 +72,9 @@ class TuningLoop:
         self.finishing: str | None = None
         """Why no more training jobs start (completion criterion, failures)."""
         self.failure: str | None = None
+        self.exhausted = False
+        """The strategy has nothing more to propose."""
+        self.started_at = self.job.creation_time
         self._stop_requested = False
 
     # -- the loop -------------------------------------------------------------------
@@ -85,19 +94,11 @@ class TuningLoop:
         """Take the lease, restore the strategy and relaunch unfinished jobs."""
         self.lease.acquire()
         try:
-            self._start()
+            state = recover(self.store, self.executor, self.job, self.clock)
         except BaseException:
             self.lease.release()
             raise
-
-    def _start(self) -> None:
-        state: Recovered = recover(self.store, self.executor, self.job, self.clock)
-        self.strategy = state.strategy
-        self.tracker: ImprovementTracker = state.tracker
-        self.created = state.created
-        self.exhausted = False
-        self.started_at = self.job.creation_time
-        self.job = state.job
+        self.strategy, self.tracker, self.created = state.strategy, state.tracker, state.created
         for trial in state.relaunch:
             self._launch(trial)
 

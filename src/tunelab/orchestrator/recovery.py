@@ -34,7 +34,6 @@ from tunelab.strategies.registry import create_strategy, restore_strategy
 
 @dataclass
 class Recovered:
-    job: TuningJob
     strategy: Strategy
     tracker: ImprovementTracker
     created: int
@@ -73,7 +72,7 @@ def recover(store: Store, executor: Executor, job: TuningJob, clock: Clock) -> R
     )
     for unfinished in unfinished_jobs:
         if job.status is not TuningJobStatus.IN_PROGRESS:
-            stopped.append(_stopped(store, unfinished, now))
+            stopped.append(_stopped(store, spec, unfinished, now))
             tracker.add(stopped[-1].final_objective_value)
             continue
         if unfinished.pid is not None:
@@ -89,7 +88,7 @@ def recover(store: Store, executor: Executor, job: TuningJob, clock: Clock) -> R
                 batch.put_training_job(trial.job)
                 batch.delete_metric_points(trial.job.name)
     created = max((j.sequence for j in jobs), default=0)
-    return Recovered(job, strategy, tracker, created, relaunch)
+    return Recovered(strategy, tracker, created, relaunch)
 
 
 def _restarted(job: TrainingJob, now: float) -> TrainingJob:
@@ -107,13 +106,12 @@ def _restarted(job: TrainingJob, now: float) -> TrainingJob:
     )
 
 
-def _stopped(store: Store, job: TrainingJob, now: float) -> TrainingJob:
+def _stopped(store: Store, spec: TuningJobSpec, job: TrainingJob, now: float) -> TrainingJob:
     """An unfinished job of a tuning job being stopped: Stopped, with the latest
     objective value it reported as its final value (SageMaker's rule)."""
     objective = None
     points = store.metric_points(job.name)
-    tuning = store.get_tuning_job(job.tuning_job_name).spec
-    definition = tuning.definition(job.definition_name)
+    definition = spec.definition(job.definition_name)
     if definition.objective is not None:
         values = [p.value for p in points if p.metric_name == definition.objective.metric_name]
         objective = values[-1] if values else None
