@@ -656,3 +656,23 @@ def test_java_semantics_of_dot_and_shorthand_classes() -> None:
 def test_untranslatable_constructs_raise_instead_of_changing_meaning(pattern: str) -> None:
     with pytest.raises(ValueError):
         compile_pattern(pattern)
+
+
+def test_21_channels() -> None:
+    doc = single()
+    channel = doc["TrainingJobDefinition"]["InputDataConfig"][0]
+    doc["TrainingJobDefinition"]["InputDataConfig"] = [
+        dict(copy.deepcopy(channel), ChannelName=f"c{i}") for i in range(21)
+    ]
+    assert check(doc) == [
+        v("TrainingJobDefinition.InputDataConfig", "must have at most 20 items; got 21")
+    ]
+
+
+@pytest.mark.parametrize("member", ["MaxParallelTrainingJobs", "MaxNumberOfTrainingJobs"])
+def test_resource_limits_start_at_one(member: str) -> None:
+    doc = single()
+    doc["HyperParameterTuningJobConfig"]["ResourceLimits"][member] = 0
+    assert check(doc) == [
+        v(f"HyperParameterTuningJobConfig.ResourceLimits.{member}", "must be at least 1; got 0")
+    ]

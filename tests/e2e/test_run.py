@@ -169,3 +169,31 @@ def test_json_output_is_sagemaker_shaped(env: Env, command: str) -> None:
             wire["TrainingJobDefinition"]["StaticHyperParameters"]["_tuning_objective_metric"]
             == "loss"
         )
+
+
+def test_a_regex_that_never_matches_is_reported_loudly(env: Env) -> None:
+    path = env.job_file(max_jobs=4, parallel=1)
+    document = json.loads(path.read_text())
+    algorithm = document["TrainingJobDefinition"]["AlgorithmSpecification"]
+    algorithm["MetricDefinitions"] = [{"Name": "loss", "Regex": r"val_loss=([0-9.]+)"}]
+    path.write_text(json.dumps(document))
+    result = env.run("run", str(path), "--quiet")
+    assert result.returncode == 1
+    stderr = " ".join(result.stderr.split())
+    assert "warning: 3 training job(s) finished without reporting the objective metric" in stderr
+    assert "no line of its log matched the regex 'val_loss=([0-9.]+)'" in stderr
+    assert "/logs/attempt-1.log" in stderr
+    described = env.describe("e2e-job")
+    assert described["HyperParameterTuningJobStatus"] == "Failed"
+    assert described["ObjectiveStatusCounters"]["Failed"] == 3
+    assert described["TrainingJobStatusCounters"]["Completed"] == 3
+
+
+def test_every_example_job_file_is_valid(env: Env) -> None:
+    subprocess.run(
+        [sys.executable, str(EXAMPLES / "prepare_data.py")], check=True, capture_output=True
+    )
+    for name in ("two-algorithms.json", "random-svm.yaml"):
+        result = env.run("validate", str(EXAMPLES / name))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("valid: example-")

@@ -166,6 +166,7 @@ def _follow(
         print_json(out, wire)
     else:
         _print_outcome(tuning, wire)
+    _warn_about_missing_objectives(tuning, name)
     if final.status is not TuningJobStatus.COMPLETED:
         raise typer.Exit(130 if interrupts else 1)
 
@@ -182,6 +183,28 @@ def _print_outcome(tuning: TuningService, wire: dict[str, Any]) -> None:
     if summaries:
         out.print(training_jobs_table(summaries, title="Best training jobs"))
     out.print(description_table(wire))
+
+
+def _warn_about_missing_objectives(tuning: TuningService, name: str) -> None:
+    """Training jobs that ran to the end but never printed the objective: say so
+    loudly, with the regex and a log to look at."""
+    silent = [
+        j
+        for j in tuning.training_jobs_of(name)
+        if j.objective_status.value == "Failed"
+        and j.status is not TrainingJobStatus.FAILED
+        and (j.failure_reason or "").startswith("ObjectiveMetricMissing")
+    ]
+    if not silent:
+        return
+    first = silent[0]
+    log = tuning.log_path(first)
+    err.print(
+        f"[yellow]warning[/yellow]: {len(silent)} training job(s) finished without reporting "
+        f"the objective metric. {first.name}: {first.failure_reason}. Check the "
+        f"MetricDefinitions against its log: {log}",
+        highlight=False,
+    )
 
 
 def _best_first(tuning: TuningService, name: str) -> str:

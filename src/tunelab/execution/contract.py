@@ -54,6 +54,16 @@ class LaunchError(Exception):
         self.reason = reason
 
 
+def training_job_dir(jobs_root: str, tuning_job_name: str, training_job_name: str) -> str:
+    """Where a training job's directory lives: ``<jobs_root>/<tuning job>/<training job>``."""
+    return os.path.join(jobs_root, tuning_job_name, training_job_name)
+
+
+def attempt_log_path(job_dir: str, attempt: int) -> str:
+    """The combined stdout/stderr log of one attempt: ``<job dir>/logs/attempt-<n>.log``."""
+    return os.path.join(job_dir, "logs", f"attempt-{attempt}.log")
+
+
 @dataclass(frozen=True)
 class JobLayout:
     """Paths of one job directory (``root`` plays ``/opt/ml``)."""
@@ -120,7 +130,7 @@ class JobLayout:
         return os.path.join(self.root, "input", "data", channel)
 
     def log_path(self, attempt: int) -> str:
-        return os.path.join(self.root, "logs", f"attempt-{attempt}.log")
+        return attempt_log_path(self.root, attempt)
 
 
 def input_data_config(definition: TrainingJobDefinition) -> dict[str, dict[str, str]]:

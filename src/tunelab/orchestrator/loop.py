@@ -11,7 +11,6 @@ picks up from the store.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from tunelab.domain.trial import MetricPoint, TrainingJob, TrialEvent
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.execution.base import Executor, Finished, LaunchRequest, OutputLines, StatusChanged
 from tunelab.execution.clock import Clock
+from tunelab.execution.contract import training_job_dir
 from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.orchestrator.progress import Progress
 from tunelab.orchestrator.recovery import recover
@@ -312,7 +312,7 @@ class TuningLoop:
                 training_job_arn=training_job_arn(job.name),
                 definition=definition,
                 hyperparameters=definition.hyperparameters_for(job.tuned_hyperparameters),
-                job_dir=os.path.join(self.settings.jobs_root, self.job.name, job.name),
+                job_dir=training_job_dir(self.settings.jobs_root, self.job.name, job.name),
                 attempt=job.attempt,
                 tuning_job_name=self.job.name,
             )

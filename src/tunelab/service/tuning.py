@@ -22,6 +22,7 @@ from tunelab.domain.shape_check import check_input
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 from tunelab.execution.clock import Clock, SystemClock
+from tunelab.execution.contract import attempt_log_path, training_job_dir
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.preflight import check_launchable
 from tunelab.orchestrator.lease import holder_is_dead
@@ -150,6 +151,11 @@ class TuningService:
 
     def training_jobs_of(self, name: str) -> list[TrainingJob]:
         return list(iterate_training_jobs(self.store, TrainingJobQuery(name)))
+
+    def log_path(self, job: TrainingJob) -> str:
+        """The log of the training job's latest attempt."""
+        root = str(self.settings.jobs_root)
+        return attempt_log_path(training_job_dir(root, job.tuning_job_name, job.name), job.attempt)
 
     def metric_points(self, training_job_name: str) -> list[MetricPoint]:
         return self.store.metric_points(training_job_name)
