@@ -4,7 +4,8 @@ training program: ``train_gradient_boosting.py train``.
 
 Works unchanged under tunelab and in a SageMaker training container: every path
 comes from the toolkit environment variables, falling back to
-``$SAGEMAKER_BASE_DIR`` (``/opt/ml`` when unset) and SageMaker's layout.
+``$SAGEMAKER_BASE_DIR`` (``/opt/ml`` when unset) and SageMaker's layout. That
+contract is implemented in ``sagemaker_contract.py``, which must sit next to this file.
 
 Input
     hyperparameters.json in ``$SM_INPUT_CONFIG_DIR`` (string values; ``$SM_HPS`` is
@@ -38,38 +39,14 @@ Output
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import pickle
 import signal
 import sys
 import time
-import traceback
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-BASE_DIR = os.environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml"
-
-
-def as_float(text: str) -> float:
-    value = float(text.strip())
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
-
-
-def as_int(text: str) -> int:
-    """An integer, also written as an integral float ("3.0"), as some tuners do."""
-    value = as_float(text)
-    if not value.is_integer():
-        raise ValueError(text)
-    return int(value)
-
+from sagemaker_contract import Hyperparameters, as_float, as_int, run, save_model, start_training
 
 # name -> (parse, default, check, what the check demands)
-HYPERPARAMETERS: dict[str, tuple[Callable[[str], Any], Any, Callable[[Any], bool], str]] = {
+HYPERPARAMETERS: Hyperparameters = {
     "learning_rate": (as_float, 0.1, lambda v: v > 0, "a number > 0"),
     "max_depth": (as_int, 3, lambda v: v >= 1, "an integer >= 1"),
     "n_estimators": (as_int, 100, lambda v: 1 <= v <= 10_000, "an integer in [1, 10000]"),
@@ -80,108 +57,8 @@ HYPERPARAMETERS: dict[str, tuple[Callable[[str], Any], Any, Callable[[Any], bool
 }
 
 
-class HyperparameterError(ValueError):
-    """A hyperparameter is unknown or has a bad value."""
-
-
-def env_path(variable: str, *default: str) -> Path:
-    """The path in ``variable``, else ``$SAGEMAKER_BASE_DIR/<default...>``."""
-    return Path(os.environ.get(variable) or os.path.join(BASE_DIR, *default))
-
-
-def raw_hyperparameters() -> dict[str, str]:
-    path = env_path("SM_INPUT_CONFIG_DIR", "input", "config") / "hyperparameters.json"
-    if path.is_file():
-        source, values = str(path), json.loads(path.read_text() or "{}")
-    else:
-        source, values = "SM_HPS", json.loads(os.environ.get("SM_HPS") or "{}")
-    if not isinstance(values, dict):
-        raise HyperparameterError(f"{source} must hold a JSON object, not {type(values).__name__}")
-    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
-
-
-def read_hyperparameters() -> tuple[dict[str, Any], dict[str, str]]:
-    """The typed hyperparameters (defaults filled in) and everything received."""
-    received = raw_hyperparameters()
-    unknown = sorted(
-        name
-        for name in received
-        if name not in HYPERPARAMETERS and not name.startswith(("_", "sagemaker_"))
-    )
-    if unknown:
-        raise HyperparameterError(
-            f"unknown name(s) {', '.join(unknown)}; "
-            f"this program takes {', '.join(HYPERPARAMETERS)}"
-        )
-    values: dict[str, Any] = {}
-    for name, (parse, default, check, demand) in HYPERPARAMETERS.items():
-        if name not in received:
-            values[name] = default
-            continue
-        try:
-            value = parse(received[name])
-        except ValueError:
-            value = None
-        if value is None or not check(value):
-            raise HyperparameterError(f"{name} must be {demand}, got {received[name]!r}")
-        values[name] = value
-    return values, received
-
-
-def load_channel(channel: str) -> tuple[Any, Any]:
-    """Features and labels of every file in the channel directory (CSV, label first)."""
-    import numpy as np
-
-    directory = env_path(f"SM_CHANNEL_{channel.upper()}", "input", "data", channel)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"channel {channel!r}: {directory} is not a directory")
-    files = sorted(
-        path
-        for path in directory.rglob("*")
-        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(directory).parts)
-    )
-    blocks = [np.loadtxt(path, delimiter=",", ndmin=2) for path in files]
-    blocks = [block for block in blocks if block.size]
-    if not blocks:
-        raise ValueError(f"channel {channel!r}: no CSV rows in {directory}")
-    widths = {block.shape[1] for block in blocks}
-    if len(widths) > 1 or min(widths) < 2:
-        raise ValueError(
-            f"channel {channel!r}: rows need a label and at least one feature, all files the "
-            f"same number of columns; got widths {sorted(widths)}"
-        )
-    data = np.vstack(blocks)
-    labels = data[:, 0]
-    if np.all(labels == np.round(labels)):
-        labels = labels.astype(int)
-    return data[:, 1:], labels
-
-
-def write_failure(message: str) -> None:
-    try:
-        directory = env_path("SM_OUTPUT_DIR", "output")
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "failure").write_text(message + "\n")
-    except OSError as error:
-        print(f"could not write the failure file: {error}", file=sys.stderr)
-
-
 def train() -> None:
-    hp, received = read_hyperparameters()
-    print(f"training job: {os.environ.get('TRAINING_JOB_NAME', '(unnamed)')}", flush=True)
-    print(f"hyperparameters received: {json.dumps(received, sort_keys=True)}", flush=True)
-    print(f"hyperparameters used: {json.dumps(hp, sort_keys=True)}", flush=True)
-    x_train, y_train = load_channel("train")
-    x_valid, y_valid = load_channel("validation")
-    print(
-        f"data: train {x_train.shape[0]} rows, validation {x_valid.shape[0]} rows, "
-        f"{x_train.shape[1]} features",
-        flush=True,
-    )
-    if x_valid.shape[1] != x_train.shape[1]:
-        raise ValueError(
-            f"validation has {x_valid.shape[1]} features, train has {x_train.shape[1]}"
-        )
+    hp, x_train, y_train, x_valid, y_valid = start_training(HYPERPARAMETERS)
 
     from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.metrics import accuracy_score, log_loss
@@ -222,32 +99,8 @@ def train() -> None:
             break
     print(f"trained {model.n_estimators_} estimators in {time.monotonic() - started:.2f}s")
 
-    model_dir = env_path("SM_MODEL_DIR", "model")
-    model_dir.mkdir(parents=True, exist_ok=True)
-    with open(model_dir / "model.pkl", "wb") as file:
-        pickle.dump(model, file)
-    output_data = env_path("SM_OUTPUT_DATA_DIR", "output", "data")
-    output_data.mkdir(parents=True, exist_ok=True)
-    (output_data / "metrics.json").write_text(json.dumps(history, indent=1) + "\n")
-    print(f"saved {model_dir / 'model.pkl'} and {output_data / 'metrics.json'}", flush=True)
-
-
-def main(argv: list[str]) -> int:
-    try:
-        if argv and argv[0] != "train":
-            raise ValueError(f"unsupported mode {argv[0]!r}; this program only trains ('train')")
-        train()
-    except HyperparameterError as error:
-        message = f"Invalid hyperparameters: {error}"
-    except Exception as error:
-        traceback.print_exc()
-        message = f"{type(error).__name__}: {error}"
-    else:
-        return 0
-    print(f"training failed: {message}", file=sys.stderr, flush=True)
-    write_failure(message)
-    return 1
+    save_model(model, history)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run(train, sys.argv[1:]))
