@@ -197,3 +197,13 @@ def test_every_example_job_file_is_valid(env: Env) -> None:
         result = env.run("validate", str(EXAMPLES / name))
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("valid: example-")
+
+
+def test_validate_refuses_a_taken_name(env: Env) -> None:
+    assert env.run("run", str(env.job_file(max_jobs=1)), "--quiet").returncode == 0
+    result = env.run("validate", str(env.job_file(name="E2E-job", max_jobs=1)))
+    assert result.returncode == 2
+    assert (
+        "error (ResourceInUse): Tuning job 'E2E-job' already exists (names are not case "
+        "sensitive: 'e2e-job' is taken)"
+    ) in " ".join(result.stderr.split())

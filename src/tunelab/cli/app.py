@@ -28,7 +28,7 @@ from tunelab.cli.render import (
     tuning_jobs_table,
 )
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
-from tunelab.domain.errors import TunelabError, ValidationError
+from tunelab.domain.errors import TunelabError
 from tunelab.service.settings import Settings
 from tunelab.service.tuning import TuningService
 from tunelab.store.base import TrainingJobQuery, TuningJobQuery
@@ -84,15 +84,7 @@ def validate(job_file: JobFile) -> None:
     """Check a job file against every rule, without running it."""
     with service() as tuning:
         document = load_job_file(job_file)
-        spec = tuning.validate(document)
-        try:
-            tuning.get(spec.name)
-        except TunelabError:
-            pass
-        else:
-            raise ValidationError(
-                f"HyperParameterTuningJobName: a tuning job named '{spec.name}' exists already"
-            )
+        spec = tuning.validate(document, name_must_be_free=True)
         definitions = ", ".join(d.label for d in spec.definitions)
         out.print(
             f"[green]valid[/green]: {spec.name} ({spec.strategy}, {spec.max_jobs} "

@@ -68,6 +68,16 @@ class ResourceInUse(TunelabError):
     code = "ResourceInUse"
 
 
+def tuning_job_name_taken(name: str, taken: str) -> ResourceInUse:
+    """The error for creating tuning job ``name`` when ``taken`` exists (names
+    are unique without regard to case, as in SageMaker)."""
+    if taken == name:
+        return ResourceInUse(f"Tuning job '{name}' already exists")
+    return ResourceInUse(
+        f"Tuning job '{name}' already exists (names are not case sensitive: '{taken}' is taken)"
+    )
+
+
 class ResourceNotFound(TunelabError):
     """No resource has this name."""
 

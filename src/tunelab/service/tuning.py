@@ -12,8 +12,10 @@ from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import (
     ConflictError,
     ResourceInUse,
+    ResourceNotFound,
     ValidationError,
     raise_for,
+    tuning_job_name_taken,
 )
 from tunelab.domain.progress import ImprovementTracker
 from tunelab.domain.request import parse_tuning_job
@@ -61,11 +63,14 @@ class TuningService:
 
     # -- create -------------------------------------------------------------------
 
-    def validate(self, document: Mapping[str, Any]) -> TuningJobSpec:
+    def validate(
+        self, document: Mapping[str, Any], *, name_must_be_free: bool = False
+    ) -> TuningJobSpec:
         """Every rule, in order: the service model's shapes, SageMaker's semantic
         rules, quotas, what this tunelab can run, that the programs and data exist,
-        and that the name is free. Raises on the first stage that finds problems,
-        listing all of that stage's violations."""
+        and (with ``name_must_be_free``) that no tuning job has the name yet
+        (``ResourceInUse``). Raises on the first stage that finds problems, listing
+        all of that stage's violations. ``create`` checks the name atomically."""
         if not isinstance(document, Mapping):
             raise ValidationError("the job file must hold a JSON/YAML object (a mapping)")
         raise_for(check_input(CREATE, document))
@@ -74,6 +79,12 @@ class TuningService:
         raise_for(check_spec(spec, self.settings.quotas))
         raise_for(list(unsupported(spec)))
         raise_for(check_launchable(spec))
+        if name_must_be_free:
+            try:
+                existing = self.store.get_tuning_job(spec.name)
+            except ResourceNotFound:
+                return spec
+            raise tuning_job_name_taken(spec.name, existing.name)
         return spec
 
     def create(self, document: Mapping[str, Any]) -> TuningJob:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from tunelab.domain.enums import ObjectiveStatus, ObjectiveType
-from tunelab.domain.errors import ResourceInUse, ResourceNotFound
+from tunelab.domain.errors import ResourceNotFound, tuning_job_name_taken
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.store.base import JSON, Counters, Lease, Page, TrainingJobQuery, TuningJobQuery
@@ -88,10 +88,10 @@ class SqlStore:
             with self._writer.connect() as conn, conn.begin():
                 taken = conn.execute(_NAME_BY_KEY, {"key": key}).scalar()
                 if taken is not None:
-                    raise ResourceInUse(_taken_message(job.name, taken))
+                    raise tuning_job_name_taken(job.name, taken)
                 result = conn.execute(insert(tuning_jobs), rows.tuning_job_values(job))
         except IntegrityError:  # another writer won the race (PostgreSQL)
-            raise ResourceInUse(_taken_message(job.name, job.name)) from None
+            raise tuning_job_name_taken(job.name, job.name) from None
         self._specs.remember(key, result.inserted_primary_key[0], job.version, job.spec)
         return job
 
@@ -265,12 +265,6 @@ class SqlStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _taken_message(name: str, taken: str) -> str:
-    if taken == name:
-        return f"Tuning job '{name}' already exists"
-    return f"Tuning job '{name}' already exists (names are not case sensitive: '{taken}' is taken)"
 
 
 def _page(
