@@ -72,7 +72,7 @@ def parse_tuning_job(document: Doc) -> TuningJobSpec:
             ranges_doc, ranges_path = top_ranges, "HyperParameterTuningJobConfig.ParameterRanges"
         objective = _objective(raw.get("TuningObjective")) or (None if multi else top_objective)
         space = parse_ranges(ranges_doc or {}, ranges_path, problems)
-        definitions.append(_definition(raw, objective, space))
+        definitions.append(parse_definition(raw, objective, space))
     if problems:
         raise ValidationError(problems)
     return TuningJobSpec(
@@ -207,9 +207,11 @@ def _resources(doc: Doc) -> ResourceSpec:
     )
 
 
-def _definition(
+def parse_definition(
     doc: Doc, objective: Objective | None, space: SearchSpace
 ) -> TrainingJobDefinition:
+    """A training job definition from its document (tuning-level objective and
+    ranges already resolved by the caller)."""
     algorithm = doc["AlgorithmSpecification"]
     stopping = doc.get("StoppingCondition") or {}
     checkpoint = doc.get("CheckpointConfig")

@@ -54,11 +54,12 @@ class TrialEvent:
 
 @dataclass(frozen=True)
 class TrainingJob:
-    """A training job launched by a tuning job. Immutable snapshot: stores return
-    new objects, they never change one in place."""
+    """A training job: launched by a tuning job, or created on its own
+    (``CreateTrainingJob``: ``tuning_job_name`` None, sequence 0, nothing tuned).
+    Immutable snapshot: stores return new objects, they never change one in place."""
 
     name: str
-    tuning_job_name: str
+    tuning_job_name: str | None
     sequence: int
     definition_name: str | None
     tuned_hyperparameters: Mapping[str, str]

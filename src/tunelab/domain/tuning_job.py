@@ -106,6 +106,8 @@ class TuningJob:
     failure_reason: str | None = None
     jobs_not_improving: int | None = None
     version: int = 1
+    created_by: str | None = None
+    """The access key that created it (None when created locally)."""
 
     @property
     def name(self) -> str:

@@ -71,8 +71,14 @@ class TuningJobQuery:
 
 @dataclass(frozen=True)
 class TrainingJobQuery:
-    tuning_job_name: str
+    tuning_job_name: str | None
+    """The tuning job whose training jobs to list; None lists every training job."""
     status: TrainingJobStatus | None = None
+    name_contains: str | None = None
+    created_after: float | None = None
+    created_before: float | None = None
+    modified_after: float | None = None
+    modified_before: float | None = None
     sort_by: Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"] = "Name"
     sort_order: SortOrder = "Ascending"
     limit: int | None = None

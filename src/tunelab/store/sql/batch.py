@@ -19,6 +19,7 @@ from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.store.sql import rows
 from tunelab.store.sql.schema import metric_points, strategy_states, training_jobs, tuning_jobs
+from tunelab.store.sql.tags import INHERIT_TAGS
 
 TJ, TR = tuning_jobs.c, training_jobs.c
 
@@ -66,12 +67,19 @@ class Flush:
         return self._training_ids[key]
 
     def add_training_job(self, job: TrainingJob) -> None:
+        """Insert a training job of a tuning job; it inherits the tuning job's tags
+        as they are now (SageMaker: later tags apply to later training jobs)."""
+        assert job.tuning_job_name is not None, "use SqlStore.create_training_job"
         values = rows.training_job_values(job, self.tuning_job_id(job.tuning_job_name))
         try:
             result = self.conn.execute(insert(training_jobs), values)
         except IntegrityError:
             raise ResourceInUse(f"Training job '{job.name}' already exists") from None
         self._training_ids[rows.key(job.name)] = result.inserted_primary_key[0]
+        self.conn.execute(
+            INHERIT_TAGS,
+            {"b_training": rows.key(job.name), "b_tuning": rows.key(job.tuning_job_name)},
+        )
 
     def put_training_job(self, job: TrainingJob) -> None:
         values = {**rows.training_job_state(job), "b_key": rows.key(job.name)}

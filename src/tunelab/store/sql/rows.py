@@ -44,6 +44,7 @@ def tuning_job_values(job: TuningJob) -> dict[str, Any]:
         "document": dict(job.spec.document),
         "lease_owner": None,
         "lease_expires_at": None,
+        "created_by": job.created_by,
         **tuning_job_state(job),
     }
 
@@ -58,6 +59,7 @@ def tuning_job_from_row(row: Row, spec: TuningJobSpec) -> TuningJob:
         failure_reason=row["failure_reason"],
         jobs_not_improving=row["jobs_not_improving"],
         version=row["version"],
+        created_by=row["created_by"],
     )
 
 
@@ -87,14 +89,23 @@ def training_job_state(job: TrainingJob) -> dict[str, Any]:
     }
 
 
-def training_job_values(job: TrainingJob, tuning_job_id: int | None) -> dict[str, Any]:
-    """Every column of a new training job row but ``id``."""
+def training_job_values(
+    job: TrainingJob,
+    tuning_job_id: int | None,
+    request: Mapping[str, Any] | None = None,
+    created_by: str | None = None,
+) -> dict[str, Any]:
+    """Every column of a new training job row but ``id``; ``request`` is the
+    ``CreateTrainingJob`` document of a training job created on its own."""
+    tuning = job.tuning_job_name
     return {
         "name": job.name,
         "name_key": key(job.name),
         "tuning_job_id": tuning_job_id,
-        "tuning_job_name": job.tuning_job_name,
-        "tuning_job_key": key(job.tuning_job_name),
+        "tuning_job_name": tuning,
+        "tuning_job_key": None if tuning is None else key(tuning),
+        "request": None if request is None else dict(request),
+        "created_by": created_by,
         **training_job_state(job),
     }
 

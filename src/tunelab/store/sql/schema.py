@@ -30,9 +30,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 """The newest Alembic revision; a database at this revision needs no migration."""
 
 VERSION_TABLE = "tunelab_alembic_version"
@@ -49,6 +50,8 @@ metadata = MetaData(
 
 NAME = String(255)
 """Names are at most 63 characters in SageMaker; leave room."""
+ACTOR = String(128)
+"""Who created a resource: an access key id."""
 
 tuning_jobs = Table(
     "tuning_jobs",
@@ -66,6 +69,7 @@ tuning_jobs = Table(
     Column("document", JSON, nullable=False),
     Column("lease_owner", String(255)),
     Column("lease_expires_at", Double),
+    Column("created_by", ACTOR),
     sqlite_autoincrement=True,  # ids are never reused: they key the parsed-spec cache
 )
 
@@ -76,8 +80,8 @@ training_jobs = Table(
     Column("name", NAME, nullable=False),
     Column("name_key", NAME, nullable=False, unique=True),
     Column("tuning_job_id", Integer, ForeignKey("tuning_jobs.id", ondelete="SET NULL")),
-    Column("tuning_job_name", NAME, nullable=False),
-    Column("tuning_job_key", NAME, nullable=False, index=True),
+    Column("tuning_job_name", NAME),
+    Column("tuning_job_key", NAME, index=True),
     Column("sequence", Integer, nullable=False),
     Column("definition_name", NAME),
     Column("tuned_hyperparameters", JSON, nullable=False),
@@ -95,6 +99,9 @@ training_jobs = Table(
     Column("pid_start_time", BigInteger),
     Column("exit_code", Integer),
     Column("transitions", JSON, nullable=False),
+    Column("request", JSON),
+    Column("created_by", ACTOR),
+    Index(None, "creation_time"),
     Index(None, "tuning_job_id", "name"),
     Index(None, "tuning_job_id", "creation_time"),
     Index(None, "tuning_job_id", "status"),
@@ -129,3 +136,37 @@ strategy_states = Table(
     ),
     Column("state", JSON, nullable=False),
 )
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_key", NAME, nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    UniqueConstraint("resource_type", "resource_key", "key"),
+)
+"""Tags of tuning jobs, training jobs and algorithms, by resource type and the
+lower-cased resource name."""
+
+algorithms = Table(
+    "algorithms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False),
+    Column("name_key", NAME, nullable=False, unique=True),
+    Column("creation_time", Double, nullable=False, index=True),
+    Column("document", JSON, nullable=False),
+)
+"""Algorithms registered with CreateAlgorithm (the request document)."""
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", String(128), primary_key=True),
+    Column("encrypted_secret", Text, nullable=False),
+    Column("policy", Text, nullable=False),
+    Column("creation_time", Double, nullable=False),
+)
+"""API credentials; secrets encrypted with the home's master key."""

@@ -10,7 +10,7 @@ be shared by threads.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,14 +30,16 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from tunelab.domain.enums import ObjectiveStatus, ObjectiveType
-from tunelab.domain.errors import ResourceNotFound, tuning_job_name_taken
+from tunelab.domain.errors import ResourceInUse, ResourceNotFound, tuning_job_name_taken
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.store.base import JSON, Counters, Lease, Page, TrainingJobQuery, TuningJobQuery
 from tunelab.store.sql import rows
 from tunelab.store.sql.batch import SqlStoreBatch
 from tunelab.store.sql.engine import BEGIN_OPTION, make_engine, upgrade_to_head
+from tunelab.store.sql.registry import SqlAccessKeys, SqlAlgorithms
 from tunelab.store.sql.schema import metric_points, strategy_states, training_jobs, tuning_jobs
+from tunelab.store.sql.tags import TRAINING_JOB, TUNING_JOB, SqlTags, insert_tags
 
 __all__ = ["SqlStore", "SqlStoreBatch"]
 
@@ -78,6 +80,9 @@ class SqlStore:
         self._specs = rows.SpecCache()
         self.migrated = upgrade_to_head(self._engine)
         """True when opening this store ran migrations."""
+        self.tags = SqlTags(self._engine, self._writer)
+        self.algorithms = SqlAlgorithms(self._engine, self._writer)
+        self.access_keys = SqlAccessKeys(self._engine, self._writer)
 
     # -- tuning jobs -------------------------------------------------------------
 
@@ -90,6 +95,7 @@ class SqlStore:
                 if taken is not None:
                     raise tuning_job_name_taken(job.name, taken)
                 result = conn.execute(insert(tuning_jobs), rows.tuning_job_values(job))
+                insert_tags(conn, TUNING_JOB, key, job.spec.tags)
         except IntegrityError:  # another writer won the race (PostgreSQL)
             raise tuning_job_name_taken(job.name, job.name) from None
         self._specs.remember(key, result.inserted_primary_key[0], job.version, job.spec)
@@ -153,10 +159,49 @@ class SqlStore:
             raise ResourceNotFound(f"Training job '{name}' does not exist")
         return rows.training_job_from_row(row)
 
+    def create_training_job(
+        self, job: TrainingJob, request: Mapping[str, Any], created_by: str | None = None
+    ) -> None:
+        """Insert a training job created on its own (``CreateTrainingJob``), with its
+        request document and ``Tags``; ``ResourceInUse`` if the name (any case) is
+        taken."""
+        key = rows.key(job.name)
+        values = rows.training_job_values(job, None, request, created_by)
+        pairs = [(t["Key"], t.get("Value", "")) for t in request.get("Tags", ())]
+        try:
+            with self._writer.connect() as conn, conn.begin():
+                conn.execute(insert(training_jobs), values)
+                insert_tags(conn, TRAINING_JOB, key, pairs)
+        except IntegrityError:
+            raise ResourceInUse(f"Training job '{job.name}' already exists") from None
+
+    def training_job_request(self, name: str) -> JSON | None:
+        """The ``CreateTrainingJob`` document of a training job created on its own;
+        None for one launched by a tuning job. ``ResourceNotFound`` if absent."""
+        stmt = select(TR.request).where(TR.name_key == rows.key(name))
+        with self._engine.connect() as conn:
+            found = conn.execute(stmt).first()
+        if found is None:
+            raise ResourceNotFound(f"Training job '{name}' does not exist")
+        return None if found.request is None else dict(found.request)
+
     def list_training_jobs(self, query: TrainingJobQuery) -> Page:
-        """A page of the ``TrainingJob`` s of one tuning job (of the live one with that
-        name; after it was deleted, of the deleted one(s))."""
-        where = [_OWNED]
+        """A page of training jobs: of one tuning job (the live one with that name;
+        after it was deleted, the deleted one(s)), or of all when
+        ``query.tuning_job_name`` is None."""
+        where: list[ColumnElement[bool]] = []
+        if query.tuning_job_name is not None:
+            where.append(_OWNED)
+        if query.name_contains:
+            where.append(TR.name_key.contains(query.name_contains.lower(), autoescape=True))
+        for value, condition in (
+            (query.created_after, lambda v: TR.creation_time > v),
+            (query.created_before, lambda v: TR.creation_time < v),
+            (query.modified_after, lambda v: TR.last_modified_time > v),
+            (query.modified_before, lambda v: TR.last_modified_time < v),
+        ):
+            if value is not None:
+                where.append(condition(value))
         if query.status is not None:
             where.append(TR.status == query.status.value)
         sort = TRAINING_SORT[query.sort_by]
@@ -170,7 +215,7 @@ class SqlStore:
                 sort,
                 query,
                 rows.training_job_from_row,
-                {"key": rows.key(query.tuning_job_name)},
+                {"key": rows.key(query.tuning_job_name or "")},
             )
 
     def counters(self, tuning_job_name: str) -> Counters:
