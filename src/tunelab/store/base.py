@@ -120,7 +120,25 @@ class StoreBatch(Protocol):
     def save_strategy_state(self, tuning_job_name: str, state: Mapping[str, Any]) -> None: ...
 
 
+class TagStore(Protocol):
+    """Tags by resource type (``hyper-parameter-tuning-job``, ``training-job``,
+    ``algorithm``) and name (any case). A training job launched by a tuning job
+    gets the tuning job's tags as they are at its launch."""
+
+    def list(self, resource_type: str, name: str) -> list[tuple[str, str]]: ...
+
+    def add(self, resource_type: str, name: str, pairs: Sequence[tuple[str, str]]) -> None: ...
+
+    def delete(self, resource_type: str, name: str, keys: Sequence[str]) -> None: ...
+
+
 class Store(Protocol):
+    tags: TagStore
+    algorithms: Any
+    """``SqlAlgorithms``-like: create(name, document, now) / get(name) / list()."""
+    access_keys: Any
+    """``SqlAccessKeys``-like: create(key) / get(id) / list() / delete(id)."""
+
     def create_tuning_job(self, job: TuningJob) -> TuningJob:
         """Insert; ``ResourceInUse`` if the name (any case) is taken."""
 
@@ -135,8 +153,19 @@ class Store(Protocol):
 
     def get_training_job(self, name: str) -> TrainingJob: ...
 
+    def create_training_job(
+        self, job: TrainingJob, request: Mapping[str, Any], created_by: str | None = None
+    ) -> None:
+        """Insert a training job created on its own, with its ``CreateTrainingJob``
+        request; ``ResourceInUse`` if the name (any case) is taken."""
+
+    def training_job_request(self, name: str) -> JSON | None:
+        """The ``CreateTrainingJob`` request of a training job created on its own,
+        None for one of a tuning job."""
+
     def list_training_jobs(self, query: TrainingJobQuery) -> Page:
-        """A page of ``TrainingJob`` s of one tuning job."""
+        """A page of training jobs: of one tuning job, or of all when
+        ``query.tuning_job_name`` is None."""
 
     def counters(self, tuning_job_name: str) -> Counters:
         """Derived from the training jobs: Failed counts as NonRetryableError."""
