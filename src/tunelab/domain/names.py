@@ -20,3 +20,18 @@ def training_job_arn(
     name: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT
 ) -> str:
     return f"arn:aws:sagemaker:{region}:{account}:training-job/{name.lower()}"
+
+
+def algorithm_arn(name: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
+    return f"arn:aws:sagemaker:{region}:{account}:algorithm/{name.lower()}"
+
+
+def parse_arn(arn: str) -> tuple[str, str] | None:
+    """(resource type, name) of a SageMaker ARN such as
+    ``arn:aws:sagemaker:us-east-1:123456789012:training-job/my-job``; None when
+    ``arn`` is not of that form."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sagemaker" or "/" not in parts[5]:
+        return None
+    resource_type, _, name = parts[5].partition("/")
+    return (resource_type, name) if name else None

@@ -1,5 +1,5 @@
-"""Checks, before a tuning job is stored, that its training jobs can start here:
-the program exists and can run, and each local data channel exists. Refusing at
+"""Checks, before a job is stored, that its training jobs can start here: the
+program exists and can run, and each local data channel exists. Refusing at
 create time beats a tuning job whose every training job fails."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.errors import Violation
 from tunelab.domain.paths import definition_path
 from tunelab.domain.tuning_job import TuningJobSpec
@@ -14,28 +15,36 @@ from tunelab.execution.uris import local_path
 
 
 def check_launchable(spec: TuningJobSpec) -> list[Violation]:
-    return list(_problems(spec))
-
-
-def _problems(spec: TuningJobSpec) -> Iterator[Violation]:
+    """Every problem of every definition of a tuning job."""
+    found: list[Violation] = []
     for index, definition in enumerate(spec.definitions):
-        path = definition_path(spec, index)
-        image = definition.training_image
-        if image is not None and image.startswith("file:"):
-            program = local_path(image)
-            where = f"{path}.AlgorithmSpecification.TrainingImage"
-            if program is None or not os.path.isfile(program):
-                yield Violation(where, f"the program {image} does not exist")
-            elif not program.endswith(".py") and not os.access(program, os.X_OK):
-                yield Violation(
-                    where,
-                    f"the program {image} is not executable (chmod +x it, "
-                    "or give a .py file, which runs with tunelab's Python)",
-                )
-        for i, channel in enumerate(definition.channels):
-            source = local_path(channel.uri)
-            if source is not None and not os.path.exists(source):
-                yield Violation(
-                    f"{path}.InputDataConfig[{i}]",
-                    f"channel '{channel.name}': the data source {channel.uri} does not exist",
-                )
+        found += launch_problems(definition, definition_path(spec, index))
+    return found
+
+
+def launch_problems(definition: TrainingJobDefinition, where: str) -> list[Violation]:
+    """Problems of one definition; ``where`` prefixes the field paths (empty for a
+    ``CreateTrainingJob`` request)."""
+    return list(_problems(definition, f"{where}." if where else ""))
+
+
+def _problems(definition: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
+    image = definition.training_image
+    if image is not None and image.startswith("file:"):
+        program = local_path(image)
+        where = f"{prefix}AlgorithmSpecification.TrainingImage"
+        if program is None or not os.path.isfile(program):
+            yield Violation(where, f"the program {image} does not exist")
+        elif not program.endswith(".py") and not os.access(program, os.X_OK):
+            yield Violation(
+                where,
+                f"the program {image} is not executable (chmod +x it, "
+                "or give a .py file, which runs with tunelab's Python)",
+            )
+    for i, channel in enumerate(definition.channels):
+        source = local_path(channel.uri)
+        if source is not None and not os.path.exists(source):
+            yield Violation(
+                f"{prefix}InputDataConfig[{i}]",
+                f"channel '{channel.name}': the data source {channel.uri} does not exist",
+            )

@@ -87,10 +87,10 @@ class TuningService:
             raise tuning_job_name_taken(spec.name, existing.name)
         return spec
 
-    def create(self, document: Mapping[str, Any]) -> TuningJob:
+    def create(self, document: Mapping[str, Any], created_by: str | None = None) -> TuningJob:
         spec = self.validate(document)
         now = self.clock.now()
-        job = TuningJob(spec, TuningJobStatus.IN_PROGRESS, now, now)
+        job = TuningJob(spec, TuningJobStatus.IN_PROGRESS, now, now, created_by=created_by)
         return self.store.create_tuning_job(job)
 
     def create_or_resume(self, document: Mapping[str, Any]) -> tuple[TuningJob, bool]:
@@ -173,9 +173,10 @@ class TuningService:
 
     # -- stop / delete ------------------------------------------------------------------
 
-    def stop(self, name: str) -> TuningJob:
+    def stop(self, name: str, *, finish_orphans: bool = True) -> TuningJob:
         """Mark the job Stopping. The process running it stops its training jobs;
-        when no live process runs it, this call finishes the stop itself."""
+        when no live process runs it and ``finish_orphans``, this call finishes the
+        stop itself (a server leaves that to its scheduler)."""
         job = self.store.get_tuning_job(name)
         if job.status.is_terminal:
             raise ValidationError(
@@ -194,7 +195,7 @@ class TuningService:
         orphaned = (
             lease is None or lease.expires_at < self.clock.now() or holder_is_dead(lease.owner)
         )
-        if orphaned and not job.status.is_terminal:
+        if finish_orphans and orphaned and not job.status.is_terminal:
             job = self.run(job.name)
         return job
 

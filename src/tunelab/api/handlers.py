@@ -1,0 +1,208 @@
+"""One function per SageMaker operation, named like the boto3 method, registered
+by the wire operation name. Each does three things: read the request's members,
+call a use case, build the response shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tunelab.api import codecs
+from tunelab.api import training_codecs as tcodecs
+from tunelab.api.wire import ApiError, next_token, read_token, timestamp
+from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.domain.names import tuning_job_arn
+from tunelab.service.algorithms import AlgorithmService
+from tunelab.service.scheduler import Scheduler
+from tunelab.service.training import TrainingService
+from tunelab.service.tuning import TuningService
+from tunelab.store.base import TrainingJobQuery, TuningJobQuery
+
+Request = dict[str, Any]
+Response = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Context:
+    tuning: TuningService
+    training: TrainingService
+    algorithms: AlgorithmService
+    scheduler: Scheduler | None
+    principal: str | None
+    region: str
+    account: str
+
+
+Handler = Callable[[Context, Request], Response]
+HANDLERS: dict[str, Handler] = {}
+
+
+def operation(name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+def _limit(request: Request) -> int:
+    return int(request.get("MaxResults", 10))
+
+
+def _windows(request: Request) -> dict[str, float | None]:
+    return {
+        "created_after": timestamp(request.get("CreationTimeAfter"), "CreationTimeAfter"),
+        "created_before": timestamp(request.get("CreationTimeBefore"), "CreationTimeBefore"),
+        "modified_after": timestamp(request.get("LastModifiedTimeAfter"), "LastModifiedTimeAfter"),
+        "modified_before": timestamp(
+            request.get("LastModifiedTimeBefore"), "LastModifiedTimeBefore"
+        ),
+    }
+
+
+def _filters(request: Request, *ignored: str) -> dict[str, Any]:
+    """What a page token is bound to: every member but the token and page size."""
+    return {k: v for k, v in request.items() if k not in ("NextToken", "MaxResults", *ignored)}
+
+
+# -- tuning jobs ---------------------------------------------------------------------------
+
+
+@operation("CreateHyperParameterTuningJob")
+def create_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Response:
+    job = ctx.tuning.create(request, created_by=ctx.principal)
+    if ctx.scheduler is not None:
+        ctx.scheduler.notify()
+    return {"HyperParameterTuningJobArn": tuning_job_arn(job.name, ctx.region, ctx.account)}
+
+
+@operation("DescribeHyperParameterTuningJob")
+def describe_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Response:
+    description = ctx.tuning.describe(request["HyperParameterTuningJobName"])
+    return codecs.describe_tuning_job(description, ctx.region, ctx.account)
+
+
+@operation("ListHyperParameterTuningJobs")
+def list_hyper_parameter_tuning_jobs(ctx: Context, request: Request) -> Response:
+    filters = _filters(request)
+    status = request.get("StatusEquals")
+    query = TuningJobQuery(
+        name_contains=request.get("NameContains"),
+        status=TuningJobStatus(status) if status else None,
+        sort_by=request.get("SortBy", "Name"),
+        sort_order=request.get("SortOrder", "Ascending"),
+        limit=_limit(request),
+        after=read_token(request.get("NextToken"), filters),
+        **_windows(request),
+    )
+    page = ctx.tuning.list(query)
+    counters = ctx.tuning.store.counters
+    response: Response = {
+        "HyperParameterTuningJobSummaries": [
+            codecs.tuning_job_summary(job, counters(job.name), ctx.region, ctx.account)
+            for job in page.items
+        ]
+    }
+    token = next_token(page.next_cursor, filters)
+    if token:
+        response["NextToken"] = token
+    return response
+
+
+@operation("StopHyperParameterTuningJob")
+def stop_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Response:
+    ctx.tuning.stop(request["HyperParameterTuningJobName"], finish_orphans=False)
+    if ctx.scheduler is not None:
+        ctx.scheduler.notify()
+    return {}
+
+
+@operation("DeleteHyperParameterTuningJob")
+def delete_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Response:
+    ctx.tuning.delete(request["HyperParameterTuningJobName"])
+    return {}
+
+
+@operation("ListTrainingJobsForHyperParameterTuningJob")
+def list_training_jobs_for_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Response:
+    filters = _filters(request)
+    name = request["HyperParameterTuningJobName"]
+    job = ctx.tuning.get(name)
+    status = request.get("StatusEquals")
+    query = TrainingJobQuery(
+        job.name,
+        status=TrainingJobStatus(status) if status else None,
+        sort_by=request.get("SortBy", "Name"),
+        sort_order=request.get("SortOrder", "Ascending"),
+        limit=_limit(request),
+        after=read_token(request.get("NextToken"), filters),
+    )
+    page = ctx.tuning.list_training_jobs(query)
+    response: Response = {
+        "TrainingJobSummaries": [
+            codecs.training_job_summary(t, job.spec, ctx.region, ctx.account) for t in page.items
+        ]
+    }
+    token = next_token(page.next_cursor, filters)
+    if token:
+        response["NextToken"] = token
+    return response
+
+
+# -- training jobs -----------------------------------------------------------------------
+
+
+@operation("CreateTrainingJob")
+def create_training_job(ctx: Context, request: Request) -> Response:
+    job = ctx.training.create(request, created_by=ctx.principal)
+    if ctx.scheduler is not None:
+        ctx.scheduler.notify()
+    return {
+        "TrainingJobArn": tcodecs.training_job_summary(job, ctx.region, ctx.account)[
+            "TrainingJobArn"
+        ]
+    }
+
+
+@operation("DescribeTrainingJob")
+def describe_training_job(ctx: Context, request: Request) -> Response:
+    description = ctx.training.describe(request["TrainingJobName"])
+    return tcodecs.describe_training_job(description, ctx.region, ctx.account)
+
+
+@operation("ListTrainingJobs")
+def list_training_jobs(ctx: Context, request: Request) -> Response:
+    filters = _filters(request)
+    status = request.get("StatusEquals")
+    query = TrainingJobQuery(
+        None,
+        status=TrainingJobStatus(status) if status else None,
+        name_contains=request.get("NameContains"),
+        sort_by=request.get("SortBy", "CreationTime"),
+        sort_order=request.get("SortOrder", "Ascending"),
+        limit=_limit(request),
+        after=read_token(request.get("NextToken"), filters),
+        **_windows(request),
+    )
+    page = ctx.training.list(query)
+    response: Response = {
+        "TrainingJobSummaries": [
+            tcodecs.training_job_summary(t, ctx.region, ctx.account) for t in page.items
+        ]
+    }
+    token = next_token(page.next_cursor, filters)
+    if token:
+        response["NextToken"] = token
+    return response
+
+
+@operation("StopTrainingJob")
+def stop_training_job(ctx: Context, request: Request) -> Response:
+    job = ctx.training.check_stoppable(request["TrainingJobName"])
+    if ctx.scheduler is None or not ctx.scheduler.request_stop_training_job(job.name):
+        raise ApiError(
+            "ValidationException",
+            f"Training job '{job.name}' is run by another tunelab process; stop it there",
+        )
+    return {}

@@ -1,0 +1,155 @@
+"""Tags (by ARN) and registered algorithms."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tunelab.api.handlers import Context, Request, Response, operation
+from tunelab.api.training_codecs import tags as tag_list
+from tunelab.api.wire import ApiError, next_token, read_token, timestamp
+from tunelab.domain.errors import ResourceNotFound
+from tunelab.domain.names import algorithm_arn, parse_arn
+
+MAX_TAGS = 50
+RESOURCE_LABEL = {
+    "hyper-parameter-tuning-job": "Tuning job",
+    "training-job": "Training job",
+    "algorithm": "Algorithm",
+}
+
+
+def _resource(ctx: Context, arn: str) -> tuple[str, str]:
+    """(resource type, name) of an existing resource named by ``arn``."""
+    parsed = parse_arn(arn)
+    if parsed is None or parsed[0] not in RESOURCE_LABEL:
+        raise ApiError(
+            "ValidationException",
+            f"ResourceArn: {arn!r} is not the ARN of a tuning job, training job or algorithm",
+        )
+    resource_type, name = parsed
+    lookup = {
+        "hyper-parameter-tuning-job": ctx.tuning.get,
+        "training-job": ctx.training.get,
+        "algorithm": ctx.algorithms.get,
+    }[resource_type]
+    try:
+        lookup(name)
+    except ResourceNotFound:
+        raise ApiError(
+            "ValidationException",
+            f"ResourceArn: {RESOURCE_LABEL[resource_type]} {arn} does not exist",
+        ) from None
+    return resource_type, name
+
+
+@operation("AddTags")
+def add_tags(ctx: Context, request: Request) -> Response:
+    resource_type, name = _resource(ctx, request["ResourceArn"])
+    new = [(t["Key"], t.get("Value", "")) for t in request["Tags"]]
+    store = ctx.tuning.store.tags
+    keys = {key for key, _ in store.list(resource_type, name)} | {key for key, _ in new}
+    if len(keys) > MAX_TAGS:
+        raise ApiError(
+            "ValidationException",
+            f"Tags: a resource has at most {MAX_TAGS} tags; this would make {len(keys)}",
+        )
+    store.add(resource_type, name, new)
+    return {"Tags": tag_list(new)}
+
+
+@operation("ListTags")
+def list_tags(ctx: Context, request: Request) -> Response:
+    resource_type, name = _resource(ctx, request["ResourceArn"])
+    filters = {"ResourceArn": request["ResourceArn"]}
+    cursor = read_token(request.get("NextToken"), filters)
+    start = int(cursor[0]) if cursor else 0
+    limit = int(request.get("MaxResults", MAX_TAGS))
+    found = ctx.tuning.store.tags.list(resource_type, name)
+    page = found[start : start + limit]
+    response: Response = {"Tags": tag_list(page)}
+    if start + limit < len(found):
+        response["NextToken"] = next_token((start + limit, ""), filters)
+    return response
+
+
+@operation("DeleteTags")
+def delete_tags(ctx: Context, request: Request) -> Response:
+    resource_type, name = _resource(ctx, request["ResourceArn"])
+    ctx.tuning.store.tags.delete(resource_type, name, list(request["TagKeys"]))
+    return {}
+
+
+# -- algorithms ----------------------------------------------------------------------------
+
+
+def _describe(algorithm: Any, ctx: Context) -> Response:
+    document = algorithm.document
+    wire: Response = {
+        "AlgorithmName": algorithm.name,
+        "AlgorithmArn": algorithm_arn(algorithm.name, ctx.region, ctx.account),
+        "CreationTime": algorithm.creation_time,
+        "TrainingSpecification": copy.deepcopy(document["TrainingSpecification"]),
+        "AlgorithmStatus": "Completed",
+        "AlgorithmStatusDetails": {},
+        "CertifyForMarketplace": bool(document.get("CertifyForMarketplace", False)),
+    }
+    for member in ("AlgorithmDescription", "InferenceSpecification", "ValidationSpecification"):
+        if member in document:
+            wire[member] = copy.deepcopy(document[member])
+    return wire
+
+
+@operation("CreateAlgorithm")
+def create_algorithm(ctx: Context, request: Request) -> Response:
+    algorithm = ctx.algorithms.create(request)
+    return {"AlgorithmArn": algorithm_arn(algorithm.name, ctx.region, ctx.account)}
+
+
+@operation("DescribeAlgorithm")
+def describe_algorithm(ctx: Context, request: Request) -> Response:
+    name = request["AlgorithmName"].rsplit("/", 1)[-1]
+    return _describe(ctx.algorithms.get(name), ctx)
+
+
+@operation("ListAlgorithms")
+def list_algorithms(ctx: Context, request: Request) -> Response:
+    filters = {k: v for k, v in request.items() if k not in ("NextToken", "MaxResults")}
+    after = timestamp(request.get("CreationTimeAfter"), "CreationTimeAfter")
+    before = timestamp(request.get("CreationTimeBefore"), "CreationTimeBefore")
+    contains = (request.get("NameContains") or "").lower()
+    found = [
+        a
+        for a in ctx.algorithms.list()
+        if contains in a.name.lower()
+        and (after is None or a.creation_time > after)
+        and (before is None or a.creation_time < before)
+    ]
+    by_name = request.get("SortBy", "CreationTime") == "Name"
+    found.sort(
+        key=lambda a: (a.name if by_name else a.creation_time, a.name),
+        reverse=request.get("SortOrder", "Ascending") == "Descending",
+    )
+    cursor = read_token(request.get("NextToken"), filters)
+    start = int(cursor[0]) if cursor else 0
+    limit = int(request.get("MaxResults", 10))
+    page = found[start : start + limit]
+    response: Response = {
+        "AlgorithmSummaryList": [
+            {
+                "AlgorithmName": a.name,
+                "AlgorithmArn": algorithm_arn(a.name, ctx.region, ctx.account),
+                "CreationTime": a.creation_time,
+                "AlgorithmStatus": "Completed",
+                **(
+                    {"AlgorithmDescription": a.document["AlgorithmDescription"]}
+                    if "AlgorithmDescription" in a.document
+                    else {}
+                ),
+            }
+            for a in page
+        ]
+    }
+    if start + limit < len(found):
+        response["NextToken"] = next_token((start + limit, ""), filters)
+    return response

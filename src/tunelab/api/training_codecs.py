@@ -1,0 +1,130 @@
+"""Training jobs, tags and algorithms -> SageMaker response shapes (PascalCase
+dicts, timestamps as epoch seconds)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tunelab.domain.names import training_job_arn, tuning_job_arn
+from tunelab.domain.trial import TrainingJob
+from tunelab.service.training import TrainingJobDescription
+
+Wire = dict[str, Any]
+TRAINING_DEFINITION_MEMBERS = (
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "VpcConfig",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+    "Environment",
+    "RetryStrategy",
+)
+
+
+def _drop_none(values: dict[str, Any]) -> Wire:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def model_artifacts(output_path: str, name: str) -> str:
+    """Where SageMaker (and tunelab) put the model: ``<output>/<job>/output/model.tar.gz``."""
+    return f"{output_path.rstrip('/')}/{name}/output/model.tar.gz"
+
+
+def training_job_summary(job: TrainingJob, region: str, account: str) -> Wire:
+    """``TrainingJobSummary`` (ListTrainingJobs)."""
+    return _drop_none(
+        {
+            "TrainingJobName": job.name,
+            "TrainingJobArn": training_job_arn(job.name, region, account),
+            "CreationTime": job.creation_time,
+            "TrainingEndTime": job.end_time,
+            "LastModifiedTime": job.last_modified_time,
+            "TrainingJobStatus": str(job.status),
+            "SecondaryStatus": str(job.secondary_status),
+        }
+    )
+
+
+def describe_training_job(description: TrainingJobDescription, region: str, account: str) -> Wire:
+    """``DescribeTrainingJobResponse``, with what the SageMaker SDK reads:
+    ``AlgorithmSpecification.TrainingImage/TrainingInputMode``, ``ResourceConfig``,
+    ``StoppingCondition.MaxRuntimeInSeconds``, ``OutputDataConfig.KmsKeyId``."""
+    job, definition = description.job, description.definition
+    source = dict(description.document or definition.document)
+    algorithm = copy.deepcopy(dict(source.get("AlgorithmSpecification") or {}))
+    algorithm.setdefault("TrainingInputMode", str(definition.input_mode))
+    if definition.training_image is not None:
+        algorithm.setdefault("TrainingImage", definition.training_image)
+    output = copy.deepcopy(dict(source.get("OutputDataConfig") or {}))
+    output.setdefault("KmsKeyId", "")
+    resources = definition.resources
+    stopping = copy.deepcopy(dict(source.get("StoppingCondition") or {}))
+    stopping.setdefault("MaxRuntimeInSeconds", 86400)
+    wire: Wire = {
+        "TrainingJobName": job.name,
+        "TrainingJobArn": training_job_arn(job.name, region, account),
+        "ModelArtifacts": {"S3ModelArtifacts": model_artifacts(definition.output_path, job.name)},
+        "TrainingJobStatus": str(job.status),
+        "SecondaryStatus": str(job.secondary_status),
+        "HyperParameters": dict(description.hyperparameters),
+        "AlgorithmSpecification": algorithm,
+        "ResourceConfig": {
+            "InstanceType": resources.instance_type or "ml.m5.large",
+            "InstanceCount": resources.instance_count,
+            "VolumeSizeInGB": resources.volume_size_gb or 1,
+        },
+        "StoppingCondition": stopping,
+        "CreationTime": job.creation_time,
+        "SecondaryStatusTransitions": _transitions(job),
+        "FinalMetricDataList": [
+            {"MetricName": p.metric_name, "Value": p.value, "Timestamp": p.timestamp}
+            for p in description.final_metrics
+        ][:40],
+    }
+    for member in TRAINING_DEFINITION_MEMBERS:
+        if member in source:
+            wire[member] = copy.deepcopy(source[member])
+    wire["OutputDataConfig"] = output
+    if job.tuning_job_name is not None:
+        wire["TuningJobArn"] = tuning_job_arn(job.tuning_job_name, region, account)
+    training_seconds = _training_seconds(job)
+    wire.update(
+        _drop_none(
+            {
+                "FailureReason": job.failure_reason,
+                "TrainingStartTime": job.start_time,
+                "TrainingEndTime": job.end_time,
+                "LastModifiedTime": job.last_modified_time,
+                "TrainingTimeInSeconds": training_seconds,
+                "BillableTimeInSeconds": training_seconds,
+            }
+        )
+    )
+    return wire
+
+
+def _training_seconds(job: TrainingJob) -> int | None:
+    if job.start_time is None or job.end_time is None:
+        return None
+    return max(1, round(job.end_time - job.start_time))
+
+
+def _transitions(job: TrainingJob) -> list[Wire]:
+    """``SecondaryStatusTransitions``: each ends when the next begins."""
+    found: list[Wire] = []
+    for transition, following in zip(job.transitions, (*job.transitions[1:], None), strict=True):
+        item: Wire = {"Status": str(transition.status), "StartTime": transition.start_time}
+        if following is not None:
+            item["EndTime"] = following.start_time
+        if transition.message:
+            item["StatusMessage"] = transition.message
+        found.append(item)
+    return found
+
+
+def tags(pairs: list[tuple[str, str]]) -> list[Wire]:
+    return [{"Key": key, "Value": value} for key, value in pairs]

@@ -1,0 +1,158 @@
+"""Runs training jobs created on their own (``CreateTrainingJob``): the same
+executor, container contract and metric extraction as a tuning job's training
+jobs, without a strategy.
+
+Crash safety as in the tuning loop: the job is in the store before its process
+starts; :meth:`TrainingRunner.adopt` picks up every unfinished one, ends any
+process a crashed runner left behind and runs the job again as the next attempt.
+One runner per database drives standalone jobs (the server's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tunelab.domain.definition import TrainingJobDefinition
+from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
+from tunelab.domain.names import training_job_arn
+from tunelab.domain.trial import MetricPoint, TrainingJob
+from tunelab.execution.base import Executor, Finished, LaunchRequest, OutputLines, StatusChanged
+from tunelab.execution.clock import Clock
+from tunelab.execution.contract import training_job_dir
+from tunelab.metrics.extract import MetricExtractor
+from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
+
+DefinitionOf = Callable[[TrainingJob], TrainingJobDefinition]
+
+
+class _Running:
+    def __init__(self, job: TrainingJob, definition: TrainingJobDefinition) -> None:
+        self.job, self.definition = job, definition
+        self.extractor = MetricExtractor(definition.metric_definitions)
+
+
+class TrainingRunner:
+    """Not thread-safe: one thread ticks it; other threads call :meth:`request_stop`."""
+
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        clock: Clock,
+        jobs_root: str,
+        definition_of: DefinitionOf,
+        region: str,
+        account: str,
+    ) -> None:
+        self.store, self.executor, self.clock = store, executor, clock
+        self.jobs_root, self.definition_of = jobs_root, definition_of
+        self.region, self.account = region, account
+        self.running: dict[str, _Running] = {}
+        self._stop_requests: set[str] = set()
+
+    def adopt(self) -> None:
+        """Start every unfinished standalone training job not running here yet;
+        leftovers of a crashed runner are terminated and run again."""
+        query = TrainingJobQuery(None, status=TrainingJobStatus.IN_PROGRESS)
+        found = [
+            j
+            for j in iterate_training_jobs(self.store, query)
+            if j.tuning_job_name is None and j.name not in self.running
+        ]
+        stopping = TrainingJobQuery(None, status=TrainingJobStatus.STOPPING)
+        found += [
+            j
+            for j in iterate_training_jobs(self.store, stopping)
+            if j.tuning_job_name is None and j.name not in self.running
+        ]
+        self.executor.terminate_orphans([(j.pid, j.pid_start_time) for j in found if j.pid])
+        now = self.clock.now()
+        for job in found:
+            if job.status is TrainingJobStatus.STOPPING:
+                self._save(
+                    job.transition(SecondaryStatus.STOPPED, now, "Stopped").evolve(
+                        status=TrainingJobStatus.STOPPED, end_time=now
+                    )
+                )
+                continue
+            if job.pid is not None:
+                job = job.transition(
+                    SecondaryStatus.INTERRUPTED, now, "tunelab stopped while the job ran"
+                ).transition(
+                    SecondaryStatus.RESTARTING, now, f"Restarting as attempt {job.attempt + 1}"
+                )
+                job = job.evolve(attempt=job.attempt + 1, pid=None, pid_start_time=None)
+                with self.store.batch() as batch:
+                    batch.put_training_job(job)
+                    batch.delete_metric_points(job.name)
+            self._launch(job)
+
+    def request_stop(self, name: str) -> None:
+        """Stop the job at the next tick (thread-safe: only records the request)."""
+        self._stop_requests.add(name)
+
+    def tick(self) -> None:
+        for name in list(self._stop_requests):
+            self._stop_requests.discard(name)
+            running = self.running.get(name)
+            if running is not None and running.job.status is TrainingJobStatus.IN_PROGRESS:
+                running.job = running.job.evolve(status=TrainingJobStatus.STOPPING).transition(
+                    SecondaryStatus.STOPPING, self.clock.now(), "Stopped by StopTrainingJob"
+                )
+                self.executor.stop(name)
+                self._save(running.job)
+        changed: dict[str, TrainingJob] = {}
+        points: list[tuple[str, list[MetricPoint]]] = []
+        for event in self.executor.poll():
+            running = self.running.get(event.name)
+            if running is None:
+                continue
+            job = running.job
+            if isinstance(event, StatusChanged):
+                job = job.transition(event.secondary, event.time, event.message)
+                if event.pid is not None:
+                    job = job.evolve(
+                        pid=event.pid,
+                        pid_start_time=event.pid_start_time,
+                        start_time=job.start_time or event.time,
+                    )
+            elif isinstance(event, OutputLines):
+                found = running.extractor.feed(event.lines, event.time)
+                if found:
+                    points.append((event.name, found))
+                    job = job.evolve(last_modified_time=event.time)
+            elif isinstance(event, Finished):
+                job = job.transition(event.secondary, event.time, event.failure_reason or "")
+                job = job.evolve(
+                    status=event.status,
+                    failure_reason=event.failure_reason[:1024] if event.failure_reason else None,
+                    end_time=event.time,
+                    exit_code=event.exit_code,
+                )
+                del self.running[event.name]
+            running.job = job
+            changed[event.name] = job
+        if changed or points:
+            with self.store.batch() as batch:
+                for job in changed.values():
+                    batch.put_training_job(job)
+                for name, found in points:
+                    batch.add_metric_points(name, found)
+
+    def _launch(self, job: TrainingJob) -> None:
+        definition = self.definition_of(job)
+        self.running[job.name] = _Running(job, definition)
+        self.executor.submit(
+            LaunchRequest(
+                training_job_name=job.name,
+                training_job_arn=training_job_arn(job.name, self.region, self.account),
+                definition=definition,
+                hyperparameters=dict(definition.static_hyperparameters),
+                job_dir=training_job_dir(self.jobs_root, "_standalone", job.name),
+                attempt=job.attempt,
+            )
+        )
+
+    def _save(self, job: TrainingJob) -> None:
+        with self.store.batch() as batch:
+            batch.put_training_job(job)

@@ -1,0 +1,155 @@
+"""The server's scheduler: one background thread that drives every tuning job
+and every standalone training job of the store.
+
+It adopts each tuning job that is InProgress or Stopping and that no live
+process holds (its lease is free, expired, or held by a dead process): new jobs
+created through the API, and, after ``kill -9`` of the server, every job it was
+running — the tuning loop's recovery resumes them exactly. Jobs run by another
+live process (``tunelab run``) are left to it. A job whose loop raises is
+dropped (its lease released) and adopted again on a later scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from tunelab.domain.enums import TuningJobStatus
+from tunelab.domain.errors import ConflictError, TunelabError
+from tunelab.execution.clock import Clock
+from tunelab.execution.local import LocalExecutor
+from tunelab.orchestrator.loop import LoopSettings, TuningLoop
+from tunelab.orchestrator.training_runner import DefinitionOf, TrainingRunner
+from tunelab.service.settings import Settings
+from tunelab.store.base import Store, TuningJobQuery
+
+log = logging.getLogger("tunelab.scheduler")
+
+
+class Scheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        definition_of: DefinitionOf,
+        tick_interval: float = 0.05,
+        scan_interval: float = 2.0,
+        executor_factory: Callable[[], LocalExecutor] | None = None,
+    ) -> None:
+        self.settings, self.store, self.clock = settings, store, clock
+        self.tick_interval, self.scan_interval = tick_interval, scan_interval
+        self._new_executor = executor_factory or (
+            lambda: LocalExecutor(stop_grace_seconds=settings.stop_grace_seconds)
+        )
+        self.loops: dict[str, TuningLoop] = {}
+        self.training = TrainingRunner(
+            store,
+            self._new_executor(),
+            clock,
+            str(settings.jobs_root),
+            definition_of,
+            settings.region,
+            settings.account,
+        )
+        self._wake = threading.Event()
+        self._scan_now = True
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_scan = 0.0
+
+    # -- control (any thread) ---------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="tunelab-scheduler", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        """Something changed (a job was created or stopped): scan and tick now."""
+        self._scan_now = True
+        self._wake.set()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop driving jobs and release their leases. Training processes keep
+        running; the next scheduler adopts the jobs (as after a crash)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def request_stop_training_job(self, name: str) -> bool:
+        """Ask the loop or runner that drives the training job to stop it; False
+        when no loop of this scheduler runs it."""
+        if name in self.training.running:
+            self.training.request_stop(name)
+            self._wake.set()
+            return True
+        for loop in list(self.loops.values()):
+            if name in loop.live:
+                loop.request_stop_training_job(name)
+                self._wake.set()
+                return True
+        return False
+
+    # -- the thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                now = self.clock.now()
+                if self._scan_now or now - self._last_scan >= self.scan_interval:
+                    self._scan_now = False
+                    self._last_scan = now
+                    self._adopt()
+                self._tick_all()
+                self._wake.wait(self.tick_interval)
+                self._wake.clear()
+        finally:
+            for name in list(self.loops):
+                self._drop(name)
+
+    def _adopt(self) -> None:
+        for status in (TuningJobStatus.IN_PROGRESS, TuningJobStatus.STOPPING):
+            page = self.store.list_tuning_jobs(TuningJobQuery(status=status))
+            for job in page.items:
+                if job.name not in self.loops:
+                    self._try_start(job.name)
+        try:
+            self.training.adopt()
+        except Exception:
+            log.exception("adopting standalone training jobs failed")
+
+    def _try_start(self, name: str) -> None:
+        settings = LoopSettings(str(self.settings.jobs_root), self.tick_interval)
+        loop = TuningLoop(self.store, self._new_executor(), self.clock, name, settings)
+        try:
+            loop.start()
+        except ConflictError:
+            loop.executor.close()  # run by another live process
+            return
+        except (TunelabError, Exception):
+            log.exception("could not start tuning job %s", name)
+            loop.executor.close()
+            return
+        self.loops[name] = loop
+
+    def _tick_all(self) -> None:
+        for name, loop in list(self.loops.items()):
+            try:
+                if loop.tick():
+                    self._drop(name)
+            except Exception:
+                log.exception("tuning job %s: the loop failed; it will be adopted again", name)
+                self._drop(name)
+        try:
+            self.training.tick()
+        except Exception:
+            log.exception("standalone training jobs: a tick failed")
+
+    def _drop(self, name: str) -> None:
+        loop = self.loops.pop(name)
+        try:
+            loop.lease.release()
+        finally:
+            loop.executor.close()

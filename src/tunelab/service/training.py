@@ -1,0 +1,101 @@
+"""Use cases for training jobs: create one on its own (``CreateTrainingJob``),
+describe, list and stop any training job, whether a tuning job launched it or not."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tunelab.domain.definition import TrainingJobDefinition
+from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
+from tunelab.domain.errors import ValidationError, raise_for
+from tunelab.domain.shape_check import check_input
+from tunelab.domain.training_request import parse_training_job_request
+from tunelab.domain.trial import MetricPoint, TrainingJob
+from tunelab.execution.clock import Clock
+from tunelab.execution.preflight import launch_problems
+from tunelab.service.capabilities import unsupported_definition
+from tunelab.store.base import Page, Store, TrainingJobQuery
+
+
+@dataclass(frozen=True)
+class TrainingJobDescription:
+    """Everything ``DescribeTrainingJob`` reports."""
+
+    job: TrainingJob
+    definition: TrainingJobDefinition
+    hyperparameters: Mapping[str, str]
+    final_metrics: tuple[MetricPoint, ...]
+    """The latest point of each metric."""
+    document: Mapping[str, Any] | None
+    """The ``CreateTrainingJob`` request (None for a tuning job's training job)."""
+
+
+class TrainingService:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store, self.clock = store, clock
+
+    def create(self, document: Mapping[str, Any], created_by: str | None = None) -> TrainingJob:
+        """Validate (shapes, what this version runs, program and data exist) and store
+        the job InProgress; a runner (the server's scheduler) starts it."""
+        if not isinstance(document, Mapping):
+            raise ValidationError("the request must be a JSON object")
+        raise_for(check_input("CreateTrainingJob", document))
+        request = parse_training_job_request(document)
+        raise_for(list(unsupported_definition(request.definition, "")))
+        raise_for(launch_problems(request.definition, ""))
+        now = self.clock.now()
+        job = TrainingJob(
+            name=request.name,
+            tuning_job_name=None,
+            sequence=0,
+            definition_name=None,
+            tuned_hyperparameters={},
+            creation_time=now,
+            last_modified_time=now,
+        ).transition(SecondaryStatus.STARTING, now, "Launching the training job")
+        self.store.create_training_job(job, document, created_by)
+        return job
+
+    def get(self, name: str) -> TrainingJob:
+        return self.store.get_training_job(name)
+
+    def definition_of(self, job: TrainingJob) -> TrainingJobDefinition:
+        """The definition the job runs: its own request's, or its tuning job's."""
+        if job.tuning_job_name is None:
+            document = self.store.training_job_request(job.name) or {}
+            return parse_training_job_request(document).definition
+        spec = self.store.get_tuning_job(job.tuning_job_name).spec
+        return spec.definition(job.definition_name)
+
+    def describe(self, name: str) -> TrainingJobDescription:
+        job = self.store.get_training_job(name)
+        document = None
+        if job.tuning_job_name is None:
+            document = self.store.training_job_request(job.name)
+            definition = parse_training_job_request(document or {}).definition
+            hyperparameters = dict(definition.static_hyperparameters)
+        else:
+            definition = self.definition_of(job)
+            hyperparameters = definition.hyperparameters_for(job.tuned_hyperparameters)
+        latest: dict[str, MetricPoint] = {}
+        for point in self.store.metric_points(job.name):
+            latest[point.metric_name] = point
+        return TrainingJobDescription(
+            job, definition, hyperparameters, tuple(latest.values()), document
+        )
+
+    def list(self, query: TrainingJobQuery) -> Page:
+        return self.store.list_training_jobs(query)
+
+    def check_stoppable(self, name: str) -> TrainingJob:
+        """The job, if it may be stopped (``ValidationException`` once it ended)."""
+        job = self.store.get_training_job(name)
+        if job.status is not TrainingJobStatus.IN_PROGRESS and (
+            job.status is not TrainingJobStatus.STOPPING
+        ):
+            raise ValidationError(
+                f"Training job '{job.name}' is {job.status}; only a job in progress can be stopped"
+            )
+        return job
