@@ -1,0 +1,205 @@
+"""Where the CLI's commands go: the local store (the tuning loop runs in the CLI
+process) or a running ``tunelab serve`` (``--endpoint URL``, through boto3, as any
+SageMaker client would). Both answer with SageMaker's response shapes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tunelab.api import codecs
+from tunelab.domain.enums import TuningJobStatus
+from tunelab.domain.errors import TunelabError
+from tunelab.orchestrator.progress import Progress
+from tunelab.service.tuning import TuningService
+from tunelab.store.base import TrainingJobQuery, TuningJobQuery
+
+Wire = dict[str, Any]
+OnProgress = Callable[[Progress], None]
+
+
+class RemoteError(TunelabError):
+    """An error answered by a tunelab server, with its AWS code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def progress_of(wire: Mapping[str, Any]) -> Progress:
+    """A progress snapshot from a ``DescribeHyperParameterTuningJob`` response."""
+    counters, objectives = wire["TrainingJobStatusCounters"], wire["ObjectiveStatusCounters"]
+    best = (wire.get("BestTrainingJob") or {}).get("FinalHyperParameterTuningJobObjectiveMetric")
+    return Progress(
+        name=wire["HyperParameterTuningJobName"],
+        status=TuningJobStatus(wire["HyperParameterTuningJobStatus"]),
+        created=sum(counters.values()),
+        running=counters["InProgress"],
+        max_jobs=wire["HyperParameterTuningJobConfig"]["ResourceLimits"].get(
+            "MaxNumberOfTrainingJobs"
+        ),
+        best=None if best is None else best["Value"],
+        succeeded=objectives["Succeeded"],
+        failed=sum(counters.values()) - counters["InProgress"] - objectives["Succeeded"],
+    )
+
+
+class LocalBackend:
+    def __init__(self, service: TuningService) -> None:
+        self.service = service
+        self.settings = service.settings
+
+    def create(self, document: Mapping[str, Any]) -> tuple[str, bool]:
+        job, resumed = self.service.create_or_resume(document)
+        return job.name, resumed
+
+    def follow(self, name: str, on_progress: OnProgress | None) -> str:
+        """Run the tuning job here until it ends; its final status."""
+        return str(self.service.run(name, on_progress).status)
+
+    def request_stop(self, name: str) -> None:
+        self.service.request_stop()
+
+    def describe(self, name: str) -> Wire:
+        settings = self.settings
+        return codecs.describe_tuning_job(
+            self.service.describe(name), settings.region, settings.account
+        )
+
+    def list_jobs(self, query: TuningJobQuery) -> list[Wire]:
+        counters, settings = self.service.store.counters, self.settings
+        return [
+            codecs.tuning_job_summary(j, counters(j.name), settings.region, settings.account)
+            for j in self.service.list(query).items
+        ]
+
+    def training_jobs(self, query: TrainingJobQuery) -> list[Wire]:
+        job = self.service.get(query.tuning_job_name or "")
+        page = self.service.list_training_jobs(query)
+        settings = self.settings
+        return [
+            codecs.training_job_summary(t, job.spec, settings.region, settings.account)
+            for t in page.items
+        ]
+
+    def stop(self, name: str) -> str:
+        return str(self.service.stop(name).status)
+
+    def delete(self, name: str) -> None:
+        self.service.delete(name)
+
+    def log_path(self, training_job_name: str) -> str | None:
+        return self.service.log_path(self.service.store.get_training_job(training_job_name))
+
+
+class RemoteBackend:
+    """A tunelab server through boto3's ``sagemaker`` client (credentials from the
+    usual AWS chain: environment, profile...)."""
+
+    def __init__(self, endpoint: str, poll_interval: float = 1.0) -> None:
+        import boto3
+        import botocore.session
+
+        region = botocore.session.get_session().get_config_variable("region") or "us-east-1"
+        self.client = boto3.client("sagemaker", endpoint_url=endpoint, region_name=region)
+        self.poll_interval = poll_interval
+        self._stop_requested = False
+
+    def _call(self, operation: str, **params: Any) -> Wire:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = getattr(self.client, operation)(**params)
+        except ClientError as error:
+            info = error.response.get("Error", {})
+            raise RemoteError(info.get("Code", "ClientError"), info.get("Message", "")) from None
+        response.pop("ResponseMetadata", None)
+        return _epoch(response)
+
+    def create(self, document: Mapping[str, Any]) -> tuple[str, bool]:
+        name = document["HyperParameterTuningJobName"]
+        try:
+            self._call("create_hyper_parameter_tuning_job", **document)
+        except RemoteError as error:
+            if error.code != "ResourceInUse":
+                raise
+            status = self.describe(name)["HyperParameterTuningJobStatus"]
+            if status not in ("InProgress", "Stopping"):
+                raise
+            return name, True
+        return name, False
+
+    def follow(self, name: str, on_progress: OnProgress | None) -> str:
+        """Poll Describe until the job ends (the server runs it); its final status."""
+        stopped = False
+        while True:
+            wire = self.describe(name)
+            if on_progress is not None:
+                on_progress(progress_of(wire))
+            status = wire["HyperParameterTuningJobStatus"]
+            if status in ("Completed", "Failed", "Stopped"):
+                return status
+            if self._stop_requested and not stopped:
+                self.stop(name)
+                stopped = True
+            time.sleep(self.poll_interval)
+
+    def request_stop(self, name: str) -> None:
+        self._stop_requested = True
+
+    def describe(self, name: str) -> Wire:
+        return self._call("describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+
+    def list_jobs(self, query: TuningJobQuery) -> list[Wire]:
+        params: Wire = {
+            "SortBy": query.sort_by,
+            "SortOrder": query.sort_order,
+            "MaxResults": min(query.limit or 100, 100),
+        }
+        if query.status is not None:
+            params["StatusEquals"] = str(query.status)
+        if query.name_contains:
+            params["NameContains"] = query.name_contains
+        return self._call("list_hyper_parameter_tuning_jobs", **params)[
+            "HyperParameterTuningJobSummaries"
+        ]
+
+    def training_jobs(self, query: TrainingJobQuery) -> list[Wire]:
+        params: Wire = {
+            "HyperParameterTuningJobName": query.tuning_job_name,
+            "SortBy": query.sort_by,
+            "SortOrder": query.sort_order,
+        }
+        if query.status is not None:
+            params["StatusEquals"] = str(query.status)
+        found: list[Wire] = []
+        while query.limit is None or len(found) < query.limit:
+            params["MaxResults"] = min(100, (query.limit or 100) - len(found))
+            page = self._call("list_training_jobs_for_hyper_parameter_tuning_job", **params)
+            found += page["TrainingJobSummaries"]
+            if "NextToken" not in page:
+                break
+            params["NextToken"] = page["NextToken"]
+        return found
+
+    def stop(self, name: str) -> str:
+        self._call("stop_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+        return self.describe(name)["HyperParameterTuningJobStatus"]
+
+    def delete(self, name: str) -> None:
+        self._call("delete_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+
+    def log_path(self, training_job_name: str) -> str | None:
+        return None  # the log is on the server's machine
+
+
+def _epoch(value: Any) -> Any:
+    """boto3 parses timestamps to datetimes; the CLI renders epoch seconds."""
+    if hasattr(value, "timestamp") and callable(value.timestamp):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {k: _epoch(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_epoch(v) for v in value]
+    return value

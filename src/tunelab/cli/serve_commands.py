@@ -1,0 +1,130 @@
+"""``tunelab serve`` and ``tunelab access-keys``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tunelab.cli.app import app, err, errors_as_exit_codes, out
+from tunelab.cli.render import short_time
+
+keys_app = typer.Typer(help="API credentials for `tunelab serve` (SigV4, as AWS uses).")
+app.add_typer(keys_app, name="access-keys")
+
+
+def _open():
+    from tunelab.execution.clock import SystemClock
+    from tunelab.service.access_keys import AccessKeyService
+    from tunelab.service.secrets import SecretBox
+    from tunelab.service.settings import Settings
+    from tunelab.store.sql.store import SqlStore
+
+    settings = Settings.from_env()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = SqlStore(settings.database_url)
+    keys = AccessKeyService(store, SecretBox.for_home(settings.home), SystemClock())
+    return settings, store, keys
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Accept unsigned requests (loopback only).")
+    ] = False,
+) -> None:
+    """Serve SageMaker's API (boto3, the AWS CLI and the SageMaker SDK work against
+    it) and run every tuning job in the background."""
+    from tunelab.api.app import create_app
+    from tunelab.api.auth import Authenticator
+    from tunelab.api.server import build_services, is_loopback, run_server
+
+    if no_auth and not is_loopback(host):
+        err.print(
+            f"[red]error[/red]: --no-auth is only allowed on a loopback address; "
+            f"{host!r} is reachable from other machines",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    with errors_as_exit_codes():
+        settings, store, keys = _open()
+        try:
+            authenticate = None if no_auth else Authenticator(keys)
+            if authenticate is not None and not keys.list():
+                err.print(
+                    "[yellow]warning[/yellow]: no access keys yet; create one with "
+                    "`tunelab access-keys create`",
+                    highlight=False,
+                )
+            app_ = create_app(build_services(settings, store), authenticate)
+            err.print(
+                f"tunelab serving on http://{host}:{port} "
+                f"({'no authentication' if no_auth else 'SigV4 authentication'}); "
+                f"data in {settings.home}",
+                highlight=False,
+            )
+            run_server(app_, host, port)
+        finally:
+            store.close()
+
+
+@keys_app.command("create")
+def create_key(
+    access_key_id: Annotated[
+        str | None, typer.Option(help="The id (generated if omitted).")
+    ] = None,
+    secret_access_key: Annotated[
+        str | None, typer.Option(help="The secret (generated if omitted).")
+    ] = None,
+    policy: Annotated[
+        str, typer.Option(help="full, read-only, or operation names separated by commas.")
+    ] = "full",
+) -> None:
+    """Create an access key; its secret is printed once."""
+    from tunelab.api.policy import Policy, PolicyError
+
+    try:
+        parsed = Policy.parse(policy)
+    except PolicyError as error:
+        err.print(f"[red]error[/red]: --policy: {error}", highlight=False)
+        raise typer.Exit(2) from None
+    with errors_as_exit_codes():
+        _, store, keys = _open()
+        try:
+            key, secret = keys.create(str(parsed), access_key_id, secret_access_key)
+        finally:
+            store.close()
+    out.print(f"AWS_ACCESS_KEY_ID={key.access_key_id}", highlight=False)
+    out.print(f"AWS_SECRET_ACCESS_KEY={secret}", highlight=False)
+    err.print(f"policy: {key.policy} (the secret is not shown again)", highlight=False)
+
+
+@keys_app.command("list")
+def list_keys() -> None:
+    """List access keys and their policies (never their secrets)."""
+    with errors_as_exit_codes():
+        _, store, keys = _open()
+        try:
+            found = keys.list()
+        finally:
+            store.close()
+    for key in found:
+        out.print(
+            f"{key.access_key_id}  {key.policy}  {short_time(key.creation_time)}", highlight=False
+        )
+    if not found:
+        err.print("No access keys.")
+
+
+@keys_app.command("delete")
+def delete_key(access_key_id: Annotated[str, typer.Argument(help="The key to delete.")]) -> None:
+    """Delete an access key; requests signed with it are refused from then on."""
+    with errors_as_exit_codes():
+        _, store, keys = _open()
+        try:
+            keys.delete(access_key_id)
+        finally:
+            store.close()
+    out.print(f"deleted {access_key_id}", highlight=False)

@@ -1,0 +1,59 @@
+"""API credentials: access key ids with secrets encrypted at rest (the home's
+master key) and a policy text (``full``, ``read-only`` or listed operations;
+the API layer parses and enforces it). Secrets are shown once, at creation,
+and never logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tunelab.domain.errors import ResourceNotFound
+from tunelab.execution.clock import Clock
+from tunelab.service.secrets import SecretBox, generate_access_key
+from tunelab.store.base import Store
+from tunelab.store.sql.registry import StoredAccessKey
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    access_key_id: str
+    policy: str
+    creation_time: float
+
+
+class AccessKeyService:
+    def __init__(self, store: Store, box: SecretBox, clock: Clock) -> None:
+        self.store, self.box, self.clock = store, box, clock
+
+    def create(
+        self, policy: str, access_key_id: str | None = None, secret: str | None = None
+    ) -> tuple[AccessKey, str]:
+        """A new key (generated when ``access_key_id``/``secret`` are omitted) and its
+        secret; ``ResourceInUse`` when the id exists."""
+        generated_id, generated_secret = generate_access_key()
+        key_id, secret = access_key_id or generated_id, secret or generated_secret
+        stored = StoredAccessKey(key_id, self.box.encrypt(secret), policy, self.clock.now())
+        self.store.access_keys.create(stored)
+        return AccessKey(key_id, policy, stored.creation_time), secret
+
+    def list(self) -> list[AccessKey]:
+        return [
+            AccessKey(k.access_key_id, k.policy, k.creation_time)
+            for k in self.store.access_keys.list()
+        ]
+
+    def delete(self, access_key_id: str) -> None:
+        self.store.access_keys.delete(access_key_id)
+
+    def credentials(self, access_key_id: str) -> tuple[str, str] | None:
+        """(secret, policy) of a key, or None when there is no such key."""
+        stored = self.store.access_keys.get(access_key_id)
+        if stored is None:
+            return None
+        return self.box.decrypt(stored.encrypted_secret), stored.policy
+
+    def get(self, access_key_id: str) -> AccessKey:
+        stored = self.store.access_keys.get(access_key_id)
+        if stored is None:
+            raise ResourceNotFound(f"Access key '{access_key_id}' does not exist")
+        return AccessKey(stored.access_key_id, stored.policy, stored.creation_time)
