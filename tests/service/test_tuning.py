@@ -82,18 +82,6 @@ def test_quotas_come_from_the_settings(service: TuningService, tmp_path: Path) -
     ("change", "message"),
     [
         (
-            lambda r: r["HyperParameterTuningJobConfig"].update(Strategy="Bayesian"),
-            "HyperParameterTuningJobConfig.Strategy: the Bayesian strategy is not available in "
-            "this version of tunelab; available: Grid, Random",
-        ),
-        (
-            lambda r: r["HyperParameterTuningJobConfig"].update(
-                TrainingJobEarlyStoppingType="Auto"
-            ),
-            "HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType: 'Auto' (median stopping) "
-            "is not available in this version of tunelab; use 'Off'",
-        ),
-        (
             lambda r: r["TrainingJobDefinition"]["AlgorithmSpecification"].update(
                 TrainingImage="123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"
             ),
@@ -116,20 +104,6 @@ def test_quotas_come_from_the_settings(service: TuningService, tmp_path: Path) -
             ),
             "WarmStartConfig: warm start is not available in this version of tunelab",
         ),
-        (
-            lambda r: r["TrainingJobDefinition"].update(
-                InputDataConfig=[
-                    {
-                        "ChannelName": "train",
-                        "DataSource": {
-                            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/train"}
-                        },
-                    }
-                ]
-            ),
-            "TrainingJobDefinition.InputDataConfig[0]: channel 'train': s3:// data sources are "
-            "not available in this version of tunelab; use a local path or a file:// URI",
-        ),
     ],
 )
 def test_what_this_version_cannot_run_is_refused_clearly(
@@ -138,6 +112,38 @@ def test_what_this_version_cannot_run_is_refused_clearly(
     request = document()
     change(request)
     assert errors(service, request) == [message]
+
+
+S3_CHANNEL = {
+    "ChannelName": "train",
+    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/train/"}},
+}
+
+
+def test_s3_locations_live_in_the_local_object_store(service: TuningService) -> None:
+    request = document()
+    request["TrainingJobDefinition"]["InputDataConfig"] = [S3_CHANNEL]
+    assert errors(service, request) == [
+        "TrainingJobDefinition.InputDataConfig[0]: channel 'train': the data source "
+        "s3://b/train/ does not exist"
+    ]
+    data = service.settings.home / "s3" / "b" / "train"
+    data.mkdir(parents=True)
+    (data / "train.csv").write_text("1,2\n")
+    assert service.validate(request).definitions[0].channels[0].uri == "s3://b/train/"
+
+
+def test_a_real_s3_endpoint_is_not_reached_yet(service: TuningService, tmp_path: Path) -> None:
+    remote = Settings(home=tmp_path, database_url="", s3_endpoint="http://127.0.0.1:9000")
+    request = document()
+    request["TrainingJobDefinition"]["InputDataConfig"] = [S3_CHANNEL]
+    with pytest.raises(ValidationError) as error:
+        TuningService(remote, service.store).validate(request)
+    assert [str(v) for v in error.value.violations] == [
+        "TrainingJobDefinition.InputDataConfig[0]: channel 'train': s3:// data sources are "
+        "not available in this version of tunelab; tunelab's local object store serves s3:// "
+        "when AWS_ENDPOINT_URL_S3 is unset"
+    ]
 
 
 def test_programs_and_channels_must_exist(service: TuningService, tmp_path: Path) -> None:

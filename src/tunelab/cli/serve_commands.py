@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -128,3 +129,57 @@ def delete_key(access_key_id: Annotated[str, typer.Argument(help="The key to del
         finally:
             store.close()
     out.print(f"deleted {access_key_id}", highlight=False)
+
+
+data_app = typer.Typer(help="tunelab's local object store, where s3:// locations live.")
+app.add_typer(data_app, name="data")
+
+
+def _objects():  # the store of the configured home
+    from pathlib import Path
+
+    from tunelab.service.object_store import LocalObjectStore
+    from tunelab.service.settings import Settings
+
+    settings = Settings.from_env()
+    if settings.s3_root is None:
+        err.print(
+            "[red]error[/red]: AWS_ENDPOINT_URL_S3 is set: s3:// names a real S3 "
+            "endpoint, not tunelab's local object store",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    return LocalObjectStore(Path(settings.s3_root))
+
+
+@data_app.command("put")
+def data_put(
+    source: Annotated[Path, typer.Argument(help="A local file or folder.")],
+    uri: Annotated[str, typer.Argument(help="s3://bucket/key (or prefix/).")],
+) -> None:
+    """Copy local data into the object store."""
+    with errors_as_exit_codes():
+        written = _objects().put(source, uri)
+    for item in written:
+        out.print(item, highlight=False)
+
+
+@data_app.command("ls")
+def data_ls(uri: Annotated[str, typer.Argument(help="s3://bucket/prefix")]) -> None:
+    """List the objects at or under a location."""
+    with errors_as_exit_codes():
+        found = _objects().list(uri)
+    for item, size in found:
+        out.print(f"{size:>12}  {item}", highlight=False)
+
+
+@data_app.command("get")
+def data_get(
+    uri: Annotated[str, typer.Argument(help="s3://bucket/key or prefix")],
+    destination: Annotated[Path, typer.Argument(help="A local file or folder.")],
+) -> None:
+    """Copy objects out of the object store (e.g. a model.tar.gz)."""
+    with errors_as_exit_codes():
+        copied = _objects().get(uri, destination)
+    for item in copied:
+        out.print(str(item), highlight=False)

@@ -78,8 +78,12 @@ class LocalExecutor:
         clock: Clock | None = None,
         stop_grace_seconds: float = 120.0,
         poll_interval: float = 0.2,
+        s3_root: str | None = None,
     ) -> None:
+        """``s3_root``: tunelab's local object store, where ``s3://`` channels and
+        outputs live (None: ``s3://`` is not local)."""
         self._clock = clock or SystemClock()
+        self._s3_root = s3_root
         self._grace = stop_grace_seconds
         self._poll_interval = poll_interval
         self._jobs: dict[str, _Job] = {}
@@ -101,7 +105,7 @@ class LocalExecutor:
             layout = prepare_job_dir(request)
             if request.definition.channels:
                 self._emit_status(name, SecondaryStatus.DOWNLOADING, "Downloading input data")
-                stage_channels(request.definition, layout)
+                stage_channels(request.definition, layout, self._s3_root)
             job = self._launch(request, layout, argv)
         except LaunchError as exc:
             now = self._clock.now()
@@ -277,7 +281,9 @@ class LocalExecutor:
         artifacts = None
         output_path = request.definition.output_path
         name = request.training_job_name
-        if status is not TrainingJobStatus.FAILED and artifact_dir(output_path, name):
+        if status is not TrainingJobStatus.FAILED and artifact_dir(
+            output_path, name, self._s3_root
+        ):
             events.append(
                 StatusChanged(
                     name,
@@ -287,7 +293,7 @@ class LocalExecutor:
                 )
             )
             try:
-                artifacts = package_outputs(job.layout, output_path, name)
+                artifacts = package_outputs(job.layout, output_path, name, self._s3_root)
             except (OSError, tarfile.TarError) as exc:
                 status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
                 reason = f"could not write the model artifacts to {output_path}: {exc}"[

@@ -14,21 +14,26 @@ from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.execution.uris import local_path
 
 
-def check_launchable(spec: TuningJobSpec) -> list[Violation]:
-    """Every problem of every definition of a tuning job."""
+def check_launchable(spec: TuningJobSpec, s3_root: str | None = None) -> list[Violation]:
+    """Every problem of every definition of a tuning job (``s3_root``: the local
+    object store ``s3://`` URIs name)."""
     found: list[Violation] = []
     for index, definition in enumerate(spec.definitions):
-        found += launch_problems(definition, definition_path(spec, index))
+        found += launch_problems(definition, definition_path(spec, index), s3_root)
     return found
 
 
-def launch_problems(definition: TrainingJobDefinition, where: str) -> list[Violation]:
+def launch_problems(
+    definition: TrainingJobDefinition, where: str, s3_root: str | None = None
+) -> list[Violation]:
     """Problems of one definition; ``where`` prefixes the field paths (empty for a
     ``CreateTrainingJob`` request)."""
-    return list(_problems(definition, f"{where}." if where else ""))
+    return list(_problems(definition, f"{where}." if where else "", s3_root))
 
 
-def _problems(definition: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
+def _problems(
+    definition: TrainingJobDefinition, prefix: str, s3_root: str | None
+) -> Iterator[Violation]:
     image = definition.training_image
     if image is not None and image.startswith("file:"):
         program = local_path(image)
@@ -42,7 +47,7 @@ def _problems(definition: TrainingJobDefinition, prefix: str) -> Iterator[Violat
                 "or give a .py file, which runs with tunelab's Python)",
             )
     for i, channel in enumerate(definition.channels):
-        source = local_path(channel.uri)
+        source = local_path(channel.uri, s3_root)
         if source is not None and not os.path.exists(source):
             yield Violation(
                 f"{prefix}InputDataConfig[{i}]",

@@ -24,7 +24,9 @@ from tunelab.execution.uris import local_path
 _COMPRESS_LEVEL = 6
 
 
-def stage_channels(definition: TrainingJobDefinition, layout: JobLayout) -> None:
+def stage_channels(
+    definition: TrainingJobDefinition, layout: JobLayout, s3_root: str | None = None
+) -> None:
     """Copy every channel's data into ``input/data/<channel>/`` (which must exist).
     Raises :class:`LaunchError` naming the channel when a source cannot be staged."""
     for channel in definition.channels:
@@ -34,10 +36,10 @@ def stage_channels(definition: TrainingJobDefinition, layout: JobLayout) -> None
                 f"channel '{channel.name}': Pipe input mode is not supported by the local "
                 "executor yet; use File or FastFile"
             )
-        stage_channel(channel, layout.channel_dir(channel.name))
+        stage_channel(channel, layout.channel_dir(channel.name), s3_root)
 
 
-def stage_channel(channel: DataChannel, dest: str) -> None:
+def stage_channel(channel: DataChannel, dest: str, s3_root: str | None = None) -> None:
     """Copy ``channel.uri`` into the directory ``dest``: a directory's content
     recursively, a single file as ``dest/<file name>``."""
     uri = channel.uri
@@ -46,7 +48,7 @@ def stage_channel(channel: DataChannel, dest: str) -> None:
             f"channel '{channel.name}': S3DataType {channel.s3_data_type} is not supported "
             "by the local executor yet; use S3Prefix"
         )
-    source = local_path(uri)
+    source = local_path(uri, s3_root)
     if source is None:
         scheme = urlsplit(uri).scheme
         raise LaunchError(
@@ -69,17 +71,21 @@ def stage_channel(channel: DataChannel, dest: str) -> None:
         raise LaunchError(f"channel '{channel.name}': could not copy {uri}: {exc}") from exc
 
 
-def artifact_dir(output_path: str, training_job_name: str) -> str | None:
+def artifact_dir(
+    output_path: str, training_job_name: str, s3_root: str | None = None
+) -> str | None:
     """``<output>/<job>/output`` for a local output path, None for any other protocol."""
-    base = local_path(output_path)
+    base = local_path(output_path, s3_root)
     return None if base is None else os.path.join(base, training_job_name, "output")
 
 
-def package_outputs(layout: JobLayout, output_path: str, training_job_name: str) -> str | None:
+def package_outputs(
+    layout: JobLayout, output_path: str, training_job_name: str, s3_root: str | None = None
+) -> str | None:
     """Pack ``model/`` into ``model.tar.gz`` and ``output/data/`` into ``output.tar.gz``
     (entries relative to the packed directory) and return the ``file://`` URI of
     ``model.tar.gz``; None when ``output_path`` is not local. Raises ``OSError``."""
-    target = artifact_dir(output_path, training_job_name)
+    target = artifact_dir(output_path, training_job_name, s3_root)
     if target is None:
         return None
     os.makedirs(target, exist_ok=True)

@@ -1,6 +1,7 @@
-"""Local locations written as URIs: ``file:///abs/path``, ``/abs/path``, and
+"""Local locations written as URIs: ``file:///abs/path``, ``/abs/path``,
 ``file:relative/path`` (relative to the current directory; the CLI rewrites
-paths relative to a job file before it submits the job)."""
+paths relative to a job file before it submits the job), and ``s3://bucket/key``
+when tunelab's local object store is in use (``s3_root``: ``<root>/<bucket>/<key>``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import os
 from urllib.parse import unquote, urlparse
 
 
-def local_path(uri: str) -> str | None:
+def local_path(uri: str, s3_root: str | None = None) -> str | None:
     """The local filesystem path named by ``uri``, or None when it is not local
-    (``s3://``, ``https://``...)."""
+    (``https://``..., or ``s3://`` without a local object store)."""
+    if uri.startswith("s3://"):
+        if s3_root is None:
+            return None
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        path = os.path.join(s3_root, bucket, key)
+        return path + "/" if key.endswith("/") and not path.endswith("/") else path
     if uri.startswith("file:"):
         parsed = urlparse(uri)
         if parsed.netloc not in ("", "localhost"):

@@ -7,28 +7,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tunelab.domain.definition import TrainingJobDefinition
-from tunelab.domain.enums import EarlyStoppingType, StrategyType
 from tunelab.domain.errors import Violation
 from tunelab.domain.paths import CONFIG, definition_path
 from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.strategies.registry import STRATEGIES
 
 
-def unsupported(spec: TuningJobSpec) -> Iterator[Violation]:
+def unsupported(spec: TuningJobSpec, local_s3: bool = True) -> Iterator[Violation]:
+    """``local_s3``: ``s3://`` URIs name tunelab's local object store (else a real
+    S3 endpoint, which this version does not reach)."""
     if spec.strategy not in STRATEGIES:
         available = ", ".join(sorted(STRATEGIES))
         yield Violation(
             f"{CONFIG}.Strategy",
             f"the {spec.strategy} strategy is not available in "
             f"this version of tunelab; available: {available}",
-        )
-    if (
-        spec.early_stopping is EarlyStoppingType.AUTO
-        and spec.strategy is not StrategyType.HYPERBAND
-    ):
-        yield Violation(
-            f"{CONFIG}.TrainingJobEarlyStoppingType",
-            "'Auto' (median stopping) is not available in this version of tunelab; use 'Off'",
         )
     if spec.warm_start is not None:
         yield Violation(
@@ -43,10 +36,12 @@ def unsupported(spec: TuningJobSpec) -> Iterator[Violation]:
             "tunelab; use 'Disabled'",
         )
     for index, definition in enumerate(spec.definitions):
-        yield from unsupported_definition(definition, definition_path(spec, index))
+        yield from unsupported_definition(definition, definition_path(spec, index), local_s3)
 
 
-def unsupported_definition(definition: TrainingJobDefinition, where: str) -> Iterator[Violation]:
+def unsupported_definition(
+    definition: TrainingJobDefinition, where: str, local_s3: bool = True
+) -> Iterator[Violation]:
     """What this version cannot run in one training job definition (of a tuning job,
     or of a ``CreateTrainingJob`` request when ``where`` is empty)."""
     prefix = f"{where}." if where else ""
@@ -78,17 +73,22 @@ def unsupported_definition(definition: TrainingJobDefinition, where: str) -> Ite
             "distributed training (InstanceCount > 1) is not available in this "
             "version of tunelab; use 1",
         )
+    remote = ("https://",) if local_s3 else ("s3://", "https://")
+    hint = (
+        "tunelab's local object store serves s3:// when AWS_ENDPOINT_URL_S3 is unset"
+        if not local_s3
+        else "use s3:// (tunelab's local object store), a local path or a file:// URI"
+    )
     for i, channel in enumerate(definition.channels):
-        if channel.uri.startswith(("s3://", "https://")):
+        if channel.uri.startswith(remote):
             yield Violation(
                 f"{prefix}InputDataConfig[{i}]",
                 f"channel '{channel.name}': {channel.uri.split(':')[0]}:// data "
-                "sources are not available in this version of tunelab; use a "
-                "local path or a file:// URI",
+                f"sources are not available in this version of tunelab; {hint}",
             )
-    if definition.output_path.startswith(("s3://", "https://")):
+    if definition.output_path.startswith(remote):
         yield Violation(
             f"{prefix}OutputDataConfig.S3OutputPath",
-            "s3:// outputs are not available in this version of tunelab; use a "
-            "local path or a file:// URI",
+            f"{definition.output_path.split(':')[0]}:// outputs are not available in this "
+            f"version of tunelab; {hint}",
         )

@@ -41,7 +41,9 @@ class Scheduler:
         self.settings, self.store, self.clock = settings, store, clock
         self.tick_interval, self.scan_interval = tick_interval, scan_interval
         self._new_executor = executor_factory or (
-            lambda: LocalExecutor(stop_grace_seconds=settings.stop_grace_seconds)
+            lambda: LocalExecutor(
+                stop_grace_seconds=settings.stop_grace_seconds, s3_root=settings.s3_root
+            )
         )
         self.loops: dict[str, TuningLoop] = {}
         self.training = TrainingRunner(

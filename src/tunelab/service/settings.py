@@ -9,6 +9,10 @@
 | ``TUNELAB_MAX_CONCURRENT_INSTANCES`` | 20 |
 | ``TUNELAB_STOP_GRACE_SECONDS`` | 120 (SageMaker's ``docker stop -t 120``) |
 | ``TUNELAB_REGION`` / ``TUNELAB_ACCOUNT_ID`` | ``us-east-1`` / ``123456789012`` (for ARNs) |
+
+``s3://bucket/key`` locations live in tunelab's local object store,
+``$TUNELAB_HOME/s3/bucket/key`` (fill it with ``tunelab data put``), unless
+``AWS_ENDPOINT_URL_S3`` names a real S3 endpoint.
 """
 
 from __future__ import annotations
@@ -32,10 +36,16 @@ class Settings:
     poll_interval: float = 0.5
     region: str = DEFAULT_REGION
     account: str = DEFAULT_ACCOUNT
+    s3_endpoint: str | None = None
 
     @property
     def jobs_root(self) -> Path:
         return self.home / "jobs"
+
+    @property
+    def s3_root(self) -> str | None:
+        """The local object store for ``s3://`` URIs; None with a real S3 endpoint."""
+        return None if self.s3_endpoint else str(self.home / "s3")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -55,6 +65,7 @@ class Settings:
             stop_grace_seconds=float(grace) if grace else 120.0,
             region=env.get("TUNELAB_REGION") or DEFAULT_REGION,
             account=env.get("TUNELAB_ACCOUNT_ID") or DEFAULT_ACCOUNT,
+            s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or None,
         )
 
 

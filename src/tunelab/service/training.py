@@ -33,8 +33,9 @@ class TrainingJobDescription:
 
 
 class TrainingService:
-    def __init__(self, store: Store, clock: Clock) -> None:
-        self.store, self.clock = store, clock
+    def __init__(self, store: Store, clock: Clock, s3_root: str | None = None) -> None:
+        """``s3_root``: tunelab's local object store (None: ``s3://`` is refused)."""
+        self.store, self.clock, self.s3_root = store, clock, s3_root
 
     def create(self, document: Mapping[str, Any], created_by: str | None = None) -> TrainingJob:
         """Validate (shapes, what this version runs, program and data exist) and store
@@ -43,8 +44,9 @@ class TrainingService:
             raise ValidationError("the request must be a JSON object")
         raise_for(check_input("CreateTrainingJob", document))
         request = parse_training_job_request(document)
-        raise_for(list(unsupported_definition(request.definition, "")))
-        raise_for(launch_problems(request.definition, ""))
+        local_s3 = self.s3_root is not None
+        raise_for(list(unsupported_definition(request.definition, "", local_s3)))
+        raise_for(launch_problems(request.definition, "", self.s3_root))
         now = self.clock.now()
         job = TrainingJob(
             name=request.name,

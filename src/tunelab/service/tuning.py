@@ -77,8 +77,8 @@ class TuningService:
         raise_for(check_document(document))
         spec = parse_tuning_job(document)
         raise_for(check_spec(spec, self.settings.quotas))
-        raise_for(list(unsupported(spec)))
-        raise_for(check_launchable(spec))
+        raise_for(list(unsupported(spec, local_s3=self.settings.s3_root is not None)))
+        raise_for(check_launchable(spec, self.settings.s3_root))
         if name_must_be_free:
             try:
                 existing = self.store.get_tuning_job(spec.name)
@@ -117,7 +117,9 @@ class TuningService:
         job = self.store.get_tuning_job(name)
         if job.status.is_terminal:
             raise ConflictError(f"Tuning job '{job.name}' has ended ({job.status})")
-        executor = LocalExecutor(stop_grace_seconds=self.settings.stop_grace_seconds)
+        executor = LocalExecutor(
+            stop_grace_seconds=self.settings.stop_grace_seconds, s3_root=self.settings.s3_root
+        )
         settings = LoopSettings(str(self.settings.jobs_root), self.settings.poll_interval)
         self._loop = TuningLoop(self.store, executor, self.clock, job.name, settings, on_progress)
         try:
