@@ -311,8 +311,15 @@ def test_resolve_argv(tmp_path: Path) -> None:
         argv((tmp_path / "missing").as_uri())
     with pytest.raises(LaunchError, match="not supported by the local executor"):
         argv("123456789012.dkr.ecr.us-east-1.amazonaws.com/algo:latest")
-    with pytest.raises(LaunchError, match="cannot be run by the local executor"):
+    with pytest.raises(LaunchError, match="is not an algorithm registered with tunelab"):
         argv(None)
+    # an AlgorithmName runs its registered algorithm's program
+    by_name = dataclasses.replace(make_definition(None), algorithm_name="my-algo")
+    images = {"my-algo": script.as_uri()}
+    assert resolve_argv(by_name, images.get) == [sys.executable, str(script), "train"]
+    unknown = dataclasses.replace(by_name, algorithm_name="other")
+    with pytest.raises(LaunchError, match="AlgorithmName 'other' is not an algorithm registered"):
+        resolve_argv(unknown, images.get)
 
 
 def test_stage_a_directory_a_file_uri_and_a_missing_source(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def _definition(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> It
     path = definition_path(spec, index)
     algorithm = f"{path}.AlgorithmSpecification"
     yield from _metric_definitions(d, f"{algorithm}.MetricDefinitions")
-    if d.objective is not None and d.algorithm_name is None:
+    if d.objective is not None:
         names = {m.name for m in d.metric_definitions}
         if d.objective.metric_name not in names:
             yield Violation(

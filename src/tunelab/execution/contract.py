@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -348,14 +348,31 @@ def build_environment(
     return env
 
 
-def resolve_argv(definition: TrainingJobDefinition) -> list[str]:
+AlgorithmImages = Callable[[str], str | None]
+"""The ``TrainingImage`` of an algorithm registered by name (None: no such algorithm)."""
+
+
+def image_of(definition: TrainingJobDefinition, algorithms: AlgorithmImages | None) -> str | None:
+    """The program a definition runs: its ``TrainingImage``, or its registered
+    algorithm's."""
+    if definition.training_image:
+        return definition.training_image
+    if definition.algorithm_name and algorithms is not None:
+        return algorithms(definition.algorithm_name)
+    return None
+
+
+def resolve_argv(
+    definition: TrainingJobDefinition, algorithms: AlgorithmImages | None = None
+) -> list[str]:
     """``docker run <image> train`` for a ``file:`` image (see :mod:`.uris`): a ``.py``
-    file runs under this interpreter, any other file must be executable."""
-    image = definition.training_image
+    file runs under this interpreter, any other file must be executable. An
+    ``AlgorithmName`` runs its registered algorithm's image."""
+    image = image_of(definition, algorithms)
     if not image:
         raise LaunchError(
-            f"AlgorithmName {definition.algorithm_name!r} cannot be run by the local executor; "
-            "give a TrainingImage of the form file:///absolute/path/to/program"
+            f"AlgorithmName {definition.algorithm_name!r} is not an algorithm registered "
+            "with tunelab (CreateAlgorithm)"
         )
     path = local_path(image) if image.startswith("file:") else None
     if path is None:

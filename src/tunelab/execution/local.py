@@ -29,6 +29,7 @@ from tunelab.execution.base import (
 )
 from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import (
+    AlgorithmImages,
     JobLayout,
     LaunchError,
     build_environment,
@@ -79,11 +80,14 @@ class LocalExecutor:
         stop_grace_seconds: float = 120.0,
         poll_interval: float = 0.2,
         s3_root: str | None = None,
+        algorithms: AlgorithmImages | None = None,
     ) -> None:
         """``s3_root``: tunelab's local object store, where ``s3://`` channels and
-        outputs live (None: ``s3://`` is not local)."""
+        outputs live (None: ``s3://`` is not local). ``algorithms``: the images of
+        algorithms registered by name."""
         self._clock = clock or SystemClock()
         self._s3_root = s3_root
+        self._algorithms = algorithms
         self._grace = stop_grace_seconds
         self._poll_interval = poll_interval
         self._jobs: dict[str, _Job] = {}
@@ -101,7 +105,7 @@ class LocalExecutor:
         ):
             raise ValueError(f"training job {name} is already running")
         try:
-            argv = resolve_argv(request.definition)
+            argv = resolve_argv(request.definition, self._algorithms)
             layout = prepare_job_dir(request)
             if request.definition.channels:
                 self._emit_status(name, SecondaryStatus.DOWNLOADING, "Downloading input data")

@@ -46,13 +46,6 @@ def unsupported_definition(
     or of a ``CreateTrainingJob`` request when ``where`` is empty)."""
     prefix = f"{where}." if where else ""
     path = f"{prefix}AlgorithmSpecification"
-    if definition.algorithm_name is not None:
-        yield Violation(
-            f"{path}.AlgorithmName",
-            "algorithms registered by name are not "
-            "available in this version of tunelab; give TrainingImage as "
-            "file:///path/to/program",
-        )
     image = definition.training_image
     if image is not None and not image.startswith("file:"):
         yield Violation(

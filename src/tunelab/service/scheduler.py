@@ -21,6 +21,7 @@ from tunelab.execution.clock import Clock
 from tunelab.execution.local import LocalExecutor
 from tunelab.orchestrator.loop import LoopSettings, TuningLoop
 from tunelab.orchestrator.training_runner import DefinitionOf, TrainingRunner
+from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.settings import Settings
 from tunelab.store.base import Store, TuningJobQuery
 
@@ -42,7 +43,9 @@ class Scheduler:
         self.tick_interval, self.scan_interval = tick_interval, scan_interval
         self._new_executor = executor_factory or (
             lambda: LocalExecutor(
-                stop_grace_seconds=settings.stop_grace_seconds, s3_root=settings.s3_root
+                stop_grace_seconds=settings.stop_grace_seconds,
+                s3_root=settings.s3_root,
+                algorithms=AlgorithmService(store, clock).image,
             )
         )
         self.loops: dict[str, TuningLoop] = {}

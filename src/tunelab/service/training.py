@@ -15,6 +15,7 @@ from tunelab.domain.training_request import parse_training_job_request
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.execution.clock import Clock
 from tunelab.execution.preflight import launch_problems
+from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.capabilities import unsupported_definition
 from tunelab.store.base import Page, Store, TrainingJobQuery
 
@@ -36,6 +37,7 @@ class TrainingService:
     def __init__(self, store: Store, clock: Clock, s3_root: str | None = None) -> None:
         """``s3_root``: tunelab's local object store (None: ``s3://`` is refused)."""
         self.store, self.clock, self.s3_root = store, clock, s3_root
+        self.algorithms = AlgorithmService(store, clock)
 
     def create(self, document: Mapping[str, Any], created_by: str | None = None) -> TrainingJob:
         """Validate (shapes, what this version runs, program and data exist) and store
@@ -43,10 +45,11 @@ class TrainingService:
         if not isinstance(document, Mapping):
             raise ValidationError("the request must be a JSON object")
         raise_for(check_input("CreateTrainingJob", document))
+        document = self.algorithms.resolve(document)
         request = parse_training_job_request(document)
         local_s3 = self.s3_root is not None
         raise_for(list(unsupported_definition(request.definition, "", local_s3)))
-        raise_for(launch_problems(request.definition, "", self.s3_root))
+        raise_for(launch_problems(request.definition, "", self.s3_root, self.algorithms.image))
         now = self.clock.now()
         job = TrainingJob(
             name=request.name,

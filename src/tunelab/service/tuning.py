@@ -30,6 +30,7 @@ from tunelab.execution.preflight import check_launchable
 from tunelab.orchestrator.lease import holder_is_dead
 from tunelab.orchestrator.loop import LoopSettings, TuningLoop
 from tunelab.orchestrator.progress import Progress
+from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.capabilities import unsupported
 from tunelab.service.settings import Settings
 from tunelab.store.base import (
@@ -59,6 +60,7 @@ class TuningService:
     def __init__(self, settings: Settings, store: Store, clock: Clock | None = None) -> None:
         self.settings, self.store = settings, store
         self.clock = clock or SystemClock()
+        self.algorithms = AlgorithmService(store, self.clock)
         self._loop: TuningLoop | None = None
 
     # -- create -------------------------------------------------------------------
@@ -75,10 +77,11 @@ class TuningService:
             raise ValidationError("the job file must hold a JSON/YAML object (a mapping)")
         raise_for(check_input(CREATE, document))
         raise_for(check_document(document))
+        document = self.algorithms.resolve(document)
         spec = parse_tuning_job(document)
         raise_for(check_spec(spec, self.settings.quotas))
         raise_for(list(unsupported(spec, local_s3=self.settings.s3_root is not None)))
-        raise_for(check_launchable(spec, self.settings.s3_root))
+        raise_for(check_launchable(spec, self.settings.s3_root, self.algorithms.image))
         if name_must_be_free:
             try:
                 existing = self.store.get_tuning_job(spec.name)
@@ -100,7 +103,7 @@ class TuningService:
             return self.create(document), False
         except ResourceInUse:
             existing = self.store.get_tuning_job(document["HyperParameterTuningJobName"])
-            if dict(existing.spec.document) != dict(document):
+            if dict(existing.spec.document) != self.algorithms.resolve(document):
                 raise
             if existing.status.is_terminal:
                 raise ResourceInUse(
@@ -118,7 +121,9 @@ class TuningService:
         if job.status.is_terminal:
             raise ConflictError(f"Tuning job '{job.name}' has ended ({job.status})")
         executor = LocalExecutor(
-            stop_grace_seconds=self.settings.stop_grace_seconds, s3_root=self.settings.s3_root
+            stop_grace_seconds=self.settings.stop_grace_seconds,
+            s3_root=self.settings.s3_root,
+            algorithms=self.algorithms.image,
         )
         settings = LoopSettings(str(self.settings.jobs_root), self.settings.poll_interval)
         self._loop = TuningLoop(self.store, executor, self.clock, job.name, settings, on_progress)

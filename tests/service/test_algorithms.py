@@ -1,0 +1,95 @@
+"""Algorithms registered by name (CreateAlgorithm) and definitions that use them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.service.test_tuning import PROGRAM, document
+from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.domain.errors import ResourceInUse, ValidationError
+from tunelab.service.settings import Settings
+from tunelab.service.tuning import TuningService
+from tunelab.store.sql.store import SqlStore
+
+
+def algorithm(name: str = "epochs-algo", image: str = f"file://{PROGRAM}") -> dict:
+    return {
+        "AlgorithmName": name,
+        "TrainingSpecification": {
+            "TrainingImage": image,
+            "SupportedTrainingInstanceTypes": ["ml.m5.large"],
+            "TrainingChannels": [
+                {
+                    "Name": "train",
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedInputModes": ["File"],
+                }
+            ],
+            "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([0-9.]+);"}],
+            "SupportedTuningJobObjectiveMetrics": [{"Type": "Minimize", "MetricName": "loss"}],
+        },
+    }
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[TuningService]:
+    store = SqlStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    yield TuningService(
+        Settings(home=tmp_path, database_url=store.url, stop_grace_seconds=2), store
+    )
+    store.close()
+
+
+def by_name(name: str, **changes) -> dict:
+    request = document(**changes)
+    spec = request["TrainingJobDefinition"]["AlgorithmSpecification"]
+    del spec["TrainingImage"], spec["MetricDefinitions"]
+    spec["AlgorithmName"] = name
+    return request
+
+
+def test_a_definition_runs_its_registered_algorithm_with_its_metrics(
+    service: TuningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service.algorithms.create(algorithm())
+    with pytest.raises(ResourceInUse, match="Algorithm 'EPOCHS-ALGO' already exists"):
+        service.algorithms.create(algorithm("EPOCHS-ALGO"))
+    monkeypatch.setenv("RUNS_LOG", str(service.settings.home / "runs.log"))
+    job = service.create(
+        by_name("epochs-algo", max_jobs=2, StaticHyperParameters={"seconds_per_epoch": "0"})
+    )
+    # the stored request shows the algorithm's predefined metric definitions
+    stored = job.spec.definitions[0]
+    assert stored.algorithm_name == "epochs-algo" and stored.training_image is None
+    assert [m.name for m in stored.metric_definitions] == ["loss"]
+    final = service.run(job.name)
+    assert final.status is TuningJobStatus.COMPLETED
+    jobs = service.training_jobs_of(job.name)
+    assert all(
+        j.status is TrainingJobStatus.COMPLETED and j.final_objective_value is not None
+        for j in jobs
+    )
+
+
+def test_an_unknown_algorithm_is_refused(service: TuningService) -> None:
+    with pytest.raises(ValidationError) as error:
+        service.validate(by_name("nope"))
+    assert str(error.value) == (
+        "TrainingJobDefinition.AlgorithmSpecification.AlgorithmName: no algorithm named 'nope' "
+        "is registered with tunelab (CreateAlgorithm)"
+    )
+
+
+def test_algorithms_must_name_a_local_program(service: TuningService) -> None:
+    with pytest.raises(
+        ValidationError, match=r"TrainingSpecification\.TrainingImage: tunelab runs local programs"
+    ):
+        service.algorithms.create(algorithm(image="xgboost:1.7"))
+    service.algorithms.create(algorithm(image="file:///nowhere/train.py"))
+    with pytest.raises(
+        ValidationError, match=r"the program file:///nowhere/train\.py does not exist"
+    ):
+        service.validate(by_name("epochs-algo"))
