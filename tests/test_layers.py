@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "tunelab"
 
 PURE_LAYERS = {"domain", "strategies", "stopping", "metrics"}
-BELOW_ORCHESTRATOR = PURE_LAYERS | {"store", "execution"}
+BELOW_ORCHESTRATOR = PURE_LAYERS | {"store", "execution", "algorithms"}
 # layer -> the tunelab packages it may import (besides itself)
 ALLOWED = {
     "domain": set(),
@@ -19,7 +19,8 @@ ALLOWED = {
     "stopping": {"domain"},
     "metrics": {"domain"},
     "store": {"domain"},
-    "execution": {"domain", "metrics"},
+    "algorithms": {"domain"},  # programs + pure metadata; execution and above read the metadata
+    "execution": {"domain", "metrics", "algorithms"},
     "orchestrator": BELOW_ORCHESTRATOR,
     "service": BELOW_ORCHESTRATOR | {"orchestrator"},
     "api": BELOW_ORCHESTRATOR | {"orchestrator", "service"},

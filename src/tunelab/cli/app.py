@@ -362,6 +362,7 @@ def main() -> None:
     os._exit(code if isinstance(code, int) else (0 if code is None else 1))
 
 
+import tunelab.cli.algorithm_commands  # noqa: E402  (registers algorithms)
 from tunelab.cli import serve_commands  # noqa: E402, F401  (registers serve, access-keys)
 
 if __name__ == "__main__":

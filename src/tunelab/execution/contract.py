@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tunelab.algorithms.images import module_for
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.uris import local_path
@@ -366,14 +367,18 @@ def resolve_argv(
     definition: TrainingJobDefinition, algorithms: AlgorithmImages | None = None
 ) -> list[str]:
     """``docker run <image> train`` for a ``file:`` image (see :mod:`.uris`): a ``.py``
-    file runs under this interpreter, any other file must be executable. An
-    ``AlgorithmName`` runs its registered algorithm's image."""
+    file runs under this interpreter, any other file must be executable. A built-in
+    algorithm's image (:mod:`tunelab.algorithms.images`) runs its program with this
+    interpreter. An ``AlgorithmName`` runs its registered algorithm's image."""
     image = image_of(definition, algorithms)
     if not image:
         raise LaunchError(
             f"AlgorithmName {definition.algorithm_name!r} is not an algorithm registered "
             "with tunelab (CreateAlgorithm)"
         )
+    builtin = module_for(image, definition.static_hyperparameters)
+    if builtin is not None:
+        return [sys.executable, "-m", builtin, "train"]
     path = local_path(image) if image.startswith("file:") else None
     if path is None:
         raise LaunchError(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tunelab.algorithms.images import builtin_for
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.errors import Violation
 from tunelab.domain.paths import CONFIG, definition_path
@@ -47,7 +48,8 @@ def unsupported_definition(
     prefix = f"{where}." if where else ""
     path = f"{prefix}AlgorithmSpecification"
     image = definition.training_image
-    if image is not None and not image.startswith("file:"):
+    static = definition.static_hyperparameters
+    if image is not None and not image.startswith("file:") and not builtin_for(image, static):
         yield Violation(
             f"{path}.TrainingImage",
             "tunelab runs local programs named as "
