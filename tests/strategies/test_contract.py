@@ -208,6 +208,30 @@ def test_events_of_unknown_trials_are_accepted(kind, problem_name) -> None:
     assert all(problem.space(b.definition_name).contains(b.params) for b in batch)
 
 
+def _key(s: Suggestion) -> tuple:
+    return (s.definition_name, tuple(sorted(s.params.items())))
+
+
+@pytest.mark.parametrize(("kind", "problem_name"), CASES)
+def test_no_duplicates_under_pending_jobs(kind, problem_name) -> None:
+    """Batches asked while earlier jobs still run (only intermediate reports seen),
+    then more after some finished: no configuration is proposed twice."""
+    problem = PROBLEMS[problem_name]
+    strategy = create_strategy(kind, problem, seed=13)
+    issued: list[Suggestion] = []
+    for size in (4, 4, 3):
+        batch = strategy.suggest(size)
+        strategy.observe(
+            [_event(f"p{len(issued) + i}", s, 1.0, False) for i, s in enumerate(batch)]
+        )
+        issued.extend(batch)
+    strategy.observe([_event(f"p{i}", s, float(i), True) for i, s in enumerate(issued[:6])])
+    issued.extend(strategy.suggest(4))
+    keys = [_key(s) for s in issued]
+    assert len(keys) == len(set(keys))
+    assert len(issued) == 15
+
+
 def _objective(problem: TuningProblem, s: Suggestion) -> float:
     """A smooth fake objective of the unit-cube point, different per definition."""
     names = [d.name for d in problem.definitions]

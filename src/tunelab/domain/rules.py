@@ -195,14 +195,7 @@ def _hyperband(spec: TuningJobSpec) -> Iterator[Violation]:
         )
     config = spec.hyperband
     path = f"{CONFIG}.StrategyConfig.HyperbandStrategyConfig"
-    max_resource = config.max_resource if config else None
-    if max_resource is None:
-        for definition in spec.definitions:
-            static = definition.static_hyperparameters
-            for name in EPOCH_HYPERPARAMETERS:
-                if name in static and static[name].strip().isdigit():
-                    max_resource = int(static[name])
-                    break
+    max_resource = hyperband_max_resource(spec)
     if max_resource is None:
         yield Violation(
             f"{path}.MaxResource",
@@ -221,6 +214,22 @@ def _hyperband(spec: TuningJobSpec) -> Iterator[Violation]:
             f"{path}.MinResource",
             f"({min_resource}) must not be greater than MaxResource ({max_resource})",
         )
+
+
+def hyperband_max_resource(spec: TuningJobSpec) -> int | None:
+    """Hyperband's ``MaxResource``: given in ``HyperbandStrategyConfig``, else the
+    first static hyperparameter named as in :data:`EPOCH_HYPERPARAMETERS` that holds
+    a whole number (SageMaker's inference), else None. The one place that infers it:
+    validation and the Hyperband strategy both call this."""
+    config = spec.hyperband
+    if config is not None and config.max_resource is not None:
+        return config.max_resource
+    for definition in spec.definitions:
+        static = definition.static_hyperparameters
+        for name in EPOCH_HYPERPARAMETERS:
+            if name in static and static[name].strip().isdigit():
+                return int(static[name])
+    return None
 
 
 def _grid(spec: TuningJobSpec, quotas: Quotas) -> Iterator[Violation]:

@@ -1,19 +1,21 @@
 """The tuning loop: drives one tuning job to a terminal status.
 
 Each tick: poll the executor -> extract metrics -> let the strategy observe ->
-honour a stop request and the completion criteria -> ask the strategy for new
-configurations -> persist everything of the tick in ONE store batch -> only then
-launch the new training jobs. Because new training jobs and the strategy state
-are committed before any process starts, a crash at any point loses no
-suggestion and launches none twice; :mod:`tunelab.orchestrator.recovery`
-picks up from the store.
+ask the early-stopping rule (median rule, or Hyperband's rungs) about the new
+reports -> honour stop requests and the completion criteria -> ask the strategy
+for new configurations -> persist everything of the tick in ONE store batch ->
+only then stop the jobs the rule condemned and launch the new ones. Because
+decisions, new training jobs and the strategy state are committed before any
+process is signalled or started, a crash at any point loses no suggestion or
+decision and acts on none twice; :mod:`tunelab.orchestrator.recovery` picks up
+from the store.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tunelab.domain.enums import (
     SecondaryStatus,
@@ -31,7 +33,9 @@ from tunelab.execution.contract import training_job_dir
 from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.orchestrator.progress import Progress
 from tunelab.orchestrator.recovery import recover
+from tunelab.orchestrator.stoppers import DECIDED, REQUESTED, EarlyStoppingOptions
 from tunelab.orchestrator.trials import LiveTrial
+from tunelab.stopping.base import EarlyStopper
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
 from tunelab.strategies.base import Strategy
 
@@ -43,6 +47,7 @@ class LoopSettings:
     poll_interval: float = 0.5
     """Longest wait between two ticks when nothing happens."""
     lease_ttl: float = 30.0
+    early_stopping: EarlyStoppingOptions = field(default_factory=EarlyStoppingOptions)
 
 
 class TuningLoop:
@@ -50,6 +55,7 @@ class TuningLoop:
     (a lease in the store makes sure of it, across processes)."""
 
     strategy: Strategy
+    stopper: EarlyStopper | None
     tracker: ImprovementTracker
     created: int
     """Training jobs created so far; the next one gets sequence ``created + 1``."""
@@ -76,6 +82,9 @@ class TuningLoop:
         """The strategy has nothing more to propose."""
         self.started_at = self.job.creation_time
         self._stop_requested = False
+        self._stop_jobs: set[str] = set()
+        self.stopped_early = 0
+        """Training jobs this loop stopped on a rule's decision (Hyperband's too)."""
 
     # -- the loop -------------------------------------------------------------------
 
@@ -94,11 +103,14 @@ class TuningLoop:
         """Take the lease, restore the strategy and relaunch unfinished jobs."""
         self.lease.acquire()
         try:
-            state = recover(self.store, self.executor, self.job, self.clock)
+            state = recover(
+                self.store, self.executor, self.job, self.clock, self.settings.early_stopping
+            )
         except BaseException:
             self.lease.release()
             raise
         self.strategy, self.tracker, self.created = state.strategy, state.tracker, state.created
+        self.stopper = state.stopper
         for trial in state.relaunch:
             self._launch(trial)
 
@@ -107,6 +119,7 @@ class TuningLoop:
         now = self.clock.now()
         changed, points, events = self._collect()
         self.strategy.observe(events)
+        stops = self._early_stops(events, changed, now)
         self._check_stop_request()
         if self.job.status is TuningJobStatus.IN_PROGRESS and self.finishing is None:
             self._check_completion(now)
@@ -117,6 +130,8 @@ class TuningLoop:
         except ConflictError:  # the tuning job changed meanwhile (a stop request)
             self.job = self.store.get_tuning_job(self.job.name)
             self._commit(changed, points, new, bool(events or new), None)
+        for name in stops:
+            self.executor.stop(name)
         for trial in new:
             self._launch(trial)
         self.lease.renew()
@@ -169,6 +184,40 @@ class TuningLoop:
         return changed, points, events
 
     # -- decisions --------------------------------------------------------------------
+
+    def _early_stops(
+        self, events: list[TrialEvent], changed: dict[str, TrainingJob], now: float
+    ) -> list[str]:
+        """Apply the rule's decisions and the StopTrainingJob requests to the running
+        jobs (recorded in their status history, committed with this tick); return
+        the jobs to stop once the tick is committed."""
+        decided = list(self.stopper.decide(events)) if self.stopper and events else []
+        requested = sorted(self._stop_jobs)
+        self._stop_jobs.difference_update(requested)
+        stops: list[str] = []
+        for name, stop, message in [
+            *((d.trial_id, d.stop, d.reason) for d in decided),
+            *((name, True, None) for name in requested),
+        ]:
+            trial = self.live.get(name)
+            if trial is None or trial.job.status is not TrainingJobStatus.IN_PROGRESS:
+                continue  # finished meanwhile, or already being stopped
+            if not stop:  # a promotion
+                trial.job = trial.job.transition(SecondaryStatus.TRAINING, now, message or "")
+            else:
+                why = REQUESTED if message is None else f"{DECIDED}{message}"
+                trial.job = trial.job.evolve(status=TrainingJobStatus.STOPPING).transition(
+                    SecondaryStatus.STOPPING, now, why
+                )
+                self.stopped_early += message is not None
+                stops.append(name)
+            changed[name] = trial.job
+        return stops
+
+    def request_stop_training_job(self, name: str) -> None:
+        """Stop one running training job at the next tick (``StopTrainingJob``). Only
+        adds to a set, so it may be called from another thread."""
+        self._stop_jobs.add(name)
 
     def request_stop(self) -> None:
         """Stop the tuning job at the next tick. Only sets a flag, so it is safe

@@ -8,7 +8,10 @@ a leftover process is terminated (its exit status can no longer be known), and
 the job is run again under the same name, as attempt n+1, with its
 ``checkpoints/`` kept so a checkpointing program resumes; its secondary status
 shows ``Interrupted`` then ``Restarting``. A job that never started is simply
-launched. If the tuning job was being stopped, unfinished jobs end ``Stopped``.
+launched. If the tuning job was being stopped, unfinished jobs end ``Stopped``;
+so does a job whose early stop was decided (and committed) before the crash.
+The early-stopping rule is rebuilt from the store after the relaunched jobs'
+points are forgotten (:func:`~tunelab.orchestrator.stoppers.build_stopper`).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from tunelab.domain.trial import TrainingJob
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
+from tunelab.orchestrator.stoppers import EarlyStoppingOptions, build_stopper, problem_for
 from tunelab.orchestrator.trials import LiveTrial
+from tunelab.stopping.base import EarlyStopper
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
-from tunelab.strategies.base import DefinitionSpace, Strategy, TuningProblem
+from tunelab.strategies.base import Strategy
 from tunelab.strategies.registry import create_strategy, restore_strategy
 
 
@@ -38,21 +43,20 @@ class Recovered:
     tracker: ImprovementTracker
     created: int
     relaunch: list[LiveTrial]
+    stopper: EarlyStopper | None = None
 
 
-def problem_for(spec: TuningJobSpec) -> TuningProblem:
-    return TuningProblem(
-        definitions=tuple(DefinitionSpace(d.name, d.search_space) for d in spec.definitions),
-        objective_type=spec.objective_type,
-        max_jobs=spec.max_jobs,
-        seed=spec.random_seed,
-    )
-
-
-def recover(store: Store, executor: Executor, job: TuningJob, clock: Clock) -> Recovered:
+def recover(
+    store: Store,
+    executor: Executor,
+    job: TuningJob,
+    clock: Clock,
+    options: EarlyStoppingOptions | None = None,
+) -> Recovered:
     """Rebuild the loop's state from the store; persists what it changes."""
     spec = job.spec
-    problem = problem_for(spec)
+    options = options or EarlyStoppingOptions()
+    problem = problem_for(spec, options)
     state = store.strategy_state(job.name)
     if state is None:
         strategy = create_strategy(spec.strategy, problem, spec.random_seed)
@@ -72,7 +76,12 @@ def recover(store: Store, executor: Executor, job: TuningJob, clock: Clock) -> R
     )
     for unfinished in unfinished_jobs:
         if job.status is not TuningJobStatus.IN_PROGRESS:
-            stopped.append(_stopped(store, spec, unfinished, now))
+            stopped.append(_stopped(store, spec, unfinished, now, "Stopped with its tuning job"))
+            tracker.add(stopped[-1].final_objective_value)
+            continue
+        if unfinished.status is TrainingJobStatus.STOPPING:  # an early stop was decided
+            message = "Stopped (its stop was decided before tunelab was interrupted)"
+            stopped.append(_stopped(store, spec, unfinished, now, message))
             tracker.add(stopped[-1].final_objective_value)
             continue
         if unfinished.pid is not None:
@@ -88,7 +97,8 @@ def recover(store: Store, executor: Executor, job: TuningJob, clock: Clock) -> R
                 batch.put_training_job(trial.job)
                 batch.delete_metric_points(trial.job.name)
     created = max((j.sequence for j in jobs), default=0)
-    return Recovered(strategy, tracker, created, relaunch)
+    stopper = build_stopper(store, spec, strategy, options)
+    return Recovered(strategy, tracker, created, relaunch, stopper)
 
 
 def _restarted(job: TrainingJob, now: float) -> TrainingJob:
@@ -106,7 +116,9 @@ def _restarted(job: TrainingJob, now: float) -> TrainingJob:
     )
 
 
-def _stopped(store: Store, spec: TuningJobSpec, job: TrainingJob, now: float) -> TrainingJob:
+def _stopped(
+    store: Store, spec: TuningJobSpec, job: TrainingJob, now: float, message: str
+) -> TrainingJob:
     """An unfinished job of a tuning job being stopped: Stopped, with the latest
     objective value it reported as its final value (SageMaker's rule)."""
     objective = None
@@ -115,7 +127,7 @@ def _stopped(store: Store, spec: TuningJobSpec, job: TrainingJob, now: float) ->
     if definition.objective is not None:
         values = [p.value for p in points if p.metric_name == definition.objective.metric_name]
         objective = values[-1] if values else None
-    return job.transition(SecondaryStatus.STOPPED, now, "Stopped with its tuning job").evolve(
+    return job.transition(SecondaryStatus.STOPPED, now, message).evolve(
         status=TrainingJobStatus.STOPPED,
         end_time=now,
         final_objective_value=objective,

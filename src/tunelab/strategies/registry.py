@@ -13,11 +13,13 @@ import numpy as np
 from tunelab.domain.enums import StrategyType
 from tunelab.strategies.base import Strategy, TuningProblem
 from tunelab.strategies.grid import GridStrategy
+from tunelab.strategies.hyperband import HyperbandStrategy
 from tunelab.strategies.random import RandomStrategy
 
 STRATEGIES: dict[StrategyType, type[Strategy]] = {
     StrategyType.RANDOM: RandomStrategy,
     StrategyType.GRID: GridStrategy,
+    StrategyType.HYPERBAND: HyperbandStrategy,
 }
 
 

@@ -1,0 +1,184 @@
+"""Multi-fidelity benchmark: tunelab's Hyperband (random and model-based), Random
+with and without median stopping, against Optuna's TPE with its pruners, on
+real and synthetic learning curves, at equal total resource with 4 workers.
+
+    python benchmarks/multifidelity/run.py [--seeds 8] [--jobs 40]
+
+Budget per problem: ``--jobs`` full-length training jobs (B = jobs x MaxResource
+reports). Prints one table and writes ``anytime.png``. See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+sys.path.insert(0, str(Path(__file__).parent))
+
+import numpy as np  # noqa: E402
+from problems import Problem, problems  # noqa: E402
+from runners import Trace, TunelabMethod, run_optuna, run_tunelab  # noqa: E402
+
+HERE = Path(__file__).parent
+TUNELAB = {
+    "tunelab Hyperband (random)": TunelabMethod("Hyperband"),
+    "tunelab Hyperband (model)": TunelabMethod("Hyperband", sampler="model"),
+    "tunelab Random + median stopping": TunelabMethod("Random", "Auto"),
+    "tunelab Random": TunelabMethod("Random"),
+}
+OPTUNA = {
+    "Optuna TPE + HyperbandPruner": "HyperbandPruner",
+    "Optuna TPE + SuccessiveHalvingPruner": "SuccessiveHalvingPruner",
+    "Optuna TPE + MedianPruner": "MedianPruner",
+}
+METHODS = [*TUNELAB, *OPTUNA]
+MEDIAN_SAME_JOBS = "median stopping, same jobs as Random"
+HYPERBANDS = ("tunelab Hyperband (random)", "tunelab Hyperband (model)")
+
+_PROBLEMS: dict[str, Problem] = {}
+
+
+def _problem(name: str) -> Problem:
+    if not _PROBLEMS:
+        _PROBLEMS.update({p.name: p for p in problems()})
+    return _PROBLEMS[name]
+
+
+def _run(task: tuple[str, str, int, int]) -> tuple[str, str, int, Trace]:
+    problem_name, method, seed, jobs = task
+    problem = _problem(problem_name)
+    budget = jobs * problem.max_resource
+    if method == MEDIAN_SAME_JOBS:
+        trace = run_tunelab(
+            problem, TUNELAB["tunelab Random + median stopping"], seed, math.inf, max_jobs=jobs
+        )
+    elif method in TUNELAB:
+        trace = run_tunelab(problem, TUNELAB[method], seed, budget)
+    else:
+        trace = run_optuna(problem, OPTUNA[method], seed, budget)
+    return problem_name, method, seed, trace
+
+
+def _mean_curve(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
+    """Mean over seeds of the best-so-far at each grid point (NaN until every seed
+    has a finished job)."""
+    values = np.array([[t.best_at(x) for x in grid] for t in traces])
+    values[np.isinf(values)] = np.nan
+    return values.mean(axis=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--jobs", type=int, default=40, help="Random's full-length jobs")
+    parser.add_argument("--workers", type=int, default=2, help="processes")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    names = [p.name for p in problems()]  # computes and caches the real curves once
+    tasks = [
+        (name, method, seed, args.jobs)
+        for name in names
+        for method in [*METHODS, MEDIAN_SAME_JOBS]
+        for seed in range(args.seeds)
+    ]
+    traces: dict[tuple[str, str], list[Trace]] = {}
+    with ProcessPoolExecutor(args.workers) as pool:
+        for name, method, _, trace in pool.map(_run, tasks, chunksize=1):
+            traces.setdefault((name, method), []).append(trace)
+    report(names, traces, args)
+    print(
+        f"\nwall time {time.perf_counter() - started:.0f} s "
+        f"({len(tasks)} runs, {args.workers} processes)"
+    )
+
+
+def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 4.5))
+    header = (
+        "| problem | method | best at B/3 | best at B | resource to reach Random's best "
+        "| compute saved | best vs Random |"
+    )
+    rows = [header, "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    verdicts: list[str] = []
+    for axis, name in zip(np.atleast_1d(axes), names, strict=True):
+        budget = args.jobs * _problem(name).max_resource
+        grid = np.linspace(0, budget, 401)
+        curves = {m: _mean_curve(traces[(name, m)], grid) for m in METHODS}
+        target = curves["tunelab Random"][-1]
+        reached: dict[str, float] = {}
+        for method in METHODS:
+            curve = curves[method]
+            hit = np.nonzero(curve <= target + 1e-12)[0]
+            reached[method] = grid[hit[0]] / budget if hit.size else math.inf
+            at_third = curve[np.searchsorted(grid, budget / 3)]
+            saved = loss = ""
+            if method == "tunelab Random + median stopping":
+                same = traces[(name, MEDIAN_SAME_JOBS)]
+                full = traces[(name, "tunelab Random")]
+                used = np.mean([t.resource for t in same]) / np.mean([t.resource for t in full])
+                best_med = np.mean([t.best() for t in same])
+                best_full = np.mean([t.best() for t in full])
+                rel = (best_med - best_full) / abs(best_full)
+                saved, loss = f"{1 - used:.1%}", f"{rel:+.2%}"
+                verdicts.append(
+                    f"{name}: median stopping saves {1 - used:.1%} (target >= 28%) with the "
+                    f"best {rel:+.2%} off Random's (target within 1%)"
+                )
+            share = "never" if math.isinf(reached[method]) else f"{reached[method]:.2f} B"
+            rows.append(
+                f"| {name} | {method} | {at_third:.4f} | {curve[-1]:.4f} | {share} "
+                f"| {saved} | {loss} |"
+            )
+            style = "-" if method.startswith("tunelab") else "--"
+            axis.plot(grid, curve, style, label=method)
+        best_hb = min(HYPERBANDS, key=lambda m: curves[m][-1])
+        peers = {m: curves[m][-1] for m in OPTUNA}
+        verdicts.append(
+            f"{name}: Hyperband reaches Random's final best with "
+            + ", ".join(f"{m.split('(')[1][:-1]} {reached[m]:.2f} B" for m in HYPERBANDS)
+            + " (target <= 0.33 B)"
+        )
+        beaten = [m for m, v in peers.items() if curves[best_hb][-1] < v]
+        verdicts.append(
+            f"{name}: {best_hb} ({curves[best_hb][-1]:.4f}) beats "
+            f"{len(beaten)}/{len(peers)} Optuna combinations at B"
+            + (
+                ""
+                if len(beaten) == len(peers)
+                else " (loses to "
+                + ", ".join(f"{m} {peers[m]:.4f}" for m in peers if m not in beaten)
+                + ")"
+            )
+        )
+        axis.axhline(target, color="grey", linewidth=0.8)
+        axis.set_title(f"{name} (B = {budget} reports, mean of {args.seeds} seeds)")
+        axis.set_xlabel("resource spent (reports of the objective, all jobs)")
+        axis.set_ylabel(
+            "best validation log-loss so far" if name != "synthetic" else "best objective so far"
+        )
+        finite = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
+        if finite.size:
+            low, high = finite.min(), np.percentile(finite, 90)
+            axis.set_ylim(low - 0.05 * (high - low), high)
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(HERE / "anytime.png", dpi=110)
+    print("\n".join(rows))
+    print()
+    print("\n".join(verdicts))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Which early-stopping rule a tuning job runs, rebuilt from the store, and how
+its decisions read in a training job's status history.
+
+- ``TrainingJobEarlyStoppingType: Auto``: the median rule
+  (:class:`~tunelab.stopping.median.MedianStoppingRule`), its view of every job's
+  objective curve rebuilt from the stored metric points;
+- ``Strategy: Hyperband``: the strategy decides at its rungs itself (its state,
+  restored from the store, holds what it needs);
+- otherwise no rule: jobs run to their end.
+
+A job stopped by a decision has a ``Stopping`` transition whose message is
+:data:`DECIDED` followed by the decision's reason; a job stopped by a
+``StopTrainingJob`` request has :data:`REQUESTED`. :func:`stop_reason` reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tunelab.domain.enums import EarlyStoppingType, SecondaryStatus, StrategyType
+from tunelab.domain.rules import hyperband_max_resource
+from tunelab.domain.trial import TrainingJob
+from tunelab.domain.tuning_job import TuningJobSpec
+from tunelab.stopping.base import EarlyStopper
+from tunelab.stopping.median import MedianRuleSettings, MedianStoppingRule
+from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
+from tunelab.strategies.base import DefinitionSpace, Strategy, TuningProblem
+from tunelab.strategies.hyperband import HyperbandProblem
+
+DECIDED = "Stopped early by the tuning job: "
+REQUESTED = "Stopped by a StopTrainingJob request"
+
+
+@dataclass(frozen=True)
+class EarlyStoppingOptions:
+    """tunelab's own settings of early stopping (SageMaker's request has none)."""
+
+    hyperband_sampler: str = "random"
+    """How Hyperband picks new configurations: ``random`` (SageMaker) or ``model``."""
+    median: MedianRuleSettings = field(default_factory=MedianRuleSettings)
+
+
+def problem_for(spec: TuningJobSpec, options: EarlyStoppingOptions) -> TuningProblem:
+    """What the strategy searches; with Hyperband, its resources too."""
+    definitions = tuple(DefinitionSpace(d.name, d.search_space) for d in spec.definitions)
+    if spec.strategy is not StrategyType.HYPERBAND:
+        return TuningProblem(definitions, spec.objective_type, spec.max_jobs, spec.random_seed)
+    max_resource = hyperband_max_resource(spec)
+    if max_resource is None:  # validation refuses such a request
+        raise ValueError("Hyperband needs MaxResource")
+    min_resource = spec.hyperband.min_resource if spec.hyperband else None
+    return HyperbandProblem(
+        definitions,
+        spec.objective_type,
+        spec.max_jobs,
+        spec.random_seed,
+        min_resource=min(min_resource or 1, max_resource),
+        max_resource=max_resource,
+        sampler=options.hyperband_sampler,
+    )
+
+
+def build_stopper(
+    store: Store, spec: TuningJobSpec, strategy: Strategy, options: EarlyStoppingOptions
+) -> EarlyStopper | None:
+    """The tuning job's rule as it stood at the last commit (see the module doc)."""
+    if spec.early_stopping is EarlyStoppingType.AUTO:
+        curves: dict[str, list[float]] = {}
+        query = TrainingJobQuery(spec.name, sort_by="CreationTime")
+        for job in iterate_training_jobs(store, query):
+            objective = spec.definition(job.definition_name).objective
+            if objective is None:
+                continue
+            points = [
+                p for p in store.metric_points(job.name) if p.metric_name == objective.metric_name
+            ]
+            curves[job.name] = [p.value for p in sorted(points, key=lambda p: p.step)]
+        return MedianStoppingRule.from_curves(spec.objective_type, curves, options.median)
+    if isinstance(strategy, EarlyStopper):
+        return strategy
+    return None
+
+
+def stop_reason(job: TrainingJob) -> str | None:
+    """Why the tuning job stopped ``job`` early (a rule's or Hyperband's reason), or
+    :data:`REQUESTED`; None when neither stopped it."""
+    for transition in job.transitions:
+        if transition.status is SecondaryStatus.STOPPING:
+            if transition.message.startswith(DECIDED):
+                return transition.message[len(DECIDED) :]
+            if transition.message == REQUESTED:
+                return REQUESTED
+    return None

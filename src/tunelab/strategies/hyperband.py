@@ -1,0 +1,271 @@
+"""Hyperband as SageMaker runs it: asynchronous successive halving (ASHA) over
+Hyperband brackets, deciding at rungs which training jobs go on.
+
+Contract:
+
+- The resource is the number of reports of the objective: the report with
+  ``step`` k is resource k + 1. A job's bracket is drawn when its first report
+  arrives (:class:`~tunelab.strategies.hyperband_rungs.Brackets`); at each rung of
+  its bracket the rung rule promotes or stops it, and at ``MaxResource`` it is
+  stopped. Each verdict is a :class:`RungDecision` with its reason; ``decide``
+  returns those reached by the events just observed, so the strategy is its own
+  early-stopping rule (``tunelab.stopping.EarlyStopper``). A verdict is reached
+  once per job and rung: a job run again after a crash keeps its earlier ones.
+- New configurations (:mod:`~tunelab.strategies.hyperband_sampling`) are uniform
+  random, SageMaker's way (discrete spaces without repetition); with
+  ``sampler="model"`` they come from a TPE-like density model fitted on the
+  highest resource level with enough observations, except a third of them,
+  which stay random (BOHB).
+- ``state()`` is versioned JSON: settings, generator, issued discrete
+  configurations and every job's bracket, point and values at its rungs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+
+from tunelab.domain.search_space import ParamValue
+from tunelab.domain.trial import Suggestion, TrialEvent
+from tunelab.strategies.base import StrategyState, TuningProblem, rng_from_state, rng_state
+from tunelab.strategies.hyperband_rungs import Brackets, judge
+from tunelab.strategies.hyperband_sampling import ConfigSampler
+
+STATE_VERSION = 1
+SAMPLERS = ("random", "model")
+DEFAULT_MAX_RESOURCE = 81
+"""MaxResource of a plain :class:`TuningProblem` (the loop always passes a
+:class:`HyperbandProblem` with the request's resources)."""
+
+
+@dataclass(frozen=True)
+class HyperbandProblem(TuningProblem):
+    """A tuning problem with Hyperband's settings (``MinResource``, ``MaxResource``)."""
+
+    min_resource: int = 1
+    max_resource: int = DEFAULT_MAX_RESOURCE
+    eta: int = 3
+    sampler: str = "random"
+    brackets: int | None = None
+    """Use only the first ``brackets`` brackets (1 = plain ASHA); None: all."""
+
+
+@dataclass(frozen=True)
+class RungDecision:
+    """A verdict at a rung (``stop`` False: promoted), with its reason."""
+
+    trial_id: str
+    step: int
+    stop: bool
+    reason: str
+
+
+@dataclass
+class _Job:
+    definition: int
+    bracket: int
+    point: list[float]
+    levels: dict[int, float] = field(default_factory=dict)
+    """Value at each rung reached (and at MaxResource)."""
+    stopped_at: int | None = None
+    done: bool = False
+
+
+class HyperbandStrategy:
+    """See the module doc. Not thread-safe."""
+
+    def __init__(
+        self,
+        problem: TuningProblem,
+        rng: np.random.Generator,
+        settings: Mapping[str, Any],
+        issued: Mapping[int, Sequence[Sequence[ParamValue]]] | None = None,
+    ) -> None:
+        if settings["sampler"] not in SAMPLERS:
+            raise ValueError(f"unknown Hyperband sampler {settings['sampler']!r}")
+        self._problem, self._rng = problem, rng
+        self._settings = dict(settings)
+        self._brackets = Brackets(
+            settings["min_resource"],
+            settings["max_resource"],
+            settings["eta"],
+            settings["brackets"],
+        )
+        self._weights = self._brackets.weights()
+        self._sampler = ConfigSampler(problem, rng, settings["sampler"] == "model", issued)
+        self._jobs: dict[str, _Job] = {}
+        self._rungs: dict[tuple[int, int], list[float]] = {}
+        self._fresh: list[RungDecision] = []
+
+    # -- construction ------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, problem: TuningProblem, rng: np.random.Generator) -> Self:
+        settings: dict[str, Any] = {
+            "min_resource": 1,
+            "max_resource": DEFAULT_MAX_RESOURCE,
+            "eta": 3,
+            "sampler": "random",
+            "brackets": None,
+        }
+        if isinstance(problem, HyperbandProblem):
+            settings.update(
+                min_resource=problem.min_resource,
+                max_resource=problem.max_resource,
+                eta=problem.eta,
+                sampler=problem.sampler,
+                brackets=problem.brackets,
+            )
+        return cls(problem, rng, settings)
+
+    @classmethod
+    def restore(cls, problem: TuningProblem, state: Mapping[str, Any]) -> Self:
+        """Continue from ``state()`` (its settings win over the problem's). Raises
+        ValueError for an unknown version or a state that does not fit ``problem``."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(
+                f"unknown HyperbandStrategy state version {state.get('version')!r} "
+                f"(this tunelab reads version {STATE_VERSION})"
+            )
+        index = {d.name: i for i, d in enumerate(problem.definitions)}
+        try:
+            issued = {index[e["definition"]]: e["configs"] for e in state["issued"]}
+            strategy = cls(problem, rng_from_state(state["rng"]), state["settings"], issued)
+            for entry in state["jobs"]:
+                job = _Job(
+                    definition=index[entry["definition"]],
+                    bracket=entry["bracket"],
+                    point=[float(u) for u in entry["point"]],
+                    levels={int(k): float(v) for k, v in entry["levels"]},
+                    stopped_at=entry["stopped_at"],
+                    done=entry["done"],
+                )
+                strategy._add(entry["id"], job)
+        except KeyError as missing:
+            raise ValueError(f"Hyperband state does not fit the problem: {missing}") from None
+        return strategy
+
+    def state(self) -> StrategyState:
+        names = [d.name for d in self._problem.definitions]
+        return {
+            "version": STATE_VERSION,
+            "settings": dict(self._settings),
+            "rng": rng_state(self._rng),
+            "issued": self._sampler.issued_state(),
+            "jobs": [
+                {
+                    "id": trial_id,
+                    "definition": names[job.definition],
+                    "bracket": job.bracket,
+                    "point": job.point,
+                    "levels": [[k, _json_number(v)] for k, v in job.levels.items()],
+                    "stopped_at": job.stopped_at,
+                    "done": job.done,
+                }
+                for trial_id, job in self._jobs.items()
+            ],
+        }
+
+    # -- suggestions -------------------------------------------------------------------
+
+    def suggest(self, count: int) -> list[Suggestion]:
+        suggestions = []
+        for _ in range(count):
+            suggestion = self._sampler.next(self._observations)
+            if suggestion is None:
+                break
+            suggestions.append(suggestion)
+        return suggestions
+
+    def _observations(self, index: int, needed: int) -> tuple[list[list[float]], list[float]]:
+        """Points and values at the highest level with at least ``needed`` finite values."""
+        by_level: dict[int, tuple[list[list[float]], list[float]]] = {}
+        for job in self._jobs.values():
+            if job.definition != index:
+                continue
+            for level, value in job.levels.items():
+                if math.isfinite(value):
+                    points, values = by_level.setdefault(level, ([], []))
+                    points.append(job.point)
+                    values.append(value)
+        for level in sorted(by_level, reverse=True):
+            if len(by_level[level][1]) >= needed:
+                return by_level[level]
+        return [], []
+
+    # -- observations and verdicts -------------------------------------------------------
+
+    def observe(self, events: Sequence[TrialEvent]) -> None:
+        self._fresh = []
+        for event in events:
+            job = self._jobs.get(event.trial_id)
+            if event.is_final:
+                if job is not None:
+                    job.done = True
+                continue
+            if event.value is None or event.step is None:
+                continue
+            if job is None:
+                job = self._admit(event)
+                if job is None:
+                    continue
+            self._report(event.trial_id, job, event.step, event.value)
+
+    def decide(self, events: Sequence[TrialEvent]) -> list[RungDecision]:
+        """The verdicts reached by ``events``, which :meth:`observe` just took."""
+        keys = {(e.trial_id, e.step) for e in events if not e.is_final}
+        return [d for d in self._fresh if (d.trial_id, d.step) in keys]
+
+    def _admit(self, event: TrialEvent) -> _Job | None:
+        names = [d.name for d in self._problem.definitions]
+        if event.definition_name not in names:
+            return None
+        index = names.index(event.definition_name)
+        definition = self._problem.definitions[index]
+        space = definition.space
+        if not space.contains(event.params):
+            return None
+        bracket = int(self._rng.choice(len(self._weights), p=self._weights))
+        job = _Job(index, bracket, [float(u) for u in space.encode(event.params)])
+        self._add(event.trial_id, job)
+        return job
+
+    def _add(self, trial_id: str, job: _Job) -> None:
+        self._jobs[trial_id] = job
+        rungs = self._brackets.rungs(job.bracket)
+        for level, value in job.levels.items():
+            if level in rungs:
+                self._rungs.setdefault((job.bracket, level), []).append(value)
+
+    def _report(self, trial_id: str, job: _Job, step: int, value: float) -> None:
+        level, top = step + 1, self._brackets.max_resource
+        if job.stopped_at is not None or level in job.levels or level > top:
+            return
+        if level == top:
+            job.levels[level], job.stopped_at = value, level
+            reason = f"Hyperband: reached MaxResource ({top} reports of the objective)"
+            self._fresh.append(RungDecision(trial_id, step, True, reason))
+            return
+        if level not in self._brackets.rungs(job.bracket):
+            return
+        earlier = self._rungs.setdefault((job.bracket, level), [])
+        verdict = judge(value, earlier, self._problem.objective_type, self._brackets.eta)
+        job.levels[level] = value
+        earlier.append(value)
+        where = f"rung {level} of bracket {job.bracket} (resource {level}/{top})"
+        ranked = f"ranked {verdict.rank} of {verdict.recorded} with {value:.6g}"
+        if verdict.promoted:
+            reason = f"Hyperband: promoted at {where}: {ranked}; the top {verdict.keep} go on"
+        else:
+            job.stopped_at = level
+            reason = f"Hyperband: stopped at {where}: {ranked}; only the top {verdict.keep} go on"
+        self._fresh.append(RungDecision(trial_id, step, not verdict.promoted, reason))
+
+
+def _json_number(value: float) -> float | str:
+    """JSON has no infinities: they are kept as text (``float`` reads them back)."""
+    return value if math.isfinite(value) else repr(value)
