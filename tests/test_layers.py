@@ -25,7 +25,7 @@ ALLOWED = {
     "service": BELOW_ORCHESTRATOR | {"orchestrator"},
     "api": BELOW_ORCHESTRATOR | {"orchestrator", "service"},
     "console": BELOW_ORCHESTRATOR | {"orchestrator", "service"},
-    "cli": BELOW_ORCHESTRATOR | {"orchestrator", "service", "api"},
+    "cli": BELOW_ORCHESTRATOR | {"orchestrator", "service", "api", "console"},
 }
 IMPURE_MODULES = {"os", "time", "subprocess", "sqlalchemy", "socket", "fastapi", "starlette"}
 

@@ -363,6 +363,7 @@ def main() -> None:
 
 
 import tunelab.cli.algorithm_commands  # noqa: E402  (registers algorithms)
+import tunelab.cli.clone_command  # noqa: E402, F401  (registers clone)
 from tunelab.cli import serve_commands  # noqa: E402, F401  (registers serve, access-keys)
 
 if __name__ == "__main__":

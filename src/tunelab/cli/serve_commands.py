@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tunelab.cli.app import app, err, errors_as_exit_codes, out
 from tunelab.cli.render import short_time
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from tunelab.api.app import Services
+    from tunelab.service.access_keys import AccessKeyService
 
 keys_app = typer.Typer(help="API credentials for `tunelab serve` (SigV4, as AWS uses).")
 app.add_typer(keys_app, name="access-keys")
@@ -59,9 +65,10 @@ def serve(
                     "`tunelab access-keys create`",
                     highlight=False,
                 )
-            app_ = create_app(build_services(settings, store), authenticate)
+            services = build_services(settings, store)
+            app_ = create_app(services, authenticate, console_routes_for(services, keys, no_auth))
             err.print(
-                f"tunelab serving on http://{host}:{port} "
+                f"tunelab serving on http://{host}:{port} (console: /console/) "
                 f"({'no authentication' if no_auth else 'SigV4 authentication'}); "
                 f"data in {settings.home}",
                 highlight=False,
@@ -69,6 +76,32 @@ def serve(
             run_server(app_, host, port)
         finally:
             store.close()
+
+
+def console_routes_for(
+    services: Services, keys: AccessKeyService, no_auth: bool
+) -> list[BaseRoute]:
+    """The web console's routes (under /console): sign-in with an access key unless
+    ``no_auth``; a signed-in key may do what its API policy allows."""
+    from tunelab.api.policy import Policy
+    from tunelab.console.app import ConsoleServices, console_routes
+    from tunelab.console.session import ConsoleAuth, session_key
+
+    auth = None
+    if not no_auth:
+        auth = ConsoleAuth(
+            keys,
+            lambda policy, operation: Policy.parse(policy).allows(operation),
+            session_key(services.settings.home),
+        )
+    console = ConsoleServices(
+        services.settings,
+        services.tuning,
+        services.training,
+        services.algorithms,
+        services.scheduler,
+    )
+    return console_routes(console, auth)
 
 
 @keys_app.command("create")

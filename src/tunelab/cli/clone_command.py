@@ -1,0 +1,118 @@
+"""``tunelab clone NAME``: write an existing tuning job's request to a file to edit
+and run (the console's Clone, for the command line)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tunelab.cli.app import Endpoint, app, backend, err, errors_as_exit_codes, out
+from tunelab.cli.backend import LocalBackend, RemoteBackend
+from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER
+from tunelab.domain.enums import WarmStartType
+from tunelab.domain.errors import ValidationError
+from tunelab.domain.sagemaker_model import input_shape
+from tunelab.store.sql.tags import TUNING_JOB
+
+CREATE = "CreateHyperParameterTuningJob"
+MAX_NAME = 32
+
+
+def clone_request(
+    document: dict[str, Any],
+    new_name: str,
+    warm_start: WarmStartType | None = None,
+    tags: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A copy of ``document`` named ``new_name``; with ``warm_start``, warm starting
+    from the job ``document`` describes (which must have a single definition);
+    ``tags`` (when given) replace the request's tags."""
+    clone = copy.deepcopy(document)
+    parent = clone.get("HyperParameterTuningJobName", "")
+    clone["HyperParameterTuningJobName"] = new_name
+    if tags is not None:
+        if tags:
+            clone["Tags"] = [{"Key": k, "Value": v} for k, v in tags]
+        else:
+            clone.pop("Tags", None)
+    if warm_start is not None:
+        if "TrainingJobDefinitions" in clone and len(clone["TrainingJobDefinitions"]) > 1:
+            raise ValidationError(
+                f"WarmStartConfig: warm start is only available for a job with a single training "
+                f"job definition; {parent} has {len(clone['TrainingJobDefinitions'])}"
+            )
+        clone["WarmStartConfig"] = {
+            "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": parent}],
+            "WarmStartType": str(warm_start),
+        }
+    return clone
+
+
+def request_from_description(wire: dict[str, Any]) -> dict[str, Any]:
+    """The request a ``DescribeHyperParameterTuningJob`` response was created from,
+    as near as the response tells: the request's members only, without the
+    ``_tuning_objective_metric`` SageMaker adds to the static hyperparameters."""
+    members = set(input_shape(CREATE).members)
+    document = {k: copy.deepcopy(v) for k, v in wire.items() if k in members}
+    definitions = list(document.get("TrainingJobDefinitions") or [])
+    if "TrainingJobDefinition" in document:
+        definitions.append(document["TrainingJobDefinition"])
+    for definition in definitions:
+        static = definition.get("StaticHyperParameters")
+        if isinstance(static, dict):
+            static.pop(TUNING_OBJECTIVE_HYPERPARAMETER, None)
+            if not static:
+                definition.pop("StaticHyperParameters")
+    return document
+
+
+def _request_and_tags(
+    target: LocalBackend | RemoteBackend, name: str
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    if isinstance(target, LocalBackend):
+        job = target.service.get(name)
+        tags = target.service.store.tags.list(TUNING_JOB, job.name)
+        return copy.deepcopy(dict(job.spec.document)), tags
+    wire = target.describe(name)
+    found = target._call("list_tags", ResourceArn=wire["HyperParameterTuningJobArn"])
+    tags = [(t["Key"], t.get("Value", "")) for t in found.get("Tags", [])]
+    return request_from_description(wire), tags
+
+
+@app.command()
+def clone(
+    name: Annotated[str, typer.Argument(help="The tuning job to clone.")],
+    new_name: Annotated[
+        str | None, typer.Option("--new-name", help="The new job's name (default NAME-clone).")
+    ] = None,
+    warm_start: Annotated[
+        bool, typer.Option("--warm-start", help="Warm start the new job from NAME.")
+    ] = False,
+    warm_start_type: Annotated[
+        WarmStartType, typer.Option(help="The warm start type (with --warm-start).")
+    ] = WarmStartType.IDENTICAL_DATA_AND_ALGORITHM,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The file to write (default NEW.json).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the file.")] = False,
+    endpoint: Endpoint = None,
+) -> None:
+    """Write a tuning job's CreateHyperParameterTuningJob request, renamed (and
+    optionally warm starting from it), to a JSON file to edit and run."""
+    with backend(endpoint) as target:
+        document, tags = _request_and_tags(target, name)
+    parent = document.get("HyperParameterTuningJobName", name)
+    new = new_name or f"{parent[: MAX_NAME - len('-clone')]}-clone"
+    with errors_as_exit_codes():
+        cloned = clone_request(document, new, warm_start_type if warm_start else None, tags)
+    path = output or Path(f"{new}.json")
+    if path.exists() and not force:
+        err.print(f"[red]error[/red]: {path} exists; --force overwrites it", highlight=False)
+        raise typer.Exit(2)
+    path.write_text(json.dumps(cloned, indent=2) + "\n", encoding="utf-8")
+    how = f", warm starting from {parent}" if warm_start else ""
+    out.print(f"wrote {path} ({new}{how}); edit it, then: tunelab run {path}", highlight=False)
