@@ -191,11 +191,6 @@ def test_clone_offers_warm_start_from_the_job(server: ConsoleServer, page: Any) 
     expect_text(page, "#review-json", '"WarmStartType": "IdenticalDataAndAlgorithm"')
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="warm start is not implemented yet (issue 4): CreateHyperParameterTuningJob "
-    "refuses WarmStartConfig; remove this mark when it runs",
-)
 def test_clone_with_warm_start_creates_a_job_that_runs(server: ConsoleServer, page: Any) -> None:
     open_clone_with_warm_start(server, page)
     page.fill("#name", "warm-child")

@@ -95,15 +95,6 @@ def test_quotas_come_from_the_settings(service: TuningService, tmp_path: Path) -
             "TrainingJobDefinition.ResourceConfig.InstanceCount: distributed training "
             "(InstanceCount > 1) is not available in this version of tunelab; use 1",
         ),
-        (
-            lambda r: r.update(
-                WarmStartConfig={
-                    "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "p"}],
-                    "WarmStartType": "TransferLearning",
-                }
-            ),
-            "WarmStartConfig: warm start is not available in this version of tunelab",
-        ),
     ],
 )
 def test_what_this_version_cannot_run_is_refused_clearly(

@@ -142,6 +142,11 @@ def describe_tuning_job(
                 "BestTrainingJob": training_job_summary(description.best, spec, region, account)
                 if description.best is not None
                 else None,
+                "OverallBestTrainingJob": training_job_summary(
+                    description.overall_best[0], description.overall_best[1], region, account
+                )
+                if description.overall_best is not None
+                else None,
                 "WarmStartConfig": copy.deepcopy(spec.document.get("WarmStartConfig")),
                 "Autotune": copy.deepcopy(spec.document.get("Autotune")),
                 "FailureReason": job.failure_reason,

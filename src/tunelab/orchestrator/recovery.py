@@ -16,7 +16,7 @@ points are forgotten (:func:`~tunelab.orchestrator.stoppers.build_stopper`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tunelab.domain.enums import (
     ObjectiveStatus,
@@ -25,8 +25,9 @@ from tunelab.domain.enums import (
     TuningJobStatus,
 )
 from tunelab.domain.progress import ImprovementTracker
-from tunelab.domain.trial import TrainingJob
+from tunelab.domain.trial import TrainingJob, TrialEvent
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
+from tunelab.domain.warm_start import parent_events
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
 from tunelab.orchestrator.stoppers import EarlyStoppingOptions, build_stopper, problem_for
@@ -60,6 +61,7 @@ def recover(
     state = store.strategy_state(job.name)
     if state is None:
         strategy = create_strategy(spec.strategy, problem, spec.random_seed)
+        strategy.observe(warm_start_events(store, spec))
     else:
         strategy = restore_strategy(spec.strategy, problem, state)
     tracker = ImprovementTracker(spec.objective_type)
@@ -99,6 +101,21 @@ def recover(
     created = max((j.sequence for j in jobs), default=0)
     stopper = build_stopper(store, spec, strategy, options)
     return Recovered(strategy, tracker, created, relaunch, stopper)
+
+
+def warm_start_events(store: Store, spec: TuningJobSpec) -> list[TrialEvent]:
+    """The parents' finished training jobs, as observations in this job's space
+    (none without ``WarmStartConfig``; parents of parents are not used)."""
+    if spec.warm_start is None:
+        return []
+    events: list[TrialEvent] = []
+    child = spec.definitions[0]
+    for name in spec.warm_start.parents:
+        parent = store.get_tuning_job(name).spec
+        jobs = list(iterate_training_jobs(store, TrainingJobQuery(parent.name)))
+        found = parent_events(child.search_space, parent.definitions[0], jobs)
+        events += [replace(e, definition_name=child.name) for e in found]
+    return events
 
 
 def _restarted(job: TrainingJob, now: float) -> TrainingJob:

@@ -24,10 +24,6 @@ def unsupported(spec: TuningJobSpec, local_s3: bool = True) -> Iterator[Violatio
             f"the {spec.strategy} strategy is not available in "
             f"this version of tunelab; available: {available}",
         )
-    if spec.warm_start is not None:
-        yield Violation(
-            "WarmStartConfig", "warm start is not available in this version of tunelab"
-        )
     if spec.autotune:
         yield Violation("Autotune", "Autotune is not available in this version of tunelab")
     if spec.completion.complete_on_convergence:

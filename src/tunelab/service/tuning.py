@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tunelab.domain.enums import TuningJobStatus
+from tunelab.domain.enums import ObjectiveType, TuningJobStatus, WarmStartType
 from tunelab.domain.errors import (
     ConflictError,
     ResourceInUse,
@@ -23,6 +23,7 @@ from tunelab.domain.rules import check_document, check_spec
 from tunelab.domain.shape_check import check_input
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
+from tunelab.domain.warm_start import Parent, check_parents
 from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import attempt_log_path, training_job_dir
 from tunelab.execution.local import LocalExecutor
@@ -54,6 +55,9 @@ class TuningJobDescription:
     best: TrainingJob | None
     jobs_not_improving: int
     last_modified_time: float
+    overall_best: tuple[TrainingJob, TuningJobSpec] | None = None
+    """With an IdenticalDataAndAlgorithm warm start: the best of this job and its
+    parents, with the spec of the tuning job that ran it."""
 
 
 class TuningService:
@@ -80,6 +84,9 @@ class TuningService:
         document = self.algorithms.resolve(document)
         spec = parse_tuning_job(document)
         raise_for(check_spec(spec, self.settings.quotas))
+        if spec.warm_start is not None:
+            parents = [self._parent(name) for name in spec.warm_start.parents]
+            raise_for(check_parents(spec, parents, self.settings.quotas.max_training_jobs))
         raise_for(list(unsupported(spec, local_s3=self.settings.s3_root is not None)))
         raise_for(check_launchable(spec, self.settings.s3_root, self.algorithms.image))
         if name_must_be_free:
@@ -89,6 +96,13 @@ class TuningService:
                 return spec
             raise tuning_job_name_taken(spec.name, existing.name)
         return spec
+
+    def _parent(self, name: str) -> Parent | None:
+        try:
+            job = self.store.get_tuning_job(name)
+        except ResourceNotFound:
+            return None
+        return Parent(job, self.store.counters(job.name).total)
 
     def create(self, document: Mapping[str, Any], created_by: str | None = None) -> TuningJob:
         spec = self.validate(document)
@@ -158,6 +172,34 @@ class TuningService:
             best=best,
             jobs_not_improving=tracker.streak,
             last_modified_time=modified,
+            overall_best=self._overall_best(job, best),
+        )
+
+    def _overall_best(
+        self, job: TuningJob, best: TrainingJob | None
+    ) -> tuple[TrainingJob, TuningJobSpec] | None:
+        """The best training job of this job and its parents, for an
+        ``IdenticalDataAndAlgorithm`` warm start (SageMaker's OverallBestTrainingJob)."""
+        warm = job.spec.warm_start
+        if warm is None or warm.type is not WarmStartType.IDENTICAL_DATA_AND_ALGORITHM:
+            return None
+        direction = job.spec.objective_type
+        candidates = [] if best is None else [(best, job.spec)]
+        for name in warm.parents:
+            try:
+                parent = self.store.get_tuning_job(name)
+            except ResourceNotFound:
+                continue
+            found = self.store.best_training_job(parent.name, direction)
+            if found is not None:
+                candidates.append((found, parent.spec))
+        scored = [c for c in candidates if c[0].final_objective_value is not None]
+        if not scored:
+            return None
+        return (
+            max(scored, key=lambda c: c[0].final_objective_value or 0.0)
+            if (direction is ObjectiveType.MAXIMIZE)
+            else min(scored, key=lambda c: c[0].final_objective_value or 0.0)
         )
 
     def list(self, query: TuningJobQuery) -> Page:

@@ -1,0 +1,210 @@
+"""Warm start: SageMaker's rules for a tuning job that starts from parent tuning
+jobs, and how a parent's training job becomes an observation of the child.
+
+Rules (SageMaker's developer guide and API reference): at most 5 parents (the
+model), each in a terminal state, with a single training job definition; the
+child optimizes the same objective metric; the set of hyperparameter names
+(static and tuned) is the same; a hyperparameter tuned in both keeps its type;
+at most 10 changes, counting a tuned hyperparameter made static (a categorical
+range counts its number of values) and a changed static value;
+``IdenticalDataAndAlgorithm`` also keeps the training image (or algorithm) and
+the input data. Parents of parents are not used. The parents' training jobs and
+the child's count together against the training-job quota.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER, TrainingJobDefinition
+from tunelab.domain.enums import TrainingJobStatus, WarmStartType
+from tunelab.domain.errors import Violation
+from tunelab.domain.search_space import (
+    CategoricalRange,
+    ContinuousRange,
+    IntegerRange,
+    ParamValue,
+    SearchSpace,
+)
+from tunelab.domain.trial import TrainingJob, TrialEvent
+from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
+
+MAX_CHANGES = 10
+PATH = "WarmStartConfig.ParentHyperParameterTuningJobs"
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A parent tuning job as the rules need it: the job and how many training
+    jobs it launched."""
+
+    job: TuningJob
+    training_jobs: int
+
+
+def check_parents(
+    spec: TuningJobSpec, parents: Sequence[Parent | None], max_training_jobs: int
+) -> list[Violation]:
+    """Every rule above; ``parents[i]`` is None when the i-th parent does not exist."""
+    return list(_check(spec, parents, max_training_jobs))
+
+
+def _check(
+    spec: TuningJobSpec, parents: Sequence[Parent | None], max_training_jobs: int
+) -> Iterator[Violation]:
+    assert spec.warm_start is not None
+    child = spec.definitions[0]
+    total = 0
+    for index, (name, parent) in enumerate(zip(spec.warm_start.parents, parents, strict=True)):
+        where = f"{PATH}[{index}].HyperParameterTuningJobName"
+        if parent is None:
+            yield Violation(where, f"tuning job '{name}' does not exist")
+            continue
+        job = parent.job
+        total += parent.training_jobs
+        if not job.status.is_terminal:
+            yield Violation(
+                where,
+                f"'{job.name}' is {job.status}; a parent must have ended "
+                "(Completed, Stopped or Failed)",
+            )
+        if len(job.spec.definitions) != 1:
+            yield Violation(
+                where,
+                f"'{job.name}' has {len(job.spec.definitions)} training job "
+                "definitions; warm start needs parents with a single one",
+            )
+            continue
+        yield from _compare(where, job.name, job.spec.definitions[0], child, spec.warm_start.type)
+    limit = spec.max_jobs or 0
+    if total + limit > max_training_jobs:
+        yield Violation(
+            PATH,
+            f"the parents' {total} training jobs and this job's {limit} "
+            "count together against the quota of "
+            f"{max_training_jobs} training jobs per tuning job",
+            "ResourceLimitExceeded",
+        )
+
+
+def _names(definition: TrainingJobDefinition) -> set[str]:
+    static = set(definition.static_hyperparameters) - {TUNING_OBJECTIVE_HYPERPARAMETER}
+    return static | set(definition.search_space.names)
+
+
+def _compare(
+    where: str,
+    name: str,
+    parent: TrainingJobDefinition,
+    child: TrainingJobDefinition,
+    kind: WarmStartType,
+) -> Iterator[Violation]:
+    mine, theirs = child.objective, parent.objective
+    if mine is not None and theirs is not None and mine.metric_name != theirs.metric_name:
+        yield Violation(
+            where,
+            f"'{name}' optimizes '{theirs.metric_name}'; a warm start child must optimize the "
+            f"same objective metric, not '{mine.metric_name}'",
+        )
+    added, dropped = _names(child) - _names(parent), _names(parent) - _names(child)
+    if added or dropped:
+        difference = ", ".join(
+            [f"+{n}" for n in sorted(added)] + [f"-{n}" for n in sorted(dropped)]
+        )
+        yield Violation(
+            where,
+            f"the hyperparameters (static and tuned) must be those of '{name}'; "
+            f"they differ by {difference}",
+        )
+    changes = 0
+    for tuned in parent.search_space.ranges:
+        if tuned.name in child.search_space.names:
+            mine = child.search_space[tuned.name]
+            if type(mine) is not type(tuned):
+                yield Violation(
+                    where,
+                    f"'{tuned.name}' is {_kind(tuned)} in '{name}'; it may "
+                    f"not become {_kind(mine)}",
+                )
+        elif tuned.name in child.static_hyperparameters:
+            changes += tuned.cardinality if isinstance(tuned, CategoricalRange) else 1
+    for key, value in parent.static_hyperparameters.items():
+        if key in child.static_hyperparameters and key != TUNING_OBJECTIVE_HYPERPARAMETER:
+            changes += child.static_hyperparameters[key] != value
+    if changes > MAX_CHANGES:
+        yield Violation(
+            where,
+            f"{changes} changes from '{name}' (tuned hyperparameters made "
+            f"static, static values changed); at most {MAX_CHANGES} are allowed",
+        )
+    if kind is WarmStartType.IDENTICAL_DATA_AND_ALGORITHM:
+        if (parent.training_image, parent.algorithm_name) != (
+            child.training_image,
+            child.algorithm_name,
+        ):
+            yield Violation(
+                where,
+                "IdenticalDataAndAlgorithm needs the training image (or "
+                f"algorithm) of '{name}'; use TransferLearning to change it",
+            )
+        if {(c.name, c.uri) for c in parent.channels} != {(c.name, c.uri) for c in child.channels}:
+            yield Violation(
+                where,
+                f"IdenticalDataAndAlgorithm needs the input data of '{name}'; "
+                "use TransferLearning for new data",
+            )
+
+
+def _kind(r: object) -> str:
+    return {
+        ContinuousRange: "continuous",
+        IntegerRange: "integer",
+        CategoricalRange: "categorical",
+    }[type(r)]
+
+
+def parent_events(
+    child: SearchSpace, parent_definition: TrainingJobDefinition, jobs: Sequence[TrainingJob]
+) -> list[TrialEvent]:
+    """The parent's finished training jobs as final events in the child's space:
+    values come from the job's tuned or static hyperparameters; numbers outside a
+    child range are clipped to it; a job whose categorical value the child no longer
+    offers is left out."""
+    events = []
+    for job in jobs:
+        if not job.status.is_terminal:
+            continue
+        values: Mapping[str, str] = {
+            **parent_definition.static_hyperparameters,
+            **job.tuned_hyperparameters,
+        }
+        params = _in_space(child, values)
+        if params is None:
+            continue
+        status = job.status if job.final_objective_value is not None else TrainingJobStatus.FAILED
+        events.append(
+            TrialEvent(job.name, None, params, status, job.final_objective_value, is_final=True)
+        )
+    return events
+
+
+def _in_space(space: SearchSpace, values: Mapping[str, str]) -> dict[str, ParamValue] | None:
+    params: dict[str, ParamValue] = {}
+    for r in space.ranges:
+        text = values.get(r.name)
+        if text is None:
+            return None
+        try:
+            value = r.parse(text)
+        except ValueError:
+            return None
+        if isinstance(r, CategoricalRange):
+            if value not in r.values:
+                return None
+        elif isinstance(r, IntegerRange):
+            value = min(max(int(value), r.min_value), r.max_value)
+        else:
+            value = min(max(float(value), r.min_value), r.max_value)
+        params[r.name] = value
+    return params

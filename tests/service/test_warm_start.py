@@ -1,0 +1,201 @@
+"""Warm start end to end: parents run, a child starts from them; SageMaker's
+rules refused with their field paths; OverallBestTrainingJob."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.service.test_tuning import document
+from tunelab.api import codecs
+from tunelab.domain.enums import TuningJobStatus
+from tunelab.domain.errors import ResourceLimitExceeded, ValidationError
+from tunelab.domain.rules import Quotas
+from tunelab.orchestrator.recovery import warm_start_events
+from tunelab.service.settings import Settings
+from tunelab.service.tuning import TuningService
+from tunelab.store.sql.store import SqlStore
+
+PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TuningService]:
+    monkeypatch.setenv("RUNS_LOG", str(tmp_path / "runs.log"))
+    store = SqlStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    yield TuningService(
+        Settings(home=tmp_path, database_url=store.url, stop_grace_seconds=2), store
+    )
+    store.close()
+
+
+def parent(service: TuningService, name: str = "parent-1", jobs: int = 3) -> None:
+    request = document(
+        name=name, max_jobs=jobs, StaticHyperParameters={"seconds_per_epoch": "0", "epochs": "2"}
+    )
+    service.run(service.create(request).name)
+
+
+def child(
+    kind: str = "IdenticalDataAndAlgorithm", parents: tuple[str, ...] = ("parent-1",), **changes
+) -> dict:
+    request = document(
+        name="child-1",
+        max_jobs=3,
+        StaticHyperParameters={"seconds_per_epoch": "0", "epochs": "2"},
+        **changes,
+    )
+    request["WarmStartConfig"] = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in parents],
+        "WarmStartType": kind,
+    }
+    return request
+
+
+def refusals(service: TuningService, request: dict) -> list[str]:
+    with pytest.raises(ValidationError) as error:
+        service.validate(request)
+    return [str(v) for v in error.value.violations]
+
+
+def test_a_child_starts_from_its_parents_and_reports_the_overall_best(
+    service: TuningService,
+) -> None:
+    parent(service)
+    job = service.create(child())
+    # the strategy is fed the parents' finished jobs before it suggests anything
+    events = warm_start_events(service.store, job.spec)
+    parent_jobs = service.training_jobs_of("parent-1")
+    assert sorted(e.trial_id for e in events) == sorted(j.name for j in parent_jobs)
+    assert all(e.is_final and e.value is not None for e in events)
+    assert service.run(job.name).status is TuningJobStatus.COMPLETED
+    wire = codecs.describe_tuning_job(service.describe(job.name))
+    everyone = parent_jobs + service.training_jobs_of(job.name)
+    best = min(everyone, key=lambda j: j.final_objective_value)  # the objective is minimized
+    assert wire["OverallBestTrainingJob"]["TrainingJobName"] == best.name
+    assert wire["WarmStartConfig"]["WarmStartType"] == "IdenticalDataAndAlgorithm"
+
+
+def test_transfer_learning_reports_no_overall_best_and_may_change_data(
+    service: TuningService, tmp_path: Path
+) -> None:
+    parent(service)
+    data = tmp_path / "new-data"
+    data.mkdir()
+    request = child("TransferLearning")
+    request["TrainingJobDefinition"]["InputDataConfig"] = [
+        {
+            "ChannelName": "train",
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": data.as_uri()}},
+        }
+    ]
+    job = service.create(request)
+    assert service.run(job.name).status is TuningJobStatus.COMPLETED
+    assert "OverallBestTrainingJob" not in codecs.describe_tuning_job(service.describe(job.name))
+
+
+def test_parents_must_exist_and_have_ended(service: TuningService) -> None:
+    assert refusals(service, child(parents=("nobody",))) == [
+        f"{PARENTS}[0].HyperParameterTuningJobName: tuning job 'nobody' does not exist"
+    ]
+    service.create(
+        document(
+            name="running",
+            max_jobs=2,
+            StaticHyperParameters={"seconds_per_epoch": "0", "epochs": "2"},
+        )
+    )
+    assert refusals(service, child(parents=("running",))) == [
+        f"{PARENTS}[0].HyperParameterTuningJobName: 'running' is InProgress; a parent must "
+        "have ended (Completed, Stopped or Failed)"
+    ]
+
+
+def test_the_objective_and_the_hyperparameters_stay_those_of_the_parents(
+    service: TuningService,
+) -> None:
+    parent(service)
+    request = child()
+    request["TrainingJobDefinition"]["StaticHyperParameters"]["extra"] = "1"
+    config = request["HyperParameterTuningJobConfig"]
+    config["HyperParameterTuningJobObjective"]["MetricName"] = "val"
+    request["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"].append(
+        {"Name": "val", "Regex": "val=([0-9.]+)"}
+    )
+    assert refusals(service, request) == [
+        f"{PARENTS}[0].HyperParameterTuningJobName: 'parent-1' optimizes 'loss'; a warm start "
+        "child must optimize the same objective metric, not 'val'",
+        f"{PARENTS}[0].HyperParameterTuningJobName: the hyperparameters (static and tuned) must "
+        "be those of 'parent-1'; they differ by +extra",
+    ]
+
+
+def test_a_tuned_hyperparameter_keeps_its_type(service: TuningService) -> None:
+    parent(service)
+    request = child()
+    request["HyperParameterTuningJobConfig"]["ParameterRanges"] = {
+        "CategoricalParameterRanges": [{"Name": "x", "Values": ["0.1", "0.5"]}]
+    }
+    request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 2
+    assert refusals(service, request) == [
+        f"{PARENTS}[0].HyperParameterTuningJobName: 'x' is continuous in 'parent-1'; it may "
+        "not become categorical"
+    ]
+
+
+def test_identical_data_and_algorithm_keeps_the_program(
+    service: TuningService, tmp_path: Path
+) -> None:
+    parent(service)
+    other = tmp_path / "other.py"
+    other.write_text("print('loss=1;')\n")
+    request = child(image=other.as_uri())
+    assert refusals(service, request) == [
+        f"{PARENTS}[0].HyperParameterTuningJobName: IdenticalDataAndAlgorithm needs the training "
+        "image (or algorithm) of 'parent-1'; use TransferLearning to change it"
+    ]
+    service.validate(child("TransferLearning", image=other.as_uri()))
+
+
+def test_parents_jobs_count_against_the_quota(service: TuningService, tmp_path: Path) -> None:
+    parent(service, jobs=3)
+    small = TuningService(
+        Settings(home=tmp_path, database_url=service.store.url, quotas=Quotas(10, 5, 20)),
+        service.store,
+    )
+    with pytest.raises(
+        ResourceLimitExceeded,
+        match="the parents' 3 training jobs and this "
+        "job's 3 count together against the quota "
+        "of 5",
+    ):
+        small.validate(child())
+
+
+def test_at_most_ten_changes(service: TuningService) -> None:
+    request = document(
+        name="wide",
+        max_jobs=2,
+        StaticHyperParameters={
+            "seconds_per_epoch": "0",
+            "epochs": "2",
+            **{f"s{i}": "1" for i in range(11)},
+        },
+    )
+    service.run(service.create(request).name)
+    changed = copy.deepcopy(request)
+    changed["HyperParameterTuningJobName"] = "child-1"
+    changed["TrainingJobDefinition"]["StaticHyperParameters"].update(
+        {f"s{i}": "2" for i in range(11)}
+    )
+    changed["WarmStartConfig"] = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "wide"}],
+        "WarmStartType": "TransferLearning",
+    }
+    assert refusals(service, changed) == [
+        f"{PARENTS}[0].HyperParameterTuningJobName: 11 changes from 'wide' (tuned "
+        "hyperparameters made static, static values changed); at most 10 are allowed"
+    ]
