@@ -59,4 +59,6 @@ def run_server(app: Starlette, host: str, port: int) -> None:
         loop="uvloop",
         http="httptools",
         lifespan="on",
+        proxy_headers=False,  # no X-Forwarded-* rewriting: nothing here reads the client address
+        server_header=False,
     )

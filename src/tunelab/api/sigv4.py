@@ -25,6 +25,7 @@ of the signing key, so such a signature can never match ours.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -185,8 +186,10 @@ def _encode(text: str) -> str:
     return quote(text, safe="-_.~", errors="surrogatepass")
 
 
+@functools.lru_cache(maxsize=256)
 def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """kSigning = HMAC chain over date, region, service and ``aws4_request``."""
+    """kSigning = HMAC chain over date, region, service and ``aws4_request`` (the same
+    for every request of a key on a day: kept, as AWS SDKs keep it)."""
     key = _utf8(f"AWS4{secret}")
     for part in (date, region, service, "aws4_request"):
         key = hmac.new(key, _utf8(part), hashlib.sha256).digest()
@@ -245,6 +248,7 @@ def _parse_credential(credential: str) -> tuple[str, str, str, str]:
     return parts[0], parts[1], parts[2], parts[3]
 
 
+@functools.lru_cache(maxsize=64)
 def _parse_amz_date(value: str) -> float:
     try:
         if not _AMZ_DATE.fullmatch(value):

@@ -113,15 +113,35 @@ def _training_seconds(job: TrainingJob) -> int | None:
     return max(1, round(job.end_time - job.start_time))
 
 
+STATUS_MESSAGES = {
+    "Starting": "Preparing the instances for training",
+    "Downloading": "Downloading input data",
+    "Training": "Training in progress",
+    "Uploading": "Uploading generated training model",
+    "Stopping": "Stopping the training job",
+    "Stopped": "Training job stopped",
+    "MaxRuntimeExceeded": "Training job exceeded MaxRuntimeInSeconds",
+    "Completed": "Training job completed",
+    "Failed": "Training job failed",
+    "Interrupted": "The training job was interrupted",
+    "Restarting": "Restarting the training job",
+}
+"""SageMaker-style messages for transitions recorded without one: SageMaker always
+sends ``StatusMessage``, and the SageMaker SDK reads it with ``[...]`` (v2's
+``secondary_training_status_changed``, run by ``Estimator.attach`` and
+``HyperparameterTuner.best_estimator``)."""
+
+
 def _transitions(job: TrainingJob) -> list[Wire]:
-    """``SecondaryStatusTransitions``: each ends when the next begins."""
+    """``SecondaryStatusTransitions``: each ends when the next begins; every one has a
+    ``StatusMessage``."""
     found: list[Wire] = []
     for transition, following in zip(job.transitions, (*job.transitions[1:], None), strict=True):
-        item: Wire = {"Status": str(transition.status), "StartTime": transition.start_time}
+        status = str(transition.status)
+        item: Wire = {"Status": status, "StartTime": transition.start_time}
         if following is not None:
             item["EndTime"] = following.start_time
-        if transition.message:
-            item["StatusMessage"] = transition.message
+        item["StatusMessage"] = transition.message or STATUS_MESSAGES.get(status, status)
         found.append(item)
     return found
 

@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from tunelab.domain.errors import ConflictError, ResourceInUse, ResourceNotFound
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob
-from tunelab.store.sql import rows
+from tunelab.store.sql import changes, rows
 from tunelab.store.sql.schema import metric_points, strategy_states, training_jobs, tuning_jobs
-from tunelab.store.sql.tags import INHERIT_TAGS
+from tunelab.store.sql.tags import INHERIT_TAGS, TRAINING_JOB
 
 TJ, TR = tuning_jobs.c, training_jobs.c
 
@@ -45,6 +45,8 @@ class Flush:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.after_commit: list[Callable[[], None]] = []
+        self.changed: list[changes.Scope] = []
+        """What the commit changes (``tunelab.store.sql.changes``)."""
         self._tuning_ids: dict[str, int] = {}
         self._training_ids: dict[str, int] = {}
 
@@ -76,6 +78,9 @@ class Flush:
         except IntegrityError:
             raise ResourceInUse(f"Training job '{job.name}' already exists") from None
         self._training_ids[rows.key(job.name)] = result.inserted_primary_key[0]
+        key = rows.key(job.name)
+        self.changed += changes.training(key, rows.key(job.tuning_job_name))
+        self.changed.append(changes.tags(TRAINING_JOB, key))
         self.conn.execute(
             INHERIT_TAGS,
             {"b_training": rows.key(job.name), "b_tuning": rows.key(job.tuning_job_name)},
@@ -85,14 +90,18 @@ class Flush:
         values = {**rows.training_job_state(job), "b_key": rows.key(job.name)}
         if self.conn.execute(_PUT_TRAINING, values).rowcount != 1:
             raise ResourceNotFound(f"Training job '{job.name}' does not exist")
+        tuning = None if job.tuning_job_name is None else rows.key(job.tuning_job_name)
+        self.changed += changes.training(rows.key(job.name), tuning)
 
     def add_metric_points(self, name: str, points: Sequence[MetricPoint]) -> None:
         job_id = self.training_job_id(name)
         values = [rows.metric_point_values(job_id, p) for p in points]
         self.conn.execute(insert(metric_points), values)
+        self.changed += changes.training(rows.key(name))
 
     def delete_metric_points(self, name: str) -> None:
         self.conn.execute(_DELETE_POINTS, {"b_id": self.training_job_id(name)})
+        self.changed += changes.training(rows.key(name))
 
     def put_tuning_job(self, job: TuningJob, specs: rows.SpecCache) -> None:
         key, job_id = rows.key(job.name), self.tuning_job_id(job.name)
@@ -105,10 +114,12 @@ class Flush:
         cached = specs.latest(key)
         if cached is None or cached[:2] != (job_id, job.version) or cached[2] is not job.spec:
             values["document"] = dict(job.spec.document)  # the request changed (e.g. tags)
+            self.changed.append(changes.DOCUMENTS)
         if self.conn.execute(_PUT_TUNING, values).rowcount != 1:
             found = self.conn.execute(_TUNING_VERSION, {"b_id": job_id}).scalar()
             raise conflict(job, found)
         self.after_commit.append(lambda: specs.remember(key, job_id, job.version + 1, job.spec))
+        self.changed.append(changes.tuning(key))
 
     def save_strategy_state(self, name: str, state: Mapping[str, Any]) -> None:
         job_id, value = self.tuning_job_id(name), dict(state)
@@ -136,8 +147,15 @@ class SqlStoreBatch:
     thread-safe; use one batch per ``with`` block.
     """
 
-    def __init__(self, writer: Engine, specs: rows.SpecCache, reader: Engine) -> None:
+    def __init__(
+        self,
+        writer: Engine,
+        specs: rows.SpecCache,
+        reader: Engine,
+        changed: changes.Changes | None = None,
+    ) -> None:
         self._writer, self._reader, self._specs = writer, reader, specs
+        self._changes = changed
         self._ops: list[Callable[[Flush], None]] = []
         self._closed = False
 
@@ -191,6 +209,8 @@ class SqlStoreBatch:
                 op(flush)
         for done in flush.after_commit:
             done()
+        if self._changes is not None:
+            self._changes.bump(flush.changed)
 
     def abandon(self) -> None:
         self._closed = True

@@ -24,6 +24,11 @@ if TYPE_CHECKING:  # Alembic is imported only when a migration runs (~0.2 s to i
     from alembic.config import Config
 
 BUSY_TIMEOUT_SECONDS = 30
+SQLITE_POOL_SIZE = 32
+"""Connections a SQLite file engine keeps open. Opening one costs four PRAGMAs (WAL
+included), and QueuePool closes every connection beyond ``pool_size`` when it is
+returned: a server whose threads share the store would otherwise open and close a
+connection for most requests under load."""
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BEGIN_OPTION = "tunelab_begin"
 
@@ -38,8 +43,10 @@ def make_engine(url: str | URL) -> Engine:
     if _is_memory(url):
         connect_args["check_same_thread"] = False
         kwargs["poolclass"] = StaticPool  # one database shared by every thread
-    elif url.database and not url.database.startswith("file:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    else:
+        kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE)
+        if url.database and not url.database.startswith("file:"):
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)

@@ -10,6 +10,8 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tunelab.domain.errors import ResourceInUse, ResourceNotFound
+from tunelab.store.sql.changes import ALGORITHMS, Changes
+from tunelab.store.sql.changes import tags as tag_scope
 from tunelab.store.sql.schema import access_keys, algorithms
 from tunelab.store.sql.tags import ALGORITHM, insert_tags
 
@@ -32,8 +34,9 @@ class StoredAccessKey:
 
 
 class SqlAlgorithms:
-    def __init__(self, engine: Engine, writer: Engine) -> None:
+    def __init__(self, engine: Engine, writer: Engine, changed: Changes | None = None) -> None:
         self._engine, self._writer = engine, writer
+        self._changes = changed or Changes()
 
     def create(self, name: str, document: Mapping[str, Any], now: float) -> StoredAlgorithm:
         """``ResourceInUse`` when the name (any case) is taken. Its ``Tags`` are stored."""
@@ -50,6 +53,7 @@ class SqlAlgorithms:
                 insert_tags(conn, ALGORITHM, name.lower(), pairs)
         except IntegrityError:
             raise ResourceInUse(f"Algorithm '{name}' already exists") from None
+        self._changes.bump([ALGORITHMS, tag_scope(ALGORITHM, name.lower())])
         return StoredAlgorithm(name, now, dict(document))
 
     def get(self, name: str) -> StoredAlgorithm:

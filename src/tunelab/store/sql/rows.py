@@ -169,6 +169,14 @@ class SpecCache:
         self.remember(row["name_key"], row["id"], row["version"], spec)
         return spec
 
+    def cached(self, row: Row) -> TuningJobSpec | None:
+        """The spec of a ``tuning_jobs`` row if parsed already (the row may lack its
+        ``document``)."""
+        entry = self._entries.get(row["name_key"])
+        if entry is not None and entry[0] == row["id"] and entry[1] == row["version"]:
+            return entry[2]
+        return None
+
     def latest(self, name_key: str) -> tuple[int, int, TuningJobSpec] | None:
         """(id, version, spec) last seen for this name, if any."""
         return self._entries.get(name_key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -29,19 +30,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from tunelab.domain.enums import ObjectiveStatus, ObjectiveType
+from tunelab.domain.enums import ObjectiveStatus, ObjectiveType, TrainingJobStatus
 from tunelab.domain.errors import ResourceInUse, ResourceNotFound, tuning_job_name_taken
 from tunelab.domain.trial import MetricPoint, TrainingJob
-from tunelab.domain.tuning_job import TuningJob
+from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 from tunelab.store.base import JSON, Counters, Lease, Page, TrainingJobQuery, TuningJobQuery
-from tunelab.store.sql import rows
+from tunelab.store.sql import changes, rows
 from tunelab.store.sql.batch import SqlStoreBatch
+from tunelab.store.sql.changes import Changes
 from tunelab.store.sql.engine import BEGIN_OPTION, make_engine, upgrade_to_head
 from tunelab.store.sql.registry import SqlAccessKeys, SqlAlgorithms
 from tunelab.store.sql.schema import metric_points, strategy_states, training_jobs, tuning_jobs
 from tunelab.store.sql.tags import TRAINING_JOB, TUNING_JOB, SqlTags, insert_tags
 
-__all__ = ["SqlStore", "SqlStoreBatch"]
+__all__ = ["SqlStore", "SqlStoreBatch", "TuningJobOverview"]
 
 TJ, TR, MP = tuning_jobs.c, training_jobs.c, metric_points.c
 
@@ -66,6 +68,20 @@ TRAINING_SORT = {
 }
 
 
+@dataclass(frozen=True)
+class TuningJobOverview:
+    """What ``DescribeHyperParameterTuningJob`` reports, read at once."""
+
+    job: TuningJob
+    counters: Counters
+    best: TrainingJob | None
+    ended: tuple[tuple[float | None, float | None], ...]
+    """(end time, final objective value) of each finished training job, in the order
+    they ended."""
+    last_modified_time: float
+    """The latest change of the tuning job or any of its training jobs."""
+
+
 class SqlStore:
     """The store in a SQL database given by a SQLAlchemy URL.
 
@@ -80,8 +96,10 @@ class SqlStore:
         self._specs = rows.SpecCache()
         self.migrated = upgrade_to_head(self._engine)
         """True when opening this store ran migrations."""
-        self.tags = SqlTags(self._engine, self._writer)
-        self.algorithms = SqlAlgorithms(self._engine, self._writer)
+        self.changes = Changes()
+        """What this store committed, per scope (``tunelab.store.sql.changes``)."""
+        self.tags = SqlTags(self._engine, self._writer, self.changes)
+        self.algorithms = SqlAlgorithms(self._engine, self._writer, self.changes)
         self.access_keys = SqlAccessKeys(self._engine, self._writer)
 
     # -- tuning jobs -------------------------------------------------------------
@@ -99,15 +117,25 @@ class SqlStore:
         except IntegrityError:  # another writer won the race (PostgreSQL)
             raise tuning_job_name_taken(job.name, job.name) from None
         self._specs.remember(key, result.inserted_primary_key[0], job.version, job.spec)
+        self.changes.bump([changes.tuning(key), changes.tags(TUNING_JOB, key)])
         return job
 
     def get_tuning_job(self, name: str) -> TuningJob:
         """``ResourceNotFound`` if absent. Lookup ignores case."""
         with self._engine.connect() as conn:
             row = conn.execute(_TUNING_BY_KEY, {"key": rows.key(name)}).mappings().first()
-        if row is None:
-            raise ResourceNotFound(f"Tuning job '{name}' does not exist")
-        return rows.tuning_job_from_row(row, self._specs.spec(row))
+            if row is None:
+                raise ResourceNotFound(f"Tuning job '{name}' does not exist")
+            return rows.tuning_job_from_row(row, self._spec(conn, row))
+
+    def _spec(self, conn: Connection, row: Any) -> TuningJobSpec:
+        """The row's spec: from the cache, or parsed from its document, read in the
+        same transaction (rows are read without their document, the largest column)."""
+        spec = self._specs.cached(row)
+        if spec is None:
+            document = conn.execute(_DOCUMENT, {"id": row["id"]}).scalar_one()
+            spec = self._specs.spec({**row, "document": document})
+        return spec
 
     def list_tuning_jobs(self, query: TuningJobQuery) -> Page:
         """A page of ``TuningJob`` s; the cursor is (sort value, name) of the last one."""
@@ -131,7 +159,8 @@ class SqlStore:
                 where,
                 TUNING_SORT[query.sort_by],
                 query,
-                lambda r: rows.tuning_job_from_row(r, self._specs.spec(r)),
+                lambda r: rows.tuning_job_from_row(r, self._spec(conn, r)),
+                columns=_TUNING_COLUMNS,
             )
 
     def delete_tuning_job(self, name: str) -> None:
@@ -142,12 +171,15 @@ class SqlStore:
             job_id = conn.execute(select(TJ.id).where(TJ.name_key == key)).scalar()
             if job_id is None:
                 raise ResourceNotFound(f"Tuning job '{name}' does not exist")
+            unlinked = conn.execute(select(TR.name_key).where(TR.tuning_job_id == job_id))
+            touched = [changes.tuning(key), *(("training", k) for (k,) in unlinked)]
             conn.execute(
                 update(training_jobs).where(TR.tuning_job_id == job_id).values(tuning_job_id=None)
             )
             conn.execute(delete(strategy_states).where(strategy_states.c.tuning_job_id == job_id))
             conn.execute(delete(tuning_jobs).where(TJ.id == job_id))
         self._specs.forget(key)
+        self.changes.bump(touched)
 
     # -- training jobs -----------------------------------------------------------
 
@@ -174,6 +206,7 @@ class SqlStore:
                 insert_tags(conn, TRAINING_JOB, key, pairs)
         except IntegrityError:
             raise ResourceInUse(f"Training job '{job.name}' already exists") from None
+        self.changes.bump([*changes.training(key), changes.tags(TRAINING_JOB, key)])
 
     def training_job_request(self, name: str) -> JSON | None:
         """The ``CreateTrainingJob`` document of a training job created on its own;
@@ -229,6 +262,47 @@ class SqlStore:
                     if field is not None:
                         totals[field] = totals.get(field, 0) + count
         return Counters(**totals)
+
+    def counters_of(self, tuning_job_names: Sequence[str]) -> dict[str, Counters]:
+        """:meth:`counters` of several tuning jobs in one query, by the names given."""
+        keys = {rows.key(name): name for name in tuning_job_names}
+        totals: dict[str, dict[str, int]] = {name: {} for name in tuning_job_names}
+        if keys:
+            with self._engine.connect() as conn:
+                found = conn.execute(_COUNTS_OF, {"keys": list(keys)})
+                for tuning_key, status, objective, count in found:
+                    into = totals[keys[tuning_key]]
+                    for field in (TRAINING_COUNTER.get(status), OBJECTIVE_COUNTER.get(objective)):
+                        if field is not None:
+                            into[field] = into.get(field, 0) + count
+        return {name: Counters(**values) for name, values in totals.items()}
+
+    def tuning_job_overview(self, name: str) -> TuningJobOverview:
+        """Everything ``DescribeHyperParameterTuningJob`` needs, read in one transaction
+        without loading every training job: the tuning job, its counters, its best
+        training job, and the (end time, final objective) of its finished training jobs.
+        ``ResourceNotFound`` if absent."""
+        params = {"key": rows.key(name)}
+        with self._engine.connect() as conn:
+            row = conn.execute(_TUNING_BY_KEY, params).mappings().first()
+            if row is None:
+                raise ResourceNotFound(f"Tuning job '{name}' does not exist")
+            job = rows.tuning_job_from_row(row, self._spec(conn, row))
+            totals: dict[str, int] = {}
+            for status, objective, count in conn.execute(_COUNTS, params):
+                for field in (TRAINING_COUNTER.get(status), OBJECTIVE_COUNTER.get(objective)):
+                    if field is not None:
+                        totals[field] = totals.get(field, 0) + count
+            best_row = conn.execute(_BEST[job.spec.objective_type], params).mappings().first()
+            ended = tuple((r[0], r[1]) for r in conn.execute(_ENDED, params))
+            modified = conn.execute(_LAST_MODIFIED, params).scalar()
+        return TuningJobOverview(
+            job=job,
+            counters=Counters(**totals),
+            best=None if best_row is None else rows.training_job_from_row(best_row),
+            ended=ended,
+            last_modified_time=max(job.last_modified_time, modified or 0.0),
+        )
 
     def best_training_job(
         self, tuning_job_name: str, objective_type: ObjectiveType
@@ -293,7 +367,7 @@ class SqlStore:
     def batch(self) -> Iterator[SqlStoreBatch]:
         """Writes recorded in the block commit together at its end (see
         :class:`SqlStoreBatch`); if the block raises, nothing is written."""
-        batch = SqlStoreBatch(self._writer, self._specs, self._engine)
+        batch = SqlStoreBatch(self._writer, self._specs, self._engine, self.changes)
         try:
             yield batch
         except BaseException:
@@ -320,6 +394,7 @@ def _page(
     query: TuningJobQuery | TrainingJobQuery,
     convert: Callable[[Any], Any],
     params: dict[str, Any] | None = None,
+    columns: Sequence[Any] | None = None,
 ) -> Page:
     """Keyset pagination on (sort, name), both in the query's order."""
     name = table.c.name
@@ -334,7 +409,7 @@ def _page(
                 or_(before_or_after(sort, value), and_(sort == value, before_or_after(name, last)))
             )
     keys: Sequence[Any] = [name] if sort is name else [sort, name]
-    stmt = select(table).where(*where)
+    stmt = (select(table) if columns is None else select(*columns)).where(*where)
     stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in keys))
     if query.limit is not None:
         stmt = stmt.limit(query.limit + 1)
@@ -359,6 +434,26 @@ _COUNTS = (
     .where(_OWNED)
     .group_by(TR.status, TR.objective_status)
 )
+_COUNTS_OF = (
+    select(TR.tuning_job_key, TR.status, TR.objective_status, func.count())
+    .where(
+        TR.tuning_job_key.in_(bindparam("keys", expanding=True)),
+        TR.tuning_job_id.is_not_distinct_from(
+            select(TJ.id).where(TJ.name_key == TR.tuning_job_key).scalar_subquery()
+        ),
+    )
+    .group_by(TR.tuning_job_key, TR.status, TR.objective_status)
+)
+"""``_COUNTS`` for several tuning jobs (``:keys``), each by the same ownership rule."""
+_TERMINAL = [s.value for s in TrainingJobStatus if s.is_terminal]
+_ENDED = (
+    select(TR.end_time, TR.final_objective_value)
+    .where(_OWNED, or_(*(TR.status == status for status in _TERMINAL)))  # no expanding IN
+    .order_by(func.coalesce(TR.end_time, 0.0), TR.name)
+)
+"""(end time, final objective) of the finished training jobs, in the order they ended
+(ties: by name)."""
+_LAST_MODIFIED = select(func.max(TR.last_modified_time)).where(_OWNED)
 _BEST = {
     direction: select(training_jobs)
     .where(
@@ -377,7 +472,9 @@ _BEST = {
     for direction in ObjectiveType
 }
 _NAME_BY_KEY = select(TJ.name).where(TJ.name_key == bindparam("key"))
-_TUNING_BY_KEY = select(tuning_jobs).where(TJ.name_key == bindparam("key"))
+_TUNING_COLUMNS = [column for column in tuning_jobs.c if column.name != "document"]
+_TUNING_BY_KEY = select(*_TUNING_COLUMNS).where(TJ.name_key == bindparam("key"))
+_DOCUMENT = select(TJ.document).where(TJ.id == bindparam("id"))
 _TRAINING_BY_KEY = select(training_jobs).where(TR.name_key == bindparam("key"))
 _POINTS = (
     select(metric_points)

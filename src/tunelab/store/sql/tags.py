@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, literal, select, update
 
+from tunelab.store.sql import changes
+from tunelab.store.sql.changes import Changes
 from tunelab.store.sql.schema import tags
 
 TG = tags.c
@@ -45,8 +47,9 @@ def insert_tags(
 class SqlTags:
     """Tag reads and writes. Resource existence is the caller's business."""
 
-    def __init__(self, engine: Engine, writer: Engine) -> None:
+    def __init__(self, engine: Engine, writer: Engine, changed: Changes | None = None) -> None:
         self._engine, self._writer = engine, writer
+        self._changes = changed or Changes()
 
     def list(self, resource_type: str, name: str) -> list[tuple[str, str]]:
         """(key, value) pairs in the order they were first added."""
@@ -62,6 +65,7 @@ class SqlTags:
         """Add tags; a key already present gets the new value."""
         with self._writer.connect() as conn, conn.begin():
             insert_tags(conn, resource_type, name.lower(), pairs)
+        self._changes.bump([changes.tags(resource_type, name.lower())])
 
     def delete(self, resource_type: str, name: str, keys: Sequence[str]) -> None:
         """Remove the tags with these keys (absent keys are ignored)."""
@@ -72,3 +76,4 @@ class SqlTags:
         )
         with self._writer.connect() as conn, conn.begin():
             conn.execute(stmt)
+        self._changes.bump([changes.tags(resource_type, name.lower())])
