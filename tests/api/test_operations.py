@@ -299,12 +299,6 @@ def test_delete(checked: Server, finished: dict[str, Any]) -> None:
     client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=other)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: DescribeTrainingJob needs the definition of the training job's tuning job "
-    "(TrainingService.definition_of reads it from the tuning job, which "
-    "DeleteHyperParameterTuningJob removed): ResourceNotFound 'Tuning job ... does not exist'",
-)
 def test_training_jobs_of_a_deleted_tuning_job_can_be_described(checked: Server) -> None:
     client = checked.client()
     name = unique("deleted")

@@ -10,14 +10,15 @@ from pathlib import Path
 from tests.factories import make_document, make_multi_document
 from tests.orchestrator.conftest import Harness
 from tests.store.conftest import store_url  # noqa: F401  (the SQLite / PostgreSQL fixture)
-from tunelab.api.handlers import Context, _description
+from tunelab.api.handlers import Context
+from tunelab.domain.progress import ImprovementTracker
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.clock import FakeClock
 from tunelab.execution.simulated import SimulatedRun
 from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.settings import Settings
 from tunelab.service.training import TrainingService
-from tunelab.service.tuning import TuningService
+from tunelab.service.tuning import TuningJobDescription, TuningService
 from tunelab.store.base import TrainingJobQuery, TuningJobQuery, iterate_training_jobs
 from tunelab.store.sql.store import SqlStore
 
@@ -44,7 +45,27 @@ def some_fail(request: LaunchRequest) -> SimulatedRun:
     return SimulatedRun(lines=((10.0, f"validation:accuracy={value:.4f}"),), duration=11.0)
 
 
-def test_describe_from_one_read_equals_the_service(
+def from_every_training_job(ctx: Context, name: str) -> TuningJobDescription:
+    """Describe's facts the slow way, from every training job: what the one-read
+    ``tuning_job_overview`` must agree with."""
+    store = ctx.tuning.store
+    job = store.get_tuning_job(name)
+    jobs = list(iterate_training_jobs(store, TrainingJobQuery(job.name)))
+    tracker = ImprovementTracker(job.spec.objective_type)
+    for done in sorted((j for j in jobs if j.status.is_terminal), key=lambda j: j.end_time or 0):
+        tracker.add(done.final_objective_value)
+    return TuningJobDescription(
+        job=job,
+        counters=store.counters(job.name),
+        best=store.best_training_job(job.name, job.spec.objective_type),
+        jobs_not_improving=tracker.streak,
+        last_modified_time=max(
+            [job.last_modified_time] + [j.last_modified_time or 0 for j in jobs]
+        ),
+    )
+
+
+def test_describe_from_one_read_equals_the_slow_way(
     store_url: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
@@ -67,10 +88,13 @@ def test_describe_from_one_read_equals_the_service(
             clock.sleep(3.0)
             ticks += 1
             for name in names:
-                assert _description(ctx, name) == ctx.tuning.describe(name), (name, ticks)
+                assert ctx.tuning.describe(name) == from_every_training_job(ctx, name), (
+                    name,
+                    ticks,
+                )
                 assert store.counters_of([name])[name] == store.counters(name)
         assert ticks > 5
-        final = _description(ctx, names[0])
+        final = ctx.tuning.describe(names[0])
         assert final.counters.non_retryable_error == 3 and final.jobs_not_improving >= 0
         both = store.counters_of([*names, "nothing"])
         assert both == {n: store.counters(n) for n in [*names, "nothing"]}

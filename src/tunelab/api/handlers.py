@@ -13,12 +13,11 @@ from tunelab.api import training_codecs as tcodecs
 from tunelab.api.wire import ApiError, next_token, read_token, timestamp
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.names import tuning_job_arn
-from tunelab.domain.progress import ImprovementTracker
 from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.scheduler import Scheduler
 from tunelab.service.training import TrainingService
-from tunelab.service.tuning import TuningJobDescription, TuningService
-from tunelab.store.base import Counters, TrainingJobQuery, TuningJobQuery
+from tunelab.service.tuning import TuningService
+from tunelab.store.base import TrainingJobQuery, TuningJobQuery
 
 Request = dict[str, Any]
 Response = dict[str, Any]
@@ -80,28 +79,8 @@ def create_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Respons
 
 @operation("DescribeHyperParameterTuningJob")
 def describe_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Response:
-    return codecs.describe_tuning_job(
-        _description(ctx, request["HyperParameterTuningJobName"]), ctx.region, ctx.account
-    )
-
-
-def _description(ctx: Context, name: str) -> TuningJobDescription:
-    """``TuningService.describe``, from one read of the store when the store offers it
-    (``SqlStore.tuning_job_overview``: no training job is loaded but the best)."""
-    overview = getattr(ctx.tuning.store, "tuning_job_overview", None)
-    if overview is None:
-        return ctx.tuning.describe(name)
-    found = overview(name)
-    tracker = ImprovementTracker(found.job.spec.objective_type)
-    for _, value in found.ended:
-        tracker.add(value)
-    return TuningJobDescription(
-        job=found.job,
-        counters=found.counters,
-        best=found.best,
-        jobs_not_improving=tracker.streak,
-        last_modified_time=found.last_modified_time,
-    )
+    description = ctx.tuning.describe(request["HyperParameterTuningJobName"])
+    return codecs.describe_tuning_job(description, ctx.region, ctx.account)
 
 
 @operation("ListHyperParameterTuningJobs")
@@ -118,7 +97,7 @@ def list_hyper_parameter_tuning_jobs(ctx: Context, request: Request) -> Response
         **_windows(request),
     )
     page = ctx.tuning.list(query)
-    counters = _counters(ctx, [job.name for job in page.items])
+    counters = ctx.tuning.store.counters_of([job.name for job in page.items])
     response: Response = {
         "HyperParameterTuningJobSummaries": [
             codecs.tuning_job_summary(job, counters[job.name], ctx.region, ctx.account)
@@ -129,14 +108,6 @@ def list_hyper_parameter_tuning_jobs(ctx: Context, request: Request) -> Response
     if token:
         response["NextToken"] = token
     return response
-
-
-def _counters(ctx: Context, names: list[str]) -> dict[str, Counters]:
-    """The counters of each tuning job, in one query when the store can."""
-    many = getattr(ctx.tuning.store, "counters_of", None)
-    if many is not None:
-        return many(names)
-    return {name: ctx.tuning.store.counters(name) for name in names}
 
 
 @operation("StopHyperParameterTuningJob")

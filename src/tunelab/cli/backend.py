@@ -68,10 +68,11 @@ class LocalBackend:
         )
 
     def list_jobs(self, query: TuningJobQuery) -> list[Wire]:
-        counters, settings = self.service.store.counters, self.settings
+        jobs, settings = self.service.list(query).items, self.settings
+        counters = self.service.store.counters_of([j.name for j in jobs])
         return [
-            codecs.tuning_job_summary(j, counters(j.name), settings.region, settings.account)
-            for j in self.service.list(query).items
+            codecs.tuning_job_summary(j, counters[j.name], settings.region, settings.account)
+            for j in jobs
         ]
 
     def training_jobs(self, query: TrainingJobQuery) -> list[Wire]:

@@ -35,3 +35,43 @@ def parse_training_job_request(document: Mapping[str, Any]) -> TrainingJobReques
         tags=tuple((t["Key"], t.get("Value", "")) for t in document.get("Tags", ())),
         document=document,
     )
+
+
+DEFINITION_MEMBERS = (
+    "AlgorithmSpecification",
+    "RoleArn",
+    "InputDataConfig",
+    "VpcConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "StoppingCondition",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+    "RetryStrategy",
+    "Environment",
+)
+
+
+def request_of(
+    name: str, definition: TrainingJobDefinition, hyperparameters: Mapping[str, str]
+) -> dict[str, Any]:
+    """A ``CreateTrainingJob``-shaped record of a training job a tuning job ran: its
+    definition's members and every hyperparameter it received. Kept with the job when
+    its tuning job is deleted, so the training job stays describable."""
+    document: dict[str, Any] = {"TrainingJobName": name}
+    for member in DEFINITION_MEMBERS:
+        if member in definition.document:
+            document[member] = definition.document[member]
+    resources = definition.resources
+    document.setdefault(
+        "ResourceConfig",
+        {
+            "InstanceType": resources.instance_type or "ml.m5.large",
+            "InstanceCount": resources.instance_count,
+            "VolumeSizeInGB": resources.volume_size_gb or 1,
+        },
+    )
+    document["HyperParameters"] = dict(hyperparameters)
+    return document

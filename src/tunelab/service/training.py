@@ -67,23 +67,25 @@ class TrainingService:
         return self.store.get_training_job(name)
 
     def definition_of(self, job: TrainingJob) -> TrainingJobDefinition:
-        """The definition the job runs: its own request's, or its tuning job's."""
-        if job.tuning_job_name is None:
-            document = self.store.training_job_request(job.name) or {}
-            return parse_training_job_request(document).definition
+        """The definition the job runs: its own request's (a job created on its own,
+        or one whose tuning job was deleted), or its tuning job's."""
+        return self._definition(job)[0]
+
+    def _definition(
+        self, job: TrainingJob
+    ) -> tuple[TrainingJobDefinition, dict[str, str], Mapping[str, Any] | None]:
+        """(definition, every hyperparameter the job received, its request if kept)."""
+        document = self.store.training_job_request(job.name)
+        if document is not None or job.tuning_job_name is None:
+            definition = parse_training_job_request(document or {}).definition
+            return definition, dict(definition.static_hyperparameters), document
         spec = self.store.get_tuning_job(job.tuning_job_name).spec
-        return spec.definition(job.definition_name)
+        definition = spec.definition(job.definition_name)
+        return definition, definition.hyperparameters_for(job.tuned_hyperparameters), None
 
     def describe(self, name: str) -> TrainingJobDescription:
         job = self.store.get_training_job(name)
-        document = None
-        if job.tuning_job_name is None:
-            document = self.store.training_job_request(job.name)
-            definition = parse_training_job_request(document or {}).definition
-            hyperparameters = dict(definition.static_hyperparameters)
-        else:
-            definition = self.definition_of(job)
-            hyperparameters = definition.hyperparameters_for(job.tuned_hyperparameters)
+        definition, hyperparameters, document = self._definition(job)
         latest: dict[str, MetricPoint] = {}
         for point in self.store.metric_points(job.name):
             latest[point.metric_name] = point

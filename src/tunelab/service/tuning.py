@@ -21,6 +21,7 @@ from tunelab.domain.progress import ImprovementTracker
 from tunelab.domain.request import parse_tuning_job
 from tunelab.domain.rules import check_document, check_spec
 from tunelab.domain.shape_check import check_input
+from tunelab.domain.training_request import request_of
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 from tunelab.domain.warm_start import Parent, check_parents
@@ -159,20 +160,18 @@ class TuningService:
         return self.store.get_tuning_job(name)
 
     def describe(self, name: str) -> TuningJobDescription:
-        job = self.store.get_tuning_job(name)
-        best = self.store.best_training_job(job.name, job.spec.objective_type)
-        jobs = self.training_jobs_of(job.name)
-        tracker = ImprovementTracker(job.spec.objective_type)
-        for done in sorted((j for j in jobs if j.status.is_terminal), key=_end_time):
-            tracker.add(done.final_objective_value)
-        modified = max([job.last_modified_time] + [j.last_modified_time or 0 for j in jobs])
+        """``DescribeHyperParameterTuningJob``'s facts, from one read of the store."""
+        found = self.store.tuning_job_overview(name)
+        tracker = ImprovementTracker(found.job.spec.objective_type)
+        for _, value in found.ended:
+            tracker.add(value)
         return TuningJobDescription(
-            job=job,
-            counters=self.store.counters(job.name),
-            best=best,
+            job=found.job,
+            counters=found.counters,
+            best=found.best,
             jobs_not_improving=tracker.streak,
-            last_modified_time=modified,
-            overall_best=self._overall_best(job, best),
+            last_modified_time=found.last_modified_time,
+            overall_best=self._overall_best(found.job, found.best),
         )
 
     def _overall_best(
@@ -254,8 +253,9 @@ class TuningService:
             raise ValidationError(
                 f"Tuning job '{job.name}' is {job.status}; stop it before deleting it"
             )
-        self.store.delete_tuning_job(job.name)
-
-
-def _end_time(job: TrainingJob) -> float:
-    return job.end_time or 0.0
+        kept = {}
+        for training in self.training_jobs_of(job.name):
+            definition = job.spec.definition(training.definition_name)
+            hyperparameters = definition.hyperparameters_for(training.tuned_hyperparameters)
+            kept[training.name] = request_of(training.name, definition, hyperparameters)
+        self.store.delete_tuning_job(job.name, kept)

@@ -55,6 +55,20 @@ class Counters:
 
 
 @dataclass(frozen=True)
+class TuningJobOverview:
+    """What ``DescribeHyperParameterTuningJob`` reports, read at once."""
+
+    job: TuningJob
+    counters: Counters
+    best: TrainingJob | None
+    ended: tuple[tuple[float | None, float | None], ...]
+    """(end time, final objective value) of each finished training job, in the order
+    they ended."""
+    last_modified_time: float
+    """The latest change of the tuning job or any of its training jobs."""
+
+
+@dataclass(frozen=True)
 class TuningJobQuery:
     name_contains: str | None = None
     status: TuningJobStatus | None = None
@@ -148,8 +162,11 @@ class Store(Protocol):
     def list_tuning_jobs(self, query: TuningJobQuery) -> Page:
         """A page of ``TuningJob`` s."""
 
-    def delete_tuning_job(self, name: str) -> None:
-        """Remove the tuning job record only (its training jobs stay, as in SageMaker)."""
+    def delete_tuning_job(
+        self, name: str, kept_requests: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
+        """Remove the tuning job record only (its training jobs stay, as in SageMaker,
+        each keeping its entry of ``kept_requests`` as its request)."""
 
     def get_training_job(self, name: str) -> TrainingJob: ...
 
@@ -169,6 +186,13 @@ class Store(Protocol):
 
     def counters(self, tuning_job_name: str) -> Counters:
         """Derived from the training jobs: Failed counts as NonRetryableError."""
+
+    def counters_of(self, tuning_job_names: Sequence[str]) -> dict[str, Counters]:
+        """:meth:`counters` of several tuning jobs at once, by the names given."""
+
+    def tuning_job_overview(self, name: str) -> TuningJobOverview:
+        """Everything ``DescribeHyperParameterTuningJob`` reports, read at once without
+        loading every training job. ``ResourceNotFound`` if absent."""
 
     def best_training_job(
         self, tuning_job_name: str, objective_type: ObjectiveType

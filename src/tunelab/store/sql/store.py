@@ -12,7 +12,6 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -34,7 +33,15 @@ from tunelab.domain.enums import ObjectiveStatus, ObjectiveType, TrainingJobStat
 from tunelab.domain.errors import ResourceInUse, ResourceNotFound, tuning_job_name_taken
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
-from tunelab.store.base import JSON, Counters, Lease, Page, TrainingJobQuery, TuningJobQuery
+from tunelab.store.base import (
+    JSON,
+    Counters,
+    Lease,
+    Page,
+    TrainingJobQuery,
+    TuningJobOverview,
+    TuningJobQuery,
+)
 from tunelab.store.sql import changes, rows
 from tunelab.store.sql.batch import SqlStoreBatch
 from tunelab.store.sql.changes import Changes
@@ -43,7 +50,7 @@ from tunelab.store.sql.registry import SqlAccessKeys, SqlAlgorithms
 from tunelab.store.sql.schema import metric_points, strategy_states, training_jobs, tuning_jobs
 from tunelab.store.sql.tags import TRAINING_JOB, TUNING_JOB, SqlTags, insert_tags
 
-__all__ = ["SqlStore", "SqlStoreBatch", "TuningJobOverview"]
+__all__ = ["SqlStore", "SqlStoreBatch"]
 
 TJ, TR, MP = tuning_jobs.c, training_jobs.c, metric_points.c
 
@@ -66,20 +73,6 @@ TRAINING_SORT = {
     "Status": TR.status,
     "FinalObjectiveMetricValue": TR.final_objective_value,
 }
-
-
-@dataclass(frozen=True)
-class TuningJobOverview:
-    """What ``DescribeHyperParameterTuningJob`` reports, read at once."""
-
-    job: TuningJob
-    counters: Counters
-    best: TrainingJob | None
-    ended: tuple[tuple[float | None, float | None], ...]
-    """(end time, final objective value) of each finished training job, in the order
-    they ended."""
-    last_modified_time: float
-    """The latest change of the tuning job or any of its training jobs."""
 
 
 class SqlStore:
@@ -163,14 +156,23 @@ class SqlStore:
                 columns=_TUNING_COLUMNS,
             )
 
-    def delete_tuning_job(self, name: str) -> None:
+    def delete_tuning_job(
+        self, name: str, kept_requests: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
         """Remove the tuning job, its strategy state and lease. Its training jobs and
-        their metric points stay (unlinked, still naming the tuning job)."""
+        their metric points stay (unlinked, still naming the tuning job), each with
+        its entry of ``kept_requests`` (by training job name) as its request."""
         key = rows.key(name)
         with self._writer.connect() as conn, conn.begin():
             job_id = conn.execute(select(TJ.id).where(TJ.name_key == key)).scalar()
             if job_id is None:
                 raise ResourceNotFound(f"Tuning job '{name}' does not exist")
+            for training_name, request in (kept_requests or {}).items():
+                conn.execute(
+                    update(training_jobs)
+                    .where(TR.name_key == rows.key(training_name), TR.tuning_job_id == job_id)
+                    .values(request=dict(request))
+                )
             unlinked = conn.execute(select(TR.name_key).where(TR.tuning_job_id == job_id))
             touched = [changes.tuning(key), *(("training", k) for (k,) in unlinked)]
             conn.execute(
