@@ -48,6 +48,9 @@ class LoopSettings:
     """Longest wait between two ticks when nothing happens."""
     lease_ttl: float = 30.0
     early_stopping: EarlyStoppingOptions = field(default_factory=EarlyStoppingOptions)
+    status_poll_interval: float = 0.5
+    """How often the loop re-reads its tuning job for a stop request made elsewhere
+    (``tunelab stop``, StopHyperParameterTuningJob): at most this late."""
 
 
 class TuningLoop:
@@ -82,6 +85,7 @@ class TuningLoop:
         """The strategy has nothing more to propose."""
         self.started_at = self.job.creation_time
         self._stop_requested = False
+        self._next_status_read = 0.0
         self._stop_jobs: set[str] = set()
         self.stopped_early = 0
         """Training jobs this loop stopped on a rule's decision (Hyperband's too)."""
@@ -227,6 +231,10 @@ class TuningLoop:
     def _check_stop_request(self) -> None:
         if self.job.status is not TuningJobStatus.IN_PROGRESS:
             return
+        now = self.clock.now()
+        if not self._stop_requested and now < self._next_status_read:
+            return
+        self._next_status_read = now + self.settings.status_poll_interval
         stored = self.store.get_tuning_job(self.job.name)
         while self._stop_requested and stored.status is TuningJobStatus.IN_PROGRESS:
             stopping = stored.evolve(
