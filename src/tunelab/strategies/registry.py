@@ -12,6 +12,7 @@ import numpy as np
 
 from tunelab.domain.enums import StrategyType
 from tunelab.strategies.base import Strategy, TuningProblem
+from tunelab.strategies.bayesian import BayesianStrategy
 from tunelab.strategies.grid import GridStrategy
 from tunelab.strategies.hyperband import HyperbandStrategy
 from tunelab.strategies.random import RandomStrategy
@@ -20,6 +21,7 @@ STRATEGIES: dict[StrategyType, type[Strategy]] = {
     StrategyType.RANDOM: RandomStrategy,
     StrategyType.GRID: GridStrategy,
     StrategyType.HYPERBAND: HyperbandStrategy,
+    StrategyType.BAYESIAN: BayesianStrategy,
 }
 
 
