@@ -23,6 +23,7 @@ from tunelab.orchestrator.loop import LoopSettings, TuningLoop
 from tunelab.orchestrator.training_runner import DefinitionOf, TrainingRunner
 from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.settings import Settings
+from tunelab.service.threads import limit_math_threads
 from tunelab.store.base import Store, TuningJobQuery
 
 log = logging.getLogger("tunelab.scheduler")
@@ -67,6 +68,7 @@ class Scheduler:
     # -- control (any thread) ---------------------------------------------------
 
     def start(self) -> None:
+        limit_math_threads()
         self._thread = threading.Thread(target=self._run, name="tunelab-scheduler", daemon=True)
         self._thread.start()
 

@@ -35,6 +35,7 @@ from tunelab.orchestrator.progress import Progress
 from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.capabilities import unsupported
 from tunelab.service.settings import Settings
+from tunelab.service.threads import limit_math_threads
 from tunelab.store.base import (
     Counters,
     Page,
@@ -135,6 +136,7 @@ class TuningService:
         job = self.store.get_tuning_job(name)
         if job.status.is_terminal:
             raise ConflictError(f"Tuning job '{job.name}' has ended ({job.status})")
+        limit_math_threads()
         executor = LocalExecutor(
             stop_grace_seconds=self.settings.stop_grace_seconds,
             s3_root=self.settings.s3_root,
