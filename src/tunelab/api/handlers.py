@@ -61,6 +61,14 @@ def _windows(request: Request) -> dict[str, float | None]:
     }
 
 
+def _with_token(response: Response, cursor: Any, filters: dict[str, Any]) -> Response:
+    """``response`` with a ``NextToken`` for the page after ``cursor``, if any."""
+    token = next_token(cursor, filters)
+    if token:
+        response["NextToken"] = token
+    return response
+
+
 def _filters(request: Request, *ignored: str) -> dict[str, Any]:
     """What a page token is bound to: every member but the token and page size."""
     return {k: v for k, v in request.items() if k not in ("NextToken", "MaxResults", *ignored)}
@@ -104,10 +112,7 @@ def list_hyper_parameter_tuning_jobs(ctx: Context, request: Request) -> Response
             for job in page.items
         ]
     }
-    token = next_token(page.next_cursor, filters)
-    if token:
-        response["NextToken"] = token
-    return response
+    return _with_token(response, page.next_cursor, filters)
 
 
 @operation("StopHyperParameterTuningJob")
@@ -144,10 +149,7 @@ def list_training_jobs_for_hyper_parameter_tuning_job(ctx: Context, request: Req
             codecs.training_job_summary(t, job.spec, ctx.region, ctx.account) for t in page.items
         ]
     }
-    token = next_token(page.next_cursor, filters)
-    if token:
-        response["NextToken"] = token
-    return response
+    return _with_token(response, page.next_cursor, filters)
 
 
 # -- training jobs -----------------------------------------------------------------------
@@ -191,10 +193,7 @@ def list_training_jobs(ctx: Context, request: Request) -> Response:
             tcodecs.training_job_summary(t, ctx.region, ctx.account) for t in page.items
         ]
     }
-    token = next_token(page.next_cursor, filters)
-    if token:
-        response["NextToken"] = token
-    return response
+    return _with_token(response, page.next_cursor, filters)
 
 
 @operation("StopTrainingJob")

@@ -132,19 +132,7 @@ class SqlStore:
 
     def list_tuning_jobs(self, query: TuningJobQuery) -> Page:
         """A page of ``TuningJob`` s; the cursor is (sort value, name) of the last one."""
-        where: list[ColumnElement[bool]] = []
-        if query.name_contains:
-            where.append(TJ.name_key.contains(query.name_contains.lower(), autoescape=True))
-        if query.status is not None:
-            where.append(TJ.status == query.status.value)
-        for value, condition in (
-            (query.created_after, lambda v: TJ.creation_time > v),
-            (query.created_before, lambda v: TJ.creation_time < v),
-            (query.modified_after, lambda v: TJ.last_modified_time > v),
-            (query.modified_before, lambda v: TJ.last_modified_time < v),
-        ):
-            if value is not None:
-                where.append(condition(value))
+        where = _common_filters(tuning_jobs, query)
         with self._engine.connect() as conn:
             return _page(
                 conn,
@@ -224,21 +212,9 @@ class SqlStore:
         """A page of training jobs: of one tuning job (the live one with that name;
         after it was deleted, the deleted one(s)), or of all when
         ``query.tuning_job_name`` is None."""
-        where: list[ColumnElement[bool]] = []
+        where = _common_filters(training_jobs, query)
         if query.tuning_job_name is not None:
             where.append(_OWNED)
-        if query.name_contains:
-            where.append(TR.name_key.contains(query.name_contains.lower(), autoescape=True))
-        for value, condition in (
-            (query.created_after, lambda v: TR.creation_time > v),
-            (query.created_before, lambda v: TR.creation_time < v),
-            (query.modified_after, lambda v: TR.last_modified_time > v),
-            (query.modified_before, lambda v: TR.last_modified_time < v),
-        ):
-            if value is not None:
-                where.append(condition(value))
-        if query.status is not None:
-            where.append(TR.status == query.status.value)
         sort = TRAINING_SORT[query.sort_by]
         if query.sort_by == "FinalObjectiveMetricValue":
             where.append(sort.is_not(None))
@@ -386,6 +362,28 @@ class SqlStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _common_filters(
+    table: Table, query: TuningJobQuery | TrainingJobQuery
+) -> list[ColumnElement[bool]]:
+    """The filters both listings share: name contains (any case), status, and the
+    creation and modification time windows (exclusive bounds)."""
+    columns = table.c
+    where: list[ColumnElement[bool]] = []
+    if query.name_contains:
+        where.append(columns.name_key.contains(query.name_contains.lower(), autoescape=True))
+    if query.status is not None:
+        where.append(columns.status == query.status.value)
+    for value, condition in (
+        (query.created_after, lambda v: columns.creation_time > v),
+        (query.created_before, lambda v: columns.creation_time < v),
+        (query.modified_after, lambda v: columns.last_modified_time > v),
+        (query.modified_before, lambda v: columns.last_modified_time < v),
+    ):
+        if value is not None:
+            where.append(condition(value))
+    return where
 
 
 def _page(
