@@ -298,27 +298,22 @@ OTHER_CASES: list[tuple[str, str, Document, str]] = [
         "Key",
     ),
     (
-        "training job in Pipe mode",
+        "training job reading https data",
         "create_training_job",
         {
-            "AlgorithmSpecification": {
-                "TrainingImage": f"file://{jobs.TRAIN}",
-                "TrainingInputMode": "Pipe",
-            }
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": "https://example.com/data",
+                        }
+                    },
+                }
+            ]
         },
-        "Pipe",
-    ),
-    (
-        "distributed training job",
-        "create_training_job",
-        {
-            "ResourceConfig": {
-                "InstanceType": "ml.m5.large",
-                "InstanceCount": 2,
-                "VolumeSizeInGB": 1,
-            }
-        },
-        "InstanceCount",
+        "InputDataConfig",
     ),
     ("training job without role", "create_training_job", {"RoleArn": None}, "RoleArn"),
 ]
@@ -342,6 +337,21 @@ def test_other_operations_refuse_invalid_requests(
     code, message, status = error_code(lambda: getattr(client, method)(**params))
     assert (code, status) == ("ValidationException", 400)
     assert expected in message
+
+
+def test_a_training_job_bigger_than_this_machine_exceeds_a_resource_limit(
+    checked: Server,
+) -> None:
+    document = jobs.training_job(unique("too-big"))
+    document["ResourceConfig"] = {
+        "InstanceType": "ml.p4d.24xlarge",
+        "InstanceCount": 1,
+        "VolumeSizeInGB": 1,
+    }
+    client = checked.client()
+    code, message, status = error_code(lambda: client.create_training_job(**document))
+    assert (code, status) == ("ResourceLimitExceeded", 400)
+    assert "ResourceConfig.InstanceType" in message
 
 
 def test_a_likely_typo_gets_a_suggestion(checked: Server) -> None:

@@ -34,6 +34,7 @@ from tunelab.execution.contract import (
 )
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.staging import package_outputs, stage_channel
+from tunelab.execution.storage import DataPlane
 
 PROGRAMS = Path(__file__).parent / "programs"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:training-job/"
@@ -309,8 +310,13 @@ def test_resolve_argv(tmp_path: Path) -> None:
         argv(plain.as_uri())
     with pytest.raises(LaunchError, match="does not exist"):
         argv((tmp_path / "missing").as_uri())
-    with pytest.raises(LaunchError, match="not supported by the local executor"):
+    with pytest.raises(LaunchError, match=r"no container engine answers here \(`docker info`"):
         argv("123456789012.dkr.ecr.us-east-1.amazonaws.com/algo:latest")
+    sklearn = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    script_mode = make_definition(sklearn, static_hyperparameters={"sagemaker_program": "t.py"})
+    assert resolve_argv(script_mode) == [
+        sys.executable, "-m", "tunelab.execution.script_entry", "train"
+    ]  # fmt: skip
     with pytest.raises(LaunchError, match="is not an algorithm registered with tunelab"):
         argv(None)
     # an AlgorithmName runs its registered algorithm's program
@@ -341,16 +347,17 @@ def test_stage_a_directory_a_file_uri_and_a_missing_source(tmp_path: Path) -> No
     fsx = tmp_path / "dest-fs"
     fsx.mkdir()
     stage_channel(DataChannel("train", str(source), s3_data_type="FileSystem"), str(fsx))
+    assert fsx.resolve() == source.resolve()  # mounted in place, not copied
     assert (fsx / "deep" / "er" / "y.txt").exists()
 
     with pytest.raises(LaunchError) as missing:
         stage_channel(DataChannel("train", "file:///x/y"), str(dest))
     assert missing.value.reason == "channel 'train': data source file:///x/y does not exist"
     with pytest.raises(LaunchError) as s3:
-        stage_channel(DataChannel("train", "s3://bucket/train"), str(dest))
+        stage_channel(DataChannel("train", "s3://bucket/train"), str(dest), DataPlane())
     assert s3.value.reason == (
-        "channel 'train': s3:// data sources are not supported by the local executor yet; "
-        "use a local path or file:// URI"
+        "channel 'train': s3://bucket/train: s3:// locations are not reachable here (s3:// "
+        "needs tunelab's local object store or AWS_ENDPOINT_URL_S3)"
     )
 
 

@@ -185,7 +185,7 @@ def test_stop_is_stopped_however_the_program_exits(
 @pytest.mark.parametrize(
     ("image", "reason"),
     [
-        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1", "is not supported by the local"),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1", "no container engine answers here"),
         ("file:///no/such/program", "program /no/such/program does not exist"),
         ("NONEXEC", "is not executable"),
     ],

@@ -85,6 +85,7 @@ def test_transfer_learning_reports_no_overall_best_and_may_change_data(
     parent(service)
     data = tmp_path / "new-data"
     data.mkdir()
+    (data / "train.csv").write_text("1,2\n")  # an empty channel is refused, as SageMaker does
     request = child("TransferLearning")
     request["TrainingJobDefinition"]["InputDataConfig"] = [
         {

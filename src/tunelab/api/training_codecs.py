@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from tunelab.domain.billing import billable_seconds, training_seconds
 from tunelab.domain.names import training_job_arn, tuning_job_arn
 from tunelab.domain.trial import TrainingJob
 from tunelab.service.training import TrainingJobDescription
@@ -91,7 +92,7 @@ def describe_training_job(description: TrainingJobDescription, region: str, acco
     wire["OutputDataConfig"] = output
     if job.tuning_job_name is not None:
         wire["TuningJobArn"] = tuning_job_arn(job.tuning_job_name, region, account)
-    training_seconds = _training_seconds(job)
+    spot = definition.enable_managed_spot
     wire.update(
         _drop_none(
             {
@@ -99,18 +100,12 @@ def describe_training_job(description: TrainingJobDescription, region: str, acco
                 "TrainingStartTime": job.start_time,
                 "TrainingEndTime": job.end_time,
                 "LastModifiedTime": job.last_modified_time,
-                "TrainingTimeInSeconds": training_seconds,
-                "BillableTimeInSeconds": training_seconds,
+                "TrainingTimeInSeconds": training_seconds(job),
+                "BillableTimeInSeconds": billable_seconds(job, spot),
             }
         )
     )
     return wire
-
-
-def _training_seconds(job: TrainingJob) -> int | None:
-    if job.start_time is None or job.end_time is None:
-        return None
-    return max(1, round(job.end_time - job.start_time))
 
 
 STATUS_MESSAGES = {
@@ -121,6 +116,7 @@ STATUS_MESSAGES = {
     "Stopping": "Stopping the training job",
     "Stopped": "Training job stopped",
     "MaxRuntimeExceeded": "Training job exceeded MaxRuntimeInSeconds",
+    "MaxWaitTimeExceeded": "Training job exceeded MaxWaitTimeInSeconds",
     "Completed": "Training job completed",
     "Failed": "Training job failed",
     "Interrupted": "The training job was interrupted",

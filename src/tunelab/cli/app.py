@@ -363,7 +363,9 @@ def main() -> None:
 
 
 import tunelab.cli.algorithm_commands  # noqa: E402  (registers algorithms)
+import tunelab.cli.artifact_commands  # noqa: E402  (registers kms, artifacts)
 import tunelab.cli.clone_command  # noqa: E402, F401  (registers clone)
+import tunelab.cli.spot_commands as _spot  # noqa: E402, F401  (registers spot)
 from tunelab.cli import serve_commands  # noqa: E402, F401  (registers serve, access-keys)
 
 if __name__ == "__main__":

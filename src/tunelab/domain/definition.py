@@ -87,7 +87,10 @@ class TrainingJobDefinition:
     checkpoint: CheckpointSpec | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     retry_attempts: int | None = None
+    """``RetryStrategy.MaximumRetryAttempts``: reruns after an internal failure."""
     enable_managed_spot: bool = False
+    network_isolation: bool = False
+    """``EnableNetworkIsolation``: the job runs without network access."""
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -76,6 +76,7 @@ class SecondaryStatus(StrEnum):
     STOPPING = "Stopping"
     STOPPED = "Stopped"
     MAX_RUNTIME_EXCEEDED = "MaxRuntimeExceeded"
+    MAX_WAIT_TIME_EXCEEDED = "MaxWaitTimeExceeded"
     COMPLETED = "Completed"
     FAILED = "Failed"
     INTERRUPTED = "Interrupted"

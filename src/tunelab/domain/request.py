@@ -241,5 +241,6 @@ def parse_definition(
         environment=dict(doc.get("Environment") or {}),
         retry_attempts=(doc.get("RetryStrategy") or {}).get("MaximumRetryAttempts"),
         enable_managed_spot=bool(doc.get("EnableManagedSpotTraining", False)),
+        network_isolation=bool(doc.get("EnableNetworkIsolation", False)),
         document=doc,
     )

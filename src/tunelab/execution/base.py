@@ -35,6 +35,12 @@ class LaunchRequest:
     job_dir: str
     attempt: int = 1
     tuning_job_name: str | None = None
+    not_after: float | None = None
+    """Managed spot: when ``MaxWaitTimeInSeconds`` runs out (creation time + the wait),
+    waiting for capacity and running included; the attempt then ends Stopped with
+    ``MaxWaitTimeExceeded``."""
+    runtime_used: float = 0.0
+    """Seconds earlier attempts trained: ``MaxRuntimeInSeconds`` counts them too."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,10 @@ class OutputLines:
 
 @dataclass(frozen=True)
 class Finished:
-    """The attempt is over. ``status`` is Completed (exit 0), Failed (non-zero exit
-    or launch error) or Stopped (stop request or max runtime; ``secondary`` tells
-    which: Stopped or MaxRuntimeExceeded)."""
+    """The attempt is over. ``status`` is Completed (exit 0), Failed (non-zero exit,
+    launch error, or ``secondary`` Interrupted: spot capacity reclaimed) or Stopped (stop
+    request, max runtime or max wait; ``secondary`` tells which: Stopped,
+    MaxRuntimeExceeded or MaxWaitTimeExceeded)."""
 
     name: str
     time: float
@@ -73,6 +80,10 @@ class Finished:
     exit_code: int | None = None
     failure_reason: str | None = None
     model_artifacts: str | None = None
+    internal: bool = False
+    """The attempt ended for a reason of tunelab's machinery, not the program's: a launch
+    error of the executor, a lost process, or (``secondary`` Interrupted) spot capacity
+    reclaimed. The orchestrator may run the job again (managed spot, RetryStrategy)."""
 
 
 ExecutorEvent = StatusChanged | OutputLines | Finished

@@ -48,11 +48,27 @@ _TOOLKIT_HYPERPARAMETERS = frozenset(
 
 
 class LaunchError(Exception):
-    """The attempt cannot start; ``reason`` is its ``FailureReason``."""
+    """The attempt cannot start; ``reason`` is its ``FailureReason``. ``internal``: the
+    machinery failed (not the request or the program), so the job may be retried."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, internal: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.internal = internal
+
+
+@dataclass(frozen=True)
+class Host:
+    """The instance a process plays in its job (``algo-1``... of ``hosts``) and its share
+    of the machine (``SM_NUM_CPUS``, ``SM_NUM_GPUS``)."""
+
+    name: str = CURRENT_HOST
+    hosts: tuple[str, ...] = (CURRENT_HOST,)
+    num_cpus: int = _NUM_CPUS
+    num_gpus: int = 0
+
+
+SINGLE_HOST = Host()
 
 
 def training_job_dir(jobs_root: str, tuning_job_name: str, training_job_name: str) -> str:
@@ -148,12 +164,12 @@ def input_data_config(definition: TrainingJobDefinition) -> dict[str, dict[str, 
     return config
 
 
-def resource_config(definition: TrainingJobDefinition) -> dict[str, Any]:
-    """``resourceconfig.json`` of the single host ``algo-1``."""
+def resource_config(definition: TrainingJobDefinition, host: Host = SINGLE_HOST) -> dict[str, Any]:
+    """``resourceconfig.json`` of ``host`` (by default the single host ``algo-1``)."""
     instance_type = definition.resources.instance_type or DEFAULT_INSTANCE_TYPE
-    hosts = [CURRENT_HOST]
+    hosts = list(host.hosts)
     return {
-        "current_host": CURRENT_HOST,
+        "current_host": host.name,
         "current_instance_type": instance_type,
         "current_group_name": INSTANCE_GROUP,
         "hosts": hosts,
@@ -164,7 +180,7 @@ def resource_config(definition: TrainingJobDefinition) -> dict[str, Any]:
     }
 
 
-def prepare_job_dir(request: LaunchRequest) -> JobLayout:
+def prepare_job_dir(request: LaunchRequest, host: Host = SINGLE_HOST) -> JobLayout:
     """Create the job directory and write the config files. ``input/``, ``model/`` and
     ``output/`` of an earlier attempt are removed (a retry gets a fresh container);
     ``checkpoints/`` and ``logs/`` are kept."""
@@ -197,7 +213,7 @@ def prepare_job_dir(request: LaunchRequest) -> JobLayout:
         config = layout.config_dir
         _write_json(os.path.join(config, "hyperparameters.json"), request.hyperparameters)
         _write_json(os.path.join(config, "inputdataconfig.json"), input_data_config(definition))
-        _write_json(os.path.join(config, "resourceconfig.json"), resource_config(definition))
+        _write_json(os.path.join(config, "resourceconfig.json"), resource_config(definition, host))
     except OSError as exc:
         raise LaunchError(f"could not prepare the job directory {layout.root}: {exc}") from exc
     return layout
@@ -234,7 +250,9 @@ def user_args(hyperparameters: Mapping[str, Any]) -> list[str]:
     return args
 
 
-def training_environment(request: LaunchRequest, layout: JobLayout) -> dict[str, Any]:
+def training_environment(
+    request: LaunchRequest, layout: JobLayout, host: Host = SINGLE_HOST
+) -> dict[str, Any]:
     """The toolkit's training environment (``SM_TRAINING_ENV``), keyed as it keys it."""
     definition = request.definition
     decoded = decode_hyperparameters(request.hyperparameters)
@@ -248,13 +266,13 @@ def training_environment(request: LaunchRequest, layout: JobLayout) -> dict[str,
         for k, v in decoded.items()
         if k.startswith("sagemaker_") and k not in _TOOLKIT_HYPERPARAMETERS
     }
-    resources = resource_config(definition)
+    resources = resource_config(definition, host)
     groups = {g["instance_group_name"]: g for g in resources["instance_groups"]}
     channels = {c.name: layout.channel_dir(c.name) for c in definition.channels}
     return {
         "additional_framework_parameters": framework,
         "channel_input_dirs": channels,
-        "current_host": CURRENT_HOST,
+        "current_host": host.name,
         "current_instance_group": INSTANCE_GROUP,
         "current_instance_group_hosts": resources["hosts"],
         "current_instance_type": resources["current_instance_type"],
@@ -268,18 +286,33 @@ def training_environment(request: LaunchRequest, layout: JobLayout) -> dict[str,
         "instance_groups": [INSTANCE_GROUP],
         "instance_groups_dict": groups,
         "is_hetero": False,
-        "is_master": True,
+        "is_master": host.name == host.hosts[0],
         "job_name": request.training_job_name,
         "log_level": decoded.get("sagemaker_container_log_level", LOG_LEVEL),
-        "master_hostname": CURRENT_HOST,
+        **script_fields(decoded, layout.root),
+        "master_hostname": host.hosts[0],
         "model_dir": layout.model_dir,
         "network_interface_name": NETWORK_INTERFACE,
-        "num_cpus": _NUM_CPUS,
-        "num_gpus": 0,
+        "num_cpus": host.num_cpus,
+        "num_gpus": host.num_gpus,
         "output_data_dir": layout.output_data_dir,
         "output_dir": layout.output_dir,
         "output_intermediate_dir": layout.intermediate_dir,
         "resource_config": resources,
+    }
+
+
+def script_fields(decoded: Mapping[str, Any], root: str) -> dict[str, Any]:
+    """The toolkit's script-mode fields: the program (``sagemaker_program``), its module
+    name, the submit directory as given (``/opt/ml/code`` when none) and the image's
+    framework module (``SAGEMAKER_TRAINING_MODULE``; none here)."""
+    program = decoded.get("sagemaker_program")
+    name = str(program)
+    return {
+        "user_entry_point": program,
+        "module_name": name[:-3] if name.endswith(".py") else name,
+        "module_dir": str(decoded.get("sagemaker_submit_directory", os.path.join(root, "code"))),
+        "framework_module": None,
     }
 
 
@@ -291,6 +324,10 @@ def toolkit_variables(env: Mapping[str, Any]) -> dict[str, str]:
         "hosts": env["hosts"],
         "network_interface_name": env["network_interface_name"],
         "hps": hps,
+        "user_entry_point": env["user_entry_point"],
+        "module_name": env["module_name"],
+        "framework_module": env["framework_module"],
+        "module_dir": env["module_dir"],
         "framework_params": env["additional_framework_parameters"],
         "resource_config": env["resource_config"],
         "input_data_config": env["input_data_config"],
@@ -331,7 +368,10 @@ def _env_value(value: Any) -> str:
 
 
 def build_environment(
-    request: LaunchRequest, layout: JobLayout, base: Mapping[str, str] | None = None
+    request: LaunchRequest,
+    layout: JobLayout,
+    base: Mapping[str, str] | None = None,
+    host: Host = SINGLE_HOST,
 ) -> dict[str, str]:
     """The process environment: ``base`` (default ``os.environ``) without inherited
     ``SM_*``/``SAGEMAKER_BASE_DIR``, ``PYTHONUNBUFFERED=1``, ``TRAINING_JOB_NAME``,
@@ -345,7 +385,7 @@ def build_environment(
     env["TRAINING_JOB_ARN"] = request.training_job_arn
     env.update(request.definition.environment)
     env["SAGEMAKER_BASE_DIR"] = layout.root
-    env.update(toolkit_variables(training_environment(request, layout)))
+    env.update(toolkit_variables(training_environment(request, layout, host)))
     return env
 
 
@@ -379,6 +419,17 @@ def resolve_argv(
     builtin = module_for(image, definition.static_hyperparameters)
     if builtin is not None:
         return [sys.executable, "-m", builtin, "train"]
+    from tunelab.execution import container, script_mode  # they import this module
+
+    if script_mode.is_script_mode(image, definition.static_hyperparameters):
+        return script_mode.entry_argv()
+    if container.runs_in_container(image, definition.static_hyperparameters):
+        if container.engine_available():
+            return container.entry_argv(definition)
+        raise LaunchError(
+            f"TrainingImage {image!r} is a container image and no container engine answers "
+            "here (`docker info` failed)"
+        )
     path = local_path(image) if image.startswith("file:") else None
     if path is None:
         raise LaunchError(

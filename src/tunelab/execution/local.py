@@ -1,10 +1,22 @@
-"""The local executor: each training job attempt is a subprocess on this machine.
+"""The local executor: each training job attempt runs as processes on this machine.
 
-A job runs in its own session (process group), with stdout and stderr going to one
-log file per attempt, ``<job_dir>/logs/attempt-<n>.log``; :meth:`LocalExecutor.poll`
-tails those files. Exits are detected with pidfds (Linux) so that :meth:`wait`
-wakes up as soon as a child exits. When a job's main process exits, whatever is
-left of its process group is killed, as when a container's PID 1 exits.
+A submitted job waits (secondary status ``Starting``, "Waiting for capacity") until the
+machine's ledger admits it (:mod:`.resources` states the overcommit policy,
+:mod:`.ledger` keeps the accounts across tunelab processes). Then each of its
+``InstanceCount`` hosts is laid out, gets its data and starts (:mod:`.hosts`), pinned
+to its CPUs with its memory limited (:mod:`.limits`), in the job's network when it has
+several hosts or network isolation (:mod:`.network`). The last host's log is the job's
+output (:meth:`LocalExecutor.poll` tails it); exits are detected with pidfds so that
+:meth:`wait` wakes up as soon as a host exits. The job ends when every host has
+exited; when one fails the others get SIGTERM (they cannot finish without it); then
+whatever is left of the job's process group is killed, as when containers stop
+(:mod:`.outcome` tells how it ended).
+
+Managed spot: a running spot job whose capacity the ledger reclaims (for on-demand work,
+or a drill) gets SIGTERM, SIGKILL after the grace period, and ends Failed /
+``Interrupted`` with ``internal`` set, for the orchestrator to run it again;
+``LaunchRequest.not_after`` (MaxWaitTimeInSeconds) ends it Stopped /
+``MaxWaitTimeExceeded``, waiting or running.
 """
 
 from __future__ import annotations
@@ -12,12 +24,10 @@ from __future__ import annotations
 import os
 import selectors
 import signal
-import subprocess
 import tarfile
 import time
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import (
@@ -28,51 +38,68 @@ from tunelab.execution.base import (
     StatusChanged,
 )
 from tunelab.execution.clock import Clock, SystemClock
-from tunelab.execution.contract import (
-    AlgorithmImages,
-    JobLayout,
-    LaunchError,
-    build_environment,
-    prepare_job_dir,
-    resolve_argv,
-)
-from tunelab.execution.processes import (
-    process_start_time,
-    signal_group,
-    terminate_orphans,
-)
-from tunelab.execution.staging import artifact_dir, package_outputs, stage_channels
+from tunelab.execution.contract import AlgorithmImages, LaunchError, resolve_argv
+from tunelab.execution.hosts import HostProcess, host_names, launch_host
+from tunelab.execution.ledger import Admission, Ledger
+from tunelab.execution.limits import MemoryLimiter
+from tunelab.execution.network import JobNetwork
+from tunelab.execution.outcome import MAX_REASON, decide, oom_kills
+from tunelab.execution.outputs import kms_key_of, output_reachable, package_outputs
+from tunelab.execution.processes import process_start_time, signal_group, terminate_orphans
+from tunelab.execution.resources import Demand, Machine, Overcommit, demand_of
+from tunelab.execution.storage import DataPlane
 
-MAX_REASON = 1024
-_TAIL_LINES = 20
 _MAX_LINE = 64 * 1024  # a partial line longer than this is delivered as it is
 _READ_CHUNK = 1 << 16
+_DEFAULT_LEDGER: Ledger | None = None
+
+
+def default_ledger() -> Ledger:
+    """One in-memory ledger per process, for executors given none."""
+    global _DEFAULT_LEDGER
+    if _DEFAULT_LEDGER is None:
+        _DEFAULT_LEDGER = Ledger(Machine.detect(), Overcommit.from_env())
+    return _DEFAULT_LEDGER
+
+
+@dataclass
+class _Queued:
+    request: LaunchRequest
+    argv: list[str]
+    demand: Demand
+    announced: str = ""
 
 
 @dataclass(eq=False)
 class _Job:
     request: LaunchRequest
-    layout: JobLayout
-    proc: subprocess.Popen[bytes]
-    log_fd: int
-    pidfd: int | None
+    demand: Demand
+    hosts: list[HostProcess]
+    network: JobNetwork | None
     runtime_deadline: float | None
+    oom_kills: int | None
     stop_reason: SecondaryStatus | None = None
+    stop_message: str | None = None
     kill_deadline: float | None = None
-    partial: bytes = b""
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=_TAIL_LINES))
+    failing: bool = False
+    """A host failed: the others were told to stop."""
 
     @property
     def name(self) -> str:
         return self.request.training_job_name
 
+    @property
+    def pgid(self) -> int:
+        return self.hosts[0].proc.pid
+
 
 class LocalExecutor:
-    """Runs attempts as local subprocesses (see the module docstring). Not thread-safe.
+    """Runs attempts as local processes (see the module docstring). Not thread-safe.
 
-    ``stop_grace_seconds`` is the time between SIGTERM and SIGKILL on a stop or when
-    ``MaxRuntimeInSeconds`` is exceeded; ``poll_interval`` bounds how long :meth:`wait`
-    sleeps between exit checks where pidfds are unavailable."""
+    ``stop_grace_seconds`` is the time between SIGTERM and SIGKILL on a stop, a spot
+    interruption or an exceeded limit; ``poll_interval`` bounds how long :meth:`wait`
+    sleeps while something outside this process may change (jobs waiting for capacity,
+    spot jobs that may be reclaimed) or where pidfds are unavailable."""
 
     def __init__(
         self,
@@ -81,15 +108,23 @@ class LocalExecutor:
         poll_interval: float = 0.2,
         s3_root: str | None = None,
         algorithms: AlgorithmImages | None = None,
+        data: DataPlane | None = None,
+        ledger: Ledger | None = None,
+        limiter: MemoryLimiter | None = None,
     ) -> None:
         """``s3_root``: tunelab's local object store, where ``s3://`` channels and
         outputs live (None: ``s3://`` is not local). ``algorithms``: the images of
-        algorithms registered by name."""
+        algorithms registered by name. ``ledger``: the machine's accounts (default: this
+        process's). ``limiter``: how memory is limited (default: RLIMIT_AS)."""
         self._clock = clock or SystemClock()
         self._s3_root = s3_root
         self._algorithms = algorithms
+        self._data = data or DataPlane.default(s3_root)  # where data lives (storage.py)
+        self._ledger = ledger or default_ledger()
+        self._limiter = limiter or MemoryLimiter()
         self._grace = stop_grace_seconds
         self._poll_interval = poll_interval
+        self._queue: dict[str, _Queued] = {}
         self._jobs: dict[str, _Job] = {}
         self._pending: list[ExecutorEvent] = []
         self._selector = selectors.DefaultSelector()
@@ -97,55 +132,63 @@ class LocalExecutor:
     # -- Executor protocol ------------------------------------------------------------
 
     def submit(self, request: LaunchRequest) -> None:
-        """Lay out the job directory, stage the channels and start the process; a launch
-        failure is reported as ``Finished`` (Failed) by the next :meth:`poll`."""
+        """Queue the attempt and start it if the machine has room; a launch failure is
+        reported as ``Finished`` (Failed) by the next :meth:`poll`."""
         name = request.training_job_name
-        if name in self._jobs or any(
-            isinstance(e, Finished) and e.name == name for e in self._pending
+        if (
+            name in self._jobs
+            or name in self._queue
+            or any(isinstance(e, Finished) and e.name == name for e in self._pending)
         ):
             raise ValueError(f"training job {name} is already running")
         try:
             argv = resolve_argv(request.definition, self._algorithms)
-            layout = prepare_job_dir(request)
-            if request.definition.channels:
-                self._emit_status(name, SecondaryStatus.DOWNLOADING, "Downloading input data")
-                stage_channels(request.definition, layout, self._s3_root)
-            job = self._launch(request, layout, argv)
+            try:
+                demand = demand_of(request.definition)
+            except ValueError as exc:
+                raise LaunchError(f"ResourceConfig.InstanceType: {exc}") from None
         except LaunchError as exc:
-            now = self._clock.now()
-            status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
-            self._pending.append(Finished(name, now, status, secondary, None, exc.reason))
+            self._fail_launch(name, exc)
             return
-        self._jobs[name] = job
-        self._pending.append(
-            StatusChanged(
-                name,
-                self._clock.now(),
-                SecondaryStatus.TRAINING,
-                "Training image download completed. Training in progress.",
-                pid=job.proc.pid,
-                pid_start_time=process_start_time(job.proc.pid),
-            )
-        )
+        self._queue[name] = _Queued(request, argv, demand)
+        self._admit(self._clock.now())
 
     def poll(self) -> list[ExecutorEvent]:
+        now = self._clock.now()
+        if self._queue:
+            self._admit(now)
         events, self._pending = self._pending, []
         if not self._jobs:
             return events
-        now = self._clock.now()
         ready = {key.data for key, _ in self._selector.select(0)}
+        spot = [j.name for j in self._jobs.values() if j.demand.spot and j.stop_reason is None]
+        for name, why in self._ledger.reclaimed(spot).items():
+            self._begin_stop(self._jobs[name], SecondaryStatus.INTERRUPTED, now, why)
         for job in list(self._jobs.values()):
             self._enforce_deadlines(job, now)
-            lines = self._read_lines(job)
-            returncode: int | None = None
-            if (job.pidfd is None or job in ready) and _has_exited(job.proc.pid):
-                signal_group(job.proc.pid, signal.SIGKILL)  # the "container" goes away
-                returncode = job.proc.wait()
-                lines += self._read_lines(job, final=True)
+            if job.stop_reason is None and any(h.data and h.data.failure() for h in job.hosts):
+                self._begin_stop(job, SecondaryStatus.FAILED, now)  # a data error (jobdata.py)
+            for host in job.hosts:
+                watched = host.pidfd is None or host in ready
+                if host.status is None and watched and host.exited():
+                    self._forget_pidfd(host)
+            if not job.failing and any(h.status not in (0, None) for h in job.hosts):
+                job.failing = True
+                if job.stop_reason is None and not all(h.exited() for h in job.hosts):
+                    job.kill_deadline = now + self._grace
+                    signal_group(job.pgid, signal.SIGTERM)
+            output = job.hosts[-1]
+            lines = self._read_lines(output)
+            done = all(h.status is not None for h in job.hosts)
+            if done:
+                signal_group(job.pgid, signal.SIGKILL)  # the "containers" go away
+                for host in job.hosts:
+                    host.reap()
+                lines += self._read_lines(output, final=True)
             if lines:
                 events.append(OutputLines(job.name, self._clock.now(), tuple(lines)))
-            if returncode is not None:
-                events.extend(self._finish(job, returncode))
+            if done:
+                events.extend(self._finish(job))
         return events
 
     def wait(self, timeout: float) -> None:
@@ -155,18 +198,25 @@ class LocalExecutor:
         for job in self._jobs.values():
             if job.kill_deadline is not None:
                 timeout = min(timeout, job.kill_deadline - now)
-            elif job.stop_reason is None and job.runtime_deadline is not None:
-                timeout = min(timeout, job.runtime_deadline - now)
+            elif job.stop_reason is None:
+                for deadline in (job.runtime_deadline, job.request.not_after):
+                    if deadline is not None:
+                        timeout = min(timeout, deadline - now)
+            if job.demand.spot:
+                timeout = min(timeout, self._poll_interval)
+        for queued in self._queue.values():
+            timeout = min(timeout, self._poll_interval)
+            if queued.request.not_after is not None:
+                timeout = min(timeout, queued.request.not_after - now)
         if timeout <= 0:
             return
-        if all(job.pidfd is not None for job in self._jobs.values()):
+        hosts = [h for job in self._jobs.values() for h in job.hosts if h.status is None]
+        if all(host.pidfd is not None for host in hosts):
             self._selector.select(timeout)
             return
         end = time.monotonic() + timeout
         while True:
-            if self._selector.select(0) or any(
-                job.pidfd is None and _has_exited(job.proc.pid) for job in self._jobs.values()
-            ):
+            if self._selector.select(0) or any(h.pidfd is None and h.exited() for h in hosts):
                 return
             remaining = end - time.monotonic()
             if remaining <= 0:
@@ -174,8 +224,15 @@ class LocalExecutor:
             time.sleep(min(self._poll_interval, remaining))
 
     def stop(self, name: str) -> None:
+        queued = self._queue.pop(name, None)
+        if queued is not None:
+            self._ledger.release(name)
+            now = self._clock.now()
+            stopped = TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED
+            self._pending.append(Finished(name, now, *stopped))
+            return
         job = self._jobs.get(name)
-        if job is None or job.stop_reason is not None or _has_exited(job.proc.pid):
+        if job is None or job.stop_reason is not None or all(h.exited() for h in job.hosts):
             return
         self._begin_stop(job, SecondaryStatus.STOPPED, self._clock.now())
 
@@ -184,72 +241,155 @@ class LocalExecutor:
         return terminate_orphans(processes, self._grace)
 
     def running(self) -> int:
-        return len(self._jobs) + sum(isinstance(e, Finished) for e in self._pending)
+        finished = sum(isinstance(e, Finished) for e in self._pending)
+        return len(self._jobs) + len(self._queue) + finished
 
     def close(self) -> None:
+        """Release this executor's accounts; running processes are left alone."""
+        for name in list(self._queue):
+            self._ledger.release(name)
+        self._queue.clear()
         for job in list(self._jobs.values()):
             self._release(job)
+            self._ledger.release(job.name)
+            if job.network is not None:
+                job.network.remove()
         self._selector.close()
 
-    # -- internals --------------------------------------------------------------------
+    # -- starting -----------------------------------------------------------------------
+
+    def _admit(self, now: float) -> None:
+        """Start the queued jobs the machine has room for, in order; end those whose
+        MaxWaitTimeInSeconds ran out."""
+        for name, queued in list(self._queue.items()):
+            request = queued.request
+            if request.not_after is not None and now >= request.not_after:
+                del self._queue[name]
+                self._ledger.release(name)
+                self._pending.append(self._max_wait_exceeded(request, now))
+                continue
+            definition = request.definition
+            hosts = host_names(queued.demand.hosts)
+            wants_net = len(hosts) > 1 or definition.network_isolation
+            admission = self._ledger.admit(name, queued.demand, hosts, now, wants_net)
+            if admission.placements is None:
+                if not queued.announced:
+                    queued.announced = admission.reason
+                    self._emit_status(
+                        name, SecondaryStatus.STARTING, admission.reason.capitalize()
+                    )
+                continue
+            del self._queue[name]
+            self._start(queued, admission, hosts)
+
+    def _start(self, queued: _Queued, admission: Admission, hosts: tuple[str, ...]) -> None:
+        request, name = queued.request, queued.request.training_job_name
+        network: JobNetwork | None = None
+        started: list[HostProcess] = []
+        try:
+            if admission.net is not None:
+                isolated = request.definition.network_isolation
+                network = JobNetwork(request.job_dir, hosts, admission.net, isolated)
+                os.makedirs(request.job_dir, exist_ok=True)
+                network.create()
+            if request.definition.channels:
+                self._emit_status(name, SecondaryStatus.DOWNLOADING, "Downloading input data")
+            for placement in admission.placements or ():
+                started.append(
+                    launch_host(
+                        request,
+                        queued.argv,
+                        placement,
+                        hosts,
+                        limiter=self._limiter,
+                        plane=self._data,
+                        network=network,
+                        pgid=started[0].proc.pid if started else None,
+                        hide_gpus=bool(self._ledger.machine.gpus),
+                    )
+                )
+        except LaunchError as exc:
+            self._abandon(started)
+            if network is not None:
+                network.remove()
+            self._ledger.release(name)
+            self._fail_launch(name, exc)
+            return
+        for host in started:
+            if host.pidfd is not None:
+                self._selector.register(host.pidfd, selectors.EVENT_READ, host)
+        now = self._clock.now()
+        limit = request.definition.stopping.max_runtime_seconds
+        deadline = None if limit is None else now + max(0.0, limit - request.runtime_used)
+        job = _Job(request, queued.demand, started, network, deadline, oom_kills())
+        self._jobs[name] = job
+        self._pending.append(
+            StatusChanged(
+                name,
+                now,
+                SecondaryStatus.TRAINING,
+                "Training image download completed. Training in progress.",
+                pid=job.pgid,
+                pid_start_time=process_start_time(job.pgid),
+            )
+        )
+
+    def _abandon(self, started: list[HostProcess]) -> None:
+        """Kill the hosts of a launch that failed half way."""
+        if started:
+            signal_group(started[0].proc.pid, signal.SIGKILL)
+        for host in started:
+            host.reap()
+            if host.data is not None:
+                host.data.close()
+            self._limiter.release(host.limit)
+            self._close_fds(host)
+
+    def _fail_launch(self, name: str, exc: LaunchError) -> None:
+        failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
+        self._pending.append(
+            Finished(name, self._clock.now(), *failed, None, exc.reason, internal=exc.internal)
+        )
 
     def _emit_status(self, name: str, secondary: SecondaryStatus, message: str) -> None:
         self._pending.append(StatusChanged(name, self._clock.now(), secondary, message))
 
-    def _launch(self, request: LaunchRequest, layout: JobLayout, argv: list[str]) -> _Job:
-        env = build_environment(request, layout)
-        log_path = layout.log_path(request.attempt)
-        try:
-            out = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise LaunchError(f"could not create the log file {log_path}: {exc}") from exc
-        try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=layout.root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-            )
-        except OSError as exc:
-            raise LaunchError(f"TrainingImage program {argv[0]} could not start: {exc}") from exc
-        finally:
-            os.close(out)
-        log_fd = os.open(log_path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            pidfd: int | None = os.pidfd_open(proc.pid)
-        except (OSError, AttributeError):
-            pidfd = None
-        max_runtime = request.definition.stopping.max_runtime_seconds
-        deadline = None if max_runtime is None else self._clock.now() + max_runtime
-        job = _Job(request, layout, proc, log_fd, pidfd, deadline)
-        if pidfd is not None:
-            self._selector.register(pidfd, selectors.EVENT_READ, job)
-        return job
+    # -- stopping -----------------------------------------------------------------------
 
     def _enforce_deadlines(self, job: _Job, now: float) -> None:
         if job.kill_deadline is not None and now >= job.kill_deadline:
             job.kill_deadline = None
-            signal_group(job.proc.pid, signal.SIGKILL)
-        elif (
-            job.stop_reason is None
-            and job.runtime_deadline is not None
-            and now >= job.runtime_deadline
-        ):
-            self._begin_stop(job, SecondaryStatus.MAX_RUNTIME_EXCEEDED, now)
+            signal_group(job.pgid, signal.SIGKILL)
+        elif job.stop_reason is None and not job.failing:
+            if job.request.not_after is not None and now >= job.request.not_after:
+                self._begin_stop(job, SecondaryStatus.MAX_WAIT_TIME_EXCEEDED, now)
+            elif job.runtime_deadline is not None and now >= job.runtime_deadline:
+                self._begin_stop(job, SecondaryStatus.MAX_RUNTIME_EXCEEDED, now)
 
-    def _begin_stop(self, job: _Job, reason: SecondaryStatus, now: float) -> None:
-        job.stop_reason = reason
+    def _begin_stop(
+        self, job: _Job, reason: SecondaryStatus, now: float, message: str | None = None
+    ) -> None:
+        job.stop_reason, job.stop_message = reason, message
         job.kill_deadline = now + self._grace
-        signal_group(job.proc.pid, signal.SIGTERM)
+        signal_group(job.pgid, signal.SIGTERM)
 
-    def _read_lines(self, job: _Job, final: bool = False) -> list[str]:
-        """New complete lines of the log (and the partial last one when ``final``)."""
-        chunks = [job.partial]
-        while chunk := os.read(job.log_fd, _READ_CHUNK):
+    def _max_wait_exceeded(self, request: LaunchRequest, now: float) -> Finished:
+        limit = request.definition.stopping.max_wait_seconds
+        reason = (
+            "MaxWaitTimeExceeded: the managed spot training job did not complete within "
+            f"MaxWaitTimeInSeconds ({limit} s)"
+        )
+        stopped = TrainingJobStatus.STOPPED, SecondaryStatus.MAX_WAIT_TIME_EXCEEDED
+        return Finished(request.training_job_name, now, *stopped, None, reason)
+
+    # -- ending ---------------------------------------------------------------------------
+
+    def _read_lines(self, host: HostProcess, final: bool = False) -> list[str]:
+        """New complete lines of the host's log (and the partial last one when ``final``)."""
+        if host.log_fd is None:
+            return []
+        chunks = [host.partial]
+        while chunk := os.read(host.log_fd, _READ_CHUNK):
             chunks.append(chunk)
         data = b"".join(chunks)
         *complete, partial = data.split(b"\n")
@@ -257,37 +397,37 @@ class LocalExecutor:
             if partial:
                 complete.append(partial)
             partial = b""
-        job.partial = partial
+        host.partial = partial
         lines = [raw.decode("utf-8", errors="replace").rstrip("\r") for raw in complete]
-        job.tail.extend(lines)
+        host.tail.extend(lines)
         return lines
 
-    def _finish(self, job: _Job, returncode: int) -> list[ExecutorEvent]:
+    def _finish(self, job: _Job) -> list[ExecutorEvent]:
         self._release(job)
-        request = job.request
-        events: list[ExecutorEvent] = []
-        exit_code = returncode if returncode >= 0 else 128 - returncode
-        reason: str | None = None
-        if job.stop_reason is SecondaryStatus.MAX_RUNTIME_EXCEEDED:
-            status, secondary = TrainingJobStatus.STOPPED, job.stop_reason
-            max_runtime = request.definition.stopping.max_runtime_seconds
-            reason = (
-                "MaxRuntimeExceeded: training job ran longer than MaxRuntimeInSeconds "
-                f"({max_runtime} s)"
-            )
-        elif job.stop_reason is SecondaryStatus.STOPPED:
-            status, secondary = TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED
-        elif returncode == 0:
-            status, secondary = TrainingJobStatus.COMPLETED, SecondaryStatus.COMPLETED
+        data_failure = None
+        for host in job.hosts:
+            failure = host.data.close() if host.data is not None else None  # jobdata.py
+            data_failure = data_failure or failure
+        outcome = decide(
+            job.request, job.hosts, job.stop_reason, job.stop_message, self._limiter, job.oom_kills
+        )
+        for host in job.hosts:
+            self._limiter.release(host.limit)
+        if job.network is not None:
+            job.network.remove()
+        if job.stop_reason is SecondaryStatus.INTERRUPTED:
+            self._ledger.interrupted(job.name)
         else:
+            self._ledger.release(job.name)
+        status, secondary, reason = outcome.status, outcome.secondary, outcome.reason
+        if data_failure and secondary is not SecondaryStatus.INTERRUPTED:
             status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
-            reason = _failure_reason(job, returncode)
+            reason = data_failure  # a Pipe channel or the checkpoint sync failed (jobdata.py)
+        request, events = job.request, []
         artifacts = None
         output_path = request.definition.output_path
         name = request.training_job_name
-        if status is not TrainingJobStatus.FAILED and artifact_dir(
-            output_path, name, self._s3_root
-        ):
+        if status is not TrainingJobStatus.FAILED and output_reachable(output_path, self._data):
             events.append(
                 StatusChanged(
                     name,
@@ -297,56 +437,51 @@ class LocalExecutor:
                 )
             )
             try:
-                artifacts = package_outputs(job.layout, output_path, name, self._s3_root)
-            except (OSError, tarfile.TarError) as exc:
+                artifacts = package_outputs(  # outputs.py: pack, encrypt (KmsKeyId), upload
+                    job.hosts[0].layout,
+                    output_path,
+                    name,
+                    self._data,
+                    kms_key_of(request.definition),
+                )
+            except (OSError, tarfile.TarError, LaunchError) as exc:
                 status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
                 reason = f"could not write the model artifacts to {output_path}: {exc}"[
                     :MAX_REASON
                 ]
         events.append(
-            Finished(name, self._clock.now(), status, secondary, exit_code, reason, artifacts)
+            Finished(
+                name,
+                self._clock.now(),
+                status,
+                secondary,
+                outcome.exit_code,
+                reason,
+                artifacts,
+                internal=outcome.internal and status is not TrainingJobStatus.COMPLETED,
+            )
         )
         return events
 
     def _release(self, job: _Job) -> None:
         self._jobs.pop(job.name, None)
-        if job.pidfd is not None:
-            self._selector.unregister(job.pidfd)
-            os.close(job.pidfd)
-            job.pidfd = None
-        os.close(job.log_fd)
+        for host in job.hosts:
+            self._close_fds(host)
 
+    def _forget_pidfd(self, host: HostProcess) -> None:
+        """An exited host's pidfd stays readable: stop watching it."""
+        if host.pidfd is not None:
+            self._selector.unregister(host.pidfd)
+            os.close(host.pidfd)
+            host.pidfd = None
 
-def _has_exited(pid: int) -> bool:
-    """True when the child has exited; it is left waitable (not reaped), so its pid,
-    and the process group id, cannot be recycled yet."""
-    try:
-        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
-        return os.waitid(os.P_PID, pid, flags) is not None
-    except ChildProcessError:
-        return True
-
-
-def _failure_reason(job: _Job, returncode: int) -> str:
-    """``output/failure`` (first 1024 chars) if written, else exit code and log tail."""
-    try:
-        with open(job.layout.failure_path, encoding="utf-8", errors="replace") as f:
-            written = f.read(MAX_REASON)
-        if written.strip():
-            return written
-    except OSError:
-        pass
-    if returncode < 0:
+    def _close_fds(self, host: HostProcess) -> None:
         try:
-            how = f"terminated by signal {signal.Signals(-returncode).name}"
-        except ValueError:
-            how = f"terminated by signal {-returncode}"
-    else:
-        how = f"exited with code {returncode}"
-    head = f"AlgorithmError: program {how}"
-    if not job.tail:
-        return head
-    head += "; last log lines: "
-    tail = "\n".join(job.tail)
-    room = MAX_REASON - len(head)
-    return head + (tail if len(tail) <= room else "..." + tail[-(room - 3) :])
+            self._forget_pidfd(host)
+        except (KeyError, ValueError):  # never registered
+            if host.pidfd is not None:
+                os.close(host.pidfd)
+                host.pidfd = None
+        if host.log_fd is not None:
+            os.close(host.log_fd)
+            host.log_fd = None

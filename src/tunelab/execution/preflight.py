@@ -1,6 +1,8 @@
 """Checks, before a job is stored, that its training jobs can start here: the
-program exists and can run, and each local data channel exists. Refusing at
-create time beats a tuning job whose every training job fails."""
+program (or the script-mode code) exists and can run, and each data channel exists and
+holds files (a manifest's objects, a ``FileSystemDataSource`` directory, gzip files for
+``CompressionType`` Gzip, Pipe mode for augmented manifests, ``S3Prefix`` for FastFile).
+Refusing at create time beats a tuning job whose every training job fails."""
 
 from __future__ import annotations
 
@@ -11,15 +13,21 @@ from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.errors import Violation
 from tunelab.domain.paths import definition_path
 from tunelab.domain.tuning_job import TuningJobSpec
+from tunelab.execution.channel_checks import channel_problems
 from tunelab.execution.contract import AlgorithmImages, image_of
+from tunelab.execution.script_mode import is_script_mode, script_problems
+from tunelab.execution.storage import DataPlane
 from tunelab.execution.uris import local_path
 
 
 def check_launchable(
-    spec: TuningJobSpec, s3_root: str | None = None, algorithms: AlgorithmImages | None = None
+    spec: TuningJobSpec,
+    s3_root: DataPlane | str | None = None,
+    algorithms: AlgorithmImages | None = None,
 ) -> list[Violation]:
-    """Every problem of every definition of a tuning job (``s3_root``: the local
-    object store ``s3://`` URIs name; ``algorithms``: images of registered algorithms)."""
+    """Every problem of every definition of a tuning job (``s3_root``: a :class:`DataPlane`
+    or the local object store ``s3://`` URIs name; ``algorithms``: images of registered
+    algorithms)."""
     found: list[Violation] = []
     for index, definition in enumerate(spec.definitions):
         found += launch_problems(definition, definition_path(spec, index), s3_root, algorithms)
@@ -29,18 +37,19 @@ def check_launchable(
 def launch_problems(
     definition: TrainingJobDefinition,
     where: str,
-    s3_root: str | None = None,
+    s3_root: DataPlane | str | None = None,
     algorithms: AlgorithmImages | None = None,
 ) -> list[Violation]:
     """Problems of one definition; ``where`` prefixes the field paths (empty for a
     ``CreateTrainingJob`` request)."""
-    return list(_problems(definition, f"{where}." if where else "", s3_root, algorithms))
+    plane = DataPlane.of(s3_root)
+    return list(_problems(definition, f"{where}." if where else "", plane, algorithms))
 
 
 def _problems(
     definition: TrainingJobDefinition,
     prefix: str,
-    s3_root: str | None,
+    plane: DataPlane,
     algorithms: AlgorithmImages | None,
 ) -> Iterator[Violation]:
     image = image_of(definition, algorithms)
@@ -64,10 +73,11 @@ def _problems(
                 f"the program {image} is not executable (chmod +x it, "
                 "or give a .py file, which runs with tunelab's Python)",
             )
+    static = definition.static_hyperparameters
+    if image is not None and is_script_mode(image, static) and not definition.algorithm_name:
+        field = "StaticHyperParameters" if prefix else "HyperParameters"
+        for problem in script_problems(definition, plane):
+            yield Violation(f"{prefix}{field}", problem)
     for i, channel in enumerate(definition.channels):
-        source = local_path(channel.uri, s3_root)
-        if source is not None and not os.path.exists(source):
-            yield Violation(
-                f"{prefix}InputDataConfig[{i}]",
-                f"channel '{channel.name}': the data source {channel.uri} does not exist",
-            )
+        for problem in channel_problems(definition, channel, plane):
+            yield Violation(f"{prefix}InputDataConfig[{i}]", problem)

@@ -28,12 +28,16 @@ from tunelab.execution.clock import FakeClock
 @dataclass(frozen=True)
 class SimulatedRun:
     """``lines``: (seconds after start, text). The job ends ``duration`` seconds
-    after start with ``exit_code``; ``failure`` plays the ``output/failure`` file."""
+    after start with ``exit_code``; ``failure`` plays the ``output/failure`` file, and
+    with ``internal`` the failure is the machinery's (``Finished.internal``).
+    ``interrupted_after``: spot capacity is reclaimed that many seconds after start."""
 
     lines: tuple[tuple[float, str], ...] = ()
     duration: float = 1.0
     exit_code: int = 0
     failure: str | None = None
+    internal: bool = False
+    interrupted_after: float | None = None
 
 
 Program = Callable[[LaunchRequest], SimulatedRun]
@@ -47,6 +51,7 @@ class _Job:
     next_line: int = 0
     stop_reason: SecondaryStatus | None = None
     deadline: float | None = None
+    not_after: float | None = None
 
 
 @dataclass
@@ -63,7 +68,8 @@ class SimulatedExecutor:
         self.launches.append(request)
         job = _Job(request, self.program(request), now)
         limit = request.definition.stopping.max_runtime_seconds
-        job.deadline = None if limit is None else now + limit
+        job.deadline = None if limit is None else now + limit - request.runtime_used
+        job.not_after = request.not_after
         self._jobs[request.training_job_name] = job
         self._pending.append(
             StatusChanged(
@@ -76,8 +82,12 @@ class SimulatedExecutor:
         events, self._pending = self._pending, []
         for name, job in list(self._jobs.items()):
             end = job.started + job.run.duration
+            if job.run.interrupted_after is not None:
+                end = min(end, job.started + job.run.interrupted_after)
             if job.deadline is not None and job.deadline < end and now >= job.deadline:
                 job.stop_reason = job.stop_reason or SecondaryStatus.MAX_RUNTIME_EXCEEDED
+            if job.not_after is not None and job.not_after < end and now >= job.not_after:
+                job.stop_reason = job.stop_reason or SecondaryStatus.MAX_WAIT_TIME_EXCEEDED
             cutoff = now if job.stop_reason is None else min(now, end)
             lines = []
             while job.next_line < len(job.run.lines):
@@ -101,14 +111,21 @@ class SimulatedExecutor:
                 f"MaxRuntimeExceeded: training job ran longer than MaxRuntimeInSeconds ({limit} s)"
             )
             return Finished(name, at, TrainingJobStatus.STOPPED, job.stop_reason, None, reason)
+        if job.stop_reason is SecondaryStatus.MAX_WAIT_TIME_EXCEEDED:
+            reason = "MaxWaitTimeExceeded: the managed spot training job did not complete"
+            return Finished(name, at, TrainingJobStatus.STOPPED, job.stop_reason, None, reason)
+        interrupted = job.run.interrupted_after
+        if job.stop_reason is None and interrupted is not None and interrupted < job.run.duration:
+            reason = "Interrupted: spot capacity was reclaimed"
+            failed = TrainingJobStatus.FAILED, SecondaryStatus.INTERRUPTED
+            return Finished(name, at, *failed, None, reason, internal=True)
         if job.stop_reason is not None:
             return Finished(name, at, TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED)
         if job.run.exit_code == 0:
             return Finished(name, at, TrainingJobStatus.COMPLETED, SecondaryStatus.COMPLETED, 0)
         reason = job.run.failure or f"AlgorithmError: program exited with code {job.run.exit_code}"
-        return Finished(
-            name, at, TrainingJobStatus.FAILED, SecondaryStatus.FAILED, job.run.exit_code, reason
-        )
+        failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
+        return Finished(name, at, *failed, job.run.exit_code, reason, internal=job.run.internal)
 
     def wait(self, timeout: float) -> None:
         """Advance the fake clock to the next scripted moment, at most ``timeout``."""
@@ -120,8 +137,11 @@ class SimulatedExecutor:
             if job.stop_reason is not None:
                 return
             moments.append(job.started + job.run.duration)
-            if job.deadline is not None:
-                moments.append(job.deadline)
+            if job.run.interrupted_after is not None:
+                moments.append(job.started + job.run.interrupted_after)
+            for deadline in (job.deadline, job.not_after):
+                if deadline is not None:
+                    moments.append(deadline)
             if job.next_line < len(job.run.lines):
                 moments.append(job.started + job.run.lines[job.next_line][0])
         upcoming = heapq.nsmallest(1, (m for m in moments if m > now))

@@ -30,6 +30,7 @@ from tunelab.domain.tuning_job import TuningJob
 from tunelab.execution.base import Executor, Finished, LaunchRequest, OutputLines, StatusChanged
 from tunelab.execution.clock import Clock
 from tunelab.execution.contract import training_job_dir
+from tunelab.orchestrator.attempts import launch_limits, next_attempt
 from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.orchestrator.progress import Progress
 from tunelab.orchestrator.recovery import recover
@@ -87,6 +88,9 @@ class TuningLoop:
         self._stop_requested = False
         self._next_status_read = 0.0
         self._stop_jobs: set[str] = set()
+        self._relaunch: list[LiveTrial] = []
+        """Jobs whose attempt ended without ending them (spot, RetryStrategy): their next
+        attempt is committed in this tick and launched after it."""
         self.stopped_early = 0
         """Training jobs this loop stopped on a rule's decision (Hyperband's too)."""
 
@@ -134,6 +138,11 @@ class TuningLoop:
         except ConflictError:  # the tuning job changed meanwhile (a stop request)
             self.job = self.store.get_tuning_job(self.job.name)
             self._commit(changed, points, new, bool(events or new), None)
+        relaunch, self._relaunch = self._relaunch, []
+        for trial in relaunch:
+            self._launch(trial)
+            if trial.job.status is TrainingJobStatus.STOPPING:  # stopped meanwhile
+                self.executor.stop(trial.job.name)
         for name in stops:
             self.executor.stop(name)
         for trial in new:
@@ -181,9 +190,14 @@ class TuningLoop:
                     points.append((event.name, new_points))
                 events += reports
             elif isinstance(event, Finished):
-                events.append(trial.on_finished(event))
-                self.tracker.add(trial.job.final_objective_value)
-                del self.live[event.name]
+                retry = next_attempt(trial.job, trial.definition, event)
+                if retry is not None:  # spot interruption or RetryStrategy: run it again
+                    trial.job = retry
+                    self._relaunch.append(trial)
+                else:
+                    events.append(trial.on_finished(event))
+                    self.tracker.add(trial.job.final_objective_value)
+                    del self.live[event.name]
             changed[event.name] = trial.job
         return changed, points, events
 
@@ -363,6 +377,7 @@ class TuningLoop:
     def _launch(self, trial: LiveTrial) -> None:
         self.live[trial.job.name] = trial
         job, definition = trial.job, trial.definition
+        not_after, runtime_used = launch_limits(job, definition)
         self.executor.submit(
             LaunchRequest(
                 training_job_name=job.name,
@@ -372,6 +387,8 @@ class TuningLoop:
                 job_dir=training_job_dir(self.settings.jobs_root, self.job.name, job.name),
                 attempt=job.attempt,
                 tuning_job_name=self.job.name,
+                not_after=not_after,
+                runtime_used=runtime_used,
             )
         )
 

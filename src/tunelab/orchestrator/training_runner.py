@@ -20,6 +20,7 @@ from tunelab.execution.base import Executor, Finished, LaunchRequest, OutputLine
 from tunelab.execution.clock import Clock
 from tunelab.execution.contract import training_job_dir
 from tunelab.metrics.extract import MetricExtractor
+from tunelab.orchestrator.attempts import launch_limits, next_attempt
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
 
 DefinitionOf = Callable[[TrainingJob], TrainingJobDefinition]
@@ -103,6 +104,7 @@ class TrainingRunner:
                 self._save(running.job)
         changed: dict[str, TrainingJob] = {}
         points: list[tuple[str, list[MetricPoint]]] = []
+        relaunch: list[TrainingJob] = []
         for event in self.executor.poll():
             running = self.running.get(event.name)
             if running is None:
@@ -121,6 +123,11 @@ class TrainingRunner:
                 if found:
                     points.append((event.name, found))
                     job = job.evolve(last_modified_time=event.time)
+            elif isinstance(event, Finished) and (
+                retry := next_attempt(job, running.definition, event)
+            ):
+                job = retry  # spot interruption or RetryStrategy: run it again after commit
+                relaunch.append(job)
             elif isinstance(event, Finished):
                 job = job.transition(event.secondary, event.time, event.failure_reason or "")
                 job = job.evolve(
@@ -138,10 +145,16 @@ class TrainingRunner:
                     batch.put_training_job(job)
                 for name, found in points:
                     batch.add_metric_points(name, found)
+        for job in relaunch:
+            self._launch(job)
 
     def _launch(self, job: TrainingJob) -> None:
         definition = self.definition_of(job)
-        self.running[job.name] = _Running(job, definition)
+        running = self.running.get(job.name)
+        if running is None:
+            running = self.running[job.name] = _Running(job, definition)
+        running.job = job
+        not_after, runtime_used = launch_limits(job, definition)
         self.executor.submit(
             LaunchRequest(
                 training_job_name=job.name,
@@ -150,6 +163,8 @@ class TrainingRunner:
                 hyperparameters=dict(definition.static_hyperparameters),
                 job_dir=training_job_dir(self.jobs_root, "_standalone", job.name),
                 attempt=job.attempt,
+                not_after=not_after,
+                runtime_used=runtime_used,
             )
         )
 

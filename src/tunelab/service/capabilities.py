@@ -4,19 +4,25 @@ message that says so, instead of being run differently from what was asked."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Mapping
 
 from tunelab.algorithms.images import builtin_for
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.errors import Violation
 from tunelab.domain.paths import CONFIG, definition_path
+from tunelab.domain.rules import QUOTA
 from tunelab.domain.tuning_job import TuningJobSpec
+from tunelab.execution import container
+from tunelab.execution.network import isolation_problem
+from tunelab.execution.resources import Machine, Overcommit, oversize
+from tunelab.execution.script_mode import PROGRAM, SUBMIT_DIRECTORY, framework_of, script_of
 from tunelab.strategies.registry import STRATEGIES
 
 
 def unsupported(spec: TuningJobSpec, local_s3: bool = True) -> Iterator[Violation]:
-    """``local_s3``: ``s3://`` URIs name tunelab's local object store (else a real
-    S3 endpoint, which this version does not reach)."""
+    """``local_s3``: ``s3://`` URIs name tunelab's local object store (else the S3
+    endpoint ``AWS_ENDPOINT_URL_S3``; both are served)."""
     if spec.strategy not in STRATEGIES:
         available = ", ".join(sorted(STRATEGIES))
         yield Violation(
@@ -45,31 +51,10 @@ def unsupported_definition(
     path = f"{prefix}AlgorithmSpecification"
     image = definition.training_image
     static = definition.static_hyperparameters
-    if image is not None and not image.startswith("file:") and not builtin_for(image, static):
-        yield Violation(
-            f"{path}.TrainingImage",
-            "tunelab runs local programs named as "
-            f"file:///absolute/path/to/program; container images such as "
-            f"{image!r} are not available in this version",
-        )
-    modes = {definition.input_mode} | {c.input_mode for c in definition.channels}
-    if "Pipe" in modes:
-        yield Violation(
-            f"{path}.TrainingInputMode",
-            "Pipe input mode is not available in this version of tunelab; use File or FastFile",
-        )
-    if definition.resources.instance_count > 1:
-        yield Violation(
-            f"{prefix}ResourceConfig.InstanceCount",
-            "distributed training (InstanceCount > 1) is not available in this "
-            "version of tunelab; use 1",
-        )
-    remote = ("https://",) if local_s3 else ("s3://", "https://")
-    hint = (
-        "tunelab's local object store serves s3:// when AWS_ENDPOINT_URL_S3 is unset"
-        if not local_s3
-        else "use s3:// (tunelab's local object store), a local path or a file:// URI"
-    )
+    yield from _image_problems(image, static, f"{path}.TrainingImage")
+    yield from resource_problems(definition, prefix)
+    remote = ("https://",)  # s3:// is the local object store, or AWS_ENDPOINT_URL_S3
+    hint = "use s3://, a local path or a file:// URI"
     for i, channel in enumerate(definition.channels):
         if channel.uri.startswith(remote):
             yield Violation(
@@ -83,3 +68,52 @@ def unsupported_definition(
             f"{definition.output_path.split(':')[0]}:// outputs are not available in this "
             f"version of tunelab; {hint}",
         )
+    if definition.checkpoint is not None and definition.checkpoint.uri.startswith(remote):
+        yield Violation(
+            f"{prefix}CheckpointConfig.S3Uri",
+            f"https:// checkpoint locations are not available in this version of tunelab; {hint}",
+        )
+
+
+def _image_problems(
+    image: str | None, static: Mapping[str, str], where: str
+) -> Iterator[Violation]:
+    """A ``TrainingImage`` runs as a ``file:`` program, a built-in algorithm, a framework
+    image in script mode, or (any other image) with ``docker`` when an engine answers."""
+    if image is None or image.startswith("file:") or builtin_for(image, static):
+        return
+    if framework_of(image) is not None:
+        program, submit = script_of(static)
+        if not program or not submit:
+            yield Violation(
+                where,
+                f"the framework image {image!r} runs a training script (script mode): set "
+                f"the static hyperparameters {PROGRAM} and {SUBMIT_DIRECTORY}",
+            )
+        return
+    if not container.engine_available():
+        yield Violation(
+            where,
+            f"{image!r} is a container image: tunelab runs such images with docker, and no "
+            "container engine answers here (`docker info` failed); use a file:///absolute/"
+            "path/to/program, a built-in algorithm (tunelab algorithms list) or a SageMaker "
+            f"framework image with {PROGRAM} and {SUBMIT_DIRECTORY} (script mode)",
+        )
+
+
+def resource_problems(
+    definition: TrainingJobDefinition, prefix: str, machine: Machine | None = None
+) -> Iterator[Violation]:
+    """A job too big for this machine even when idle, under the overcommit policy of
+    :mod:`tunelab.execution.resources` (``ResourceLimitExceeded``, naming the field), and
+    network isolation where this machine cannot provide it."""
+    policy = Overcommit.from_env()
+    for field, message in oversize(definition, machine or _machine(), policy):
+        yield Violation(f"{prefix}ResourceConfig.{field}", message, QUOTA)
+    if definition.network_isolation and (problem := isolation_problem()):
+        yield Violation(f"{prefix}EnableNetworkIsolation", problem)
+
+
+@functools.cache
+def _machine() -> Machine:
+    return Machine.detect()

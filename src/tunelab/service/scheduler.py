@@ -22,7 +22,8 @@ from tunelab.execution.local import LocalExecutor
 from tunelab.orchestrator.loop import LoopSettings, TuningLoop
 from tunelab.orchestrator.training_runner import DefinitionOf, TrainingRunner
 from tunelab.service.algorithms import AlgorithmService
-from tunelab.service.settings import Settings
+from tunelab.service.dataplane import data_plane
+from tunelab.service.settings import Settings, machine_ledger, memory_limiter
 from tunelab.service.threads import limit_math_threads
 from tunelab.store.base import Store, TuningJobQuery
 
@@ -47,6 +48,9 @@ class Scheduler:
                 stop_grace_seconds=settings.stop_grace_seconds,
                 s3_root=settings.s3_root,
                 algorithms=AlgorithmService(store, clock).image,
+                data=data_plane(settings),
+                ledger=machine_ledger(settings),  # the machine's accounts (ledger.py)
+                limiter=memory_limiter(settings),
             )
         )
         self.loops: dict[str, TuningLoop] = {}

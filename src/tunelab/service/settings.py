@@ -9,6 +9,12 @@
 | ``TUNELAB_MAX_CONCURRENT_INSTANCES`` | 20 |
 | ``TUNELAB_STOP_GRACE_SECONDS`` | 120 (SageMaker's ``docker stop -t 120``) |
 | ``TUNELAB_REGION`` / ``TUNELAB_ACCOUNT_ID`` | ``us-east-1`` / ``123456789012`` (for ARNs) |
+| ``TUNELAB_CPU_OVERCOMMIT`` / ``TUNELAB_MEMORY_OVERCOMMIT`` | 10 / 4 (``execution.resources``) |
+| ``TUNELAB_CGROUP_ROOT`` | unset: memory limited by RLIMIT_AS (``execution.limits``) |
+
+The machine's accounts of which job holds which CPUs and memory (and spot capacity
+reclaimed from which job) are in ``$TUNELAB_HOME/machine.json``, shared by every
+tunelab process of that home (:mod:`tunelab.execution.ledger`).
 
 ``s3://bucket/key`` locations live in tunelab's local object store,
 ``$TUNELAB_HOME/s3/bucket/key`` (fill it with ``tunelab data put``), unless
@@ -18,6 +24,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +32,9 @@ from pathlib import Path
 from tunelab.domain.errors import ValidationError
 from tunelab.domain.names import DEFAULT_ACCOUNT, DEFAULT_REGION
 from tunelab.domain.rules import Quotas
+from tunelab.execution.ledger import Ledger
+from tunelab.execution.limits import MemoryLimiter
+from tunelab.execution.resources import Machine, Overcommit
 
 
 @dataclass(frozen=True)
@@ -37,10 +47,16 @@ class Settings:
     region: str = DEFAULT_REGION
     account: str = DEFAULT_ACCOUNT
     s3_endpoint: str | None = None
+    cgroup_root: str | None = None
+    """A cgroup v2 directory delegated to tunelab: memory limits with ``memory.max``."""
 
     @property
     def jobs_root(self) -> Path:
         return self.home / "jobs"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home / "machine.json"
 
     @property
     def s3_root(self) -> str | None:
@@ -66,6 +82,7 @@ class Settings:
             region=env.get("TUNELAB_REGION") or DEFAULT_REGION,
             account=env.get("TUNELAB_ACCOUNT_ID") or DEFAULT_ACCOUNT,
             s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or None,
+            cgroup_root=env.get("TUNELAB_CGROUP_ROOT") or None,
         )
 
 
@@ -82,3 +99,25 @@ def _integer(env: Mapping[str, str], key: str, default: int) -> int:
     if value < 1:
         raise ValidationError(f"environment variable {key} must be at least 1; got {value}")
     return value
+
+
+_LEDGERS: dict[str, Ledger] = {}
+_LEDGERS_LOCK = threading.Lock()
+
+
+def machine_ledger(settings: Settings) -> Ledger:
+    """The machine's ledger of ``settings.home`` (one object per process and home)."""
+    path = str(settings.ledger_path)
+    with _LEDGERS_LOCK:
+        if path not in _LEDGERS:
+            try:
+                policy = Overcommit.from_env()
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+            _LEDGERS[path] = Ledger(Machine.detect(), policy, path)
+        return _LEDGERS[path]
+
+
+def memory_limiter(settings: Settings) -> MemoryLimiter:
+    """cgroup v2 under ``TUNELAB_CGROUP_ROOT`` when usable, else RLIMIT_AS."""
+    return MemoryLimiter(settings.cgroup_root)

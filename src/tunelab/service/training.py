@@ -17,6 +17,8 @@ from tunelab.execution.clock import Clock
 from tunelab.execution.preflight import launch_problems
 from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.capabilities import unsupported_definition
+from tunelab.service.dataplane import data_plane, definition_problems
+from tunelab.service.settings import Settings
 from tunelab.store.base import Page, Store, TrainingJobQuery
 
 
@@ -34,9 +36,17 @@ class TrainingJobDescription:
 
 
 class TrainingService:
-    def __init__(self, store: Store, clock: Clock, s3_root: str | None = None) -> None:
-        """``s3_root``: tunelab's local object store (None: ``s3://`` is refused)."""
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        s3_root: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        """``s3_root``: tunelab's local object store (None: the S3 endpoint of the
+        settings); ``settings``: where roles and keys live (default: the environment's)."""
         self.store, self.clock, self.s3_root = store, clock, s3_root
+        self.settings = settings or Settings.from_env()
         self.algorithms = AlgorithmService(store, clock)
 
     def create(self, document: Mapping[str, Any], created_by: str | None = None) -> TrainingJob:
@@ -49,7 +59,9 @@ class TrainingService:
         request = parse_training_job_request(document)
         local_s3 = self.s3_root is not None
         raise_for(list(unsupported_definition(request.definition, "", local_s3)))
-        raise_for(launch_problems(request.definition, "", self.s3_root, self.algorithms.image))
+        plane = data_plane(self.settings, self.s3_root)
+        raise_for(launch_problems(request.definition, "", plane, self.algorithms.image))
+        raise_for(definition_problems(request.definition, "", self.settings))
         now = self.clock.now()
         job = TrainingJob(
             name=request.name,

@@ -34,7 +34,8 @@ from tunelab.orchestrator.loop import LoopSettings, TuningLoop
 from tunelab.orchestrator.progress import Progress
 from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.capabilities import unsupported
-from tunelab.service.settings import Settings
+from tunelab.service.dataplane import data_plane, spec_problems
+from tunelab.service.settings import Settings, machine_ledger, memory_limiter
 from tunelab.service.threads import limit_math_threads
 from tunelab.store.base import (
     Counters,
@@ -90,7 +91,9 @@ class TuningService:
             parents = [self._parent(name) for name in spec.warm_start.parents]
             raise_for(check_parents(spec, parents, self.settings.quotas.max_training_jobs))
         raise_for(list(unsupported(spec, local_s3=self.settings.s3_root is not None)))
-        raise_for(check_launchable(spec, self.settings.s3_root, self.algorithms.image))
+        plane = data_plane(self.settings)
+        raise_for(check_launchable(spec, plane, self.algorithms.image))
+        raise_for(spec_problems(spec, self.settings))  # RoleArn's roles, KmsKeyId's keys
         if name_must_be_free:
             try:
                 existing = self.store.get_tuning_job(spec.name)
@@ -141,6 +144,9 @@ class TuningService:
             stop_grace_seconds=self.settings.stop_grace_seconds,
             s3_root=self.settings.s3_root,
             algorithms=self.algorithms.image,
+            data=data_plane(self.settings),
+            ledger=machine_ledger(self.settings),  # the machine's accounts (ledger.py)
+            limiter=memory_limiter(self.settings),
         )
         settings = LoopSettings(str(self.settings.jobs_root), self.settings.poll_interval)
         self._loop = TuningLoop(self.store, executor, self.clock, job.name, settings, on_progress)

@@ -1,0 +1,285 @@
+"""The machine's ledger: which training job holds which share of this machine, shared by
+every tunelab process that runs jobs here (``$TUNELAB_HOME/machine.json``, read and
+written under an exclusive ``flock``; in memory for a single process).
+
+It records, per running host, its vCPUs, memory, pinned CPUs and GPUs (admission and
+placement: :mod:`.resources`); the on-demand jobs waiting for room (spot jobs leave it
+to them); and spot capacity reclaimed from a running job, by on-demand work that needs
+the room or by a drill (``tunelab spot interrupt``), with how long that capacity stays
+away. Entries of a tunelab process that died are dropped at the next write.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tunelab.domain.instance_types import instance_type
+from tunelab.execution.processes import process_start_time
+from tunelab.execution.resources import (
+    Allocation,
+    Demand,
+    HostPlacement,
+    Machine,
+    Overcommit,
+    fits,
+    place,
+)
+
+State = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Admission:
+    """``placements`` (one per host) when admitted, else None and ``reason`` why the job
+    waits. ``net`` is the job's network index when one was asked for."""
+
+    placements: list[HostPlacement] | None
+    reason: str = ""
+    net: int | None = None
+
+
+def _owner() -> list[int | None]:
+    pid = os.getpid()
+    return [pid, process_start_time(pid)]
+
+
+def _alive(owner: Sequence[Any]) -> bool:
+    pid, start = owner
+    return start is not None and process_start_time(int(pid)) == start
+
+
+class Ledger:
+    """See the module docstring. Thread-safe; ``path`` None keeps it in this process."""
+
+    def __init__(
+        self, machine: Machine, policy: Overcommit | None = None, path: str | None = None
+    ) -> None:
+        self.machine, self.policy, self.path = machine, policy or Overcommit(), path
+        self._lock = threading.Lock()
+        self._memory: State = _empty()
+        self._seen: tuple[int, int] | None = None
+        self._reclaims: dict[str, Any] = {}
+
+    # -- the executor's side ------------------------------------------------------------
+
+    def admit(
+        self, job: str, demand: Demand, hosts: Sequence[str], now: float, want_net: bool = False
+    ) -> Admission:
+        """Admit ``job`` if it fits (a spot job also leaves room for waiting on-demand
+        jobs and respects a hold on its capacity); else record why it waits, and for an
+        on-demand job reclaim the spot jobs whose room it needs."""
+        with self._state() as state:
+            allocations = _allocations(state)
+            hold = state["holds"].get(job)
+            if demand.spot and hold is not None and now < hold:
+                return Admission(
+                    None, f"spot capacity was reclaimed; it is back in {hold - now:.0f} s"
+                )
+            waiting = [_demand(entry) for name, entry in state["waiting"].items() if name != job]
+            reserved = waiting if demand.spot else []
+            if fits(demand, self.machine, self.policy, allocations, reserved):
+                placements = place(demand, hosts, self.machine, allocations)
+                net = _free_net(state) if want_net else None
+                for placement in placements:
+                    state["allocations"].append(
+                        {
+                            **asdict(
+                                Allocation(
+                                    job,
+                                    placement.host,
+                                    demand.instance.vcpus,
+                                    demand.instance.memory_bytes,
+                                    placement.cpus,
+                                    placement.gpus,
+                                    demand.spot,
+                                    now,
+                                )
+                            ),
+                            "owner": _owner(),
+                            "net": net,
+                        }
+                    )
+                state["waiting"].pop(job, None)
+                state["holds"].pop(job, None)
+                return Admission(placements, net=net)
+            if not demand.spot:
+                state["waiting"][job] = {
+                    "instance": demand.instance.name,
+                    "hosts": demand.hosts,
+                    "owner": _owner(),
+                }
+                self._reclaim_for(state, demand, allocations, job)
+            return Admission(None, self._why(demand, allocations))
+
+    def release(self, job: str) -> None:
+        """Forget everything about ``job`` but a hold on its spot capacity."""
+        with self._state() as state:
+            state["allocations"] = [a for a in state["allocations"] if a["job"] != job]
+            state["waiting"].pop(job, None)
+            state["reclaims"].pop(job, None)
+
+    def interrupted(self, job: str) -> None:
+        """The executor interrupted ``job`` for a reclaim: its capacity is held away until
+        the reclaim's ``hold_until`` (if any), and the job's share is released."""
+        with self._state() as state:
+            reclaim = state["reclaims"].pop(job, None)
+            if reclaim is not None and reclaim.get("hold_until") is not None:
+                state["holds"][job] = reclaim["hold_until"]
+            state["allocations"] = [a for a in state["allocations"] if a["job"] != job]
+
+    def reclaimed(self, jobs: Iterable[str]) -> dict[str, str]:
+        """Which of ``jobs`` had their spot capacity reclaimed, with the reason. Cheap:
+        the file is read again only when it changed."""
+        wanted = set(jobs)
+        if not wanted:
+            return {}
+        if self.path is None:
+            with self._lock:
+                reclaims = dict(self._memory["reclaims"])
+        else:
+            try:
+                info = os.stat(self.path)
+            except FileNotFoundError:
+                return {}
+            seen = (info.st_mtime_ns, info.st_size)
+            if seen != self._seen:
+                with self._lock:
+                    self._reclaims = dict(self._read().get("reclaims", {}))
+                    self._seen = seen
+            reclaims = self._reclaims
+        return {job: reclaims[job]["reason"] for job in wanted if job in reclaims}
+
+    # -- drills and reports -----------------------------------------------------------------
+
+    def request_interrupt(self, job: str, reason: str, hold_until: float | None) -> bool:
+        """Reclaim the capacity of the running spot job ``job`` (False: it holds none)."""
+        with self._state() as state:
+            if not any(a["job"] == job and a["spot"] for a in state["allocations"]):
+                return False
+            state["reclaims"][job] = {"reason": reason, "hold_until": hold_until}
+            return True
+
+    def allocations(self) -> list[Allocation]:
+        with self._state() as state:
+            return _allocations(state)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _reclaim_for(
+        self, state: State, demand: Demand, allocations: list[Allocation], job: str
+    ) -> None:
+        """Reclaim spot jobs, newest first, until ``demand`` would fit (none if it could
+        not fit even without any spot job)."""
+        spot_jobs: dict[str, float] = {}
+        for allocation in allocations:
+            if allocation.spot and allocation.job not in state["reclaims"]:
+                spot_jobs[allocation.job] = max(spot_jobs.get(allocation.job, 0), allocation.since)
+        left = [a for a in allocations if a.job not in state["reclaims"]]
+        victims = []
+        for victim in sorted(spot_jobs, key=lambda name: -spot_jobs[name]):
+            if fits(demand, self.machine, self.policy, left):
+                break
+            left = [a for a in left if a.job != victim]
+            victims.append(victim)
+        if victims and fits(demand, self.machine, self.policy, left):
+            for victim in victims:
+                state["reclaims"][victim] = {
+                    "reason": f"spot capacity was reclaimed for the on-demand job {job}",
+                    "hold_until": None,
+                }
+
+    def _why(self, demand: Demand, allocations: list[Allocation]) -> str:
+        vcpus = sum(a.vcpus for a in allocations)
+        memory = sum(a.memory_bytes for a in allocations) / (1 << 30)
+        return (
+            f"waiting for capacity: {demand.hosts} x {demand.instance.name} next to "
+            f"{len(allocations)} running instances ({vcpus} vCPUs, {memory:g} GiB) of "
+            f"{self.policy.vcpus(self.machine):g} vCPUs and "
+            f"{self.policy.memory_bytes(self.machine) / (1 << 30):.1f} GiB"
+        )
+
+    @contextmanager
+    def _state(self) -> Iterator[State]:
+        """The state, locked for this thread and (with a file) every process; written
+        back when the block exits without error."""
+        with self._lock:
+            if self.path is None:
+                yield self._memory
+                return
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            with open(self.path + ".lock", "a+") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                state = self._read()
+                _drop_dead(state)
+                yield state
+                partial = f"{self.path}.{os.getpid()}.partial"
+                with open(partial, "w", encoding="utf-8") as f:
+                    json.dump(state, f)
+                os.replace(partial, self.path)
+
+    def _read(self) -> State:
+        try:
+            with open(self.path or "", encoding="utf-8") as f:
+                state = json.load(f)
+        except (FileNotFoundError, ValueError):
+            return _empty()
+        for key, value in _empty().items():
+            state.setdefault(key, value)
+        return state
+
+
+def _empty() -> State:
+    return {"allocations": [], "waiting": {}, "reclaims": {}, "holds": {}}
+
+
+def _drop_dead(state: State) -> None:
+    """Forget what tunelab processes that are gone had recorded."""
+    alive: dict[tuple[Any, ...], bool] = {}
+
+    def live(owner: Sequence[Any]) -> bool:
+        key = tuple(owner)
+        if key not in alive:
+            alive[key] = _alive(owner)
+        return alive[key]
+
+    state["allocations"] = [a for a in state["allocations"] if live(a["owner"])]
+    state["waiting"] = {k: v for k, v in state["waiting"].items() if live(v["owner"])}
+    running = {a["job"] for a in state["allocations"]}
+    state["reclaims"] = {k: v for k, v in state["reclaims"].items() if k in running}
+
+
+def _allocations(state: State) -> list[Allocation]:
+    return [
+        Allocation(
+            a["job"],
+            a["host"],
+            a["vcpus"],
+            a["memory_bytes"],
+            tuple(a["cpus"]),
+            tuple(a["gpus"]),
+            a["spot"],
+            a["since"],
+        )
+        for a in state["allocations"]
+    ]
+
+
+def _demand(entry: dict[str, Any]) -> Demand:
+    found = instance_type(entry["instance"])
+    assert found is not None
+    return Demand(found, entry["hosts"])
+
+
+def _free_net(state: State) -> int:
+    used = {a["net"] for a in state["allocations"] if a.get("net") is not None}
+    index = 0
+    while index in used:
+        index += 1
+    return index

@@ -1,0 +1,94 @@
+"""Artifacts: packing, AES-256-GCM encryption under a KmsKeyId and its round trip,
+tampering detected, an unknown key failing the job."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tunelab.domain.enums import TrainingJobStatus
+from tunelab.execution.base import Finished
+from tunelab.execution.contract import LaunchError, prepare_job_dir
+from tunelab.execution.local import LocalExecutor
+from tunelab.execution.outputs import (
+    MAGIC,
+    decrypt_file,
+    encrypted_key_id,
+    is_encrypted,
+    package_outputs,
+)
+from tunelab.execution.storage import DataPlane
+
+from .test_contract import PROGRAMS, collect, make_definition, make_request
+
+KEY_ID = "3f1c2a5e-0000-4000-8000-00000000beef"
+KEYS = {KEY_ID: os.urandom(32)}
+
+
+def lookup(name: str) -> tuple[str, bytes]:
+    key_id = "3f1c2a5e-0000-4000-8000-00000000beef" if name == "alias/models" else name
+    return key_id, KEYS[key_id]
+
+
+def test_encrypted_artifacts_round_trip(tmp_path: Path) -> None:
+    plane = DataPlane(s3_root=str(tmp_path / "s3"), kms=lookup)
+    layout = prepare_job_dir(make_request(tmp_path / "job", make_definition("file:///bin/true")))
+    Path(layout.model_dir, "weights.bin").write_bytes(b"\x00secret weights" * 1000)
+    Path(layout.output_data_dir, "eval.json").write_text('{"auc": 0.9}')
+    uri = package_outputs(layout, "s3://bkt/out", "job", plane, "alias/models")
+    assert uri == "s3://bkt/out/job/output/model.tar.gz"
+    stored = tmp_path / "s3" / "bkt" / "out" / "job" / "output"
+    model = stored / "model.tar.gz"
+    assert is_encrypted(str(model)) and model.read_bytes().startswith(MAGIC)
+    assert b"secret weights" not in model.read_bytes()
+    assert encrypted_key_id(str(model)) == KEY_ID  # the key's id, not the alias
+    plain = tmp_path / "model.tar.gz"
+    assert decrypt_file(str(model), str(plain), lookup) == KEY_ID
+    with tarfile.open(plain) as tar:
+        member = tar.extractfile("weights.bin")
+        assert member is not None and member.read() == b"\x00secret weights" * 1000
+    decrypt_file(str(stored / "output.tar.gz"), str(tmp_path / "output.tar.gz"), lookup)
+    with tarfile.open(tmp_path / "output.tar.gz") as tar:
+        assert tar.getnames() == ["eval.json"]
+    assert not list(Path(layout.root).glob(".artifacts-*"))  # the work files are gone
+
+
+def test_tampering_or_another_key_is_detected(tmp_path: Path) -> None:
+    plane = DataPlane(kms=lookup)
+    layout = prepare_job_dir(make_request(tmp_path / "job", make_definition("file:///bin/true")))
+    Path(layout.model_dir, "m").write_text("model")
+    package_outputs(layout, str(tmp_path / "out"), "job", plane, KEY_ID)
+    model = tmp_path / "out" / "job" / "output" / "model.tar.gz"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 1
+    altered = tmp_path / "altered"
+    altered.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="does not decrypt"):
+        decrypt_file(str(altered), str(tmp_path / "plain"), lookup)
+    assert not (tmp_path / "plain").exists()
+    other = {KEY_ID: os.urandom(32)}
+    with pytest.raises(ValueError, match="does not decrypt"):
+        decrypt_file(str(model), str(tmp_path / "plain"), lambda k: (k, other[k]))
+    with pytest.raises(KeyError):
+        decrypt_file(str(model), str(tmp_path / "plain"), lambda k: (k, {}[k]))
+
+
+def test_an_unknown_key_fails_the_job(tmp_path: Path) -> None:
+    layout = prepare_job_dir(make_request(tmp_path / "j", make_definition("file:///bin/true")))
+    with pytest.raises(LaunchError, match="'missing' is not a key in tunelab's key store"):
+        package_outputs(layout, str(tmp_path / "out"), "j", DataPlane(kms=lookup), "missing")
+    definition = make_definition(
+        (PROGRAMS / "behave.py").as_uri(),
+        output_path=str(tmp_path / "out"),
+        document={"OutputDataConfig": {"S3OutputPath": "x", "KmsKeyId": "missing"}},
+    )
+    executor = LocalExecutor(data=DataPlane(kms=lookup))
+    executor.submit(make_request(tmp_path / "job", definition, {"model": "m"}))
+    done = collect(executor)[-1]
+    executor.close()
+    assert isinstance(done, Finished) and done.status is TrainingJobStatus.FAILED
+    assert "KmsKeyId 'missing' is not a key in tunelab's key store" in (done.failure_reason or "")
+    assert not (tmp_path / "out" / "job" / "output" / "model.tar.gz").exists()

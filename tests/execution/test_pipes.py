@@ -1,0 +1,140 @@
+"""Pipe input mode with real FIFOs and a real program reading two epochs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tunelab.domain.definition import DataChannel
+from tunelab.domain.enums import TrainingInputMode, TrainingJobStatus
+from tunelab.execution.base import Finished
+from tunelab.execution.local import LocalExecutor
+from tunelab.execution.pipes import recordio
+from tunelab.execution.storage import DataPlane
+
+from .test_contract import PROGRAMS, collect, lines_of, make_definition, make_request
+
+READER = (PROGRAMS / "pipe_reader.py").as_uri()
+PIPE = TrainingInputMode.PIPE
+
+
+@pytest.fixture
+def plane(tmp_path: Path) -> DataPlane:
+    return DataPlane(s3_root=str(tmp_path / "s3"))
+
+
+@pytest.fixture
+def executor(plane: DataPlane) -> Iterator[LocalExecutor]:
+    ex = LocalExecutor(stop_grace_seconds=1, data=plane)
+    yield ex
+    for job in list(ex._jobs.values()):
+        job.proc.kill()
+        job.proc.wait()
+    ex.close()
+
+
+def put(plane: DataPlane, key: str, content: bytes) -> None:
+    path = Path(str(plane.s3_root), key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+
+
+def run(executor: LocalExecutor, tmp_path: Path, *channels: DataChannel, epochs: int = 2):
+    definition = make_definition(READER, channels=channels, output_path=str(tmp_path / "out"))
+    request = make_request(tmp_path / "job", definition, {"epochs": str(epochs)})
+    executor.submit(request)
+    events = collect(executor, timeout=20)
+    done = events[-1]
+    assert isinstance(done, Finished)
+    return done, lines_of(events), tmp_path / "job"
+
+
+def test_two_epochs_through_fifos_with_gzip_decompressed(
+    executor: LocalExecutor, plane: DataPlane, tmp_path: Path
+) -> None:
+    put(plane, "bkt/train/part-0.csv.gz", gzip.compress(b"1,2\n" * 50_000))
+    put(plane, "bkt/train/part-1.csv.gz", gzip.compress(b"3,4\n"))
+    channel = DataChannel("train", "s3://bkt/train/", compression="Gzip", input_mode=PIPE)
+    done, lines, job = run(executor, tmp_path, channel)
+    assert done.status is TrainingJobStatus.COMPLETED, done.failure_reason
+    expected = b"1,2\n" * 50_000 + b"3,4\n"
+    assert lines == [f"epoch={e} bytes={len(expected)};" for e in range(2)]
+    for epoch in range(2):
+        assert (job / "model" / f"epoch-{epoch}.bin").read_bytes() == expected
+        assert stat.S_ISFIFO((job / "input" / "data" / f"train_{epoch}").stat().st_mode)
+    config = json.loads((job / "input" / "config" / "inputdataconfig.json").read_text())
+    assert config["train"]["TrainingInputMode"] == "Pipe"
+
+
+def test_record_io_wraps_each_object(
+    executor: LocalExecutor, plane: DataPlane, tmp_path: Path
+) -> None:
+    put(plane, "bkt/r/a.bin", b"abc")
+    put(plane, "bkt/r/b.bin", b"defgh")
+    channel = DataChannel("train", "s3://bkt/r/", input_mode=PIPE, record_wrapper="RecordIO")
+    done, _, job = run(executor, tmp_path, channel, epochs=1)
+    assert done.status is TrainingJobStatus.COMPLETED, done.failure_reason
+    data = (job / "model" / "epoch-0.bin").read_bytes()
+    assert data == recordio(b"abc") + recordio(b"defgh")
+    assert data[:4] == bytes.fromhex("0a23d7ce") and len(data) == 8 + 4 + 8 + 8
+
+
+def test_augmented_manifest_streams_the_attributes_in_order(
+    executor: LocalExecutor, plane: DataPlane, tmp_path: Path
+) -> None:
+    put(plane, "bkt/img/1.jpg", b"\xff\xd8one")
+    put(plane, "bkt/img/2.jpg", b"\xff\xd8two")
+    lines = [
+        {"source-ref": "s3://bkt/img/1.jpg", "is-a-cat": 1, "other": "ignored"},
+        {"is-a-cat": 0, "source-ref": "s3://bkt/img/2.jpg"},
+    ]
+    put(plane, "bkt/train.jsonl", "\n".join(json.dumps(x) for x in lines).encode())
+    channel = DataChannel(
+        "train",
+        "s3://bkt/train.jsonl",
+        input_mode=PIPE,
+        record_wrapper="RecordIO",
+        s3_data_type="AugmentedManifestFile",
+    )
+    document = {
+        "InputDataConfig": [
+            {
+                "ChannelName": "train",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "AugmentedManifestFile",
+                        "S3Uri": "s3://bkt/train.jsonl",
+                        "AttributeNames": ["source-ref", "is-a-cat"],
+                    }
+                },
+            }
+        ]
+    }
+    definition = make_definition(
+        READER, channels=(channel,), output_path=str(tmp_path / "out"), document=document
+    )
+    executor.submit(make_request(tmp_path / "job", definition, {"epochs": "1"}))
+    done = collect(executor, timeout=20)[-1]
+    assert isinstance(done, Finished) and done.status is TrainingJobStatus.COMPLETED
+    data = (tmp_path / "job" / "model" / "epoch-0.bin").read_bytes()
+    assert data == b"".join(recordio(p) for p in (b"\xff\xd8one", b"1", b"\xff\xd8two", b"0"))
+
+
+def test_a_corrupt_gzip_file_fails_the_job_naming_channel_and_file(
+    executor: LocalExecutor, plane: DataPlane, tmp_path: Path
+) -> None:
+    good = gzip.compress(b"5,6\n" * 1000)
+    put(plane, "bkt/z/a.csv.gz", good)
+    put(plane, "bkt/z/b.csv.gz", good[: len(good) // 2])  # truncated mid-stream
+    channel = DataChannel("train", "s3://bkt/z/", compression="Gzip", input_mode=PIPE)
+    done, _, _ = run(executor, tmp_path, channel)
+    assert done.status is TrainingJobStatus.FAILED
+    assert (done.failure_reason or "").startswith(
+        "channel 'train': s3://bkt/z/b.csv.gz is not a readable gzip file (CompressionType Gzip)"
+    )
+    assert done.model_artifacts is None

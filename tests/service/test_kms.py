@@ -1,0 +1,75 @@
+"""The key store: keys named as KMS names them, encrypted at rest with the master key,
+private files, unique aliases; roles.yaml's format errors."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from tunelab.domain.errors import ResourceInUse, ValidationError
+from tunelab.service.kms import KeyStore
+from tunelab.service.roles import Roles
+from tunelab.service.secrets import SecretBox, SecretError
+
+
+def test_keys_are_found_by_id_arn_and_alias(tmp_path: Path) -> None:
+    keys = KeyStore(tmp_path, "eu-west-1", "111122223333")
+    key = keys.create("models")
+    assert key.alias == "alias/models"
+    assert key.arn == f"arn:aws:kms:eu-west-1:111122223333:key/{key.key_id}"
+    for name in (
+        key.key_id,
+        key.arn,
+        "alias/models",
+        "arn:aws:kms:eu-west-1:111122223333:alias/models",
+    ):
+        found = keys.find(name)
+        assert found is not None and found.key_id == key.key_id
+    assert keys.find("alias/other") is None and keys.find("../../etc/passwd") is None
+    key_id, material = keys.data_key("alias/models")
+    assert key_id == key.key_id and len(material) == 32
+    with pytest.raises(KeyError):
+        keys.data_key("alias/other")
+    assert [k.key_id for k in keys.list()] == [key.key_id]
+    with pytest.raises(ResourceInUse, match="alias/models already exists"):
+        keys.create("alias/models")
+    with pytest.raises(ValidationError, match="KMS's alias rules"):
+        keys.create("aws/reserved")
+
+
+def test_key_material_is_encrypted_at_rest_in_private_files(tmp_path: Path) -> None:
+    keys = KeyStore(tmp_path)
+    key = keys.create("secret")
+    material = keys.data_key(key.key_id)[1]
+    record = tmp_path / "kms" / "keys" / f"{key.key_id}.json"
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "kms").stat().st_mode) == 0o700
+    stored = record.read_bytes()
+    assert base64.b64encode(material) not in stored and material not in stored
+    other = SecretBox(Fernet.generate_key(), "another master key")
+    with pytest.raises(SecretError, match="different master key"):
+        KeyStore(tmp_path, box=other).data_key(key.key_id)
+    assert os.listdir(tmp_path / "kms" / "aliases") == ["secret"]
+
+
+def test_roles_file_errors_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "roles.yaml"
+    path.write_text("roles:\n  r:\n    read: s3://not-a-list\n")
+    with pytest.raises(ValidationError, match="role 'r': read must be a list of strings"):
+        Roles.load(tmp_path)
+    path.write_text("roles:\n  r:\n    reed: [x]\n")
+    with pytest.raises(ValidationError, match="takes only 'read' and 'write' lists"):
+        Roles.load(tmp_path)
+    path.write_text("roles:\n  r:\n    read: [/data/shared, s3://bkt]\n")
+    roles = Roles.load(tmp_path)
+    assert roles is not None
+    assert roles.check("arn:aws:iam::1:role/r", "file:///data/shared/x.csv", "read") is None
+    assert roles.check("arn:aws:iam::1:role/r", "s3://bkt/key", "read") is None
+    assert roles.check("arn:aws:iam::1:role/r", "s3://bkt2/key", "read") is not None
+    assert roles.check("arn:aws:iam::1:role/r", "/data/shared2", "read") is not None
+    assert roles.check("arn:aws:iam::1:role/r", "s3://bkt/key", "write") is not None
