@@ -93,6 +93,17 @@ def test_quotas_come_from_the_settings(service: TuningService, tmp_path: Path) -
             "algorithm (tunelab algorithms list) or a SageMaker framework image with "
             "sagemaker_program and sagemaker_submit_directory (script mode)",
         ),
+        (
+            lambda r: r["HyperParameterTuningJobConfig"].update(
+                TuningJobCompletionCriteria={
+                    "ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}
+                }
+            ),
+            "HyperParameterTuningJobConfig.TuningJobCompletionCriteria.ConvergenceDetected: "
+            "CompleteOnConvergence 'Enabled' needs a strategy whose model detects "
+            "convergence (Bayesian); the Random strategy has none: use 'Disabled' or "
+            "BestObjectiveNotImproving",
+        ),
     ],
 )
 def test_what_this_version_cannot_run_is_refused_clearly(

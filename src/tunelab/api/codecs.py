@@ -150,14 +150,22 @@ def describe_tuning_job(
                 "WarmStartConfig": copy.deepcopy(spec.document.get("WarmStartConfig")),
                 "Autotune": copy.deepcopy(spec.document.get("Autotune")),
                 "FailureReason": job.failure_reason,
-                "TuningJobCompletionDetails": {
-                    "NumberOfTrainingJobsObjectiveNotImproving": description.jobs_not_improving
-                },
+                "TuningJobCompletionDetails": _completion_details(description),
                 "ConsumedResources": {"RuntimeInSeconds": max(0, int(runtime))},
             }
         )
     )
     return wire
+
+
+def _completion_details(description: TuningJobDescription) -> Wire:
+    """``TuningJobCompletionDetails``."""
+    return _drop_none(
+        {
+            "NumberOfTrainingJobsObjectiveNotImproving": description.jobs_not_improving,
+            "ConvergenceDetectedTime": description.job.convergence_detected_time,
+        }
+    )
 
 
 def tuning_job_summary(

@@ -105,6 +105,8 @@ class TuningJob:
     end_time: float | None = None
     failure_reason: str | None = None
     jobs_not_improving: int | None = None
+    convergence_detected_time: float | None = None
+    """When the strategy's model detected convergence (``CompleteOnConvergence``)."""
     version: int = 1
     created_by: str | None = None
     """The access key that created it (None when created locally)."""

@@ -38,7 +38,7 @@ from tunelab.orchestrator.stoppers import DECIDED, REQUESTED, EarlyStoppingOptio
 from tunelab.orchestrator.trials import LiveTrial
 from tunelab.stopping.base import EarlyStopper
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
-from tunelab.strategies.base import Strategy
+from tunelab.strategies.base import ConvergenceSignal, Strategy
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,10 @@ class TuningLoop:
         attempt is committed in this tick and launched after it."""
         self.stopped_early = 0
         """Training jobs this loop stopped on a rule's decision (Hyperband's too)."""
+        self._convergence_checked_at = -1
+        """How many jobs had ended when the strategy was last asked if it converged."""
+        self._converged_at: float | None = None
+        """When this loop saw the strategy converge (stored with the next commit)."""
 
     # -- the loop -------------------------------------------------------------------
 
@@ -171,6 +175,9 @@ class TuningLoop:
                 batch.save_strategy_state(self.job.name, self.strategy.state())
             if terminal is not None:
                 self.job = batch.put_tuning_job(terminal)
+            elif self._converged_at is not None and self.job.convergence_detected_time is None:
+                converged = self.job.evolve(convergence_detected_time=self._converged_at)
+                self.job = batch.put_tuning_job(converged)
 
     def _collect(
         self,
@@ -275,6 +282,8 @@ class TuningLoop:
                 f"the best objective did not improve in {tracker.streak} training jobs "
                 "(BestObjectiveNotImproving)"
             )
+        elif self._converged(now):
+            self.finishing = "the strategy's model detected convergence (CompleteOnConvergence)"
         elif limits.max_runtime_seconds and now - self.started_at >= limits.max_runtime_seconds:
             self.finishing = f"MaxRuntimeInSeconds ({limits.max_runtime_seconds} s) reached"
         elif tracker.succeeded == 0 and tracker.failed >= self._failure_limit():
@@ -284,6 +293,24 @@ class TuningLoop:
         else:
             return
         self._stop_running(f"Stopped: the tuning job completed: {self.finishing}")
+
+    def _converged(self, now: float) -> bool:
+        """``CompleteOnConvergence``: asked once per newly ended job (the question
+        costs an acquisition optimization), and true at once after a restart when
+        the stored job already recorded convergence."""
+        if not self.job.spec.completion.complete_on_convergence:
+            return False
+        if self.job.convergence_detected_time is not None:
+            return True
+        ended = self.tracker.succeeded + self.tracker.failed
+        if ended == self._convergence_checked_at:
+            return False
+        self._convergence_checked_at = ended
+        strategy = self.strategy
+        if isinstance(strategy, ConvergenceSignal) and strategy.converged():
+            self._converged_at = now
+            return True
+        return False
 
     def _failure_limit(self) -> int:
         budget = self.job.spec.max_jobs or 3
@@ -370,6 +397,7 @@ class TuningLoop:
             end_time=now,
             failure_reason=reason,
             jobs_not_improving=self.tracker.streak,
+            convergence_detected_time=self.job.convergence_detected_time or self._converged_at,
         )
 
     # -- launching and reporting ----------------------------------------------------------

@@ -32,11 +32,15 @@ def unsupported(spec: TuningJobSpec, local_s3: bool = True) -> Iterator[Violatio
         )
     if spec.autotune:
         yield Violation("Autotune", "Autotune is not available in this version of tunelab")
-    if spec.completion.complete_on_convergence:
+    strategy = STRATEGIES.get(spec.strategy)
+    convergence = spec.completion.complete_on_convergence
+    if convergence and strategy is not None and not hasattr(strategy, "converged"):
+        with_model = sorted(n for n, s in STRATEGIES.items() if hasattr(s, "converged"))
         yield Violation(
             f"{CONFIG}.TuningJobCompletionCriteria.ConvergenceDetected",
-            "CompleteOnConvergence 'Enabled' is not available in this version of "
-            "tunelab; use 'Disabled'",
+            f"CompleteOnConvergence 'Enabled' needs a strategy whose model detects "
+            f"convergence ({', '.join(with_model)}); the {spec.strategy} strategy has "
+            "none: use 'Disabled' or BestObjectiveNotImproving",
         )
     for index, definition in enumerate(spec.definitions):
         yield from unsupported_definition(definition, definition_path(spec, index), local_s3)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 
@@ -72,6 +72,15 @@ class Strategy(Protocol):
 
     @classmethod
     def restore(cls, problem: TuningProblem, state: Mapping[str, Any]) -> Self: ...
+
+
+@runtime_checkable
+class ConvergenceSignal(Protocol):
+    """A strategy whose model can tell that further jobs are unlikely to improve the
+    best value meaningfully (SageMaker's ``CompleteOnConvergence``). Pure: asking
+    changes no state, so it does not alter later suggestions."""
+
+    def converged(self) -> bool: ...
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:

@@ -31,6 +31,7 @@ def tuning_job_state(job: TuningJob) -> dict[str, Any]:
         "end_time": job.end_time,
         "failure_reason": job.failure_reason,
         "jobs_not_improving": job.jobs_not_improving,
+        "convergence_detected_time": job.convergence_detected_time,
     }
 
 
@@ -58,6 +59,7 @@ def tuning_job_from_row(row: Row, spec: TuningJobSpec) -> TuningJob:
         end_time=row["end_time"],
         failure_reason=row["failure_reason"],
         jobs_not_improving=row["jobs_not_improving"],
+        convergence_detected_time=row["convergence_detected_time"],
         version=row["version"],
         created_by=row["created_by"],
     )

@@ -33,7 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The newest Alembic revision; a database at this revision needs no migration."""
 
 VERSION_TABLE = "tunelab_alembic_version"
@@ -65,6 +65,7 @@ tuning_jobs = Table(
     Column("end_time", Double),
     Column("failure_reason", Text),
     Column("jobs_not_improving", Integer),
+    Column("convergence_detected_time", Double),
     Column("version", Integer, nullable=False),
     Column("document", JSON, nullable=False),
     Column("lease_owner", String(255)),
