@@ -30,9 +30,10 @@ BEHAVE = (PROGRAMS / "behave.py").as_uri()
 def executor() -> Iterator[LocalExecutor]:
     ex = LocalExecutor(stop_grace_seconds=0.5)
     yield ex
-    for name in list(ex._jobs):  # never leave a test's processes behind
-        ex._jobs[name].proc.kill()
-        ex._jobs[name].proc.wait()
+    for job in list(ex._jobs.values()):  # never leave a test's processes behind
+        for host in job.hosts:
+            host.proc.kill()
+            host.proc.wait()
     ex.close()
 
 
