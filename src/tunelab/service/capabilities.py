@@ -30,8 +30,6 @@ def unsupported(spec: TuningJobSpec, local_s3: bool = True) -> Iterator[Violatio
             f"the {spec.strategy} strategy is not available in "
             f"this version of tunelab; available: {available}",
         )
-    if spec.autotune:
-        yield Violation("Autotune", "Autotune is not available in this version of tunelab")
     strategy = STRATEGIES.get(spec.strategy)
     convergence = spec.completion.complete_on_convergence
     if convergence and strategy is not None and not hasattr(strategy, "converged"):

@@ -33,6 +33,7 @@ from tunelab.orchestrator.lease import holder_is_dead
 from tunelab.orchestrator.loop import LoopSettings, TuningLoop
 from tunelab.orchestrator.progress import Progress
 from tunelab.service.algorithms import AlgorithmService
+from tunelab.service.autotune import autotune
 from tunelab.service.capabilities import unsupported
 from tunelab.service.dataplane import data_plane, spec_problems
 from tunelab.service.settings import Settings, machine_ledger, memory_limiter
@@ -84,7 +85,7 @@ class TuningService:
             raise ValidationError("the job file must hold a JSON/YAML object (a mapping)")
         raise_for(check_input(CREATE, document))
         raise_for(check_document(document))
-        document = self.algorithms.resolve(document)
+        document = self.prepared(document)
         spec = parse_tuning_job(document)
         raise_for(check_spec(spec, self.settings.quotas))
         if spec.warm_start is not None:
@@ -101,6 +102,12 @@ class TuningService:
                 return spec
             raise tuning_job_name_taken(spec.name, existing.name)
         return spec
+
+    def prepared(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """The request as stored: algorithms resolved (predefined metrics), then
+        Autotune's choices filled in."""
+        resolved = self.algorithms.resolve(document)
+        return autotune(resolved, self.settings.quotas.max_training_jobs)
 
     def _parent(self, name: str) -> Parent | None:
         try:
@@ -122,7 +129,7 @@ class TuningService:
             return self.create(document), False
         except ResourceInUse:
             existing = self.store.get_tuning_job(document["HyperParameterTuningJobName"])
-            if dict(existing.spec.document) != self.algorithms.resolve(document):
+            if dict(existing.spec.document) != self.prepared(document):
                 raise
             if existing.status.is_terminal:
                 raise ResourceInUse(
