@@ -105,6 +105,7 @@ def test_the_wizard_creates_a_two_definition_job_that_runs_to_completion(
     page.fill("#d0-env-0-value", str(server.runs_log))
     click_in_definition(page, 0, "Clone definition")
     page.fill("#d1-name", "beta")
+    expect_text(page, "#definition-1 > legend", "Definition 2: beta")  # follows the name field
     page.fill("#d1-hp-0-max", "0.6")
     page.fill("#d1-hp-1-values", "2")
     publish(screenshot(page, "wizard-2-definitions"), "wizard-2-definitions.png")

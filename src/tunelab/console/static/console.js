@@ -176,6 +176,17 @@
       yaxis2: { overlaying: "y", side: "right", showgrid: false, visible: data.series.length > 1 } }));
   }
 
+  // -- a definition's heading follows its name field as the user types --------------
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!field.name) { return; }
+    document.querySelectorAll("[data-name-of]").forEach(function (label) {
+      if (label.getAttribute("data-name-of") === field.name) {
+        label.textContent = field.value.trim() ? ": " + field.value.trim() : "";
+      }
+    });
+  });
+
   function start() {
     follow();
     var charts = document.getElementById("charts");
