@@ -91,6 +91,8 @@ class TuningLoop:
         self._relaunch: list[LiveTrial] = []
         """Jobs whose attempt ended without ending them (spot, RetryStrategy): their next
         attempt is committed in this tick and launched after it."""
+        self._unlaunched: list[Finished] = []
+        """Ends of next attempts that were stopped before they were launched."""
         self.stopped_early = 0
         """Training jobs this loop stopped on a rule's decision (Hyperband's too)."""
         self._convergence_checked_at = -1
@@ -144,9 +146,13 @@ class TuningLoop:
             self._commit(changed, points, new, bool(events or new), None)
         relaunch, self._relaunch = self._relaunch, []
         for trial in relaunch:
-            self._launch(trial)
-            if trial.job.status is TrainingJobStatus.STOPPING:  # stopped meanwhile
-                self.executor.stop(trial.job.name)
+            if trial.job.status is TrainingJobStatus.STOPPING:  # stopped before it ran again
+                stopped = Finished(
+                    trial.job.name, now, TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED
+                )
+                self._unlaunched.append(stopped)  # ends it at the next tick, never launched
+            else:
+                self._launch(trial)
         for name in stops:
             self.executor.stop(name)
         for trial in new:
@@ -185,7 +191,8 @@ class TuningLoop:
         changed: dict[str, TrainingJob] = {}
         points: list[tuple[str, list[MetricPoint]]] = []
         events: list[TrialEvent] = []
-        for event in self.executor.poll():
+        unlaunched, self._unlaunched = self._unlaunched, []
+        for event in [*unlaunched, *self.executor.poll()]:
             trial = self.live.get(event.name)
             if trial is None:
                 continue
