@@ -84,10 +84,11 @@ class SimulatedExecutor:
             end = job.started + job.run.duration
             if job.run.interrupted_after is not None:
                 end = min(end, job.started + job.run.interrupted_after)
-            if job.deadline is not None and job.deadline < end and now >= job.deadline:
-                job.stop_reason = job.stop_reason or SecondaryStatus.MAX_RUNTIME_EXCEEDED
+            # the wait is checked first, as the local executor does
             if job.not_after is not None and job.not_after < end and now >= job.not_after:
                 job.stop_reason = job.stop_reason or SecondaryStatus.MAX_WAIT_TIME_EXCEEDED
+            if job.deadline is not None and job.deadline < end and now >= job.deadline:
+                job.stop_reason = job.stop_reason or SecondaryStatus.MAX_RUNTIME_EXCEEDED
             cutoff = now if job.stop_reason is None else min(now, end)
             lines = []
             while job.next_line < len(job.run.lines):
