@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -56,13 +57,18 @@ def list_keys() -> None:
 @artifacts_app.command("get")
 def get_artifact(
     uri: Annotated[str, typer.Argument(help="e.g. s3://bucket/out/JOB/output/model.tar.gz")],
-    destination: Annotated[Path, typer.Argument(help="A local file or folder.")],
+    destination: Annotated[
+        str, typer.Argument(help="A local file, or a folder (an existing one, or ending in /).")
+    ],
 ) -> None:
     """Copy an artifact here, decrypting it if it was written with a KmsKeyId."""
     from tunelab.service.artifacts import fetch_artifact
     from tunelab.service.settings import Settings
 
+    target = Path(destination)
+    if destination.endswith(("/", os.sep)):  # a folder, created if needed (as `aws s3 cp`)
+        target = target / uri.rstrip("/").rsplit("/", 1)[-1]
     with errors_as_exit_codes():
-        written, key_id = fetch_artifact(uri, destination, Settings.from_env())
+        written, key_id = fetch_artifact(uri, target, Settings.from_env())
     how = f" (decrypted with {key_id})" if key_id else ""
     out.print(f"{written}{how}", highlight=False, soft_wrap=True)
