@@ -85,6 +85,10 @@ def test_put_ls_get_round_trip(tunelab: Tunelab, data: Path, tmp_path: Path) -> 
     file = tunelab.run("data", "get", "s3://bucket/one/a.csv", str(tmp_path / "copy.csv"))
     assert file.stdout.splitlines() == [str(tmp_path / "copy.csv")]
     assert (tmp_path / "copy.csv").read_text() == "1,2\n0,3\n"
+    fresh = tmp_path / "fresh"
+    into = tunelab.run("data", "get", "s3://bucket/one/a.csv", f"{fresh}/")  # a new folder
+    assert into.stdout.splitlines() == [str(fresh / "a.csv")]
+    assert (fresh / "a.csv").read_text() == "1,2\n0,3\n"
 
 
 def test_put_again_replaces_the_object(tunelab: Tunelab, data: Path) -> None:

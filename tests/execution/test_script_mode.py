@@ -5,6 +5,7 @@ run unchanged with the toolkit's arguments and variables."""
 from __future__ import annotations
 
 import json
+import os
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,9 +145,14 @@ def test_other_images_are_docker_containers_with_the_job_dir_as_opt_ml() -> None
     argv = container.entry_argv(definition)
     assert argv[1:3] == ["-m", "tunelab.execution.container"]
     assert argv[3:] == [
-        "--env=TRAINING_JOB_NAME", "--env=TRAINING_JOB_ARN", "--env=MODE", other
+        "--env=TRAINING_JOB_NAME", "--env=TRAINING_JOB_ARN", "--env=MODE",
+        f"--docker=--memory={8 * 2**30}", other,  # ml.m5.large: 8 GiB
     ]  # fmt: skip
-    assert container.docker_command(other, "/jobs/t/j", "tunelab-j", ["MODE"]) == [
+    isolated = make_definition(other, network_isolation=True)
+    assert "--docker=--network=none" in container.entry_argv(isolated)
+    options = ["--memory=1", "--cpuset-cpus=0"]
+    assert container.docker_command(other, "/jobs/t/j", "tunelab-j", ["MODE"], options) == [
         "docker", "run", "--rm", "--name=tunelab-j", "--volume=/jobs/t/j:/opt/ml",
-        "--env=MODE", other, "train",
+        "--env=MODE", "--memory=1", "--cpuset-cpus=0", other, "train",
     ]  # fmt: skip
+    assert container.cpuset() == ",".join(map(str, sorted(os.sched_getaffinity(0))))

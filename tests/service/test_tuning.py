@@ -94,6 +94,20 @@ def test_quotas_come_from_the_settings(service: TuningService, tmp_path: Path) -
             "sagemaker_program and sagemaker_submit_directory (script mode)",
         ),
         (
+            lambda r: r["TrainingJobDefinition"].update(
+                ResourceConfig={
+                    "InstanceGroups": [
+                        {"InstanceType": "ml.m5.large", "InstanceCount": 1}
+                        | {"InstanceGroupName": "a"}
+                    ],
+                    "VolumeSizeInGB": 1,
+                }
+            ),
+            "TrainingJobDefinition.ResourceConfig.InstanceGroups: heterogeneous clusters "
+            "(InstanceGroups) are not available in this version of tunelab; use InstanceType "
+            "and InstanceCount",
+        ),
+        (
             lambda r: r["HyperParameterTuningJobConfig"].update(
                 TuningJobCompletionCriteria={
                     "ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}

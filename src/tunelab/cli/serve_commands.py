@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -209,10 +210,15 @@ def data_ls(uri: Annotated[str, typer.Argument(help="s3://bucket/prefix")]) -> N
 @data_app.command("get")
 def data_get(
     uri: Annotated[str, typer.Argument(help="s3://bucket/key or prefix")],
-    destination: Annotated[Path, typer.Argument(help="A local file or folder.")],
+    destination: Annotated[
+        str, typer.Argument(help="A local file, or a folder (an existing one, or ending in /).")
+    ],
 ) -> None:
     """Copy objects out of the object store (e.g. a model.tar.gz)."""
+    target = Path(destination)
+    if destination.endswith(("/", os.sep)):  # a folder, created if needed (as `aws s3 cp`)
+        target.mkdir(parents=True, exist_ok=True)
     with errors_as_exit_codes():
-        copied = _objects().get(uri, destination)
+        copied = _objects().get(uri, target)
     for item in copied:
         out.print(str(item), highlight=False)

@@ -5,6 +5,10 @@ with the job directory mounted at ``/opt/ml`` and ``TRAINING_JOB_NAME``,
 training container. ``python -m tunelab.execution.container`` supervises ``docker run``:
 SIGTERM becomes ``docker stop`` of the container; :func:`remove` (called when the job
 ends) removes a container left behind by a SIGKILL.
+
+The container runs outside the host process's namespace and limits, so they are passed
+to docker: the CPUs the host is pinned to (``--cpuset-cpus``), its instance type's memory
+(``--memory``) and, with ``EnableNetworkIsolation``, no network (``--network=none``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Mapping
 
 from tunelab.algorithms.images import builtin_for
 from tunelab.domain.definition import TrainingJobDefinition
+from tunelab.domain.instance_types import instance_type
 from tunelab.execution.script_mode import is_script_mode
 
 MODULE = "tunelab.execution.container"
@@ -63,18 +68,27 @@ def container_name(training_job_name: str) -> str:
 def entry_argv(definition: TrainingJobDefinition) -> list[str]:
     """The supervisor's argv for a definition's image."""
     env = ["TRAINING_JOB_NAME", "TRAINING_JOB_ARN", *sorted(definition.environment)]
+    options = []
+    kind = instance_type(definition.resources.instance_type)
+    if kind is not None:
+        options.append(f"--memory={int(kind.memory_gib * 2**30)}")
+    if definition.network_isolation:
+        options.append("--network=none")
     return [
         sys.executable,
         "-m",
         MODULE,
         *(f"--env={name}" for name in env),
+        *(f"--docker={option}" for option in options),
         str(definition.training_image),
     ]
 
 
-def docker_command(image: str, base_dir: str, name: str, env: list[str]) -> list[str]:
+def docker_command(
+    image: str, base_dir: str, name: str, env: list[str], options: list[str] | None = None
+) -> list[str]:
     """``docker run`` of ``image`` with ``base_dir`` as ``/opt/ml`` (values of ``env`` come
-    from this process's environment)."""
+    from this process's environment) and docker ``options`` (limits, network)."""
     return [
         "docker",
         "run",
@@ -82,9 +96,15 @@ def docker_command(image: str, base_dir: str, name: str, env: list[str]) -> list
         f"--name={name}",
         f"--volume={base_dir}:/opt/ml",
         *(f"--env={key}" for key in env),
+        *(options or []),
         image,
         "train",
     ]
+
+
+def cpuset() -> str:
+    """The CPUs this process may run on, as docker's ``--cpuset-cpus`` list."""
+    return ",".join(str(cpu) for cpu in sorted(os.sched_getaffinity(0)))
 
 
 def remove(training_job_name: str) -> None:
@@ -103,9 +123,11 @@ def remove(training_job_name: str) -> None:
 
 def main(argv: list[str]) -> int:
     env = [a.removeprefix("--env=") for a in argv if a.startswith("--env=")]
+    options = [a.removeprefix("--docker=") for a in argv if a.startswith("--docker=")]
+    options.append(f"--cpuset-cpus={cpuset()}")  # the CPUs this host is pinned to
     image = next(a for a in argv if not a.startswith("--"))
     name = container_name(os.environ["TRAINING_JOB_NAME"])
-    command = docker_command(image, os.environ["SAGEMAKER_BASE_DIR"], name, env)
+    command = docker_command(image, os.environ["SAGEMAKER_BASE_DIR"], name, env, options)
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
 
     def stop(signum: int, frame: object) -> None:

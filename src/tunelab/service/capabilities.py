@@ -55,6 +55,13 @@ def unsupported_definition(
     static = definition.static_hyperparameters
     yield from _image_problems(image, static, f"{path}.TrainingImage")
     yield from resource_problems(definition, prefix)
+    resources = definition.document.get("ResourceConfig") or {}
+    if resources.get("InstanceGroups"):
+        yield Violation(
+            f"{prefix}ResourceConfig.InstanceGroups",
+            "heterogeneous clusters (InstanceGroups) are not available in this version of "
+            "tunelab; use InstanceType and InstanceCount",
+        )
     remote = ("https://",)  # s3:// is the local object store, or AWS_ENDPOINT_URL_S3
     hint = "use s3://, a local path or a file:// URI"
     for i, channel in enumerate(definition.channels):
