@@ -60,9 +60,10 @@ def test_without_the_criterion_the_same_job_runs_its_whole_budget(harness: Harne
     assert loop.created == BUDGET
     assert final.convergence_detected_time is None
     description = TuningJobDescription(final, harness.store.counters("budget"), None, 0, 0)
-    assert "ConvergenceDetectedTime" not in describe_tuning_job(description)[
-        "TuningJobCompletionDetails"
-    ]
+    assert (
+        "ConvergenceDetectedTime"
+        not in describe_tuning_job(description)["TuningJobCompletionDetails"]
+    )
 
 
 def test_a_restarted_loop_ends_a_job_that_had_converged(harness: Harness) -> None:
