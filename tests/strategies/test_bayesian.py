@@ -200,6 +200,21 @@ def test_running_jobs_seen_only_through_events_count_as_pending() -> None:
     assert second.params != first.params
 
 
+def test_incumbent_is_the_best_posterior_mean_so_one_lucky_value_does_not_rule() -> None:
+    """Without noise the incumbent of EI is the best result; on a noisy objective it is
+    the lowest posterior mean at a result, above the luckiest value."""
+    smooth = _create(_problem((None, SQUARE)))
+    _run(smooth, _bowl, 20)
+    smooth.suggest(1)
+    assert smooth._models[0].mean_best == pytest.approx(smooth._targets().best, abs=1e-3)
+
+    rng = np.random.default_rng(3)
+    noisy = _create(_problem((None, SQUARE)))
+    _run(noisy, lambda p: _bowl(p) + 0.3 * float(rng.normal()), 30)
+    noisy.suggest(1)
+    assert noisy._models[0].mean_best > noisy._targets().best + 0.1
+
+
 def test_convergence_signal() -> None:
     """On a bowl with minimum 1.0 (so 1% of |best| is 0.01) the signal is off while the
     model is young and on once the minimum is pinned down; asking changes nothing."""

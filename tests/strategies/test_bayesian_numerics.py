@@ -20,7 +20,12 @@ from tunelab.domain.search_space import (
     SearchSpace,
 )
 from tunelab.strategies.bayesian import gp
-from tunelab.strategies.bayesian.acquisition import expected_improvement_raw, log_ei, log_h
+from tunelab.strategies.bayesian.acquisition import (
+    expected_improvement_raw,
+    log_aei,
+    log_ei,
+    log_h,
+)
 from tunelab.strategies.bayesian.encoding import SpaceEncoder, warp
 from tunelab.strategies.bayesian.transform import WINSOR, OutputTransform
 
@@ -147,6 +152,24 @@ def test_log_ei_and_its_derivatives_stay_finite_where_ei_underflows() -> None:
     assert (v2[0] - value[0]) / step == pytest.approx(d_mu[0], rel=1e-4)
     v3 = log_ei(mu[:1], var[:1] + step, -1.0)[0]
     assert (v3[0] - value[0]) / step == pytest.approx(d_var[0], rel=1e-4)
+
+
+def test_augmented_log_ei_discounts_only_where_noise_dominates() -> None:
+    mu = np.array([0.3, -0.5, 2.0, 0.0])
+    var = np.array([0.01, 0.2, 1.5, 1e-10])
+    plain = log_ei(mu, var, 0.0)[0]
+    value, d_mu, d_var = log_aei(mu, var, 0.0, noise=0.05)
+    assert np.isfinite(value).all() and (value < plain).all()
+    assert value[3] < plain[3] - 5  # next to a result: another one teaches nothing
+    assert log_aei(mu, var, 0.0, noise=1e-12)[0][:3] == pytest.approx(plain[:3], abs=1e-4)
+    step = 1e-7
+    for i in range(3):
+        up = log_aei(mu[i : i + 1], var[i : i + 1] + step, 0.0, 0.05)[0][0]
+        down = log_aei(mu[i : i + 1], var[i : i + 1] - step, 0.0, 0.05)[0][0]
+        assert (up - down) / (2 * step) == pytest.approx(d_var[i], rel=1e-5)
+        up = log_aei(mu[i : i + 1] + step, var[i : i + 1], 0.0, 0.05)[0][0]
+        down = log_aei(mu[i : i + 1] - step, var[i : i + 1], 0.0, 0.05)[0][0]
+        assert (up - down) / (2 * step) == pytest.approx(d_mu[i], rel=1e-5)
 
 
 def test_output_transform_is_monotone_invertible_and_tames_outliers() -> None:

@@ -53,6 +53,21 @@ def log_ei(
     return value, d_mu, d_sigma / (2.0 * sigma)
 
 
+def log_aei(
+    mu: np.ndarray, var: np.ndarray, best: float, noise: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Augmented log EI (Huang et al. 2006) and its derivatives in ``mu`` and ``var``:
+    EI times ``1 - sqrt(noise / (var + noise))``, which vanishes where another result
+    would teach the model no more than its noise (next to a result or a pending job)
+    and is ~1 wherever the latent variance dominates the noise."""
+    value, d_mu, d_var = log_ei(mu, var, best)
+    total = var + noise
+    r = np.sqrt(noise / total)
+    value = value + np.log1p(-np.minimum(r, 1.0 - 1e-12))
+    d_var = d_var + 0.5 * r / (total * np.maximum(1.0 - r, 1e-12))
+    return value, d_mu, d_var
+
+
 GAUSS_HERMITE = np.polynomial.hermite_e.hermegauss(48)
 
 

@@ -60,6 +60,7 @@ class DefinitionModel:
         self._grid: list[Config] | None = None
         self.posterior: gp.Posterior | None = None
         self.fantasy_best = math.inf
+        self.mean_best = math.inf
         self._anchors = np.empty((0, space.dimension))
 
     def key(self, params: dict[str, ParamValue]) -> Config:
@@ -175,10 +176,12 @@ class DefinitionModel:
         return posterior, anchors
 
     def prepare(self, history: DefinitionHistory, targets: Targets) -> None:
-        """Fit the GP (stores the hyperparameters) and add the jobs in flight as
-        kriging-believer fantasies."""
+        """Fit the GP (stores the hyperparameters), note the lowest posterior mean at a
+        finite result (``mean_best``) and add the jobs in flight as kriging-believer
+        fantasies."""
         self.posterior, self._anchors = self._posterior(history, targets)
         self.theta = self.posterior.theta
+        self.mean_best = float(self.posterior.predict(self._anchors)[0].min())
         self.fantasy_best = math.inf
         for config in history.in_flight():
             x = self.enc.features(dict(zip(self.space.names, config, strict=True)))
@@ -197,15 +200,16 @@ class DefinitionModel:
         self._add_fantasy(x)
 
     def propose(
-        self, history: DefinitionHistory, targets: Targets, rng: np.random.Generator
+        self, history: DefinitionHistory, incumbent: float, rng: np.random.Generator
     ) -> tuple[float, dict[str, ParamValue]] | None:
-        """The unused configuration of highest log-EI and its log-EI (after
-        :meth:`prepare`), or None when every configuration is used."""
+        """The unused configuration of highest augmented log-EI below ``incumbent``
+        (lowered to the best fantasy) and that value (after :meth:`prepare`), or None
+        when every configuration is used."""
         assert self.posterior is not None
         used = history.used()
         found = maximize(
             self.posterior,
-            min(targets.best, self.fantasy_best),
+            min(incumbent, self.fantasy_best),
             self._anchors,
             rng,
             lambda x: self.key(self.enc.params(x)) in used,

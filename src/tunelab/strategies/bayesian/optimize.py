@@ -4,7 +4,8 @@
    best observed points (small and medium steps on a few numeric coordinates, the odd
    categorical flip), or, for a small discrete space, every configuration not used yet.
 2. The best few distinct candidates are refined together by L-BFGS-B on their numeric
-   coordinates (integers relaxed), with the analytic gradient of log-EI; then snapped to
+   coordinates (integers relaxed), with the analytic gradient of the acquisition (augmented
+   log-EI, :func:`.acquisition.log_aei`); then snapped to
    representable values and swept once over each categorical's values and each integer's
    neighbouring values.
    The sweep of integers tries every value of a range with few values.
@@ -20,7 +21,7 @@ import numpy as np
 from scipy import optimize
 from scipy.stats import qmc
 
-from tunelab.strategies.bayesian.acquisition import log_ei
+from tunelab.strategies.bayesian.acquisition import log_aei
 from tunelab.strategies.bayesian.encoding import SpaceEncoder
 from tunelab.strategies.bayesian.gp import Posterior
 
@@ -39,7 +40,7 @@ SWEEP_ALL = 32
 
 def acquisition(model: Posterior, best: float, x: np.ndarray) -> np.ndarray:
     mu, var = model.predict(x)
-    return log_ei(mu, var, best)[0]
+    return log_aei(mu, var, best, model.noise)[0]
 
 
 def _local(enc: SpaceEncoder, anchors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -77,7 +78,7 @@ def _refine(model: Posterior, best: float, starts: np.ndarray) -> np.ndarray:
         x = starts.copy()
         x[:, numeric] = flat.reshape(len(starts), len(numeric))
         mu, var, dmu, dvar = model.predict_grad(x)
-        value, d_mu, d_var = log_ei(mu, var, best)
+        value, d_mu, d_var = log_aei(mu, var, best, model.noise)
         grad = dmu * d_mu[:, None] + dvar * d_var[:, None]
         return -float(value.sum()), -grad[:, numeric].ravel()
 
@@ -124,7 +125,7 @@ def maximize(
     is_used: Callable[[np.ndarray], bool],
     pool: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float] | None:
-    """The unused feature vector of highest log-EI below ``best`` and its log-EI, or
+    """The unused feature vector of highest augmented log-EI below ``best`` and that, or
     None when every candidate is used. ``pool`` replaces the random candidates (the
     unused configurations of a small discrete space)."""
     enc = model.enc

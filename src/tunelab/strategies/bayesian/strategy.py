@@ -11,6 +11,13 @@ Contract:
 - Initial design: each definition first gets ``initial_points(d)`` scrambled Sobol
   points (fewer when warm-start observations exist); the model takes over once a
   definition has that many configurations and at least two results.
+- The acquisition is augmented log-EI (:func:`.acquisition.log_aei`): EI discounted
+  where the latent variance is small against the fitted noise, so neither a re-run of
+  a finished configuration's neighbourhood nor a twin of a pending job looks
+  attractive on a noisy (rugged) objective; ~plain EI on a noise-free one.
+- The incumbent of expected improvement is the lowest posterior mean at a finite
+  result of any definition (the observed best when the model is noise-free; with a
+  noisy fit, one lucky value does not make every neighbour look hopeless).
 - Pending jobs (suggested or seen running, not finished) enter the model as kriging
   believer fantasies (their predicted mean), and the incumbent is lowered to the best
   fantasy: a batch of suggestions spreads out instead of piling onto one point.
@@ -160,7 +167,9 @@ class BayesianStrategy:
             if i not in prepared:
                 models[i].prepare(histories[i], targets)
                 prepared.add(i)
-            found = models[i].propose(histories[i], targets, self._rng)
+        incumbent = min(models[i].mean_best for i in live)
+        for i in live:
+            found = models[i].propose(histories[i], incumbent, self._rng)
             if found is not None and (best is None or found[0] > best[0]):
                 best = (found[0], i, found[1])
         if best is None:
