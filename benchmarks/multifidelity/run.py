@@ -1,6 +1,7 @@
-"""Multi-fidelity benchmark: tunelab's Hyperband (random and model-based), Random
-with and without median stopping, against Optuna's TPE with its pruners, on
-real and synthetic learning curves, at equal total resource with 4 workers.
+"""Multi-fidelity benchmark: tunelab's Hyperband (random, TPE-like density model and
+Gaussian process samplers), Random with and without median stopping, against
+Optuna's TPE with its pruners, on real and synthetic learning curves, at equal
+total resource with 4 workers.
 
     python benchmarks/multifidelity/run.py [--seeds 8] [--jobs 40]
 
@@ -30,6 +31,7 @@ HERE = Path(__file__).parent
 TUNELAB = {
     "tunelab Hyperband (random)": TunelabMethod("Hyperband"),
     "tunelab Hyperband (model)": TunelabMethod("Hyperband", sampler="model"),
+    "tunelab Hyperband (gp)": TunelabMethod("Hyperband", sampler="gp"),
     "tunelab Random + median stopping": TunelabMethod("Random", "Auto"),
     "tunelab Random": TunelabMethod("Random"),
 }
@@ -40,7 +42,7 @@ OPTUNA = {
 }
 METHODS = [*TUNELAB, *OPTUNA]
 MEDIAN_SAME_JOBS = "median stopping, same jobs as Random"
-HYPERBANDS = ("tunelab Hyperband (random)", "tunelab Hyperband (model)")
+HYPERBANDS = ("tunelab Hyperband (random)", "tunelab Hyperband (model)", "tunelab Hyperband (gp)")
 
 _PROBLEMS: dict[str, Problem] = {}
 

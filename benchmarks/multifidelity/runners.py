@@ -58,6 +58,7 @@ class TunelabMethod:
     strategy: str
     early_stopping: str = "Off"
     sampler: str = "random"
+    """Hyperband's sampler (tunelab's own setting, ``EarlyStoppingOptions``)."""
 
 
 class _CountingExecutor(SimulatedExecutor):
@@ -156,6 +157,7 @@ def run_optuna(problem: Problem, pruner_name: str, seed: int, budget: float) -> 
         "MedianPruner": lambda: optuna.pruners.MedianPruner(),
     }
     study = optuna.create_study(
+        study_name=f"bench-{problem.name}-{seed}",  # HyperbandPruner's brackets hash it
         direction="minimize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=pruners[pruner_name](),

@@ -181,7 +181,7 @@ def test_model_sampler_concentrates_on_the_good_region() -> None:
     assert np.mean(np.abs([s.params["x"] for s in uniform.suggest(90)] - np.float64(0.2))) > 0.25
 
 
-@pytest.mark.parametrize("sampler", ["random", "model"])
+@pytest.mark.parametrize("sampler", ["random", "model", "gp"])
 def test_discrete_spaces_are_never_repeated_then_exhausted(sampler: str) -> None:
     space = SearchSpace(
         (CategoricalRange("k", ("a", "b", "c")), CategoricalRange("m", ("x", "y")))

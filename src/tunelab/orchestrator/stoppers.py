@@ -36,7 +36,9 @@ class EarlyStoppingOptions:
     """tunelab's own settings of early stopping (SageMaker's request has none)."""
 
     hyperband_sampler: str = "random"
-    """How Hyperband picks new configurations: ``random`` (SageMaker) or ``model``."""
+    """How Hyperband picks new configurations: ``random`` (SageMaker), ``model``
+    (BOHB-style density model) or ``gp`` (MOBSTER-style Gaussian process over
+    configuration and resource)."""
     median: MedianRuleSettings = field(default_factory=MedianRuleSettings)
 
 

@@ -15,9 +15,12 @@ Contract:
   random, SageMaker's way (discrete spaces without repetition); with
   ``sampler="model"`` they come from a TPE-like density model fitted on the
   highest resource level with enough observations, except a third of them,
-  which stay random (BOHB).
+  which stay random (BOHB); with ``sampler="gp"`` from a Gaussian process over
+  configuration and resource, by expected improvement at the highest level with
+  enough observations, jobs in flight as fantasies (MOBSTER), a third random too.
 - ``state()`` is versioned JSON: settings, generator, issued discrete
-  configurations and every job's bracket, point and values at its rungs.
+  configurations, every job's bracket, point and values at its rungs, and with
+  ``gp`` the fitted hyperparameters and pending suggestions.
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ import numpy as np
 from tunelab.domain.search_space import ParamValue
 from tunelab.domain.trial import Suggestion, TrialEvent
 from tunelab.strategies.base import StrategyState, TuningProblem, rng_from_state, rng_state
+from tunelab.strategies.hyperband_gp import Observation
 from tunelab.strategies.hyperband_rungs import Brackets, judge
-from tunelab.strategies.hyperband_sampling import ConfigSampler
+from tunelab.strategies.hyperband_sampling import SAMPLERS, ConfigSampler
 
 STATE_VERSION = 1
-SAMPLERS = ("random", "model")
 DEFAULT_MAX_RESOURCE = 81
 """MaxResource of a plain :class:`TuningProblem` (the loop always passes a
 :class:`HyperbandProblem` with the request's resources)."""
@@ -50,6 +53,8 @@ class HyperbandProblem(TuningProblem):
     max_resource: int = DEFAULT_MAX_RESOURCE
     eta: int = 3
     sampler: str = "random"
+    """How new configurations are picked: ``random`` (SageMaker), ``model`` (BOHB-style
+    density model) or ``gp`` (MOBSTER-style Gaussian process)."""
     brackets: int | None = None
     """Use only the first ``brackets`` brackets (1 = plain ASHA); None: all."""
 
@@ -96,7 +101,8 @@ class HyperbandStrategy:
             settings["brackets"],
         )
         self._weights = self._brackets.weights()
-        self._sampler = ConfigSampler(problem, rng, settings["sampler"] == "model", issued)
+        resources = (settings["min_resource"], settings["max_resource"])
+        self._sampler = ConfigSampler(problem, rng, settings["sampler"], resources, issued)
         self._jobs: dict[str, _Job] = {}
         self._rungs: dict[tuple[int, int], list[float]] = {}
         self._fresh: list[RungDecision] = []
@@ -145,13 +151,15 @@ class HyperbandStrategy:
                     done=entry["done"],
                 )
                 strategy._add(entry["id"], job)
+            if strategy._sampler.gp is not None and "gp" in state:
+                strategy._sampler.gp.load(state["gp"], index)
         except KeyError as missing:
             raise ValueError(f"Hyperband state does not fit the problem: {missing}") from None
         return strategy
 
     def state(self) -> StrategyState:
         names = [d.name for d in self._problem.definitions]
-        return {
+        state: StrategyState = {
             "version": STATE_VERSION,
             "settings": dict(self._settings),
             "rng": rng_state(self._rng),
@@ -169,19 +177,32 @@ class HyperbandStrategy:
                 for trial_id, job in self._jobs.items()
             ],
         }
+        if self._sampler.gp is not None:
+            state["gp"] = self._sampler.gp.to_json(names)
+        return state
 
     # -- suggestions -------------------------------------------------------------------
 
     def suggest(self, count: int) -> list[Suggestion]:
-        suggestions = []
-        for _ in range(count):
-            suggestion = self._sampler.next(self._observations)
-            if suggestion is None:
-                break
-            suggestions.append(suggestion)
-        return suggestions
+        return self._sampler.batch(count, self)
 
-    def _observations(self, index: int, needed: int) -> tuple[list[list[float]], list[float]]:
+    def evidence(self, index: int) -> tuple[list[Observation], list[tuple[list[float], int]]]:
+        """Definition ``index``'s values at rungs and MaxResource, and the point and
+        highest level reached of each of its jobs still running."""
+        jobs = [job for job in self._jobs.values() if job.definition == index]
+        observations = [
+            Observation(tuple(job.point), level, value)
+            for job in jobs
+            for level, value in job.levels.items()
+        ]
+        running = [
+            (job.point, max(job.levels, default=0))
+            for job in jobs
+            if job.stopped_at is None and not job.done
+        ]
+        return observations, running
+
+    def at_level(self, index: int, needed: int) -> tuple[list[list[float]], list[float]]:
         """Points and values at the highest level with at least ``needed`` finite values."""
         by_level: dict[int, tuple[list[list[float]], list[float]]] = {}
         for job in self._jobs.values():
@@ -206,6 +227,8 @@ class HyperbandStrategy:
             if event.is_final:
                 if job is not None:
                     job.done = True
+                else:  # ended before its first report
+                    self._forget_pending(event)
                 continue
             if event.value is None or event.step is None:
                 continue
@@ -232,7 +255,13 @@ class HyperbandStrategy:
         bracket = int(self._rng.choice(len(self._weights), p=self._weights))
         job = _Job(index, bracket, [float(u) for u in space.encode(event.params)])
         self._add(event.trial_id, job)
+        self._sampler.started(index, job.point)
         return job
+
+    def _forget_pending(self, event: TrialEvent) -> None:
+        for index, d in enumerate(self._problem.definitions):
+            if d.name == event.definition_name and d.space.contains(event.params):
+                self._sampler.started(index, [float(u) for u in d.space.encode(event.params)])
 
     def _add(self, trial_id: str, job: _Job) -> None:
         self._jobs[trial_id] = job

@@ -1,0 +1,160 @@
+"""Hyperband's ``gp`` sampler (MOBSTER-style): valid typed proposals, pending jobs as
+fantasies, exact state round trips, uniform draws until the model has enough data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tunelab.domain.enums import ObjectiveType, ScalingType, TrainingJobStatus
+from tunelab.domain.search_space import (
+    CategoricalRange,
+    ContinuousRange,
+    IntegerRange,
+    ParamValue,
+    SearchSpace,
+)
+from tunelab.domain.trial import Suggestion, TrialEvent
+from tunelab.strategies.base import DefinitionSpace
+from tunelab.strategies.hyperband import HyperbandProblem, HyperbandStrategy
+from tunelab.strategies.hyperband_gp import Observation, ResourceGP, min_points
+
+MIN = ObjectiveType.MINIMIZE
+MIXED = SearchSpace(
+    (
+        ContinuousRange("lr", 1e-4, 1e-1, ScalingType.LOGARITHMIC),
+        IntegerRange("depth", 2, 12),
+        CategoricalRange("kind", ("a", "b", "c")),
+    )
+)
+LINE = SearchSpace((ContinuousRange("x", 0.0, 1.0),))
+
+
+def problem(space: SearchSpace = MIXED, sampler: str = "gp") -> HyperbandProblem:
+    return HyperbandProblem((DefinitionSpace(None, space),), MIN, max_resource=9, sampler=sampler)
+
+
+def loss(params: dict[str, ParamValue], step: int) -> float:
+    """Lower near lr = 1e-2, depth 6, kind "b"; improves with the resource."""
+    if "x" in params:
+        return (float(params["x"]) - 0.2) ** 2 + 0.3 / (step + 1)
+    lr, depth = float(params["lr"]), int(params["depth"])
+    kind = 0.0 if params["kind"] == "b" else 0.3
+    return (np.log10(lr) + 2) ** 2 + ((depth - 6) / 5) ** 2 + kind + 0.5 / (step + 1)
+
+
+def run(strategy: HyperbandStrategy, jobs: int, start: int = 0, steps: int = 9) -> None:
+    """``jobs`` suggestions, one at a time, each reporting until its verdict stops it."""
+    for i in range(start, start + jobs):
+        [suggestion] = strategy.suggest(1)
+        params = dict(suggestion.params)
+        for step in range(steps):
+            event = TrialEvent(
+                f"t{i}", None, params, TrainingJobStatus.IN_PROGRESS, loss(params, step), step
+            )
+            strategy.observe([event])
+            if any(d.stop for d in strategy.decide([event])):
+                break
+
+
+def start(strategy: HyperbandStrategy, suggestion: Suggestion, trial: str) -> None:
+    params = dict(suggestion.params)
+    event = TrialEvent(trial, None, params, TrainingJobStatus.IN_PROGRESS, loss(params, 0), 0)
+    strategy.observe([event])
+
+
+def test_proposals_are_valid_typed_configurations_of_the_space() -> None:
+    strategy = HyperbandStrategy.create(problem(), np.random.default_rng(0))
+    run(strategy, 16)
+    assert strategy.state()["gp"]["fits"], "the model has started"
+    for suggestion in strategy.suggest(8):
+        params = suggestion.params
+        assert MIXED.contains(params)
+        assert isinstance(params["lr"], float) and 1e-4 <= params["lr"] <= 1e-1
+        assert type(params["depth"]) is int and 2 <= params["depth"] <= 12
+        assert params["kind"] in ("a", "b", "c")
+
+
+def test_uniform_draws_until_enough_observations() -> None:
+    """Before ``min_points`` values the gp sampler draws exactly what the random one does."""
+    gp = HyperbandStrategy.create(problem(), np.random.default_rng(4))
+    uniform = HyperbandStrategy.create(problem(sampler="random"), np.random.default_rng(4))
+    needed = min_points(MIXED)
+    run(gp, needed - 1, steps=1)
+    run(uniform, needed - 1, steps=1)
+    assert gp.suggest(3) == uniform.suggest(3)
+    assert gp.state()["gp"]["fits"] == []
+    run(gp, 1, start=needed, steps=1)
+    run(uniform, 1, start=needed, steps=1)
+    assert gp.suggest(3) != uniform.suggest(3)
+    assert len(gp.state()["gp"]["fits"]) == 1
+
+
+def test_a_batch_has_no_duplicates_and_pending_jobs_are_fantasies() -> None:
+    strategy = HyperbandStrategy.create(problem(LINE), np.random.default_rng(1))
+    run(strategy, 20)
+    batch = strategy.suggest(4)
+    xs = [s.params["x"] for s in batch]
+    assert len(set(xs)) == 4
+    assert len(strategy.state()["gp"]["pending"]) == 4
+    # the next batch knows the four are pending: it proposes none of them again
+    again = [s.params["x"] for s in strategy.suggest(4)]
+    assert not set(again) & set(xs)
+    # a pending suggestion whose job reports is no longer pending
+    start(strategy, batch[0], "late")
+    pending = [point for _, point in strategy.state()["gp"]["pending"]]
+    assert len(pending) == 7 and [LINE.encode(batch[0].params)[0]] not in pending
+
+
+def test_a_fantasy_removes_the_expected_improvement_at_its_point() -> None:
+    rng = np.random.default_rng(1)
+    data = [Observation((float(u),), 3, float(np.sin(6 * u))) for u in rng.random(6)]
+    model = ResourceGP(LINE, (1, 9), data, MIN, None)
+    candidates = np.linspace(0.0, 1.0, 201)[:, None]
+    before = model.score(candidates)
+    best = candidates[int(np.argmax(before))]
+    model.pending(best)
+    after = model.score(candidates)
+    assert after[int(np.argmax(before))] < before.max() - 5.0  # log EI: e^5 times smaller
+    assert np.argmax(after) != np.argmax(before)
+
+
+def test_the_model_concentrates_on_the_good_region() -> None:
+    strategy = HyperbandStrategy.create(problem(LINE), np.random.default_rng(2))
+    run(strategy, 24)
+    picks = np.array([s.params["x"] for s in strategy.suggest(30)])
+    # two thirds come from the model; uniform draws land this close 10% of the time
+    assert np.mean(np.abs(picks - 0.2) < 0.05) > 0.5
+
+
+def test_state_round_trip_restores_identical_next_suggestions() -> None:
+    original = HyperbandStrategy.create(problem(), np.random.default_rng(3))
+    run(original, 14)
+    original.suggest(2)  # pending at the time of the state
+    state = json.loads(json.dumps(original.state(), allow_nan=False))
+    restored = HyperbandStrategy.restore(problem(), state)
+    assert restored.state() == original.state()
+    assert restored.suggest(4) == original.suggest(4)
+    run(original, 5, start=100)
+    run(restored, 5, start=100)
+    assert restored.suggest(3) == original.suggest(3)
+    assert restored.state() == original.state()
+
+
+def test_acquisition_level_is_the_highest_with_enough_values() -> None:
+    rng = np.random.default_rng(0)
+    data = [Observation((float(u),), 1, float(u)) for u in rng.random(10)]
+    data += [Observation((float(u),), 3, float(u) / 2) for u in rng.random(min_points(LINE))]
+    data += [Observation((0.5,), 9, 0.1), Observation((0.4,), 9, float("inf"))]
+    model = ResourceGP(LINE, (1, 9), data, MIN, None)
+    assert model.level == 3
+    assert model.score(rng.random((5, 1))).shape == (5,)
+    with pytest.raises(ValueError, match="more finite"):
+        ResourceGP(LINE, (1, 9), data[:3], MIN, None)
+
+
+def test_unknown_sampler_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown Hyperband sampler"):
+        HyperbandStrategy.create(problem(sampler="bogus"), np.random.default_rng(0))
