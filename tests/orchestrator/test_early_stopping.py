@@ -200,3 +200,21 @@ def test_stop_training_job_request_is_told_apart(harness: Harness) -> None:
     assert stop_reason(job) == REQUESTED
     assert loop.stopped_early == 0
     assert all(stop_reason(j) is None for j in jobs_of(harness) if j.name != victim)
+
+
+def test_a_tag_chooses_hyperbands_sampler_for_the_whole_job(harness: Harness) -> None:
+    """``tunelab:hyperband-sampler`` picks the GP sampler; the choice is in the strategy's
+    stored state, so a resumed job keeps it."""
+    doc = document("Hyperband")
+    doc["Tags"] = [{"Key": "tunelab:hyperband-sampler", "Value": "gp"}]
+    harness.create(doc)
+    final = harness.loop("job-1", harness.executor(curve_program)).run()
+    assert final.status is TuningJobStatus.COMPLETED
+    state = harness.store.strategy_state("job-1")
+    assert state is not None and state["settings"]["sampler"] == "gp"
+    assert "gp" in state  # the sampler's model was fitted and saved
+
+    harness.create(document("Hyperband") | {"HyperParameterTuningJobName": "plain"})
+    harness.loop("plain", harness.executor(curve_program)).run()
+    plain = harness.store.strategy_state("plain")
+    assert plain is not None and plain["settings"]["sampler"] == "random"

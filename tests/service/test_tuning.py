@@ -108,6 +108,20 @@ def test_quotas_come_from_the_settings(service: TuningService, tmp_path: Path) -
             "and InstanceCount",
         ),
         (
+            lambda r: r.update(Tags=[{"Key": "tunelab:hyperband-sampler", "Value": "gp"}]),
+            "Tags[0]: the tunelab:hyperband-sampler tag applies to the Hyperband strategy only",
+        ),
+        (
+            lambda r: (
+                r["HyperParameterTuningJobConfig"].update(
+                    Strategy="Hyperband",
+                    StrategyConfig={"HyperbandStrategyConfig": {"MaxResource": 3}},
+                ),
+                r.update(Tags=[{"Key": "tunelab:hyperband-sampler", "Value": "tpe"}]),
+            ),
+            "Tags[0].Value: tunelab:hyperband-sampler must be one of random, model, gp; got 'tpe'",
+        ),
+        (
             lambda r: r["HyperParameterTuningJobConfig"].update(
                 TuningJobCompletionCriteria={
                     "ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}

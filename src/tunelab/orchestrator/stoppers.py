@@ -26,6 +26,7 @@ from tunelab.stopping.median import MedianRuleSettings, MedianStoppingRule
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
 from tunelab.strategies.base import DefinitionSpace, Strategy, TuningProblem
 from tunelab.strategies.hyperband import HyperbandProblem
+from tunelab.strategies.hyperband_sampling import SAMPLER_TAG
 
 DECIDED = "Stopped early by the tuning job: "
 REQUESTED = "Stopped by a StopTrainingJob request"
@@ -38,7 +39,7 @@ class EarlyStoppingOptions:
     hyperband_sampler: str = "random"
     """How Hyperband picks new configurations: ``random`` (SageMaker), ``model``
     (BOHB-style density model) or ``gp`` (MOBSTER-style Gaussian process over
-    configuration and resource)."""
+    configuration and resource); a job's ``tunelab:hyperband-sampler`` tag wins."""
     median: MedianRuleSettings = field(default_factory=MedianRuleSettings)
 
 
@@ -58,7 +59,7 @@ def problem_for(spec: TuningJobSpec, options: EarlyStoppingOptions) -> TuningPro
         spec.random_seed,
         min_resource=min(min_resource or 1, max_resource),
         max_resource=max_resource,
-        sampler=options.hyperband_sampler,
+        sampler=dict(spec.tags).get(SAMPLER_TAG, options.hyperband_sampler),
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 
 from tunelab.algorithms.images import builtin_for
 from tunelab.domain.definition import TrainingJobDefinition
+from tunelab.domain.enums import StrategyType
 from tunelab.domain.errors import Violation
 from tunelab.domain.paths import CONFIG, definition_path
 from tunelab.domain.rules import QUOTA
@@ -17,6 +18,7 @@ from tunelab.execution import container
 from tunelab.execution.network import isolation_problem
 from tunelab.execution.resources import Machine, Overcommit, oversize
 from tunelab.execution.script_mode import PROGRAM, SUBMIT_DIRECTORY, framework_of, script_of
+from tunelab.strategies.hyperband_sampling import SAMPLER_TAG, SAMPLERS
 from tunelab.strategies.registry import STRATEGIES
 
 
@@ -40,8 +42,25 @@ def unsupported(spec: TuningJobSpec, local_s3: bool = True) -> Iterator[Violatio
             f"convergence ({', '.join(with_model)}); the {spec.strategy} strategy has "
             "none: use 'Disabled' or BestObjectiveNotImproving",
         )
+    yield from _sampler_tag_problems(spec)
     for index, definition in enumerate(spec.definitions):
         yield from unsupported_definition(definition, definition_path(spec, index), local_s3)
+
+
+def _sampler_tag_problems(spec: TuningJobSpec) -> Iterator[Violation]:
+    """The ``tunelab:hyperband-sampler`` tag names a sampler, on a Hyperband job."""
+    for i, (key, value) in enumerate(spec.tags):
+        if key != SAMPLER_TAG:
+            continue
+        if spec.strategy is not StrategyType.HYPERBAND:
+            yield Violation(
+                f"Tags[{i}]", f"the {SAMPLER_TAG} tag applies to the Hyperband strategy only"
+            )
+        elif value not in SAMPLERS:
+            yield Violation(
+                f"Tags[{i}].Value",
+                f"{SAMPLER_TAG} must be one of {', '.join(SAMPLERS)}; got {value!r}",
+            )
 
 
 def unsupported_definition(

@@ -30,6 +30,9 @@ from tunelab.strategies.hyperband_gp import GpSampler, Observation, ResourceGP
 from tunelab.strategies.hyperband_model import DensityModel, min_observations
 
 SAMPLERS = ("random", "model", "gp")
+SAMPLER_TAG = "tunelab:hyperband-sampler"
+"""The tuning job's tag that chooses its sampler (tunelab's own setting; SageMaker's
+request has no field for it, and a tag travels with the job)."""
 RANDOM_FRACTION = 1 / 3
 """Share of ``model`` and ``gp`` suggestions that stay uniform random (BOHB's default:
 robust to a misleading model, and every region keeps being sampled)."""
