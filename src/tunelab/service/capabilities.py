@@ -19,7 +19,7 @@ from tunelab.execution.network import isolation_problem
 from tunelab.execution.resources import Machine, Overcommit, oversize
 from tunelab.execution.script_mode import PROGRAM, SUBMIT_DIRECTORY, framework_of, script_of
 from tunelab.strategies.hyperband_sampling import SAMPLER_TAG, SAMPLERS
-from tunelab.strategies.registry import STRATEGIES
+from tunelab.strategies.registry import ENTRIES, STRATEGIES
 
 
 def unsupported(spec: TuningJobSpec, local_s3: bool = True) -> Iterator[Violation]:
@@ -32,10 +32,10 @@ def unsupported(spec: TuningJobSpec, local_s3: bool = True) -> Iterator[Violatio
             f"the {spec.strategy} strategy is not available in "
             f"this version of tunelab; available: {available}",
         )
-    strategy = STRATEGIES.get(spec.strategy)
+    entry = ENTRIES.get(spec.strategy)
     convergence = spec.completion.complete_on_convergence
-    if convergence and strategy is not None and not hasattr(strategy, "converged"):
-        with_model = sorted(n for n, s in STRATEGIES.items() if hasattr(s, "converged"))
+    if convergence and entry is not None and not entry.converges:
+        with_model = sorted(str(n) for n, e in ENTRIES.items() if e.converges)
         yield Violation(
             f"{CONFIG}.TuningJobCompletionCriteria.ConvergenceDetected",
             f"CompleteOnConvergence 'Enabled' needs a strategy whose model detects "

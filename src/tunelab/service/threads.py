@@ -6,7 +6,20 @@ whose threads are their own business (``OMP_NUM_THREADS`` per job)."""
 
 from __future__ import annotations
 
+from tunelab.domain.enums import StrategyType
+from tunelab.domain.tuning_job import TuningJobSpec
+from tunelab.strategies.hyperband_sampling import SAMPLER_TAG
+
 _limited = False
+
+
+def uses_linear_algebra(spec: TuningJobSpec) -> bool:
+    """The job's strategy fits Gaussian processes (scipy): Bayesian, or Hyperband with
+    the ``gp`` sampler. Other jobs never load scipy, and need no limit."""
+    sampler = dict(spec.tags).get(SAMPLER_TAG)
+    return spec.strategy is StrategyType.BAYESIAN or (
+        spec.strategy is StrategyType.HYPERBAND and sampler == "gp"
+    )
 
 
 def limit_math_threads() -> None:

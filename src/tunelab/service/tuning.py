@@ -37,7 +37,7 @@ from tunelab.service.autotune import autotune
 from tunelab.service.capabilities import unsupported
 from tunelab.service.dataplane import data_plane, spec_problems
 from tunelab.service.settings import Settings, machine_ledger, memory_limiter
-from tunelab.service.threads import limit_math_threads
+from tunelab.service.threads import limit_math_threads, uses_linear_algebra
 from tunelab.store.base import (
     Counters,
     Page,
@@ -146,7 +146,8 @@ class TuningService:
         job = self.store.get_tuning_job(name)
         if job.status.is_terminal:
             raise ConflictError(f"Tuning job '{job.name}' has ended ({job.status})")
-        limit_math_threads()
+        if uses_linear_algebra(job.spec):
+            limit_math_threads()
         executor = LocalExecutor(
             stop_grace_seconds=self.settings.stop_grace_seconds,
             s3_root=self.settings.s3_root,

@@ -35,8 +35,7 @@ import numpy as np
 from tunelab.domain.search_space import ParamValue
 from tunelab.domain.trial import Suggestion, TrialEvent
 from tunelab.strategies.base import StrategyState, TuningProblem, rng_from_state, rng_state
-from tunelab.strategies.hyperband_gp import Observation
-from tunelab.strategies.hyperband_rungs import Brackets, judge
+from tunelab.strategies.hyperband_rungs import Brackets, Observation, judge
 from tunelab.strategies.hyperband_sampling import SAMPLERS, ConfigSampler
 
 STATE_VERSION = 1

@@ -39,6 +39,7 @@ from tunelab.strategies.bayesian import gp
 from tunelab.strategies.bayesian.acquisition import log_ei
 from tunelab.strategies.bayesian.encoding import SpaceEncoder
 from tunelab.strategies.bayesian.transform import OutputTransform
+from tunelab.strategies.hyperband_rungs import Observation
 
 RESOURCE = "__resource__"
 FIT_MAX = 96
@@ -68,15 +69,6 @@ class GpFit:
 
     theta: tuple[float, ...]
     observations: int
-
-
-@dataclass(frozen=True)
-class Observation:
-    point: tuple[float, ...]
-    """Unit-cube point of the configuration."""
-    level: int
-    """Resource (reports of the objective) at which ``value`` was reported."""
-    value: float
 
 
 class ResourceGP:

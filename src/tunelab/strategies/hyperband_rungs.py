@@ -24,6 +24,17 @@ from tunelab.domain.enums import ObjectiveType
 
 
 @dataclass(frozen=True)
+class Observation:
+    """A value a job reported at a resource level (used by the model-based samplers)."""
+
+    point: tuple[float, ...]
+    """Unit-cube point of the configuration."""
+    level: int
+    """Resource (reports of the objective) at which ``value`` was reported."""
+    value: float
+
+
+@dataclass(frozen=True)
 class Brackets:
     min_resource: int
     max_resource: int

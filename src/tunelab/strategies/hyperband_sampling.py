@@ -19,15 +19,18 @@ whose every configuration was issued is exhausted.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from tunelab.domain.search_space import ParamValue, SearchSpace
 from tunelab.domain.trial import Suggestion
 from tunelab.strategies.base import TuningProblem
-from tunelab.strategies.hyperband_gp import GpSampler, Observation, ResourceGP
 from tunelab.strategies.hyperband_model import DensityModel, min_observations
+from tunelab.strategies.hyperband_rungs import Observation
+
+if TYPE_CHECKING:  # the GP sampler (and scipy) is imported only when a job uses it
+    from tunelab.strategies.hyperband_gp import GpSampler, ResourceGP
 
 SAMPLERS = ("random", "model", "gp")
 SAMPLER_TAG = "tunelab:hyperband-sampler"
@@ -73,7 +76,11 @@ class ConfigSampler:
         if kind not in SAMPLERS:
             raise ValueError(f"unknown Hyperband sampler {kind!r}")
         self._problem, self._rng, self._kind = problem, rng, kind
-        self.gp = GpSampler(problem.objective_type, resources) if kind == "gp" else None
+        self.gp: GpSampler | None = None
+        if kind == "gp":
+            from tunelab.strategies.hyperband_gp import GpSampler
+
+            self.gp = GpSampler(problem.objective_type, resources)
         """The ``gp`` sampler's fits and pending suggestions (None for the others)."""
         self._order: dict[int, list[Config]] = {
             i: [tuple(c) for c in (issued or {}).get(i, [])]

@@ -1,28 +1,60 @@
 """Strategy implementations by SageMaker ``Strategy`` name.
 
-An explicit dict, no reflection: a strategy is available once it is listed here.
+An explicit table, no reflection: a strategy is available once it is listed here.
+Each implementation is imported the first time it is used, so a job that runs
+``Random`` never loads the Bayesian optimizer's scipy (memory and start-up time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tunelab.domain.enums import StrategyType
 from tunelab.strategies.base import Strategy, TuningProblem
-from tunelab.strategies.bayesian import BayesianStrategy
-from tunelab.strategies.grid import GridStrategy
-from tunelab.strategies.hyperband import HyperbandStrategy
-from tunelab.strategies.random import RandomStrategy
 
-STRATEGIES: dict[StrategyType, type[Strategy]] = {
-    StrategyType.RANDOM: RandomStrategy,
-    StrategyType.GRID: GridStrategy,
-    StrategyType.HYPERBAND: HyperbandStrategy,
-    StrategyType.BAYESIAN: BayesianStrategy,
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    module: str
+    name: str
+    converges: bool = False
+    """Its model can tell convergence (``converged()``: ``CompleteOnConvergence``)."""
+
+
+ENTRIES: dict[StrategyType, StrategyEntry] = {
+    StrategyType.RANDOM: StrategyEntry("tunelab.strategies.random", "RandomStrategy"),
+    StrategyType.GRID: StrategyEntry("tunelab.strategies.grid", "GridStrategy"),
+    StrategyType.HYPERBAND: StrategyEntry("tunelab.strategies.hyperband", "HyperbandStrategy"),
+    StrategyType.BAYESIAN: StrategyEntry(
+        "tunelab.strategies.bayesian", "BayesianStrategy", converges=True
+    ),
 }
+
+
+class _Strategies(Mapping[StrategyType, type[Strategy]]):
+    """``ENTRIES`` as classes, each imported on first access (membership and
+    iteration import nothing)."""
+
+    def __getitem__(self, key: StrategyType) -> type[Strategy]:
+        entry = ENTRIES[key]
+        return getattr(importlib.import_module(entry.module), entry.name)
+
+    def __contains__(self, key: object) -> bool:
+        return key in ENTRIES
+
+    def __iter__(self) -> Iterator[StrategyType]:
+        return iter(ENTRIES)
+
+    def __len__(self) -> int:
+        return len(ENTRIES)
+
+
+STRATEGIES: Mapping[StrategyType, type[Strategy]] = _Strategies()
 
 
 def strategy_class(strategy_type: StrategyType | str) -> type[Strategy]:
