@@ -154,7 +154,8 @@ def launch_host(
     prefix = network.prefix() if network else []
     preexec = None
     if _have("taskset") and (not memory_prefix or _have("prlimit")):
-        prefix += pin_prefix(placement.cpus) + memory_prefix
+        pinned = set(placement.cpus) != os.sched_getaffinity(0)  # else inherited already
+        prefix += (pin_prefix(placement.cpus) if pinned else []) + memory_prefix
     else:  # no util-linux: apply both in the child before exec
         preexec = _limits_in_child(
             placement.cpus, placement.memory_bytes if memory_prefix else None

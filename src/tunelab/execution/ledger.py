@@ -66,6 +66,8 @@ class Ledger:
         self._memory: State = _empty()
         self._seen: tuple[int, int] | None = None
         self._reclaims: dict[str, Any] = {}
+        if path is not None:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
 
     # -- the executor's side ------------------------------------------------------------
 
@@ -213,7 +215,6 @@ class Ledger:
             if self.path is None:
                 yield self._memory
                 return
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             with open(self.path + ".lock", "a+") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 state = self._read()

@@ -2,7 +2,8 @@
 
 **CPUs**: the program starts under ``taskset -c <cpus>`` (util-linux; it calls
 ``sched_setaffinity`` and execs the program, keeping its pid), so the program and every
-thread or child it creates run on the host's CPUs only.
+thread or child it creates run on the host's CPUs only. A host given every CPU tunelab
+itself may use inherits that affinity, and starts without ``taskset``.
 
 **Memory**, by one of two mechanisms, chosen once per executor:
 

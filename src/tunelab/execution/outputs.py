@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.execution.contract import JobLayout, LaunchError
-from tunelab.execution.storage import DataPlane, KeyLookup, put_file, resolve
+from tunelab.execution.storage import DataPlane, KeyLookup, Location, put_file, resolve
 from tunelab.execution.uris import local_path
 
 MAGIC = b"TUNELAB-AES256GCM\x01"
@@ -70,22 +70,37 @@ def package_outputs(
     except LaunchError:
         return None
     key = _key(plane.kms, kms_key_id)
+    sources = ((layout.model_dir, "model.tar.gz"), (layout.output_data_dir, "output.tar.gz"))
+    if key is None and target.is_local:  # the common case: packed in place, no copy
+        os.makedirs(target.path, exist_ok=True)
+        for source, name in sources:
+            final = os.path.join(target.path, name)
+            _pack(source, final + ".partial")
+            os.replace(final + ".partial", final)
+    else:
+        _pack_elsewhere(layout, sources, target, key)
+    model = target.child("model.tar.gz")
+    if model.is_local and not output_path.startswith("s3://"):
+        return Path(model.path).as_uri()
+    return model.uri
+
+
+def _pack_elsewhere(
+    layout: JobLayout,
+    sources: tuple[tuple[str, str], ...],
+    target: Location,
+    key: tuple[str, bytes] | None,
+) -> None:
+    """Pack (and encrypt) in a scratch directory of the job, then put each archive."""
     os.makedirs(layout.root, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=layout.root, prefix=".artifacts-") as work:
-        for source, name in (
-            (layout.model_dir, "model.tar.gz"),
-            (layout.output_data_dir, "output.tar.gz"),
-        ):
+        for source, name in sources:
             packed = os.path.join(work, name)
             _pack(source, packed)
             if key is not None:
                 encrypt_file(packed, packed + ".enc", key[1], key[0])
                 packed += ".enc"
             put_file(packed, target.child(name))
-    model = target.child("model.tar.gz")
-    if model.is_local and not output_path.startswith("s3://"):
-        return Path(model.path).as_uri()
-    return model.uri
 
 
 def _key(lookup: KeyLookup | None, key_id: str | None) -> tuple[str, bytes] | None:
