@@ -113,3 +113,20 @@ def test_processes_share_the_ledger_and_a_dead_ones_share_is_freed(tmp_path: Pat
         other.wait()
     assert ledger.admit("mine", demand(), ["algo-1"], 3.0).placements is not None
     assert [a.job for a in ledger.allocations()] == ["mine"]
+
+
+def test_a_write_cut_short_by_a_kill_keeps_the_new_accounts(tmp_path: Path) -> None:
+    """The file is rewritten in place: a process killed between writing the new document
+    and truncating leaves the old document's tail after it, which is ignored."""
+    path = tmp_path / "machine.json"
+    ledger = Ledger(MACHINE, ONE_BY_ONE, str(path))
+    assert ledger.admit("first", demand(), ["algo-1"], 1.0).placements is not None
+    longer = path.read_bytes()
+    ledger.release("first")
+    shorter = path.read_bytes()
+    assert len(shorter) < len(longer)
+    path.write_bytes(shorter + longer[len(shorter) :])  # the new document, then a stale tail
+    assert ledger.allocations() == []
+    assert ledger.admit("second", demand(), ["algo-1"], 2.0).placements is not None
+    assert [a.job for a in Ledger(MACHINE, ONE_BY_ONE, str(path)).allocations()] == ["second"]
+    assert json.loads(path.read_text())["allocations"][0]["job"] == "second"  # clean again

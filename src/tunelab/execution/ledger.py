@@ -7,6 +7,12 @@ placement: :mod:`.resources`); the on-demand jobs waiting for room (spot jobs le
 to them); and spot capacity reclaimed from a running job, by on-demand work that needs
 the room or by a drill (``tunelab spot interrupt``), with how long that capacity stays
 away. Entries of a tunelab process that died are dropped at the next write.
+
+The file is rewritten in place (one ``pwrite`` of the whole JSON document, then a
+truncate), not through a new file and a rename: a job start and end each write it, and a
+rename is a metadata operation that slow disks make cost milliseconds. A process killed
+between the two calls leaves the complete new document followed by a tail of the old
+one, which :func:`_parse` ignores.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -33,6 +40,8 @@ from tunelab.execution.resources import (
 )
 
 State = dict[str, Any]
+SETTLED_NS = 100_000_000
+"""How long (0.1 s) the file must be unchanged before a read of it is cached."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,10 @@ class Ledger:
             if seen != self._seen:
                 with self._lock:
                     self._reclaims = dict(self._read().get("reclaims", {}))
-                    self._seen = seen
+                    # a write within the clock's granularity may keep the same mtime:
+                    # trust the copy only once the file has been still for a while
+                    settled = time.time_ns() - info.st_mtime_ns > SETTLED_NS
+                    self._seen = seen if settled else None
             reclaims = self._reclaims
         return {job: reclaims[job]["reason"] for job in wanted if job in reclaims}
 
@@ -217,23 +229,37 @@ class Ledger:
                 return
             with open(self.path + ".lock", "a+") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
-                state = self._read()
-                _drop_dead(state)
-                yield state
-                partial = f"{self.path}.{os.getpid()}.partial"
-                with open(partial, "w", encoding="utf-8") as f:
-                    json.dump(state, f)
-                os.replace(partial, self.path)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                try:
+                    state = _parse(os.pread(fd, os.fstat(fd).st_size, 0))
+                    _drop_dead(state)
+                    yield state
+                    data = json.dumps(state).encode()
+                    os.pwrite(fd, data, 0)
+                    os.ftruncate(fd, len(data))
+                finally:
+                    os.close(fd)
 
     def _read(self) -> State:
         try:
-            with open(self.path or "", encoding="utf-8") as f:
-                state = json.load(f)
-        except (FileNotFoundError, ValueError):
+            with open(self.path or "", "rb") as f:
+                return _parse(f.read())
+        except FileNotFoundError:
             return _empty()
-        for key, value in _empty().items():
-            state.setdefault(key, value)
-        return state
+
+
+def _parse(data: bytes) -> State:
+    """The state a file holds: its first JSON document (a tail left by a process killed
+    mid-write is ignored); empty when there is none."""
+    try:
+        state, _ = json.JSONDecoder().raw_decode(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return _empty()
+    if not isinstance(state, dict):
+        return _empty()
+    for key, value in _empty().items():
+        state.setdefault(key, value)
+    return state
 
 
 def _empty() -> State:
