@@ -8,41 +8,24 @@ import os
 import socket
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tunelab.domain.definition import ResourceSpec
 from tunelab.domain.enums import TrainingJobStatus
-from tunelab.domain.instance_types import GIB
 from tunelab.execution.base import ExecutorEvent, Finished
-from tunelab.execution.ledger import Ledger
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.network import isolation_problem
-from tunelab.execution.resources import Machine, Overcommit
 
 from .test_contract import PROGRAMS, collect, lines_of, make_definition, make_request
 
 RENDEZVOUS = (PROGRAMS / "rendezvous.py").as_uri()
-CPUS = tuple(sorted(os.sched_getaffinity(0)))[:2]
 
 needs_namespaces = pytest.mark.skipif(
     isolation_problem() is not None,
     reason=f"host names resolve only in a network namespace per job: {isolation_problem()}",
 )
-
-
-@pytest.fixture
-def executor() -> Iterator[LocalExecutor]:
-    ledger = Ledger(Machine(CPUS, 64 * GIB), Overcommit())
-    ex = LocalExecutor(stop_grace_seconds=1, ledger=ledger)
-    yield ex
-    for job in list(ex._jobs.values()):  # never leave a test's processes behind
-        for host in job.hosts:
-            host.proc.kill()
-            host.proc.wait()
-    ex.close()
 
 
 def free_port() -> int:

@@ -4,37 +4,21 @@ that needs more memory than its instance type fails with a clear reason."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.execution.conftest import CPUS
 from tunelab.domain.definition import ResourceSpec
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.domain.instance_types import GIB
 from tunelab.execution.base import ExecutorEvent, Finished
-from tunelab.execution.ledger import Ledger
 from tunelab.execution.limits import MemoryLimiter
 from tunelab.execution.local import LocalExecutor
-from tunelab.execution.resources import Machine, Overcommit
 
 from .test_contract import PROGRAMS, collect, lines_of, make_definition, make_request
 
 PROBE = (PROGRAMS / "probe.py").as_uri()
-CPUS = tuple(sorted(os.sched_getaffinity(0)))[:2]
-
-
-@pytest.fixture
-def executor() -> Iterator[LocalExecutor]:
-    ledger = Ledger(Machine(CPUS, 64 * GIB), Overcommit())
-    ex = LocalExecutor(stop_grace_seconds=1, ledger=ledger)
-    yield ex
-    for job in list(ex._jobs.values()):  # never leave a test's processes behind
-        for host in job.hosts:
-            host.proc.kill()
-            host.proc.wait()
-    ex.close()
 
 
 def submit(

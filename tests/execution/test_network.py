@@ -16,29 +16,13 @@ import pytest
 
 from tunelab.domain.definition import ResourceSpec
 from tunelab.domain.enums import TrainingJobStatus
-from tunelab.domain.instance_types import GIB
-from tunelab.execution.ledger import Ledger
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.network import isolation_problem
-from tunelab.execution.resources import Machine, Overcommit
 
 from .test_contract import PROGRAMS, collect, lines_of, make_definition, make_request
 from .test_hosts import RENDEZVOUS, finished, free_port, host_lines, needs_namespaces
 
 CONNECT_OUT = (PROGRAMS / "connect_out.py").as_uri()
-CPUS = tuple(sorted(os.sched_getaffinity(0)))[:2]
-
-
-@pytest.fixture
-def executor() -> Iterator[LocalExecutor]:
-    ledger = Ledger(Machine(CPUS, 64 * GIB), Overcommit())
-    ex = LocalExecutor(stop_grace_seconds=1, ledger=ledger)
-    yield ex
-    for job in list(ex._jobs.values()):  # never leave a test's processes behind
-        for host in job.hosts:
-            host.proc.kill()
-            host.proc.wait()
-    ex.close()
 
 
 class Listener:

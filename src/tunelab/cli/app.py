@@ -73,6 +73,18 @@ Endpoint = Annotated[
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
+DESTINATION_HELP = "A local file, or a folder (an existing one, or ending in /)."
+
+
+def local_destination(destination: str) -> Path:
+    """Where to copy to: a path ending in ``/`` names a folder, created here if needed,
+    as ``aws s3 cp`` reads it."""
+    target = Path(destination)
+    if destination.endswith(("/", os.sep)):
+        target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
 @contextmanager
 def errors_as_exit_codes() -> Iterator[None]:
     try:

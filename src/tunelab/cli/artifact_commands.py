@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tunelab.cli.app import app, err, errors_as_exit_codes, out
+from tunelab.cli.app import (
+    DESTINATION_HELP,
+    app,
+    err,
+    errors_as_exit_codes,
+    local_destination,
+    out,
+)
 from tunelab.cli.render import short_time
 
 kms_app = typer.Typer(help="Keys for OutputDataConfig.KmsKeyId (encrypted artifacts).")
@@ -57,16 +62,14 @@ def list_keys() -> None:
 @artifacts_app.command("get")
 def get_artifact(
     uri: Annotated[str, typer.Argument(help="e.g. s3://bucket/out/JOB/output/model.tar.gz")],
-    destination: Annotated[
-        str, typer.Argument(help="A local file, or a folder (an existing one, or ending in /).")
-    ],
+    destination: Annotated[str, typer.Argument(help=DESTINATION_HELP)],
 ) -> None:
     """Copy an artifact here, decrypting it if it was written with a KmsKeyId."""
     from tunelab.service.artifacts import fetch_artifact
     from tunelab.service.settings import Settings
 
-    target = Path(destination)
-    if destination.endswith(("/", os.sep)):  # a folder, created if needed (as `aws s3 cp`)
+    target = local_destination(destination)
+    if target.is_dir():
         target = target / uri.rstrip("/").rsplit("/", 1)[-1]
     with errors_as_exit_codes():
         written, key_id = fetch_artifact(uri, target, Settings.from_env())

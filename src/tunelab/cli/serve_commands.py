@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tunelab.cli.app import app, err, errors_as_exit_codes, out
+from tunelab.cli.app import (
+    DESTINATION_HELP,
+    app,
+    err,
+    errors_as_exit_codes,
+    local_destination,
+    out,
+)
 from tunelab.cli.render import short_time
 
 if TYPE_CHECKING:
@@ -210,14 +216,10 @@ def data_ls(uri: Annotated[str, typer.Argument(help="s3://bucket/prefix")]) -> N
 @data_app.command("get")
 def data_get(
     uri: Annotated[str, typer.Argument(help="s3://bucket/key or prefix")],
-    destination: Annotated[
-        str, typer.Argument(help="A local file, or a folder (an existing one, or ending in /).")
-    ],
+    destination: Annotated[str, typer.Argument(help=DESTINATION_HELP)],
 ) -> None:
     """Copy objects out of the object store (e.g. a model.tar.gz)."""
-    target = Path(destination)
-    if destination.endswith(("/", os.sep)):  # a folder, created if needed (as `aws s3 cp`)
-        target.mkdir(parents=True, exist_ok=True)
+    target = local_destination(destination)
     with errors_as_exit_codes():
         copied = _objects().get(uri, target)
     for item in copied:
