@@ -117,13 +117,8 @@ class ResourceGP:
     def _fit(
         self, x: np.ndarray, y: np.ndarray, last: GpFit | None, default: np.ndarray
     ) -> np.ndarray:
-        if len(y) > FIT_MAX:
-            order = np.argsort(y, kind="stable")
-            top = order[: FIT_MAX // 3]
-            rest = np.setdiff1d(np.arange(len(y)), top)
-            spread = rest[np.linspace(0, len(rest) - 1, FIT_MAX - len(top)).astype(int)]
-            keep = np.sort(np.concatenate([top, spread]))
-            x, y = x[keep], y[keep]
+        keep = gp.fit_subset(y, FIT_MAX)
+        x, y = x[keep], y[keep]
         starts = [default]
         if last is not None and len(last.theta) == len(default):
             starts = [np.array(last.theta)] + ([default] if len(y) <= SMALL_FIT else [])

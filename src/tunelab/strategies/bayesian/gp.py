@@ -36,6 +36,18 @@ def lengthscale_prior(dimension: int) -> tuple[float, float]:
     return math.log(LS_PRIOR_SCALE * math.sqrt(max(dimension, 1))), LS_PRIOR_SD
 
 
+def fit_subset(y: np.ndarray, size: int) -> np.ndarray:
+    """Indexes (sorted) of at most ``size`` points to fit hyperparameters on: the best
+    third by ``y`` (lower is better) and an even spread of the rest. Pure."""
+    if len(y) <= size:
+        return np.arange(len(y))
+    order = np.argsort(y, kind="stable")
+    top = order[: size // 3]
+    rest = np.setdiff1d(np.arange(len(y)), top)
+    spread = rest[np.linspace(0, len(rest) - 1, size - len(top)).astype(int)]
+    return np.sort(np.concatenate([top, spread]))
+
+
 def default_theta(encoder: SpaceEncoder) -> np.ndarray:
     mu, _ = lengthscale_prior(encoder.dimension)
     ls = np.full(encoder.dimension, mu)

@@ -150,11 +150,7 @@ class DefinitionModel:
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         if len(y) > FIT_FROM:
-            order = np.argsort(y, kind="stable")
-            top = order[: FIT_MAX // 3]
-            rest = np.setdiff1d(np.arange(len(y)), top)
-            spread = rest[np.linspace(0, len(rest) - 1, FIT_MAX - len(top)).astype(int)]
-            keep = np.sort(np.concatenate([top, spread]))
+            keep = gp.fit_subset(y, FIT_MAX)
             x, y = x[keep], y[keep]
         default = gp.default_theta(self.enc)
         starts = []
