@@ -28,7 +28,7 @@ from typing import Any
 
 from tunelab.algorithms import catalog
 from tunelab.algorithms.images import builtin_for
-from tunelab.algorithms.spec import Hyperparameter
+from tunelab.algorithms.spec import AlgorithmSpec, Hyperparameter
 from tunelab.domain.errors import Violation, raise_for
 
 CONFIG = "HyperParameterTuningJobConfig"
@@ -130,7 +130,8 @@ def _fill_ranges(ranges: Doc, definition: Doc, path: str) -> list[Violation]:
     return problems
 
 
-def _algorithm_of(definition: Doc) -> Any:
+def _algorithm_of(definition: Doc) -> AlgorithmSpec | None:
+    """The built-in algorithm the definition runs (its metadata), or None."""
     algorithm = definition.get("AlgorithmSpecification") or {}
     static = definition.get("StaticHyperParameters") or {}
     name = builtin_for(algorithm.get("TrainingImage"), static)
