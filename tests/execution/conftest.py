@@ -21,8 +21,13 @@ def executor() -> Iterator[LocalExecutor]:
     ledger = Ledger(Machine(CPUS, 64 * GIB), Overcommit())
     ex = LocalExecutor(stop_grace_seconds=1, ledger=ledger)
     yield ex
-    for job in list(ex._jobs.values()):  # never leave a test's processes behind
+    shut_down(ex)
+
+
+def shut_down(executor: LocalExecutor) -> None:
+    """Kill every host process a test left running, then close the executor."""
+    for job in list(executor._jobs.values()):
         for host in job.hosts:
             host.proc.kill()
             host.proc.wait()
-    ex.close()
+    executor.close()

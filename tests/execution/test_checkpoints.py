@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.execution.conftest import shut_down
 from tunelab.domain.definition import CheckpointSpec
 from tunelab.domain.enums import TrainingJobStatus
 from tunelab.execution.base import Finished
@@ -67,10 +68,7 @@ def executor(tmp_path: Path) -> Iterator[LocalExecutor]:
     plane = DataPlane(s3_root=str(tmp_path / "s3"), checkpoint_interval=0.2)
     ex = LocalExecutor(stop_grace_seconds=2, data=plane)
     yield ex
-    for job in list(ex._jobs.values()):
-        job.proc.kill()
-        job.proc.wait()
-    ex.close()
+    shut_down(ex)
 
 
 def test_a_job_resumes_from_its_checkpoints_after_an_interruption(

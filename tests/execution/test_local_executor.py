@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.execution.conftest import shut_down
 from tunelab.domain.definition import StoppingCondition
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, OutputLines, StatusChanged
@@ -30,11 +31,7 @@ BEHAVE = (PROGRAMS / "behave.py").as_uri()
 def executor() -> Iterator[LocalExecutor]:
     ex = LocalExecutor(stop_grace_seconds=0.5)
     yield ex
-    for job in list(ex._jobs.values()):  # never leave a test's processes behind
-        for host in job.hosts:
-            host.proc.kill()
-            host.proc.wait()
-    ex.close()
+    shut_down(ex)
 
 
 def launch(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.execution.conftest import shut_down
 from tunelab.domain.definition import DataChannel
 from tunelab.domain.enums import TrainingInputMode, TrainingJobStatus
 from tunelab.execution.base import Finished
@@ -32,10 +33,7 @@ def plane(tmp_path: Path) -> DataPlane:
 def executor(plane: DataPlane) -> Iterator[LocalExecutor]:
     ex = LocalExecutor(stop_grace_seconds=1, data=plane)
     yield ex
-    for job in list(ex._jobs.values()):
-        job.proc.kill()
-        job.proc.wait()
-    ex.close()
+    shut_down(ex)
 
 
 def put(plane: DataPlane, key: str, content: bytes) -> None:

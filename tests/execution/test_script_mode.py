@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.execution.conftest import shut_down
 from tunelab.domain.definition import DataChannel
 from tunelab.domain.enums import TrainingJobStatus
 from tunelab.execution import container
@@ -53,7 +54,7 @@ def source_tarball(path: Path) -> Path:
 def executor(tmp_path: Path) -> Iterator[LocalExecutor]:
     ex = LocalExecutor(stop_grace_seconds=1, data=DataPlane(s3_root=str(tmp_path / "s3")))
     yield ex
-    ex.close()
+    shut_down(ex)
 
 
 def training_data(folder: Path) -> Path:
