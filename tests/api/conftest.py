@@ -5,9 +5,7 @@ of every HTTP exchange, and boto3 clients for it."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,9 +15,9 @@ from typing import Any
 
 import boto3
 import pytest
-import uvicorn
 from botocore.config import Config
 
+from tests.serving import serving, wait_for
 from tunelab.api.app import Authenticate, Services, create_app
 from tunelab.api.auth import Authenticator
 from tunelab.api.server import build_services
@@ -35,12 +33,6 @@ FULL_KEY = ("AKIDTUNELABFULL00001", "full-secret-0123456789")
 READ_ONLY_KEY = ("AKIDTUNELABREAD00001", "read-secret-0123456789")
 REGION = "us-east-1"
 ASGIApp = Callable[..., Any]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -167,37 +159,11 @@ def start_server(
         authenticate = make_authenticator(store, home)
     services = build_services(config, store)
     recorder = Recorder(create_app(services, authenticate or None))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(recorder, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
     try:
-        yield Server(f"http://127.0.0.1:{port}", services, store, home, recorder)
+        with serving(recorder) as url:
+            yield Server(url, services, store, home, recorder)
     finally:
-        server.should_exit = True
-        thread.join(20)
         store.close()
-
-
-def wait_for(
-    condition: Callable[[], Any], timeout: float = 60, what: str = "condition", every=0.05
-) -> Any:
-    """Poll ``condition`` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
 
 
 TERMINAL = ("Completed", "Failed", "Stopped")

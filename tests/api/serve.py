@@ -14,7 +14,8 @@ import boto3
 import httpx
 from botocore.config import Config
 
-from tests.api.conftest import FULL_KEY, REGION, Exchange, free_port
+from tests.api.conftest import FULL_KEY, REGION, Exchange
+from tests.serving import free_port
 
 TUNELAB = str(Path(sys.executable).with_name("tunelab"))
 

@@ -4,17 +4,13 @@ as ``tunelab serve`` wires it, and requests that run ``tests/e2e/programs/epochs
 from __future__ import annotations
 
 import copy
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
+from tests.serving import serving, wait_for
 from tunelab.api.app import Services, create_app
 from tunelab.api.server import build_services
 from tunelab.cli.serve_commands import console_routes_for
@@ -39,12 +35,6 @@ class ConsoleServer:
     runs_log: Path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def start_console_server(
     home: Path, auth: bool = False, scheduler: bool = True, **settings: Any
@@ -62,24 +52,12 @@ def start_console_server(
             keys.create(policy, key_id, secret)
     services = build_services(config, store, scheduler=scheduler)
     app = create_app(services, None, console_routes_for(services, keys, no_auth=not auth))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the console test server did not start")
-        time.sleep(0.02)
     runs_log = home / "runs.log"
     runs_log.touch()
     try:
-        yield ConsoleServer(f"http://127.0.0.1:{port}", services, store, home, runs_log)
+        with serving(app, "the console test server") as url:
+            yield ConsoleServer(url, services, store, home, runs_log)
     finally:
-        server.should_exit = True
-        thread.join(20)
         store.close()
 
 
@@ -144,11 +122,4 @@ def two_definition_request(runs_log: Path, name: str, max_jobs: int = 6) -> dict
 
 
 def wait_until(condition: Any, timeout: float = 60, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+    return wait_for(condition, timeout, what)

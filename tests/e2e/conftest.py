@@ -7,13 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.serving import wait_for  # noqa: F401  (the e2e tests import it from here)
 from tunelab.store.base import TrainingJobQuery, iterate_training_jobs
 from tunelab.store.sql.store import SqlStore
 
@@ -108,15 +108,6 @@ class Env:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def alive(pid: int) -> bool:
