@@ -65,6 +65,17 @@ def short_value(text: str) -> str:
     return f"{number:.6g}"
 
 
+def best_first_order(wire: Mapping[str, Any]) -> str:
+    """The sort order (``Descending`` or ``Ascending``) that puts the training jobs
+    with the best objective value first, for the job described by ``wire``."""
+    best = wire.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {})
+    objective = wire["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective")
+    if objective is None:
+        objective = (wire.get("TrainingJobDefinitions") or [{}])[0].get("TuningObjective", {})
+    maximize = best.get("Type", objective.get("Type")) == "Maximize"
+    return "Descending" if maximize else "Ascending"
+
+
 def training_jobs_table(summaries: Iterable[Mapping[str, Any]], title: str | None = None) -> Table:
     """A table of ``HyperParameterTrainingJobSummary`` dicts."""
     table = Table(title=title, title_justify="left", header_style="bold")

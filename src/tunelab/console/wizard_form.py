@@ -309,7 +309,7 @@ def definition_from_document(
 
 def job_form_from_document(doc: Mapping[str, Any]) -> JobForm:
     """The wizard's state for an existing request. Members the form does not show
-    are kept in the ``extra`` fields (filled in by ``wizard_build.with_extras``)."""
+    are kept in the ``extra`` fields (filled in by ``wizard_build.form_for_document``)."""
     config = doc.get("HyperParameterTuningJobConfig") or {}
     if isinstance(doc.get("TrainingJobDefinitions"), list):
         definitions = [

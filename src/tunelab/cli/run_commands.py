@@ -1,0 +1,172 @@
+"""``tunelab validate``, ``tunelab run`` and ``tunelab resume``: check a job file,
+run a tuning job to the end with a progress bar, and continue an interrupted one.
+
+Exit codes as :mod:`tunelab.cli.app` lists them: ``run`` and ``resume`` exit 0 when
+the tuning job Completed, 1 when it Failed or was Stopped, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+import typer
+
+from tunelab.cli.app import (
+    AsJson,
+    Endpoint,
+    JobFile,
+    JobName,
+    Quiet,
+    app,
+    backend,
+    err,
+    errors_as_exit_codes,
+    out,
+)
+from tunelab.cli.backend import LocalBackend, RemoteBackend
+from tunelab.cli.follow import ProgressDisplay
+from tunelab.cli.jobfile import load_job_file
+from tunelab.cli.render import (
+    best_first_order,
+    description_table,
+    print_json,
+    training_jobs_table,
+)
+from tunelab.domain.enums import TuningJobStatus
+from tunelab.domain.errors import TunelabError
+from tunelab.store.base import TrainingJobQuery
+
+
+@app.command()
+def validate(job_file: JobFile, endpoint: Endpoint = None) -> None:
+    """Check a job file against every rule, without running it."""
+    with backend(None) as local:
+        assert isinstance(local, LocalBackend)
+        document = load_job_file(job_file)
+        spec = local.service.validate(document, name_must_be_free=not endpoint)
+    if endpoint:
+        with backend(endpoint) as remote:
+            try:
+                remote.describe(spec.name)
+            except TunelabError as error:
+                if error.code != "ResourceNotFound":
+                    raise
+            else:
+                with errors_as_exit_codes():
+                    from tunelab.domain.errors import tuning_job_name_taken
+
+                    raise tuning_job_name_taken(spec.name, spec.name)
+    definitions = ", ".join(d.label for d in spec.definitions)
+    out.print(
+        f"[green]valid[/green]: {spec.name} ({spec.strategy}, {spec.max_jobs} "
+        f"training jobs, {definitions})",
+        highlight=False,
+    )
+
+
+@app.command()
+def run(
+    job_file: JobFile, as_json: AsJson = False, quiet: Quiet = False, endpoint: Endpoint = None
+) -> None:
+    """Create the tuning job and follow it to the end, with a progress bar.
+
+    Locally the job runs in this process: running the same file again resumes it
+    if it was interrupted. With --endpoint the server runs it and this follows.
+    Ctrl-C stops the tuning job (a second Ctrl-C leaves it running)."""
+    with backend(endpoint) as target:
+        name, resumed = target.create(load_job_file(job_file))
+        if resumed:
+            err.print(f"Resuming tuning job {name}", highlight=False)
+        _follow(target, name, as_json, quiet)
+
+
+@app.command()
+def resume(
+    name: JobName, as_json: AsJson = False, quiet: Quiet = False, endpoint: Endpoint = None
+) -> None:
+    """Continue a tuning job whose process was interrupted (or follow one the
+    server runs)."""
+    with backend(endpoint) as target:
+        _follow(target, name, as_json, quiet)
+
+
+def _follow(target: LocalBackend | RemoteBackend, name: str, as_json: bool, quiet: bool) -> None:
+    wire = target.describe(name)
+    interrupts = 0
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:
+            raise KeyboardInterrupt
+        err.print("Stopping the tuning job... (Ctrl-C again to leave it unfinished)")
+        target.request_stop(name)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    signal.signal(signal.SIGTERM, on_interrupt)
+    try:
+        if quiet or as_json:
+            status = target.follow(name, None)
+        else:
+            total = wire["HyperParameterTuningJobConfig"]["ResourceLimits"].get(
+                "MaxNumberOfTrainingJobs"
+            )
+            with ProgressDisplay(err, name, _objective_name(wire), total) as display:
+                status = target.follow(name, display.update)
+    except KeyboardInterrupt:
+        err.print(f"Left tuning job {name} unfinished; `tunelab resume {name}` continues it.")
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    wire = target.describe(name)
+    if as_json:
+        print_json(out, wire)
+    else:
+        _print_outcome(target, wire)
+    _warn_about_missing_objectives(target, name)
+    if status != TuningJobStatus.COMPLETED:
+        raise typer.Exit(130 if interrupts else 1)
+
+
+def _objective_name(wire: dict[str, Any]) -> str:
+    config = wire["HyperParameterTuningJobConfig"]
+    objective = config.get("HyperParameterTuningJobObjective")
+    if objective is None:
+        objective = (wire.get("TrainingJobDefinitions") or [{}])[0].get("TuningObjective", {})
+    return objective.get("MetricName", "objective")
+
+
+def _print_outcome(target: LocalBackend | RemoteBackend, wire: dict[str, Any]) -> None:
+    name = wire["HyperParameterTuningJobName"]
+    query = TrainingJobQuery(
+        name, sort_by="FinalObjectiveMetricValue", limit=5, sort_order=best_first_order(wire)
+    )  # type: ignore[arg-type]
+    summaries = target.training_jobs(query)
+    if summaries:
+        out.print(training_jobs_table(summaries, title="Best training jobs"))
+    out.print(description_table(wire))
+
+
+def _warn_about_missing_objectives(target: LocalBackend | RemoteBackend, name: str) -> None:
+    """Training jobs that ran to the end but never printed the objective: say so
+    loudly, with the regex and a log to look at."""
+    silent = [
+        s
+        for s in target.training_jobs(TrainingJobQuery(name))
+        if s.get("ObjectiveStatus") == "Failed"
+        and s["TrainingJobStatus"] != "Failed"
+        and s.get("FailureReason", "").startswith("ObjectiveMetricMissing")
+    ]
+    if not silent:
+        return
+    first = silent[0]
+    log = target.log_path(first["TrainingJobName"])
+    where = f"its log: {log}" if log else "its log on the server"
+    err.print(
+        f"[yellow]warning[/yellow]: {len(silent)} training job(s) finished without reporting "
+        f"the objective metric. {first['TrainingJobName']}: {first['FailureReason']}. Check "
+        f"the MetricDefinitions against {where}",
+        highlight=False,
+    )
