@@ -17,17 +17,18 @@ or a drill) gets SIGTERM, SIGKILL after the grace period, and ends Failed /
 ``Interrupted`` with ``internal`` set, for the orchestrator to run it again;
 ``LaunchRequest.not_after`` (MaxWaitTimeInSeconds) ends it Stopped /
 ``MaxWaitTimeExceeded``, waiting or running.
+
+The executor keeps the queue and the accounts; :mod:`.local_launch` starts an admitted
+job, :mod:`.local_jobs` holds a job's state and deadlines and :mod:`.local_finish` reads
+its output and reports its end.
 """
 
 from __future__ import annotations
 
 import os
 import selectors
-import signal
-import tarfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import (
@@ -39,18 +40,17 @@ from tunelab.execution.base import (
 )
 from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import AlgorithmImages, LaunchError, resolve_argv
-from tunelab.execution.hosts import HostProcess, host_names, launch_host
+from tunelab.execution.hosts import HostProcess, host_names
 from tunelab.execution.ledger import Admission, Ledger
 from tunelab.execution.limits import MemoryLimiter
-from tunelab.execution.network import JobNetwork
-from tunelab.execution.outcome import MAX_REASON, decide, oom_kills
-from tunelab.execution.outputs import kms_key_of, output_reachable, package_outputs
-from tunelab.execution.processes import process_start_time, signal_group, terminate_orphans
-from tunelab.execution.resources import Demand, Machine, Overcommit, demand_of
+from tunelab.execution.local_finish import collect_output, finish_job
+from tunelab.execution.local_jobs import QueuedJob, RunningJob, max_wait_exceeded, wait_timeout
+from tunelab.execution.local_launch import launch_job
+from tunelab.execution.outcome import oom_kills
+from tunelab.execution.processes import process_start_time, terminate_orphans
+from tunelab.execution.resources import Machine, Overcommit, demand_of
 from tunelab.execution.storage import DataPlane
 
-_MAX_LINE = 64 * 1024  # a partial line longer than this is delivered as it is
-_READ_CHUNK = 1 << 16
 _DEFAULT_LEDGER: Ledger | None = None
 
 
@@ -60,37 +60,6 @@ def default_ledger() -> Ledger:
     if _DEFAULT_LEDGER is None:
         _DEFAULT_LEDGER = Ledger(Machine.detect(), Overcommit.from_env())
     return _DEFAULT_LEDGER
-
-
-@dataclass
-class _Queued:
-    request: LaunchRequest
-    argv: list[str]
-    demand: Demand
-    announced: str = ""
-
-
-@dataclass(eq=False)
-class _Job:
-    request: LaunchRequest
-    demand: Demand
-    hosts: list[HostProcess]
-    network: JobNetwork | None
-    runtime_deadline: float | None
-    oom_kills: int | None
-    stop_reason: SecondaryStatus | None = None
-    stop_message: str | None = None
-    kill_deadline: float | None = None
-    failing: bool = False
-    """A host failed: the others were told to stop."""
-
-    @property
-    def name(self) -> str:
-        return self.request.training_job_name
-
-    @property
-    def pgid(self) -> int:
-        return self.hosts[0].proc.pid
 
 
 class LocalExecutor:
@@ -124,8 +93,8 @@ class LocalExecutor:
         self._limiter = limiter or MemoryLimiter()
         self._grace = stop_grace_seconds
         self._poll_interval = poll_interval
-        self._queue: dict[str, _Queued] = {}
-        self._jobs: dict[str, _Job] = {}
+        self._queue: dict[str, QueuedJob] = {}
+        self._jobs: dict[str, RunningJob] = {}
         self._pending: list[ExecutorEvent] = []
         self._selector = selectors.DefaultSelector()
 
@@ -150,7 +119,7 @@ class LocalExecutor:
         except LaunchError as exc:
             self._fail_launch(name, exc)
             return
-        self._queue[name] = _Queued(request, argv, demand)
+        self._queue[name] = QueuedJob(request, argv, demand)
         self._admit(self._clock.now())
 
     def poll(self) -> list[ExecutorEvent]:
@@ -163,28 +132,17 @@ class LocalExecutor:
         ready = {key.data for key, _ in self._selector.select(0)}
         spot = [j.name for j in self._jobs.values() if j.demand.spot and j.stop_reason is None]
         for name, why in self._ledger.reclaimed(spot).items():
-            self._begin_stop(self._jobs[name], SecondaryStatus.INTERRUPTED, now, why)
+            self._jobs[name].begin_stop(SecondaryStatus.INTERRUPTED, now, self._grace, why)
         for job in list(self._jobs.values()):
-            self._enforce_deadlines(job, now)
+            job.enforce_deadlines(now, self._grace)
             if job.stop_reason is None and any(h.data and h.data.failure() for h in job.hosts):
-                self._begin_stop(job, SecondaryStatus.FAILED, now)  # a data error (jobdata.py)
+                job.begin_stop(SecondaryStatus.FAILED, now, self._grace)  # data error (jobdata.py)
             for host in job.hosts:
                 watched = host.pidfd is None or host in ready
                 if host.status is None and watched and host.exited():
                     self._forget_pidfd(host)
-            if not job.failing and any(h.status not in (0, None) for h in job.hosts):
-                job.failing = True
-                if job.stop_reason is None and not all(h.exited() for h in job.hosts):
-                    job.kill_deadline = now + self._grace
-                    signal_group(job.pgid, signal.SIGTERM)
-            output = job.hosts[-1]
-            lines = self._read_lines(output)
-            done = all(h.status is not None for h in job.hosts)
-            if done:
-                signal_group(job.pgid, signal.SIGKILL)  # the "containers" go away
-                for host in job.hosts:
-                    host.reap()
-                lines += self._read_lines(output, final=True)
+            job.notice_failed_host(now, self._grace)
+            lines, done = collect_output(job)
             if lines:
                 events.append(OutputLines(job.name, self._clock.now(), tuple(lines)))
             if done:
@@ -195,19 +153,8 @@ class LocalExecutor:
         if self._pending:
             return
         now = self._clock.now()
-        for job in self._jobs.values():
-            if job.kill_deadline is not None:
-                timeout = min(timeout, job.kill_deadline - now)
-            elif job.stop_reason is None:
-                for deadline in (job.runtime_deadline, job.request.not_after):
-                    if deadline is not None:
-                        timeout = min(timeout, deadline - now)
-            if job.demand.spot:
-                timeout = min(timeout, self._poll_interval)
-        for queued in self._queue.values():
-            timeout = min(timeout, self._poll_interval)
-            if queued.request.not_after is not None:
-                timeout = min(timeout, queued.request.not_after - now)
+        jobs, queue = self._jobs.values(), self._queue.values()
+        timeout = wait_timeout(timeout, now, jobs, queue, self._poll_interval)
         if timeout <= 0:
             return
         hosts = [h for job in self._jobs.values() for h in job.hosts if h.status is None]
@@ -234,7 +181,7 @@ class LocalExecutor:
         job = self._jobs.get(name)
         if job is None or job.stop_reason is not None or all(h.exited() for h in job.hosts):
             return
-        self._begin_stop(job, SecondaryStatus.STOPPED, self._clock.now())
+        job.begin_stop(SecondaryStatus.STOPPED, self._clock.now(), self._grace)
 
     def terminate_orphans(self, processes: Sequence[tuple[int, int | None]]) -> int:
         """:func:`terminate_orphans` with this executor's grace period (blocks up to it)."""
@@ -266,7 +213,7 @@ class LocalExecutor:
             if request.not_after is not None and now >= request.not_after:
                 del self._queue[name]
                 self._ledger.release(name)
-                self._pending.append(self._max_wait_exceeded(request, now))
+                self._pending.append(max_wait_exceeded(request, now))
                 continue
             definition = request.definition
             hosts = host_names(queued.demand.hosts)
@@ -282,36 +229,22 @@ class LocalExecutor:
             del self._queue[name]
             self._start(queued, admission, hosts)
 
-    def _start(self, queued: _Queued, admission: Admission, hosts: tuple[str, ...]) -> None:
+    def _start(self, queued: QueuedJob, admission: Admission, hosts: tuple[str, ...]) -> None:
         request, name = queued.request, queued.request.training_job_name
-        network: JobNetwork | None = None
-        started: list[HostProcess] = []
         try:
-            if admission.net is not None:
-                isolated = request.definition.network_isolation
-                network = JobNetwork(request.job_dir, hosts, admission.net, isolated)
-                os.makedirs(request.job_dir, exist_ok=True)
-                network.create()
-            if request.definition.channels:
-                self._emit_status(name, SecondaryStatus.DOWNLOADING, "Downloading input data")
-            for placement in admission.placements or ():
-                started.append(
-                    launch_host(
-                        request,
-                        queued.argv,
-                        placement,
-                        hosts,
-                        limiter=self._limiter,
-                        plane=self._data,
-                        network=network,
-                        pgid=started[0].proc.pid if started else None,
-                        hide_gpus=bool(self._ledger.machine.gpus),
-                    )
-                )
+            started, network = launch_job(
+                queued,
+                admission,
+                hosts,
+                limiter=self._limiter,
+                plane=self._data,
+                hide_gpus=bool(self._ledger.machine.gpus),
+                downloading=lambda: self._emit_status(
+                    name, SecondaryStatus.DOWNLOADING, "Downloading input data"
+                ),
+                close_fds=self._close_fds,
+            )
         except LaunchError as exc:
-            self._abandon(started)
-            if network is not None:
-                network.remove()
             self._ledger.release(name)
             self._fail_launch(name, exc)
             return
@@ -321,7 +254,7 @@ class LocalExecutor:
         now = self._clock.now()
         limit = request.definition.stopping.max_runtime_seconds
         deadline = None if limit is None else now + max(0.0, limit - request.runtime_used)
-        job = _Job(request, queued.demand, started, network, deadline, oom_kills())
+        job = RunningJob(request, queued.demand, started, network, deadline, oom_kills())
         self._jobs[name] = job
         self._pending.append(
             StatusChanged(
@@ -334,17 +267,6 @@ class LocalExecutor:
             )
         )
 
-    def _abandon(self, started: list[HostProcess]) -> None:
-        """Kill the hosts of a launch that failed half way."""
-        if started:
-            signal_group(started[0].proc.pid, signal.SIGKILL)
-        for host in started:
-            host.reap()
-            if host.data is not None:
-                host.data.close()
-            self._limiter.release(host.limit)
-            self._close_fds(host)
-
     def _fail_launch(self, name: str, exc: LaunchError) -> None:
         failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
         self._pending.append(
@@ -354,116 +276,13 @@ class LocalExecutor:
     def _emit_status(self, name: str, secondary: SecondaryStatus, message: str) -> None:
         self._pending.append(StatusChanged(name, self._clock.now(), secondary, message))
 
-    # -- stopping -----------------------------------------------------------------------
-
-    def _enforce_deadlines(self, job: _Job, now: float) -> None:
-        if job.kill_deadline is not None and now >= job.kill_deadline:
-            job.kill_deadline = None
-            signal_group(job.pgid, signal.SIGKILL)
-        elif job.stop_reason is None and not job.failing:
-            if job.request.not_after is not None and now >= job.request.not_after:
-                self._begin_stop(job, SecondaryStatus.MAX_WAIT_TIME_EXCEEDED, now)
-            elif job.runtime_deadline is not None and now >= job.runtime_deadline:
-                self._begin_stop(job, SecondaryStatus.MAX_RUNTIME_EXCEEDED, now)
-
-    def _begin_stop(
-        self, job: _Job, reason: SecondaryStatus, now: float, message: str | None = None
-    ) -> None:
-        job.stop_reason, job.stop_message = reason, message
-        job.kill_deadline = now + self._grace
-        signal_group(job.pgid, signal.SIGTERM)
-
-    def _max_wait_exceeded(self, request: LaunchRequest, now: float) -> Finished:
-        limit = request.definition.stopping.max_wait_seconds
-        reason = (
-            "MaxWaitTimeExceeded: the managed spot training job did not complete within "
-            f"MaxWaitTimeInSeconds ({limit} s)"
-        )
-        stopped = TrainingJobStatus.STOPPED, SecondaryStatus.MAX_WAIT_TIME_EXCEEDED
-        return Finished(request.training_job_name, now, *stopped, None, reason)
-
     # -- ending ---------------------------------------------------------------------------
 
-    def _read_lines(self, host: HostProcess, final: bool = False) -> list[str]:
-        """New complete lines of the host's log (and the partial last one when ``final``)."""
-        if host.log_fd is None:
-            return []
-        chunks = [host.partial]
-        while chunk := os.read(host.log_fd, _READ_CHUNK):
-            chunks.append(chunk)
-        data = b"".join(chunks)
-        *complete, partial = data.split(b"\n")
-        if final or len(partial) > _MAX_LINE:
-            if partial:
-                complete.append(partial)
-            partial = b""
-        host.partial = partial
-        lines = [raw.decode("utf-8", errors="replace").rstrip("\r") for raw in complete]
-        host.tail.extend(lines)
-        return lines
-
-    def _finish(self, job: _Job) -> list[ExecutorEvent]:
+    def _finish(self, job: RunningJob) -> list[ExecutorEvent]:
         self._release(job)
-        data_failure = None
-        for host in job.hosts:
-            failure = host.data.close() if host.data is not None else None  # jobdata.py
-            data_failure = data_failure or failure
-        outcome = decide(
-            job.request, job.hosts, job.stop_reason, job.stop_message, self._limiter, job.oom_kills
-        )
-        for host in job.hosts:
-            self._limiter.release(host.limit)
-        if job.network is not None:
-            job.network.remove()
-        if job.stop_reason is SecondaryStatus.INTERRUPTED:
-            self._ledger.interrupted(job.name)
-        else:
-            self._ledger.release(job.name)
-        status, secondary, reason = outcome.status, outcome.secondary, outcome.reason
-        if data_failure and secondary is not SecondaryStatus.INTERRUPTED:
-            status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
-            reason = data_failure  # a Pipe channel or the checkpoint sync failed (jobdata.py)
-        request, events = job.request, []
-        artifacts = None
-        output_path = request.definition.output_path
-        name = request.training_job_name
-        if status is not TrainingJobStatus.FAILED and output_reachable(output_path, self._data):
-            events.append(
-                StatusChanged(
-                    name,
-                    self._clock.now(),
-                    SecondaryStatus.UPLOADING,
-                    "Uploading generated training model",
-                )
-            )
-            try:
-                artifacts = package_outputs(  # outputs.py: pack, encrypt (KmsKeyId), upload
-                    job.hosts[0].layout,
-                    output_path,
-                    name,
-                    self._data,
-                    kms_key_of(request.definition),
-                )
-            except (OSError, tarfile.TarError, LaunchError) as exc:
-                status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
-                reason = f"could not write the model artifacts to {output_path}: {exc}"[
-                    :MAX_REASON
-                ]
-        events.append(
-            Finished(
-                name,
-                self._clock.now(),
-                status,
-                secondary,
-                outcome.exit_code,
-                reason,
-                artifacts,
-                internal=outcome.internal and status is not TrainingJobStatus.COMPLETED,
-            )
-        )
-        return events
+        return finish_job(job, self._limiter, self._ledger, self._data, self._clock)
 
-    def _release(self, job: _Job) -> None:
+    def _release(self, job: RunningJob) -> None:
         self._jobs.pop(job.name, None)
         for host in job.hosts:
             self._close_fds(host)

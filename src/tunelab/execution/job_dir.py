@@ -1,0 +1,192 @@
+"""The job directory: SageMaker's training-container ``/opt/ml``, rooted at a directory of
+its own per training job (:class:`JobLayout`), and the three config files
+:func:`prepare_job_dir` writes into ``input/config/`` (``hyperparameters.json``,
+``inputdataconfig.json``, ``resourceconfig.json``) for the :class:`Host` a process plays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+from tunelab.domain.definition import TrainingJobDefinition
+from tunelab.execution.base import LaunchRequest
+from tunelab.execution.errors import LaunchError
+
+CURRENT_HOST = "algo-1"
+INSTANCE_GROUP = "homogeneousCluster"
+NETWORK_INTERFACE = "eth0"
+DEFAULT_INSTANCE_TYPE = "local"
+
+_NUM_CPUS = os.cpu_count() or 1
+_CONTAINER_ROOT = "/opt/ml/"
+
+
+@dataclass(frozen=True)
+class Host:
+    """The instance a process plays in its job (``algo-1``... of ``hosts``) and its share
+    of the machine (``SM_NUM_CPUS``, ``SM_NUM_GPUS``)."""
+
+    name: str = CURRENT_HOST
+    hosts: tuple[str, ...] = (CURRENT_HOST,)
+    num_cpus: int = _NUM_CPUS
+    num_gpus: int = 0
+
+
+SINGLE_HOST = Host()
+
+
+def training_job_dir(jobs_root: str, tuning_job_name: str, training_job_name: str) -> str:
+    """Where a training job's directory lives: ``<jobs_root>/<tuning job>/<training job>``."""
+    return os.path.join(jobs_root, tuning_job_name, training_job_name)
+
+
+def attempt_log_path(job_dir: str, attempt: int) -> str:
+    """The combined stdout/stderr log of one attempt: ``<job dir>/logs/attempt-<n>.log``."""
+    return os.path.join(job_dir, "logs", f"attempt-{attempt}.log")
+
+
+@dataclass(frozen=True)
+class JobLayout:
+    """Paths of one job directory (``root`` plays ``/opt/ml``)."""
+
+    root: str
+    checkpoint_dir: str
+
+    @classmethod
+    def for_request(cls, request: LaunchRequest) -> JobLayout:
+        """``checkpoint_dir`` is ``CheckpointConfig.LocalPath`` when given (a path under
+        ``/opt/ml/`` is re-rooted at the job directory), else ``<root>/checkpoints``."""
+        root = os.path.abspath(request.job_dir)
+        checkpoint = os.path.join(root, "checkpoints")
+        spec = request.definition.checkpoint
+        if spec is not None and spec.local_path:
+            local = os.path.normpath(spec.local_path)
+            if (local + "/").startswith(_CONTAINER_ROOT):
+                checkpoint = os.path.join(root, local[len(_CONTAINER_ROOT) :])
+            elif os.path.isabs(local):
+                checkpoint = local
+            else:
+                raise LaunchError(
+                    f"CheckpointConfig.LocalPath {spec.local_path!r} must be an absolute path"
+                )
+        return cls(root, checkpoint)
+
+    @property
+    def input_dir(self) -> str:
+        return os.path.join(self.root, "input")
+
+    @property
+    def config_dir(self) -> str:
+        return os.path.join(self.root, "input", "config")
+
+    @property
+    def data_dir(self) -> str:
+        return os.path.join(self.root, "input", "data")
+
+    @property
+    def model_dir(self) -> str:
+        return os.path.join(self.root, "model")
+
+    @property
+    def output_dir(self) -> str:
+        return os.path.join(self.root, "output")
+
+    @property
+    def output_data_dir(self) -> str:
+        return os.path.join(self.root, "output", "data")
+
+    @property
+    def intermediate_dir(self) -> str:
+        return os.path.join(self.root, "output", "intermediate")
+
+    @property
+    def failure_path(self) -> str:
+        return os.path.join(self.root, "output", "failure")
+
+    @property
+    def log_dir(self) -> str:
+        return os.path.join(self.root, "logs")
+
+    def channel_dir(self, channel: str) -> str:
+        return os.path.join(self.root, "input", "data", channel)
+
+    def log_path(self, attempt: int) -> str:
+        return attempt_log_path(self.root, attempt)
+
+
+def input_data_config(definition: TrainingJobDefinition) -> dict[str, dict[str, str]]:
+    """``inputdataconfig.json``: one entry per channel, as SageMaker writes it."""
+    config: dict[str, dict[str, str]] = {}
+    for channel in definition.channels:
+        entry: dict[str, str] = {}
+        if channel.content_type:
+            entry["ContentType"] = channel.content_type
+        entry["TrainingInputMode"] = str(channel.input_mode or definition.input_mode)
+        entry["S3DistributionType"] = channel.distribution
+        entry["RecordWrapperType"] = channel.record_wrapper or "None"
+        config[channel.name] = entry
+    return config
+
+
+def resource_config(definition: TrainingJobDefinition, host: Host = SINGLE_HOST) -> dict[str, Any]:
+    """``resourceconfig.json`` of ``host`` (by default the single host ``algo-1``)."""
+    instance_type = definition.resources.instance_type or DEFAULT_INSTANCE_TYPE
+    hosts = list(host.hosts)
+    return {
+        "current_host": host.name,
+        "current_instance_type": instance_type,
+        "current_group_name": INSTANCE_GROUP,
+        "hosts": hosts,
+        "instance_groups": [
+            {"instance_group_name": INSTANCE_GROUP, "instance_type": instance_type, "hosts": hosts}
+        ],
+        "network_interface_name": NETWORK_INTERFACE,
+    }
+
+
+def prepare_job_dir(request: LaunchRequest, host: Host = SINGLE_HOST) -> JobLayout:
+    """Create the job directory and write the config files. ``input/``, ``model/`` and
+    ``output/`` of an earlier attempt are removed (a retry gets a fresh container);
+    ``checkpoints/`` and ``logs/`` are kept."""
+    layout = JobLayout.for_request(request)
+    definition = request.definition
+    tree = (
+        layout.root,
+        layout.input_dir,
+        layout.config_dir,
+        layout.data_dir,
+        *(layout.channel_dir(c.name) for c in definition.channels),
+        layout.model_dir,
+        layout.output_dir,
+        layout.output_data_dir,
+        layout.intermediate_dir,
+        layout.log_dir,
+    )
+    try:
+        if os.path.lexists(layout.root):  # an earlier attempt
+            for stale in (layout.input_dir, layout.model_dir, layout.output_dir):
+                if os.path.lexists(stale):
+                    shutil.rmtree(stale)
+            for path in tree:
+                os.makedirs(path, exist_ok=True)
+        else:  # the common case, kept to one mkdir per directory
+            os.makedirs(os.path.dirname(layout.root), exist_ok=True)
+            for path in tree:
+                os.mkdir(path)
+        os.makedirs(layout.checkpoint_dir, exist_ok=True)
+        config = layout.config_dir
+        _write_json(os.path.join(config, "hyperparameters.json"), request.hyperparameters)
+        _write_json(os.path.join(config, "inputdataconfig.json"), input_data_config(definition))
+        _write_json(os.path.join(config, "resourceconfig.json"), resource_config(definition, host))
+    except OSError as exc:
+        raise LaunchError(f"could not prepare the job directory {layout.root}: {exc}") from exc
+    return layout
+
+
+def _write_json(path: str, value: object) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f)
