@@ -1,0 +1,133 @@
+"""``SqlStore``'s methods on training jobs: create, read, list, the counters and best
+training job of a tuning job, and a training job's metric points."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from tunelab.domain.enums import ObjectiveType
+from tunelab.domain.errors import ResourceInUse, ResourceNotFound
+from tunelab.domain.trial import MetricPoint, TrainingJob
+from tunelab.store.base import JSON, Counters, Page, TrainingJobQuery
+from tunelab.store.sql import changes, paging, queries, rows
+from tunelab.store.sql.changes import Changes
+from tunelab.store.sql.schema import training_jobs
+from tunelab.store.sql.tags import TRAINING_JOB, insert_tags
+
+TR = training_jobs.c
+
+TRAINING_SORT = {
+    "Name": TR.name,
+    "CreationTime": TR.creation_time,
+    "Status": TR.status,
+    "FinalObjectiveMetricValue": TR.final_objective_value,
+}
+
+
+class TrainingJobsMixin:
+    """The training job methods of :class:`~tunelab.store.sql.store.SqlStore`, which
+    sets the attributes declared here."""
+
+    _engine: Engine
+    _writer: Engine
+    """``_engine`` beginning its transactions with ``BEGIN IMMEDIATE`` on SQLite."""
+    changes: Changes
+
+    def get_training_job(self, name: str) -> TrainingJob:
+        """``ResourceNotFound`` if absent. Lookup ignores case."""
+        with self._engine.connect() as conn:
+            found = conn.execute(queries.TRAINING_BY_KEY, {"key": rows.key(name)})
+            row = found.mappings().first()
+        if row is None:
+            raise ResourceNotFound(f"Training job '{name}' does not exist")
+        return rows.training_job_from_row(row)
+
+    def create_training_job(
+        self, job: TrainingJob, request: Mapping[str, Any], created_by: str | None = None
+    ) -> None:
+        """Insert a training job created on its own (``CreateTrainingJob``), with its
+        request document and ``Tags``; ``ResourceInUse`` if the name (any case) is
+        taken."""
+        key = rows.key(job.name)
+        values = rows.training_job_values(job, None, request, created_by)
+        pairs = [(t["Key"], t.get("Value", "")) for t in request.get("Tags", ())]
+        try:
+            with self._writer.connect() as conn, conn.begin():
+                conn.execute(insert(training_jobs), values)
+                insert_tags(conn, TRAINING_JOB, key, pairs)
+        except IntegrityError:
+            raise ResourceInUse(f"Training job '{job.name}' already exists") from None
+        self.changes.bump([*changes.training(key), changes.tags(TRAINING_JOB, key)])
+
+    def training_job_request(self, name: str) -> JSON | None:
+        """The ``CreateTrainingJob`` document of a training job created on its own;
+        None for one launched by a tuning job. ``ResourceNotFound`` if absent."""
+        stmt = select(TR.request).where(TR.name_key == rows.key(name))
+        with self._engine.connect() as conn:
+            found = conn.execute(stmt).first()
+        if found is None:
+            raise ResourceNotFound(f"Training job '{name}' does not exist")
+        return None if found.request is None else dict(found.request)
+
+    def list_training_jobs(self, query: TrainingJobQuery) -> Page:
+        """A page of training jobs: of one tuning job (the live one with that name;
+        after it was deleted, the deleted one(s)), or of all when
+        ``query.tuning_job_name`` is None."""
+        where = paging.common_filters(training_jobs, query)
+        if query.tuning_job_name is not None:
+            where.append(queries.OWNED)
+        sort = TRAINING_SORT[query.sort_by]
+        if query.sort_by == "FinalObjectiveMetricValue":
+            where.append(sort.is_not(None))
+        with self._engine.connect() as conn:
+            return paging.page(
+                conn,
+                training_jobs,
+                where,
+                sort,
+                query,
+                rows.training_job_from_row,
+                {"key": rows.key(query.tuning_job_name or "")},
+            )
+
+    def counters(self, tuning_job_name: str) -> Counters:
+        """Derived from the training jobs: Failed counts as NonRetryableError,
+        Stopping as InProgress."""
+        totals: dict[str, int] = {}
+        with self._engine.connect() as conn:
+            found = conn.execute(queries.COUNTS, {"key": rows.key(tuning_job_name)})
+            for status, objective, count in found:
+                queries.count_into(totals, status, objective, count)
+        return Counters(**totals)
+
+    def counters_of(self, tuning_job_names: Sequence[str]) -> dict[str, Counters]:
+        """:meth:`counters` of several tuning jobs in one query, by the names given."""
+        keys = {rows.key(name): name for name in tuning_job_names}
+        totals: dict[str, dict[str, int]] = {name: {} for name in tuning_job_names}
+        if keys:
+            with self._engine.connect() as conn:
+                found = conn.execute(queries.COUNTS_OF, {"keys": list(keys)})
+                for tuning_key, status, objective, count in found:
+                    queries.count_into(totals[keys[tuning_key]], status, objective, count)
+        return {name: Counters(**values) for name, values in totals.items()}
+
+    def best_training_job(
+        self, tuning_job_name: str, objective_type: ObjectiveType
+    ) -> TrainingJob | None:
+        """Among jobs whose objective Succeeded with a value: the best value, then the
+        earliest created, then the first name."""
+        stmt = queries.BEST[objective_type]
+        with self._engine.connect() as conn:
+            row = conn.execute(stmt, {"key": rows.key(tuning_job_name)}).mappings().first()
+        return None if row is None else rows.training_job_from_row(row)
+
+    def metric_points(self, training_job_name: str) -> list[MetricPoint]:
+        """Every point of the training job in the order they were added ([] if none,
+        or if there is no such job)."""
+        with self._engine.connect() as conn:
+            found = conn.execute(queries.POINTS, {"key": rows.key(training_job_name)})
+            return [rows.metric_point_from_row(r) for r in found.mappings()]
