@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from tunelab.domain.errors import ConflictError, ResourceInUse, ResourceNotFound
@@ -34,6 +35,19 @@ _PUT_TUNING = update(tuning_jobs).where(
 )
 _DELETE_POINTS = delete(metric_points).where(metric_points.c.training_job_id == bindparam("b_id"))
 _PUT_STATE = update(strategy_states).where(strategy_states.c.tuning_job_id == bindparam("b_id"))
+
+
+def _upsert_state(dialect: Any) -> Any:
+    statement = dialect.insert(strategy_states)
+    return statement.on_conflict_do_update(
+        index_elements=[strategy_states.c.tuning_job_id], set_={"state": statement.excluded.state}
+    )
+
+
+_UPSERT_STATE = {"sqlite": _upsert_state(sqlite), "postgresql": _upsert_state(postgresql)}
+"""One statement, so two writers saving a job's first state cannot both insert it
+(update-then-insert races under PostgreSQL's read committed); other databases take
+update-then-insert."""
 # Statements are built once; values travel as execute() parameters, so each call
 # skips statement construction and hits SQLAlchemy's compiled cache.
 
@@ -123,7 +137,10 @@ class Flush:
 
     def save_strategy_state(self, name: str, state: Mapping[str, Any]) -> None:
         job_id, value = self.tuning_job_id(name), dict(state)
-        if self.conn.execute(_PUT_STATE, {"state": value, "b_id": job_id}).rowcount == 0:
+        upsert = _UPSERT_STATE.get(self.conn.dialect.name)
+        if upsert is not None:
+            self.conn.execute(upsert, {"tuning_job_id": job_id, "state": value})
+        elif self.conn.execute(_PUT_STATE, {"state": value, "b_id": job_id}).rowcount == 0:
             self.conn.execute(insert(strategy_states), {"tuning_job_id": job_id, "state": value})
 
 
