@@ -88,3 +88,8 @@ def launch_limits(
         return not_after, 0.0
     used = capacity_seconds(job, statuses=(SecondaryStatus.TRAINING,))
     return not_after, used
+
+
+def never_launched(job: TrainingJob, now: float) -> Finished:
+    """The end of a next attempt that was stopped before it was launched: ``Stopped``."""
+    return Finished(job.name, now, TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED)

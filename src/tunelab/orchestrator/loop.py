@@ -13,32 +13,34 @@ from the store.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tunelab.domain.enums import (
-    SecondaryStatus,
-    TrainingJobStatus,
-    TuningJobStatus,
-)
+from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.errors import ConflictError
-from tunelab.domain.names import training_job_arn, training_job_name
 from tunelab.domain.progress import ImprovementTracker
 from tunelab.domain.trial import MetricPoint, TrainingJob, TrialEvent
 from tunelab.domain.tuning_job import TuningJob
-from tunelab.execution.base import Executor, Finished, LaunchRequest, OutputLines, StatusChanged
+from tunelab.execution.base import Executor, Finished
 from tunelab.execution.clock import Clock
-from tunelab.execution.contract import training_job_dir
-from tunelab.orchestrator.attempts import launch_limits, next_attempt
+from tunelab.orchestrator.attempts import never_launched
+from tunelab.orchestrator.completion import (
+    ConvergenceWatch,
+    finishing,
+    next_wait,
+    terminal_snapshot,
+)
+from tunelab.orchestrator.executor_events import Polled, apply_executor_events
+from tunelab.orchestrator.launches import launch_request, new_trial, open_slots
 from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.orchestrator.progress import Progress
 from tunelab.orchestrator.recovery import recover
-from tunelab.orchestrator.stoppers import DECIDED, REQUESTED, EarlyStoppingOptions
+from tunelab.orchestrator.stoppers import EarlyStoppingOptions
+from tunelab.orchestrator.stopping_jobs import StopRequests, apply_stops, stop_running
 from tunelab.orchestrator.trials import LiveTrial
 from tunelab.stopping.base import EarlyStopper
-from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
-from tunelab.strategies.base import ConvergenceSignal, Strategy
+from tunelab.store.base import Store
+from tunelab.strategies.base import Strategy
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,7 @@ class TuningLoop:
         self.exhausted = False
         """The strategy has nothing more to propose."""
         self.started_at = self.job.creation_time
-        self._stop_requested = False
-        self._next_status_read = 0.0
-        self._stop_jobs: set[str] = set()
+        self._stop_requests = StopRequests(settings.status_poll_interval)
         self._relaunch: list[LiveTrial] = []
         """Jobs whose attempt ended without ending them (spot, RetryStrategy): their next
         attempt is committed in this tick and launched after it."""
@@ -95,10 +95,8 @@ class TuningLoop:
         """Ends of next attempts that were stopped before they were launched."""
         self.stopped_early = 0
         """Training jobs this loop stopped on a rule's decision (Hyperband's too)."""
-        self._convergence_checked_at = -1
-        """How many jobs had ended when the strategy was last asked if it converged."""
-        self._converged_at: float | None = None
-        """When this loop saw the strategy converge (stored with the next commit)."""
+        self._convergence = ConvergenceWatch()
+        """When the strategy converged (stored with the next commit), and was asked."""
 
     # -- the loop -------------------------------------------------------------------
 
@@ -131,7 +129,8 @@ class TuningLoop:
     def tick(self) -> bool:
         """One round; True once the tuning job reached a terminal status."""
         now = self.clock.now()
-        changed, points, events = self._collect()
+        polled = self._collect()
+        changed, points, events = polled.changed, polled.points, polled.events
         self.strategy.observe(events)
         stops = self._early_stops(events, changed, now)
         self._check_stop_request()
@@ -147,10 +146,7 @@ class TuningLoop:
         relaunch, self._relaunch = self._relaunch, []
         for trial in relaunch:
             if trial.job.status is TrainingJobStatus.STOPPING:  # stopped before it ran again
-                stopped = Finished(
-                    trial.job.name, now, TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED
-                )
-                self._unlaunched.append(stopped)  # ends it at the next tick, never launched
+                self._unlaunched.append(never_launched(trial.job, now))  # ends at the next tick
             else:
                 self._launch(trial)
         for name in stops:
@@ -170,6 +166,7 @@ class TuningLoop:
         terminal: TuningJob | None,
     ) -> None:
         """Write the tick in one transaction."""
+        converged_at = self._convergence.detected_at
         with self.store.batch() as batch:
             for job in changed.values():
                 batch.put_training_job(job)
@@ -181,39 +178,18 @@ class TuningLoop:
                 batch.save_strategy_state(self.job.name, self.strategy.state())
             if terminal is not None:
                 self.job = batch.put_tuning_job(terminal)
-            elif self._converged_at is not None and self.job.convergence_detected_time is None:
-                converged = self.job.evolve(convergence_detected_time=self._converged_at)
+            elif converged_at is not None and self.job.convergence_detected_time is None:
+                converged = self.job.evolve(convergence_detected_time=converged_at)
                 self.job = batch.put_tuning_job(converged)
 
-    def _collect(
-        self,
-    ) -> tuple[dict[str, TrainingJob], list[tuple[str, list[MetricPoint]]], list[TrialEvent]]:
-        changed: dict[str, TrainingJob] = {}
-        points: list[tuple[str, list[MetricPoint]]] = []
-        events: list[TrialEvent] = []
+    def _collect(self) -> Polled:
+        """Apply the ends of unlaunched attempts, then what the executor reports."""
         unlaunched, self._unlaunched = self._unlaunched, []
-        for event in [*unlaunched, *self.executor.poll()]:
-            trial = self.live.get(event.name)
-            if trial is None:
-                continue
-            if isinstance(event, StatusChanged):
-                trial.on_status(event)
-            elif isinstance(event, OutputLines):
-                new_points, reports = trial.on_output(event)
-                if new_points:
-                    points.append((event.name, new_points))
-                events += reports
-            elif isinstance(event, Finished):
-                retry = next_attempt(trial.job, trial.definition, event)
-                if retry is not None:  # spot interruption or RetryStrategy: run it again
-                    trial.job = retry
-                    self._relaunch.append(trial)
-                else:
-                    events.append(trial.on_finished(event))
-                    self.tracker.add(trial.job.final_objective_value)
-                    del self.live[event.name]
-            changed[event.name] = trial.job
-        return changed, points, events
+        polled = apply_executor_events(
+            [*unlaunched, *self.executor.poll()], self.live, self.tracker
+        )
+        self._relaunch += polled.relaunch
+        return polled
 
     # -- decisions --------------------------------------------------------------------
 
@@ -224,126 +200,58 @@ class TuningLoop:
         jobs (recorded in their status history, committed with this tick); return
         the jobs to stop once the tick is committed."""
         decided = list(self.stopper.decide(events)) if self.stopper and events else []
-        requested = sorted(self._stop_jobs)
-        self._stop_jobs.difference_update(requested)
-        stops: list[str] = []
-        for name, stop, message in [
-            *((d.trial_id, d.stop, d.reason) for d in decided),
-            *((name, True, None) for name in requested),
-        ]:
-            trial = self.live.get(name)
-            if trial is None or trial.job.status is not TrainingJobStatus.IN_PROGRESS:
-                continue  # finished meanwhile, or already being stopped
-            if not stop:  # a promotion
-                trial.job = trial.job.transition(SecondaryStatus.TRAINING, now, message or "")
-            else:
-                why = REQUESTED if message is None else f"{DECIDED}{message}"
-                trial.job = trial.job.evolve(status=TrainingJobStatus.STOPPING).transition(
-                    SecondaryStatus.STOPPING, now, why
-                )
-                self.stopped_early += message is not None
-                stops.append(name)
-            changed[name] = trial.job
+        requested = self._stop_requests.take_training_jobs()
+        stops, stopped_early = apply_stops(self.live, decided, requested, changed, now)
+        self.stopped_early += stopped_early
         return stops
 
     def request_stop_training_job(self, name: str) -> None:
         """Stop one running training job at the next tick (``StopTrainingJob``). Only
         adds to a set, so it may be called from another thread."""
-        self._stop_jobs.add(name)
+        self._stop_requests.training_jobs.add(name)
 
     def request_stop(self) -> None:
         """Stop the tuning job at the next tick. Only sets a flag, so it is safe
         to call from a signal handler."""
-        self._stop_requested = True
+        self._stop_requests.tuning_job = True
 
     def _check_stop_request(self) -> None:
+        """On a stop of the tuning job (here or elsewhere), stop every running job."""
         if self.job.status is not TuningJobStatus.IN_PROGRESS:
             return
-        now = self.clock.now()
-        if not self._stop_requested and now < self._next_status_read:
+        stored = self._stop_requests.read_tuning_job(self.store, self.clock, self.job.name)
+        if stored is None:
             return
-        self._next_status_read = now + self.settings.status_poll_interval
-        stored = self.store.get_tuning_job(self.job.name)
-        while self._stop_requested and stored.status is TuningJobStatus.IN_PROGRESS:
-            stopping = stored.evolve(
-                status=TuningJobStatus.STOPPING, last_modified_time=self.clock.now()
-            )
-            try:
-                with self.store.batch() as batch:
-                    stored = batch.put_tuning_job(stopping)
-            except ConflictError:
-                stored = self.store.get_tuning_job(self.job.name)
         self.job = stored
         if stored.status is TuningJobStatus.STOPPING:
-            self._stop_running("Stopped: the tuning job was stopped")
+            message = "Stopped: the tuning job was stopped"
+            stop_running(self.live, self.executor, self.clock, message)
 
     def _check_completion(self, now: float) -> None:
-        spec, tracker = self.job.spec, self.tracker
-        criteria, limits = spec.completion, spec.limits
-        if tracker.reached(criteria.target_objective_value):
-            self.finishing = (
-                f"TargetObjectiveMetricValue {criteria.target_objective_value} reached"
-            )
-        elif criteria.max_jobs_not_improving and tracker.streak >= criteria.max_jobs_not_improving:
-            self.finishing = (
-                f"the best objective did not improve in {tracker.streak} training jobs "
-                "(BestObjectiveNotImproving)"
-            )
-        elif self._converged(now):
-            self.finishing = "the strategy's model detected convergence (CompleteOnConvergence)"
-        elif limits.max_runtime_seconds and now - self.started_at >= limits.max_runtime_seconds:
-            self.finishing = f"MaxRuntimeInSeconds ({limits.max_runtime_seconds} s) reached"
-        elif tracker.succeeded == 0 and tracker.failed >= self._failure_limit():
-            self.failure = f"the first {tracker.failed} training jobs failed"
-            self.finishing = self.failure
-            return  # let the running ones finish: they may still succeed
-        else:
+        """Set ``finishing`` (and ``failure``) once a completion criterion or the failure
+        limit is met; on a criterion, stop the running jobs."""
+
+        def converged() -> bool:
+            return self._convergence.converged(self.job, self.tracker, self.strategy, now)
+
+        finish = finishing(self.job, self.tracker, self.started_at, now, converged)
+        if finish is None:
             return
-        self._stop_running(f"Stopped: the tuning job completed: {self.finishing}")
-
-    def _converged(self, now: float) -> bool:
-        """``CompleteOnConvergence``: asked once per newly ended job (the question
-        costs an acquisition optimization), and true at once after a restart when
-        the stored job already recorded convergence."""
-        if not self.job.spec.completion.complete_on_convergence:
-            return False
-        if self.job.convergence_detected_time is not None:
-            return True
-        ended = self.tracker.succeeded + self.tracker.failed
-        if ended == self._convergence_checked_at:
-            return False
-        self._convergence_checked_at = ended
-        strategy = self.strategy
-        if isinstance(strategy, ConvergenceSignal) and strategy.converged():
-            self._converged_at = now
-            return True
-        return False
-
-    def _failure_limit(self) -> int:
-        budget = self.job.spec.max_jobs or 3
-        return min(budget, max(3, self.job.spec.limits.max_parallel_training_jobs))
-
-    def _stop_running(self, message: str) -> None:
-        for trial in self.live.values():
-            if trial.job.status is TrainingJobStatus.IN_PROGRESS:
-                trial.job = trial.job.evolve(status=TrainingJobStatus.STOPPING).transition(
-                    SecondaryStatus.STOPPING, self.clock.now(), message
-                )
-                self.executor.stop(trial.job.name)
+        self.finishing = finish.reason
+        if finish.failed:
+            self.failure = finish.reason
+            return  # let the running ones finish: they may still succeed
+        message = f"Stopped: the tuning job completed: {self.finishing}"
+        stop_running(self.live, self.executor, self.clock, message)
 
     def _may_launch(self) -> bool:
-        return (
-            self.job.status is TuningJobStatus.IN_PROGRESS
-            and self.finishing is None
-            and not self.exhausted
-        )
+        in_progress = self.job.status is TuningJobStatus.IN_PROGRESS
+        return in_progress and self.finishing is None and not self.exhausted
 
     def _suggest(self, now: float) -> list[LiveTrial]:
+        """Ask the strategy to fill the open slots; the new trials join ``live``."""
         spec = self.job.spec
-        slots = spec.limits.max_parallel_training_jobs - len(self.live)
-        budget = spec.max_jobs
-        if budget is not None:
-            slots = min(slots, budget - self.created)
+        slots = open_slots(spec, len(self.live), self.created)
         if slots <= 0:
             return []
         suggestions = self.strategy.suggest(slots)
@@ -352,102 +260,40 @@ class TuningLoop:
         trials = []
         for suggestion in suggestions:
             self.created += 1
-            definition = spec.definition(suggestion.definition_name)
-            name = training_job_name(spec.name, self.created, secrets.token_hex(4))
-            job = TrainingJob(
-                name=name,
-                tuning_job_name=spec.name,
-                sequence=self.created,
-                definition_name=suggestion.definition_name,
-                tuned_hyperparameters=definition.search_space.format(suggestion.params),
-                creation_time=now,
-                last_modified_time=now,
-            ).transition(SecondaryStatus.STARTING, now, "Launching the training job")
-            trial = LiveTrial(job, definition, dict(suggestion.params))
-            self.live[name] = trial
+            trial = new_trial(spec, suggestion, self.created, now)
+            self.live[trial.job.name] = trial
             trials.append(trial)
         return trials
 
     def _terminal_status(self) -> TuningJob | None:
+        """The job's terminal snapshot once nothing runs and nothing more will start."""
         if self.live or self.job.status.is_terminal:
             return None
-        now = self.clock.now()
-        status = self.job.status
-        if status is TuningJobStatus.STOPPING:
-            return self._ended(TuningJobStatus.STOPPED, now, None)
-        budget = self.job.spec.max_jobs
-        done = self.finishing is not None or self.exhausted
-        if not done and (budget is None or self.created < budget):
-            return None
-        if self.failure is not None or self.tracker.succeeded == 0:
-            return self._ended(TuningJobStatus.FAILED, now, self._failure_reason())
-        return self._ended(TuningJobStatus.COMPLETED, now, None)
-
-    def _failure_reason(self) -> str:
-        if self.failure is not None:  # counted now: jobs running at the time failed too
-            head = f"the first {self.tracker.failed} training jobs failed"
-        else:
-            head = "no training job reported the objective metric"
-        for job in self._finished_jobs():
-            if job.failure_reason:
-                return f"{head}; e.g. {job.name}: {job.failure_reason}"[:1024]
-        return head
-
-    def _finished_jobs(self) -> list[TrainingJob]:
-        query = TrainingJobQuery(self.job.name, sort_by="CreationTime")
-        return [j for j in iterate_training_jobs(self.store, query) if j.status.is_terminal]
-
-    def _ended(self, status: TuningJobStatus, now: float, reason: str | None) -> TuningJob:
-        return self.job.evolve(
-            status=status,
-            last_modified_time=now,
-            end_time=now,
-            failure_reason=reason,
-            jobs_not_improving=self.tracker.streak,
-            convergence_detected_time=self.job.convergence_detected_time or self._converged_at,
+        return terminal_snapshot(
+            self.store,
+            self.clock,
+            self.job,
+            self.tracker,
+            created=self.created,
+            done=self.finishing is not None or self.exhausted,
+            failed=self.failure is not None,
+            converged_at=self._convergence.detected_at,
         )
 
     # -- launching and reporting ----------------------------------------------------------
 
     def _launch(self, trial: LiveTrial) -> None:
         self.live[trial.job.name] = trial
-        job, definition = trial.job, trial.definition
-        not_after, runtime_used = launch_limits(job, definition)
-        self.executor.submit(
-            LaunchRequest(
-                training_job_name=job.name,
-                training_job_arn=training_job_arn(job.name),
-                definition=definition,
-                hyperparameters=definition.hyperparameters_for(job.tuned_hyperparameters),
-                job_dir=training_job_dir(self.settings.jobs_root, self.job.name, job.name),
-                attempt=job.attempt,
-                tuning_job_name=self.job.name,
-                not_after=not_after,
-                runtime_used=runtime_used,
-            )
-        )
+        self.executor.submit(launch_request(trial, self.settings.jobs_root, self.job.name))
 
     def _wait_time(self) -> float:
-        wait = self.settings.poll_interval
-        limit = self.job.spec.limits.max_runtime_seconds
-        if limit:
-            wait = min(wait, max(0.0, self.started_at + limit - self.clock.now()))
-        return wait
+        return next_wait(self.job, self.started_at, self.settings.poll_interval, self.clock)
 
     def _report(self) -> None:
         if self.on_progress is not None:
+            running = len(self.live)
             self.on_progress(
-                Progress(
-                    name=self.job.name,
-                    status=self.job.status,
-                    created=self.created,
-                    running=len(self.live),
-                    max_jobs=self.job.spec.max_jobs,
-                    best=self.tracker.best,
-                    succeeded=self.tracker.succeeded,
-                    failed=self.tracker.failed,
-                    finishing=self.finishing,
-                )
+                Progress.of(self.job, self.tracker, self.created, running, self.finishing)
             )
 
 

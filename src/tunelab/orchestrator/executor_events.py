@@ -1,0 +1,62 @@
+"""What the executor reports, applied to the tuning loop's running trials: the
+training jobs it changed, their new metric points, the events for the strategy and
+the early-stopping rule, and the attempts to run again (managed spot, RetryStrategy;
+see :mod:`tunelab.orchestrator.attempts`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tunelab.domain.progress import ImprovementTracker
+from tunelab.domain.trial import MetricPoint, TrainingJob, TrialEvent
+from tunelab.execution.base import ExecutorEvent, Finished, OutputLines, StatusChanged
+from tunelab.orchestrator.attempts import next_attempt
+from tunelab.orchestrator.trials import LiveTrial
+
+
+@dataclass
+class Polled:
+    """What a batch of executor events changed, for the loop to commit in one tick."""
+
+    changed: dict[str, TrainingJob] = field(default_factory=dict)
+    """The latest snapshot of every training job an event was about."""
+    points: list[tuple[str, list[MetricPoint]]] = field(default_factory=list)
+    """New metric points, per training job, in the order they were reported."""
+    events: list[TrialEvent] = field(default_factory=list)
+    """Objective reports and ends of jobs, for the strategy and the rule."""
+    relaunch: list[LiveTrial] = field(default_factory=list)
+    """Trials whose attempt ended without ending the job: their next attempt is in
+    their job, to commit and then launch."""
+
+
+def apply_executor_events(
+    executor_events: Iterable[ExecutorEvent],
+    live: dict[str, LiveTrial],
+    tracker: ImprovementTracker,
+) -> Polled:
+    """Apply the events, in order, to the trials in ``live`` (others are ignored).
+    A job that ended leaves ``live`` and its final objective goes to ``tracker``."""
+    polled = Polled()
+    for event in executor_events:
+        trial = live.get(event.name)
+        if trial is None:
+            continue
+        if isinstance(event, StatusChanged):
+            trial.on_status(event)
+        elif isinstance(event, OutputLines):
+            new_points, reports = trial.on_output(event)
+            if new_points:
+                polled.points.append((event.name, new_points))
+            polled.events += reports
+        elif isinstance(event, Finished):
+            retry = next_attempt(trial.job, trial.definition, event)
+            if retry is not None:  # spot interruption or RetryStrategy: run it again
+                trial.job = retry
+                polled.relaunch.append(trial)
+            else:
+                polled.events.append(trial.on_finished(event))
+                tracker.add(trial.job.final_objective_value)
+                del live[event.name]
+        polled.changed[event.name] = trial.job
+    return polled
