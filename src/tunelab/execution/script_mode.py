@@ -11,8 +11,14 @@ sagemaker-training-toolkit inside those images does:
   ``SM_USER_ARGS``); a folder with ``setup.py`` as ``python -m <module>``; anything else as
   ``./<program>``; the ``SM_*`` variables are the toolkit's (:mod:`.contract`).
 
-Unlike the toolkit, ``requirements.txt`` is not pip-installed into this machine's Python
-(the log says so): install what the script needs beforehand.
+- a ``requirements.txt`` in the submit directory is pip-installed before the script runs,
+  as the toolkit does, but into a virtual environment layered on this machine's Python
+  (whose packages stay importable, so pip installs only what is missing or pinned to
+  another version), cached per requirements and interpreter under
+  ``$TUNELAB_SCRIPT_ENVS`` (default ``$TUNELAB_HOME/script-envs``; delete it to clear
+  the cache) and reused by later jobs; the script then runs with that environment's
+  Python. When pip fails, the job fails with ``InstallRequirementsError``
+  (:mod:`.script_entry` does it, in the job's process and log).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 from tunelab.algorithms.images import DOMAINS, builtin_for
 from tunelab.domain.definition import TrainingJobDefinition
@@ -48,6 +55,8 @@ FRAMEWORK_REPOSITORIES = {
 training toolkit's script mode."""
 PROGRAM, SUBMIT_DIRECTORY = "sagemaker_program", "sagemaker_submit_directory"
 ENTRY_MODULE = "tunelab.execution.script_entry"
+SCRIPT_ENVS = "TUNELAB_SCRIPT_ENVS"
+"""The folder of the environments ``requirements.txt`` files are installed into."""
 _ECR = re.compile(
     r"[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.(?P<domain>[a-z0-9.]+)/"
     r"(?P<repository>[a-z0-9._/-]+)(?::[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})"
@@ -88,6 +97,15 @@ def is_script_mode(image: str | None, static: Mapping[str, str]) -> bool:
 def entry_argv() -> list[str]:
     """The process a script-mode job starts (:mod:`.script_entry`, the toolkit's part)."""
     return [sys.executable, "-m", ENTRY_MODULE, "train"]
+
+
+def script_envs_dir(env: Mapping[str, str]) -> str:
+    """``TUNELAB_SCRIPT_ENVS`` of ``env``, else ``$TUNELAB_HOME/script-envs`` (``TUNELAB_HOME``
+    resolved as :mod:`tunelab.service.settings` does: default ``~/.tunelab``)."""
+    if env.get(SCRIPT_ENVS):
+        return str(Path(env[SCRIPT_ENVS]).expanduser().resolve())
+    home = Path(env.get("TUNELAB_HOME") or Path.home() / ".tunelab").expanduser().resolve()
+    return str(home / "script-envs")
 
 
 def code_dir(layout: JobLayout) -> str:

@@ -190,7 +190,11 @@ def build_environment(
 ) -> dict[str, str]:
     """The process environment: ``base`` (default ``os.environ``) without inherited
     ``SM_*``/``SAGEMAKER_BASE_DIR``, ``PYTHONUNBUFFERED=1``, ``TRAINING_JOB_NAME``,
-    ``TRAINING_JOB_ARN``, the definition's ``Environment``, then the toolkit variables."""
+    ``TRAINING_JOB_ARN``, for script mode ``TUNELAB_SCRIPT_ENVS`` (where requirements.txt
+    environments are kept, an absolute path), the definition's ``Environment``, then the
+    toolkit variables."""
+    from tunelab.execution import script_mode  # it imports this module (via .contract)
+
     source = os.environ if base is None else base
     env = {
         k: v for k, v in source.items() if not k.startswith("SM_") and k != "SAGEMAKER_BASE_DIR"
@@ -198,6 +202,9 @@ def build_environment(
     env["PYTHONUNBUFFERED"] = "1"
     env["TRAINING_JOB_NAME"] = request.training_job_name
     env["TRAINING_JOB_ARN"] = request.training_job_arn
+    definition = request.definition
+    if script_mode.is_script_mode(definition.training_image, definition.static_hyperparameters):
+        env[script_mode.SCRIPT_ENVS] = script_mode.script_envs_dir(source)
     env.update(request.definition.environment)
     env["SAGEMAKER_BASE_DIR"] = layout.root
     env.update(toolkit_variables(training_environment(request, layout, host)))
