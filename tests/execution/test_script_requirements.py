@@ -8,6 +8,7 @@ import base64
 import hashlib
 import os
 import re
+import subprocess
 import sys
 import time
 import zipfile
@@ -245,3 +246,25 @@ def test_the_executor_tells_script_jobs_where_the_environments_are(
     other = make_request(tmp_path / "job2", make_definition(Path(sys.executable).as_uri()))
     assert "TUNELAB_SCRIPT_ENVS" not in build_environment(other, prepare_job_dir(other), {})
     assert os.path.isabs(env["TUNELAB_SCRIPT_ENVS"])
+
+
+def test_without_the_environments_folder_the_job_fails_saying_so(tmp_path: Path) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "output").mkdir()
+    (tmp_path / "code" / "train.py").write_text("print('never run')\n")
+    (tmp_path / "code" / "requirements.txt").write_text("--no-index\n")
+    env = {k: v for k, v in os.environ.items() if k != "TUNELAB_SCRIPT_ENVS"}
+    env.update(SAGEMAKER_BASE_DIR=str(tmp_path), SM_USER_ENTRY_POINT="train.py")
+    done = subprocess.run(
+        [sys.executable, "-m", "tunelab.execution.script_entry", "train"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "never run" not in done.stdout
+    assert (tmp_path / "output" / "failure").read_text() == (
+        "InstallRequirementsError: TUNELAB_SCRIPT_ENVS is not set "
+        "(tunelab's executor sets it for script-mode jobs)"
+    )

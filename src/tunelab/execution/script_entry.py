@@ -67,10 +67,14 @@ def command(code: str, program: str, args: list[str], python: str | None = None)
 
 
 def envs_root() -> str:
-    """``TUNELAB_SCRIPT_ENVS`` (set by the executor), else ``$TUNELAB_HOME/script-envs``."""
-    root = os.environ.get(ENVS_VARIABLE) or os.path.join(
-        os.environ.get("TUNELAB_HOME") or os.path.join("~", ".tunelab"), "script-envs"
-    )
+    """``TUNELAB_SCRIPT_ENVS``, which the executor sets for every script-mode job (from
+    ``$TUNELAB_HOME``; this module imports nothing of tunelab to read it). Raises
+    :class:`InstallRequirementsError` when it is missing."""
+    root = os.environ.get(ENVS_VARIABLE)
+    if not root:
+        raise InstallRequirementsError(
+            f"{ENVS_VARIABLE} is not set (tunelab's executor sets it for script-mode jobs)"
+        )
     return os.path.abspath(os.path.expanduser(root))
 
 

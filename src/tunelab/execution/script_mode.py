@@ -36,6 +36,7 @@ from pathlib import Path
 from tunelab.algorithms.images import DOMAINS, builtin_for
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.execution.contract import JobLayout, LaunchError
+from tunelab.execution.home import tunelab_home
 from tunelab.execution.storage import DataPlane, Location, exists, prefix_objects, resolve
 
 FRAMEWORK_REPOSITORIES = {
@@ -100,12 +101,10 @@ def entry_argv() -> list[str]:
 
 
 def script_envs_dir(env: Mapping[str, str]) -> str:
-    """``TUNELAB_SCRIPT_ENVS`` of ``env``, else ``$TUNELAB_HOME/script-envs`` (``TUNELAB_HOME``
-    resolved as :mod:`tunelab.service.settings` does: default ``~/.tunelab``)."""
+    """``TUNELAB_SCRIPT_ENVS`` of ``env``, else ``$TUNELAB_HOME/script-envs``."""
     if env.get(SCRIPT_ENVS):
         return str(Path(env[SCRIPT_ENVS]).expanduser().resolve())
-    home = Path(env.get("TUNELAB_HOME") or Path.home() / ".tunelab").expanduser().resolve()
-    return str(home / "script-envs")
+    return str(tunelab_home(env) / "script-envs")
 
 
 def code_dir(layout: JobLayout) -> str:

@@ -32,6 +32,7 @@ from pathlib import Path
 from tunelab.domain.errors import ValidationError
 from tunelab.domain.names import DEFAULT_ACCOUNT, DEFAULT_REGION
 from tunelab.domain.rules import Quotas
+from tunelab.execution.home import tunelab_home
 from tunelab.execution.ledger import Ledger
 from tunelab.execution.limits import MemoryLimiter
 from tunelab.execution.resources import Machine, Overcommit
@@ -66,7 +67,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        home = Path(env.get("TUNELAB_HOME") or Path.home() / ".tunelab").expanduser().resolve()
+        home = tunelab_home(env)
         url = env.get("TUNELAB_DATABASE_URL") or f"sqlite:///{home / 'tunelab.db'}"
         quotas = Quotas(
             max_parallel_training_jobs=_integer(env, "TUNELAB_MAX_PARALLEL_TRAINING_JOBS", 10),
