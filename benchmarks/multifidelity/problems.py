@@ -42,9 +42,42 @@ class Problem:
     max_resource: int
     curve_of_point: Callable[[np.ndarray], np.ndarray]
     space: SearchSpace
+    table: _Nearest | None = None
+    """The tabulated curves (None: ``curve_of_point`` computes them)."""
 
     def curve(self, params: Mapping[str, ParamValue]) -> np.ndarray:
         return self.curve_of_point(self.space.encode(params))
+
+    def lookup(self, unique: bool = False) -> Lookup:
+        """A fresh lookup for one run (see :class:`Lookup`)."""
+        return Lookup(self, unique)
+
+
+class Lookup:
+    """One run's curves. On a tabulated problem a configuration gets the curve of the
+    nearest pool configuration; with ``unique``, of the nearest one not used yet in
+    this run (no configuration is evaluated twice in a run, as in Syne Tune's tabulated
+    benchmarks), which turns proposals near a used configuration into a walk through
+    its neighbours."""
+
+    def __init__(self, problem: Problem, unique: bool) -> None:
+        self._problem, self._unique = problem, unique
+        self._used: set[int] = set()
+        self.taken = 0
+        """Configurations whose nearest pool configuration had been used already."""
+
+    def curve(self, params: Mapping[str, ParamValue]) -> np.ndarray:
+        table, u = self._problem.table, self._problem.space.encode(params)
+        if table is None:
+            return self._problem.curve_of_point(u)
+        order = np.argsort(((table.points - u) ** 2).sum(axis=1), kind="stable")
+        entry = int(order[0])
+        if entry in self._used:
+            self.taken += 1
+            if self._unique:
+                entry = next((int(e) for e in order if int(e) not in self._used), entry)
+        self._used.add(entry)
+        return table.curves[entry]
 
 
 def space_of(ranges: dict[str, Any]) -> SearchSpace:
@@ -162,27 +195,46 @@ def _mlp_curve(params: dict[str, ParamValue]) -> np.ndarray:
 
 
 def _pool(name: str, space: SearchSpace, size: int, fn: Callable[..., np.ndarray]):
+    """``size`` random configurations (a fixed stream, so a smaller pool is a prefix
+    of a larger one) and their curves, from ``cache/`` or computed and cached; a
+    larger pool reuses the curves of the largest smaller one cached."""
     path = CACHE / f"{name}-{size}.npz"
     if path.exists():
         data = np.load(path)
         return data["points"], data["curves"]
     rng = np.random.default_rng(12345)
-    points = rng.random((size, space.dimension))
-    configs = [space.decode(p) for p in points]
-    print(f"computing {size} learning curves of {name} (once; cached in {path})", flush=True)
-    with ProcessPoolExecutor(2) as pool:
-        curves = np.array(list(pool.map(fn, configs, chunksize=8)))
+    configs = [space.decode(p) for p in rng.random((size, space.dimension))]
     points = np.array([space.encode(c) for c in configs])
+    known = _largest_cached_prefix(name, size)
+    if known is not None and not np.allclose(known[0], points[: len(known[0])]):
+        raise RuntimeError(f"cached pool of {name} is not a prefix of the {size}-pool")
+    done = [] if known is None else list(known[1])
+    print(f"computing {size - len(done)} learning curves of {name} (once; cached in {path})")
+    with ProcessPoolExecutor(2) as pool:
+        done += list(pool.map(fn, configs[len(done) :], chunksize=8))
+    curves = np.array(done)
     CACHE.mkdir(exist_ok=True)
     np.savez_compressed(path, points=points, curves=curves)
     return points, curves
 
 
-def _nearest(points: np.ndarray, curves: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    def curve(u: np.ndarray) -> np.ndarray:
-        return curves[int(np.argmin(((points - u) ** 2).sum(axis=1)))]
+def _largest_cached_prefix(name: str, size: int) -> tuple[np.ndarray, np.ndarray] | None:
+    sizes = [int(f.stem.rsplit("-", 1)[1]) for f in CACHE.glob(f"{name}-*.npz")]
+    smaller = [s for s in sizes if s < size]
+    if not smaller:
+        return None
+    data = np.load(CACHE / f"{name}-{max(smaller)}.npz")
+    return data["points"], data["curves"]
 
-    return curve
+
+class _Nearest:
+    """The 1-NN lookup of a tabulated problem."""
+
+    def __init__(self, points: np.ndarray, curves: np.ndarray) -> None:
+        self.points, self.curves = points, curves
+
+    def curve(self, u: np.ndarray) -> np.ndarray:
+        return self.curves[int(np.argmin(((self.points - u) ** 2).sum(axis=1)))]
 
 
 def _synthetic(u: np.ndarray) -> np.ndarray:
@@ -199,10 +251,10 @@ def _synthetic(u: np.ndarray) -> np.ndarray:
 
 def problems(pool_sizes: tuple[int, int] = (500, 300)) -> list[Problem]:
     xgb_space, mlp_space = space_of(XGB_RANGES), space_of(MLP_RANGES)
-    xgb_pool = _pool("xgboost-digits", xgb_space, pool_sizes[0], _xgboost_curve)
-    mlp_pool = _pool("mlp-digits", mlp_space, pool_sizes[1], _mlp_curve)
+    xgb = _Nearest(*_pool("xgboost-digits", xgb_space, pool_sizes[0], _xgboost_curve))
+    mlp = _Nearest(*_pool("mlp-digits", mlp_space, pool_sizes[1], _mlp_curve))
     return [
-        Problem("xgboost-digits", XGB_RANGES, 81, _nearest(*xgb_pool), xgb_space),
-        Problem("mlp-digits", MLP_RANGES, 27, _nearest(*mlp_pool), mlp_space),
+        Problem("xgboost-digits", XGB_RANGES, 81, xgb.curve, xgb_space, xgb),
+        Problem("mlp-digits", MLP_RANGES, 27, mlp.curve, mlp_space, mlp),
         Problem("synthetic", SYNTHETIC_RANGES, 81, _synthetic, space_of(SYNTHETIC_RANGES)),
     ]

@@ -3,7 +3,7 @@ Gaussian process samplers), Random with and without median stopping, against
 Optuna's TPE with its pruners, on real and synthetic learning curves, at equal
 total resource with 4 workers.
 
-    python benchmarks/multifidelity/run.py [--seeds 8] [--jobs 40]
+    python benchmarks/multifidelity/run.py [--seeds 8] [--jobs 40] [--pools 500,300] [--unique]
 
 Budget per problem: ``--jobs`` full-length training jobs (B = jobs x MaxResource
 reports). Prints one table and writes ``anytime.png``. See README.md.
@@ -44,28 +44,35 @@ METHODS = [*TUNELAB, *OPTUNA]
 MEDIAN_SAME_JOBS = "median stopping, same jobs as Random"
 HYPERBANDS = ("tunelab Hyperband (random)", "tunelab Hyperband (model)", "tunelab Hyperband (gp)")
 
-_PROBLEMS: dict[str, Problem] = {}
+DEFAULT_POOLS = (500, 300)
+_PROBLEMS: dict[tuple[int, int], dict[str, Problem]] = {}
 
 
-def _problem(name: str) -> Problem:
-    if not _PROBLEMS:
-        _PROBLEMS.update({p.name: p for p in problems()})
-    return _PROBLEMS[name]
+def _problem(name: str, pools: tuple[int, int] = DEFAULT_POOLS) -> Problem:
+    if pools not in _PROBLEMS:
+        _PROBLEMS[pools] = {p.name: p for p in problems(pools)}
+    return _PROBLEMS[pools][name]
 
 
-def _run(task: tuple[str, str, int, int]) -> tuple[str, str, int, Trace]:
-    problem_name, method, seed, jobs = task
-    problem = _problem(problem_name)
-    budget = jobs * problem.max_resource
+def _run(task: tuple[str, str, int, argparse.Namespace]) -> tuple[str, str, int, Trace]:
+    problem_name, method, seed, args = task
+    problem = _problem(problem_name, args.pools)
+    budget, unique = args.jobs * problem.max_resource, args.unique
     if method == MEDIAN_SAME_JOBS:
-        trace = run_tunelab(
-            problem, TUNELAB["tunelab Random + median stopping"], seed, math.inf, max_jobs=jobs
-        )
+        median = TUNELAB["tunelab Random + median stopping"]
+        trace = run_tunelab(problem, median, seed, math.inf, max_jobs=args.jobs, unique=unique)
     elif method in TUNELAB:
-        trace = run_tunelab(problem, TUNELAB[method], seed, budget)
+        trace = run_tunelab(problem, TUNELAB[method], seed, budget, unique=unique)
     else:
-        trace = run_optuna(problem, OPTUNA[method], seed, budget)
+        trace = run_optuna(problem, OPTUNA[method], seed, budget, unique=unique)
     return problem_name, method, seed, trace
+
+
+def _pools(text: str) -> tuple[int, int]:
+    sizes = tuple(int(part) for part in text.split(","))
+    if len(sizes) != 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("two positive sizes, e.g. 5000,3000")
+    return sizes  # type: ignore[return-value]
 
 
 def _mean_curve(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
@@ -81,11 +88,23 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=40, help="Random's full-length jobs")
     parser.add_argument("--workers", type=int, default=2, help="processes")
+    parser.add_argument(
+        "--pools",
+        type=_pools,
+        default=DEFAULT_POOLS,
+        help="tabulated configurations of xgboost-digits and mlp-digits (default 500,300)",
+    )
+    parser.add_argument(
+        "--unique",
+        action="store_true",
+        help="a job whose nearest tabulated configuration was used already in the run "
+        "gets the nearest unused one (default: the nearest, replayed)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
-    names = [p.name for p in problems()]  # computes and caches the real curves once
+    names = [p.name for p in problems(args.pools)]  # computes and caches the curves once
     tasks = [
-        (name, method, seed, args.jobs)
+        (name, method, seed, args)
         for name in names
         for method in [*METHODS, MEDIAN_SAME_JOBS]
         for seed in range(args.seeds)
@@ -110,12 +129,12 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
     figure, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 4.5))
     header = (
         "| problem | method | best at B/3 | best at B | resource to reach Random's best "
-        "| compute saved | best vs Random |"
+        "| compute saved | best vs Random | jobs started | nearest taken |"
     )
-    rows = [header, "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [header, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     verdicts: list[str] = []
     for axis, name in zip(np.atleast_1d(axes), names, strict=True):
-        budget = args.jobs * _problem(name).max_resource
+        budget = args.jobs * _problem(name, args.pools).max_resource
         grid = np.linspace(0, budget, 401)
         curves = {m: _mean_curve(traces[(name, m)], grid) for m in METHODS}
         target = curves["tunelab Random"][-1]
@@ -139,9 +158,13 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
                     f"best {rel:+.2%} off Random's (target within 1%)"
                 )
             share = "never" if math.isinf(reached[method]) else f"{reached[method]:.2f} B"
+            runs = traces[(name, method)]
+            mean_jobs = np.mean([t.jobs for t in runs])
+            taken = sum(t.taken for t in runs) / sum(t.jobs for t in runs)
+            taken_share = f"{taken:.0%}" if _problem(name, args.pools).table else ""
             rows.append(
                 f"| {name} | {method} | {at_third:.4f} | {curve[-1]:.4f} | {share} "
-                f"| {saved} | {loss} |"
+                f"| {saved} | {loss} | {mean_jobs:.0f} | {taken_share} |"
             )
             style = "-" if method.startswith("tunelab") else "--"
             axis.plot(grid, curve, style, label=method)

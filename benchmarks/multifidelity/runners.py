@@ -40,6 +40,9 @@ class Trace:
     """(resource spent, best final objective so far), in order."""
     resource: float = 0.0
     jobs: int = 0
+    """Training jobs started."""
+    taken: int = 0
+    """Jobs whose nearest pool configuration had been used already (tabulated)."""
 
     def best(self) -> float:
         return self.points[-1][1] if self.points else math.inf
@@ -105,14 +108,15 @@ def run_tunelab(
     seed: int,
     budget: float,
     max_jobs: int = 500,
+    unique: bool = False,
 ) -> Trace:
     """tunelab's loop until ``budget`` resource is spent (then the tuning job is
     stopped) or ``max_jobs`` training jobs ended."""
-    space = problem.space
+    space, lookup = problem.space, problem.lookup(unique)
 
     def program(request: LaunchRequest) -> SimulatedRun:
         params = space.parse({n: request.hyperparameters[n] for n in space.names})
-        curve = problem.curve(params)
+        curve = lookup.curve(params)
         lines = tuple((k + 1.0, f"loss={float(v)!r}") for k, v in enumerate(curve))
         return SimulatedRun(lines=lines, duration=len(curve) + 1e-3)
 
@@ -138,14 +142,16 @@ def run_tunelab(
         best = loop.tracker.best
         if best is not None and (not trace.points or best != trace.points[-1][1]):
             trace.points.append((executor.used, best))
-        trace.resource, trace.jobs = executor.used, loop.created
+        trace.resource, trace.jobs, trace.taken = executor.used, loop.created, lookup.taken
         loop.lease.release()
         return trace
     finally:
         store.close()
 
 
-def run_optuna(problem: Problem, pruner_name: str, seed: int, budget: float) -> Trace:
+def run_optuna(
+    problem: Problem, pruner_name: str, seed: int, budget: float, unique: bool = False
+) -> Trace:
     """Optuna's TPE with a pruner, 4 trials in flight, one report per second."""
     import optuna
 
@@ -162,7 +168,7 @@ def run_optuna(problem: Problem, pruner_name: str, seed: int, budget: float) -> 
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=pruners[pruner_name](),
     )
-    distributions = _distributions(problem)
+    distributions, lookup = _distributions(problem), problem.lookup(unique)
     trace, used, best = Trace(), 0, math.inf
     queue: list[tuple[float, int, int]] = []
     running: dict[int, tuple[optuna.trial.Trial, Sequence[float]]] = {}
@@ -172,7 +178,8 @@ def run_optuna(problem: Problem, pruner_name: str, seed: int, budget: float) -> 
     def launch(at: float) -> None:
         trial = study.ask(distributions)
         params = {k: _typed(problem, k, v) for k, v in trial.params.items()}
-        running[trial.number] = (trial, problem.curve(params))
+        trace.jobs += 1
+        running[trial.number] = (trial, lookup.curve(params))
         reports[trial.number] = 0
         heapq.heappush(queue, (at + 1.0, next(order), trial.number))
 
@@ -194,7 +201,6 @@ def run_optuna(problem: Problem, pruner_name: str, seed: int, budget: float) -> 
             finished = True
         if finished:
             del running[number]
-            trace.jobs += 1
             if value < best:
                 best = value
                 trace.points.append((used, best))
@@ -207,7 +213,7 @@ def run_optuna(problem: Problem, pruner_name: str, seed: int, budget: float) -> 
         if done and curve[done - 1] < best:
             best = float(curve[done - 1])
             trace.points.append((used, best))
-    trace.resource = used
+    trace.resource, trace.taken = used, lookup.taken
     return trace
 
 
