@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tunelab.domain.enums import EarlyStoppingType, SecondaryStatus, StrategyType
-from tunelab.domain.rules import hyperband_max_resource
+from tunelab.domain.hyperband_rules import hyperband_max_resource
 from tunelab.domain.trial import TrainingJob
 from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.stopping.base import EarlyStopper

@@ -1,0 +1,63 @@
+"""SageMaker's rules for the Hyperband strategy, and its ``MaxResource`` inference
+(part of :mod:`tunelab.domain.rules`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tunelab.domain.enums import EarlyStoppingType
+from tunelab.domain.errors import Violation
+from tunelab.domain.paths import CONFIG
+from tunelab.domain.tuning_job import TuningJobSpec
+
+MAX_HYPERBAND_RESOURCE = 20_000
+EPOCH_HYPERPARAMETERS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
+
+
+def hyperband_violations(spec: TuningJobSpec) -> Iterator[Violation]:
+    """Hyperband's rules: early stopping Off, a MaxResource given or inferred and at
+    most :data:`MAX_HYPERBAND_RESOURCE`, MinResource not above it."""
+    if spec.early_stopping is not EarlyStoppingType.OFF:
+        yield Violation(
+            f"{CONFIG}.TrainingJobEarlyStoppingType",
+            "must be 'Off' with the "
+            "Hyperband strategy (Hyperband stops jobs early itself); got "
+            f"'{spec.early_stopping}'",
+        )
+    config = spec.hyperband
+    path = f"{CONFIG}.StrategyConfig.HyperbandStrategyConfig"
+    max_resource = hyperband_max_resource(spec)
+    if max_resource is None:
+        yield Violation(
+            f"{path}.MaxResource",
+            "is required for Hyperband unless a static "
+            "hyperparameter named "
+            + ", ".join(EPOCH_HYPERPARAMETERS)
+            + " gives the number of epochs",
+        )
+    elif max_resource > MAX_HYPERBAND_RESOURCE:
+        yield Violation(
+            f"{path}.MaxResource", f"must be at most {MAX_HYPERBAND_RESOURCE}; got {max_resource}"
+        )
+    min_resource = config.min_resource if config else None
+    if min_resource is not None and max_resource is not None and min_resource > max_resource:
+        yield Violation(
+            f"{path}.MinResource",
+            f"({min_resource}) must not be greater than MaxResource ({max_resource})",
+        )
+
+
+def hyperband_max_resource(spec: TuningJobSpec) -> int | None:
+    """Hyperband's ``MaxResource``: given in ``HyperbandStrategyConfig``, else the
+    first static hyperparameter named as in :data:`EPOCH_HYPERPARAMETERS` that holds
+    a whole number (SageMaker's inference), else None. The one place that infers it:
+    validation and the Hyperband strategy both call this."""
+    config = spec.hyperband
+    if config is not None and config.max_resource is not None:
+        return config.max_resource
+    for definition in spec.definitions:
+        static = definition.static_hyperparameters
+        for name in EPOCH_HYPERPARAMETERS:
+            if name in static and static[name].strip().isdigit():
+                return int(static[name])
+    return None
