@@ -28,15 +28,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
-from tunelab.domain.errors import TunelabError
+from tunelab.api.sigv4_header import (
+    ALGORITHM,
+    AuthError,
+    check_skew,
+    incomplete,
+    invalid,
+    parse_amz_date,
+    parse_authorization,
+    parse_credential,
+    parse_signed_headers,
+)
 
-ALGORITHM = "AWS4-HMAC-SHA256"
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method. "
@@ -47,20 +54,8 @@ MISSING_TOKEN = (
     "Request is missing Authentication Token: sign it with AWS Signature Version 4 "
     "using an access key registered with tunelab."
 )
-_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
-_PARAMETERS = ("Credential", "Signature", "SignedHeaders")
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
-
-
-class AuthError(TunelabError):
-    """A request refused by authentication or authorisation: ``code`` is the AWS error
-    code, ``status`` the HTTP status to answer with, ``message`` the text for the client."""
-
-    def __init__(self, code: str, status: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -100,26 +95,26 @@ def verify(
     if not authorization:
         raise AuthError("MissingAuthenticationToken", 403, MISSING_TOKEN)
     if len(authorization) > 1:
-        raise _incomplete("Only one Authorization header may be sent.")
-    params = _parse_authorization(authorization[0], "x-amz-date" in values)
-    key_id, scope_date, region, scope_service = _parse_credential(params["Credential"])
+        raise incomplete("Only one Authorization header may be sent.")
+    params = parse_authorization(authorization[0], "x-amz-date" in values)
+    key_id, scope_date, region, scope_service = parse_credential(params["Credential"])
     amz_date = ",".join(values["x-amz-date"])
-    request_time = _parse_amz_date(amz_date)
+    request_time = parse_amz_date(amz_date)
     if scope_date != amz_date[:8]:
-        raise _incomplete(
+        raise incomplete(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
             f"from HTTP: '{scope_date}' != '{amz_date[:8]}', from '{amz_date}'."
         )
-    signed = _parse_signed_headers(params["SignedHeaders"], values)
+    signed = parse_signed_headers(params["SignedHeaders"], values)
     if scope_service != service:
-        raise _invalid(f"Credential should be scoped to correct service: '{service}'. ")
-    _check_skew(amz_date, request_time, now, max_skew)
+        raise invalid(f"Credential should be scoped to correct service: '{service}'. ")
+    check_skew(amz_date, request_time, now, max_skew)
     payload_hash = hashlib.sha256(body).hexdigest()
     declared = values.get("x-amz-content-sha256")
     if declared is not None:
         declared_hash = ",".join(declared)
         if declared_hash.lower() != payload_hash:
-            raise _invalid(
+            raise invalid(
                 "The provided 'x-amz-content-sha256' header does not match what was computed."
             )
         payload_hash = declared_hash  # botocore signs the header's value as given
@@ -134,7 +129,7 @@ def verify(
     expected = hmac.new(key, _utf8(string_to_sign), hashlib.sha256).hexdigest()
     provided = _utf8(params["Signature"])
     if not hmac.compare_digest(expected.encode(), provided):
-        raise _invalid(SIGNATURE_MISMATCH)
+        raise invalid(SIGNATURE_MISMATCH)
     token = values.get("x-amz-security-token")
     return VerifiedRequest(
         access_key_id=key_id,
@@ -204,102 +199,6 @@ def _collect(headers: Headers) -> dict[str, list[str]]:
     return values
 
 
-def _parse_authorization(header: str, has_date: bool) -> dict[str, str]:
-    scheme, _, rest = header.strip().partition(" ")
-    if scheme != ALGORITHM:
-        raise _incomplete(
-            f"Unsupported Authorization type '{scheme[:40]}': tunelab accepts only "
-            f"{ALGORITHM} in the Authorization header."
-        )
-    params: dict[str, str] = {}
-    for piece in rest.split(","):
-        piece = piece.strip()
-        name, equals, value = piece.partition("=")
-        if not equals:
-            raise _incomplete(
-                f"'{piece[:80]}' not a valid key=value pair (missing equal-sign) "
-                "in Authorization header."
-            )
-        if name not in _PARAMETERS or name in params:
-            raise _incomplete(f"Unexpected or repeated parameter '{name[:40]}' in Authorization.")
-        params[name] = value.strip()
-    problems = [
-        f"Authorization header requires '{p}' parameter." for p in _PARAMETERS if not params.get(p)
-    ]
-    if not has_date:
-        problems.append("Authorization header requires existence of a 'X-Amz-Date' header.")
-    if problems:
-        raise _incomplete(" ".join(problems))
-    return params
-
-
-def _parse_credential(credential: str) -> tuple[str, str, str, str]:
-    parts = credential.split("/")
-    if len(parts) != 5 or not all(parts):
-        raise _incomplete(
-            "Credential must have exactly 5 slash-delimited elements, "
-            f"e.g. keyid/date/region/service/term, got '{credential[:200]}'"
-        )
-    if parts[4] != "aws4_request":
-        raise _incomplete(
-            f"Credential should be scoped with a valid terminator: 'aws4_request', "
-            f"not '{parts[4][:40]}'."
-        )
-    return parts[0], parts[1], parts[2], parts[3]
-
-
-@functools.lru_cache(maxsize=64)
-def _parse_amz_date(value: str) -> float:
-    try:
-        if not _AMZ_DATE.fullmatch(value):
-            raise ValueError(value)
-        year, month, day = int(value[0:4]), int(value[4:6]), int(value[6:8])
-        hour, minute, second = int(value[9:11]), int(value[11:13]), int(value[13:15])
-        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError:
-        raise _incomplete(
-            f"Date must be in ISO-8601 'basic format'. Got '{value[:40]}'. "
-            "See http://en.wikipedia.org/wiki/ISO_8601"
-        ) from None
-    return moment.timestamp()
-
-
-def _parse_signed_headers(value: str, values: Mapping[str, list[str]]) -> tuple[str, ...]:
-    names = tuple(value.split(";"))
-    if not all(names) or list(names) != sorted({n.lower() for n in names}):
-        raise _incomplete(
-            "SignedHeaders must list lower-case header names, sorted and separated by ';', "
-            f"got '{value[:200]}'."
-        )
-    for required, shown in (("host", "Host"), ("x-amz-date", "X-Amz-Date")):
-        if required not in names:
-            raise _incomplete(f"'{shown}' must be a 'SignedHeader' in the AWS Authorization.")
-    for name in names:
-        if name not in values:
-            raise _incomplete(
-                f"'{name}' is named as a SignedHeader, but it does not exist in the HTTP request."
-            )
-    return names
-
-
-def _check_skew(amz_date: str, request_time: float, now: float, max_skew: float) -> None:
-    window = f"{max_skew / 60:g} min."
-    if request_time < now - max_skew:
-        raise _invalid(
-            f"Signature expired: {amz_date} is now earlier than {_format(now - max_skew)} "
-            f"({_format(now)} - {window})"
-        )
-    if request_time > now + max_skew:
-        raise _invalid(
-            f"Signature not yet current: {amz_date} is still later than "
-            f"{_format(now + max_skew)} ({_format(now)} + {window})"
-        )
-
-
-def _format(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def _remove_dot_segments(path: str) -> str:
     """RFC 3986 §5.2.4 plus collapsing of repeated slashes, as botocore does."""
     output: list[str] = []
@@ -314,11 +213,3 @@ def _remove_dot_segments(path: str) -> str:
     first = "/" if path.startswith("/") else ""
     last = "/" if path.endswith("/") and output else ""
     return first + "/".join(output) + last
-
-
-def _incomplete(message: str) -> AuthError:
-    return AuthError("IncompleteSignatureException", 400, message)
-
-
-def _invalid(message: str) -> AuthError:
-    return AuthError("InvalidSignatureException", 403, message)
