@@ -12,7 +12,7 @@ The file is rewritten in place (one ``pwrite`` of the whole JSON document, then 
 truncate), not through a new file and a rename: a job start and end each write it, and a
 rename is a metadata operation that slow disks make cost milliseconds. A process killed
 between the two calls leaves the complete new document followed by a tail of the old
-one, which :func:`_parse` ignores.
+one, which :func:`~tunelab.execution.ledger_state.parse_state` ignores.
 """
 
 from __future__ import annotations
@@ -27,8 +27,16 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tunelab.domain.instance_types import instance_type
-from tunelab.execution.processes import process_start_time
+from tunelab.execution.ledger_state import (
+    State,
+    allocations_in,
+    current_owner,
+    drop_dead,
+    empty_state,
+    free_net,
+    parse_state,
+    waiting_demand,
+)
 from tunelab.execution.resources import (
     Allocation,
     Demand,
@@ -39,7 +47,6 @@ from tunelab.execution.resources import (
     place,
 )
 
-State = dict[str, Any]
 SETTLED_NS = 100_000_000
 """How long (0.1 s) the file must be unchanged before a read of it is cached."""
 
@@ -54,16 +61,6 @@ class Admission:
     net: int | None = None
 
 
-def _owner() -> list[int | None]:
-    pid = os.getpid()
-    return [pid, process_start_time(pid)]
-
-
-def _alive(owner: Sequence[Any]) -> bool:
-    pid, start = owner
-    return start is not None and process_start_time(int(pid)) == start
-
-
 class Ledger:
     """See the module docstring. Thread-safe; ``path`` None keeps it in this process."""
 
@@ -72,7 +69,7 @@ class Ledger:
     ) -> None:
         self.machine, self.policy, self.path = machine, policy or Overcommit(), path
         self._lock = threading.Lock()
-        self._memory: State = _empty()
+        self._memory: State = empty_state()
         self._seen: tuple[int, int] | None = None
         self._reclaims: dict[str, Any] = {}
         if path is not None:
@@ -87,17 +84,19 @@ class Ledger:
         jobs and respects a hold on its capacity); else record why it waits, and for an
         on-demand job reclaim the spot jobs whose room it needs."""
         with self._state() as state:
-            allocations = _allocations(state)
+            allocations = allocations_in(state)
             hold = state["holds"].get(job)
             if demand.spot and hold is not None and now < hold:
                 return Admission(
                     None, f"spot capacity was reclaimed; it is back in {hold - now:.0f} s"
                 )
-            waiting = [_demand(entry) for name, entry in state["waiting"].items() if name != job]
+            waiting = [
+                waiting_demand(entry) for name, entry in state["waiting"].items() if name != job
+            ]
             reserved = waiting if demand.spot else []
             if fits(demand, self.machine, self.policy, allocations, reserved):
                 placements = place(demand, hosts, self.machine, allocations)
-                net = _free_net(state) if want_net else None
+                net = free_net(state) if want_net else None
                 for placement in placements:
                     state["allocations"].append(
                         {
@@ -113,7 +112,7 @@ class Ledger:
                                     now,
                                 )
                             ),
-                            "owner": _owner(),
+                            "owner": current_owner(),
                             "net": net,
                         }
                     )
@@ -124,7 +123,7 @@ class Ledger:
                 state["waiting"][job] = {
                     "instance": demand.instance.name,
                     "hosts": demand.hosts,
-                    "owner": _owner(),
+                    "owner": current_owner(),
                 }
                 self._reclaim_for(state, demand, allocations, job)
             return Admission(None, self._why(demand, allocations))
@@ -182,7 +181,7 @@ class Ledger:
 
     def allocations(self) -> list[Allocation]:
         with self._state() as state:
-            return _allocations(state)
+            return allocations_in(state)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -231,8 +230,8 @@ class Ledger:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
                 try:
-                    state = _parse(os.pread(fd, os.fstat(fd).st_size, 0))
-                    _drop_dead(state)
+                    state = parse_state(os.pread(fd, os.fstat(fd).st_size, 0))
+                    drop_dead(state)
                     yield state
                     data = json.dumps(state).encode()
                     os.pwrite(fd, data, 0)
@@ -243,70 +242,6 @@ class Ledger:
     def _read(self) -> State:
         try:
             with open(self.path or "", "rb") as f:
-                return _parse(f.read())
+                return parse_state(f.read())
         except FileNotFoundError:
-            return _empty()
-
-
-def _parse(data: bytes) -> State:
-    """The state a file holds: its first JSON document (a tail left by a process killed
-    mid-write is ignored); empty when there is none."""
-    try:
-        state, _ = json.JSONDecoder().raw_decode(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return _empty()
-    if not isinstance(state, dict):
-        return _empty()
-    for key, value in _empty().items():
-        state.setdefault(key, value)
-    return state
-
-
-def _empty() -> State:
-    return {"allocations": [], "waiting": {}, "reclaims": {}, "holds": {}}
-
-
-def _drop_dead(state: State) -> None:
-    """Forget what tunelab processes that are gone had recorded."""
-    alive: dict[tuple[Any, ...], bool] = {}
-
-    def live(owner: Sequence[Any]) -> bool:
-        key = tuple(owner)
-        if key not in alive:
-            alive[key] = _alive(owner)
-        return alive[key]
-
-    state["allocations"] = [a for a in state["allocations"] if live(a["owner"])]
-    state["waiting"] = {k: v for k, v in state["waiting"].items() if live(v["owner"])}
-    running = {a["job"] for a in state["allocations"]}
-    state["reclaims"] = {k: v for k, v in state["reclaims"].items() if k in running}
-
-
-def _allocations(state: State) -> list[Allocation]:
-    return [
-        Allocation(
-            a["job"],
-            a["host"],
-            a["vcpus"],
-            a["memory_bytes"],
-            tuple(a["cpus"]),
-            tuple(a["gpus"]),
-            a["spot"],
-            a["since"],
-        )
-        for a in state["allocations"]
-    ]
-
-
-def _demand(entry: dict[str, Any]) -> Demand:
-    found = instance_type(entry["instance"])
-    assert found is not None
-    return Demand(found, entry["hosts"])
-
-
-def _free_net(state: State) -> int:
-    used = {a["net"] for a in state["allocations"] if a.get("net") is not None}
-    index = 0
-    while index in used:
-        index += 1
-    return index
+            return empty_state()
