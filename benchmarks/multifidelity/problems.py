@@ -13,20 +13,22 @@ Real curves are computed once for a fixed pool of random configurations and
 cached in ``cache/``; a configuration proposed by a tuner gets the curve of the
 nearest pool configuration in the unit cube (a tabular benchmark with a 1-NN
 surrogate, as in Syne Tune's blackbox repository). Every method sees the same
-lookup.
+lookup. With ``--live`` the real problems are trained instead, for every proposed
+configuration, one step per report (:mod:`training`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from training import LiveCurve, Steps, curve, mlp_steps, xgboost_steps
 
 from tunelab.domain.request import parse_tuning_job
 from tunelab.domain.search_space import ParamValue, SearchSpace
@@ -44,13 +46,15 @@ class Problem:
     space: SearchSpace
     table: _Nearest | None = None
     """The tabulated curves (None: ``curve_of_point`` computes them)."""
+    steps: Steps | None = None
+    """The real training, step by step (``--live``)."""
 
     def curve(self, params: Mapping[str, ParamValue]) -> np.ndarray:
         return self.curve_of_point(self.space.encode(params))
 
-    def lookup(self, unique: bool = False) -> Lookup:
+    def lookup(self, unique: bool = False, live: bool = False) -> Lookup:
         """A fresh lookup for one run (see :class:`Lookup`)."""
-        return Lookup(self, unique)
+        return Lookup(self, unique, live)
 
 
 class Lookup:
@@ -58,16 +62,25 @@ class Lookup:
     nearest pool configuration; with ``unique``, of the nearest one not used yet in
     this run (no configuration is evaluated twice in a run, as in Syne Tune's tabulated
     benchmarks), which turns proposals near a used configuration into a walk through
-    its neighbours."""
+    its neighbours; with ``live``, its own curve, trained as it is read (the same
+    configuration twice in a run shares one)."""
 
-    def __init__(self, problem: Problem, unique: bool) -> None:
-        self._problem, self._unique = problem, unique
+    def __init__(self, problem: Problem, unique: bool, live: bool = False) -> None:
+        self._problem, self._unique, self._live = problem, unique, live
         self._used: set[int] = set()
+        self._trained: dict[tuple[ParamValue, ...], LiveCurve] = {}
         self.taken = 0
         """Configurations whose nearest pool configuration had been used already."""
 
-    def curve(self, params: Mapping[str, ParamValue]) -> np.ndarray:
+    def curve(self, params: Mapping[str, ParamValue]) -> Sequence[float]:
         table, u = self._problem.table, self._problem.space.encode(params)
+        if table is not None and self._live and self._problem.steps is not None:
+            self._note_taken(table, u)
+            key = tuple(params[n] for n in self._problem.space.names)
+            if key not in self._trained:
+                steps = self._problem.steps(params)
+                self._trained[key] = LiveCurve(steps, self._problem.max_resource)
+            return self._trained[key]
         if table is None:
             return self._problem.curve_of_point(u)
         order = np.argsort(((table.points - u) ** 2).sum(axis=1), kind="stable")
@@ -78,6 +91,11 @@ class Lookup:
                 entry = next((int(e) for e in order if int(e) not in self._used), entry)
         self._used.add(entry)
         return table.curves[entry]
+
+    def _note_taken(self, table: _Nearest, u: np.ndarray) -> None:
+        entry = int(np.argmin(((table.points - u) ** 2).sum(axis=1)))
+        self.taken += entry in self._used
+        self._used.add(entry)
 
 
 def space_of(ranges: dict[str, Any]) -> SearchSpace:
@@ -137,63 +155,6 @@ SYNTHETIC_RANGES = {
 }
 
 
-def _digits(scale: bool) -> tuple[np.ndarray, ...]:
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
-
-    x, y = load_digits(return_X_y=True)
-    xt, xv, yt, yv = train_test_split(x, y, test_size=0.3, random_state=0, stratify=y)
-    if scale:
-        scaler = StandardScaler().fit(xt)
-        xt, xv = scaler.transform(xt), scaler.transform(xv)
-    return xt, xv, yt, yv
-
-
-def _xgboost_curve(params: dict[str, ParamValue]) -> np.ndarray:
-    import xgboost as xgb
-
-    xt, xv, yt, yv = _digits(scale=False)
-    train, valid = xgb.DMatrix(xt, label=yt), xgb.DMatrix(xv, label=yv)
-    booster_params = {
-        "objective": "multi:softprob",
-        "num_class": 10,
-        "eval_metric": "mlogloss",
-        "nthread": 1,
-        "verbosity": 0,
-        "seed": 0,
-        **params,
-    }
-    result: dict[str, Any] = {}
-    xgb.train(
-        booster_params, train, 81, evals=[(valid, "v")], evals_result=result, verbose_eval=False
-    )
-    return np.array(result["v"]["mlogloss"])
-
-
-def _mlp_curve(params: dict[str, ParamValue]) -> np.ndarray:
-    from sklearn.metrics import log_loss
-    from sklearn.neural_network import MLPClassifier
-
-    xt, xv, yt, yv = _digits(scale=True)
-    model = MLPClassifier(
-        hidden_layer_sizes=(int(params["hidden"]),),
-        learning_rate_init=float(params["learning_rate_init"]),
-        alpha=float(params["alpha"]),
-        beta_1=float(params["beta_1"]),
-        batch_size=int(params["batch_size"]),
-        random_state=0,
-    )
-    labels = np.arange(10)
-    curve = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for _ in range(27):
-            model.partial_fit(xt, yt, classes=labels)
-            curve.append(log_loss(yv, model.predict_proba(xv), labels=labels))
-    return np.minimum(np.nan_to_num(np.array(curve), nan=10.0), 10.0)
-
-
 def _pool(name: str, space: SearchSpace, size: int, fn: Callable[..., np.ndarray]):
     """``size`` random configurations (a fixed stream, so a smaller pool is a prefix
     of a larger one) and their curves, from ``cache/`` or computed and cached; a
@@ -211,7 +172,7 @@ def _pool(name: str, space: SearchSpace, size: int, fn: Callable[..., np.ndarray
     done = [] if known is None else list(known[1])
     print(f"computing {size - len(done)} learning curves of {name} (once; cached in {path})")
     with ProcessPoolExecutor(2) as pool:
-        done += list(pool.map(fn, configs[len(done) :], chunksize=8))
+        done += list(pool.map(fn, configs[len(done) :], chunksize=8))  # type: ignore[arg-type]
     curves = np.array(done)
     CACHE.mkdir(exist_ok=True)
     np.savez_compressed(path, points=points, curves=curves)
@@ -251,10 +212,12 @@ def _synthetic(u: np.ndarray) -> np.ndarray:
 
 def problems(pool_sizes: tuple[int, int] = (500, 300)) -> list[Problem]:
     xgb_space, mlp_space = space_of(XGB_RANGES), space_of(MLP_RANGES)
-    xgb = _Nearest(*_pool("xgboost-digits", xgb_space, pool_sizes[0], _xgboost_curve))
-    mlp = _Nearest(*_pool("mlp-digits", mlp_space, pool_sizes[1], _mlp_curve))
+    xgb_curve = functools.partial(curve, xgboost_steps, length=81)
+    mlp_curve = functools.partial(curve, mlp_steps, length=27)
+    xgb = _Nearest(*_pool("xgboost-digits", xgb_space, pool_sizes[0], xgb_curve))
+    mlp = _Nearest(*_pool("mlp-digits", mlp_space, pool_sizes[1], mlp_curve))
     return [
-        Problem("xgboost-digits", XGB_RANGES, 81, xgb.curve, xgb_space, xgb),
-        Problem("mlp-digits", MLP_RANGES, 27, mlp.curve, mlp_space, mlp),
+        Problem("xgboost-digits", XGB_RANGES, 81, xgb.curve, xgb_space, xgb, xgboost_steps),
+        Problem("mlp-digits", MLP_RANGES, 27, mlp.curve, mlp_space, mlp, mlp_steps),
         Problem("synthetic", SYNTHETIC_RANGES, 81, _synthetic, space_of(SYNTHETIC_RANGES)),
     ]

@@ -3,7 +3,8 @@ Gaussian process samplers), Random with and without median stopping, against
 Optuna's TPE with its pruners, on real and synthetic learning curves, at equal
 total resource with 4 workers.
 
-    python benchmarks/multifidelity/run.py [--seeds 8] [--jobs 40] [--pools 500,300] [--unique]
+    python benchmarks/multifidelity/run.py [--seeds 8] [--jobs 40]
+        [--pools 500,300] [--unique | --live]
 
 Budget per problem: ``--jobs`` full-length training jobs (B = jobs x MaxResource
 reports). Prints one table and writes ``anytime.png``. See README.md.
@@ -57,14 +58,15 @@ def _problem(name: str, pools: tuple[int, int] = DEFAULT_POOLS) -> Problem:
 def _run(task: tuple[str, str, int, argparse.Namespace]) -> tuple[str, str, int, Trace]:
     problem_name, method, seed, args = task
     problem = _problem(problem_name, args.pools)
-    budget, unique = args.jobs * problem.max_resource, args.unique
+    budget = args.jobs * problem.max_resource
+    lookup = {"unique": args.unique, "live": args.live}
     if method == MEDIAN_SAME_JOBS:
         median = TUNELAB["tunelab Random + median stopping"]
-        trace = run_tunelab(problem, median, seed, math.inf, max_jobs=args.jobs, unique=unique)
+        trace = run_tunelab(problem, median, seed, math.inf, max_jobs=args.jobs, **lookup)
     elif method in TUNELAB:
-        trace = run_tunelab(problem, TUNELAB[method], seed, budget, unique=unique)
+        trace = run_tunelab(problem, TUNELAB[method], seed, budget, **lookup)
     else:
-        trace = run_optuna(problem, OPTUNA[method], seed, budget, unique=unique)
+        trace = run_optuna(problem, OPTUNA[method], seed, budget, **lookup)
     return problem_name, method, seed, trace
 
 
@@ -99,6 +101,12 @@ def main() -> None:
         action="store_true",
         help="a job whose nearest tabulated configuration was used already in the run "
         "gets the nearest unused one (default: the nearest, replayed)",
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="train XGBoost and the MLP for every proposed configuration, one step per "
+        "report, instead of looking curves up in the tables",
     )
     args = parser.parse_args()
     started = time.perf_counter()

@@ -64,6 +64,23 @@ class TunelabMethod:
     """Hyperband's sampler (tunelab's own setting, ``EarlyStoppingOptions``)."""
 
 
+class _Lines(Sequence[tuple[float, str]]):
+    """A training job's output lines, one objective report per second, each made from
+    its curve only when the simulated executor reads it."""
+
+    def __init__(self, curve: Sequence[float]) -> None:
+        self._curve = curve
+
+    def __len__(self) -> int:
+        return len(self._curve)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        value = float(self._curve[index])
+        return (index % len(self) + 1.0, f"loss={value!r}")
+
+
 class _CountingExecutor(SimulatedExecutor):
     used: int = 0
 
@@ -109,16 +126,17 @@ def run_tunelab(
     budget: float,
     max_jobs: int = 500,
     unique: bool = False,
+    live: bool = False,
 ) -> Trace:
     """tunelab's loop until ``budget`` resource is spent (then the tuning job is
     stopped) or ``max_jobs`` training jobs ended."""
-    space, lookup = problem.space, problem.lookup(unique)
+    space, lookup = problem.space, problem.lookup(unique, live)
 
     def program(request: LaunchRequest) -> SimulatedRun:
         params = space.parse({n: request.hyperparameters[n] for n in space.names})
         curve = lookup.curve(params)
-        lines = tuple((k + 1.0, f"loss={float(v)!r}") for k, v in enumerate(curve))
-        return SimulatedRun(lines=lines, duration=len(curve) + 1e-3)
+        lines = _Lines(curve)  # a report is computed when the job reaches it (--live)
+        return SimulatedRun(lines=lines, duration=len(curve) + 1e-3)  # type: ignore[arg-type]
 
     clock = FakeClock()
     store = SqlStore("sqlite://")
@@ -150,7 +168,12 @@ def run_tunelab(
 
 
 def run_optuna(
-    problem: Problem, pruner_name: str, seed: int, budget: float, unique: bool = False
+    problem: Problem,
+    pruner_name: str,
+    seed: int,
+    budget: float,
+    unique: bool = False,
+    live: bool = False,
 ) -> Trace:
     """Optuna's TPE with a pruner, 4 trials in flight, one report per second."""
     import optuna
@@ -168,7 +191,7 @@ def run_optuna(
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=pruners[pruner_name](),
     )
-    distributions, lookup = _distributions(problem), problem.lookup(unique)
+    distributions, lookup = _distributions(problem), problem.lookup(unique, live)
     trace, used, best = Trace(), 0, math.inf
     queue: list[tuple[float, int, int]] = []
     running: dict[int, tuple[optuna.trial.Trial, Sequence[float]]] = {}
