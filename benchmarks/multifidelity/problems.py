@@ -74,13 +74,6 @@ class Lookup:
 
     def curve(self, params: Mapping[str, ParamValue]) -> Sequence[float]:
         table, u = self._problem.table, self._problem.space.encode(params)
-        if table is not None and self._live and self._problem.steps is not None:
-            self._note_taken(table, u)
-            key = tuple(params[n] for n in self._problem.space.names)
-            if key not in self._trained:
-                steps = self._problem.steps(params)
-                self._trained[key] = LiveCurve(steps, self._problem.max_resource)
-            return self._trained[key]
         if table is None:
             return self._problem.curve_of_point(u)
         order = np.argsort(((table.points - u) ** 2).sum(axis=1), kind="stable")
@@ -90,12 +83,13 @@ class Lookup:
             if self._unique:
                 entry = next((int(e) for e in order if int(e) not in self._used), entry)
         self._used.add(entry)
+        if self._live and self._problem.steps is not None:
+            key = tuple(params[n] for n in self._problem.space.names)
+            if key not in self._trained:
+                steps = self._problem.steps(params)
+                self._trained[key] = LiveCurve(steps, self._problem.max_resource)
+            return self._trained[key]
         return table.curves[entry]
-
-    def _note_taken(self, table: _Nearest, u: np.ndarray) -> None:
-        entry = int(np.argmin(((table.points - u) ** 2).sum(axis=1)))
-        self.taken += entry in self._used
-        self._used.add(entry)
 
 
 def space_of(ranges: dict[str, Any]) -> SearchSpace:
