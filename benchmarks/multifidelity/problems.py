@@ -42,15 +42,17 @@ class Problem:
     ranges: dict[str, Any]
     """SageMaker ``ParameterRanges``."""
     max_resource: int
-    curve_of_point: Callable[[np.ndarray], np.ndarray]
     space: SearchSpace
-    table: _Nearest | None = None
-    """The tabulated curves (None: ``curve_of_point`` computes them)."""
+    curve_of_point: Callable[[np.ndarray], np.ndarray] | None = None
+    """Computes the curve of a unit-cube point (problems that are not tabulated)."""
+    table: _Table | None = None
+    """The tabulated curves."""
     steps: Steps | None = None
     """The real training, step by step (``--live``)."""
 
-    def curve(self, params: Mapping[str, ParamValue]) -> np.ndarray:
-        return self.curve_of_point(self.space.encode(params))
+    def __post_init__(self) -> None:
+        if (self.curve_of_point is None) == (self.table is None):
+            raise ValueError(f"{self.name}: give either curve_of_point or table")
 
     def lookup(self, unique: bool = False, live: bool = False) -> Lookup:
         """A fresh lookup for one run (see :class:`Lookup`)."""
@@ -75,6 +77,7 @@ class Lookup:
     def curve(self, params: Mapping[str, ParamValue]) -> Sequence[float]:
         table, u = self._problem.table, self._problem.space.encode(params)
         if table is None:
+            assert self._problem.curve_of_point is not None  # see Problem.__post_init__
             return self._problem.curve_of_point(u)
         order = np.argsort(((table.points - u) ** 2).sum(axis=1), kind="stable")
         entry = int(order[0])
@@ -182,14 +185,13 @@ def _largest_cached_prefix(name: str, size: int) -> tuple[np.ndarray, np.ndarray
     return data["points"], data["curves"]
 
 
-class _Nearest:
-    """The 1-NN lookup of a tabulated problem."""
+@dataclass(frozen=True)
+class _Table:
+    """A tabulated problem's pool: unit-cube points and their curves, row by row
+    (:class:`Lookup` finds a configuration's nearest row)."""
 
-    def __init__(self, points: np.ndarray, curves: np.ndarray) -> None:
-        self.points, self.curves = points, curves
-
-    def curve(self, u: np.ndarray) -> np.ndarray:
-        return self.curves[int(np.argmin(((self.points - u) ** 2).sum(axis=1)))]
+    points: np.ndarray
+    curves: np.ndarray
 
 
 def _synthetic(u: np.ndarray) -> np.ndarray:
@@ -206,12 +208,13 @@ def _synthetic(u: np.ndarray) -> np.ndarray:
 
 def problems(pool_sizes: tuple[int, int] = (500, 300)) -> list[Problem]:
     xgb_space, mlp_space = space_of(XGB_RANGES), space_of(MLP_RANGES)
+    synthetic_space = space_of(SYNTHETIC_RANGES)
     xgb_curve = functools.partial(curve, xgboost_steps, length=81)
     mlp_curve = functools.partial(curve, mlp_steps, length=27)
-    xgb = _Nearest(*_pool("xgboost-digits", xgb_space, pool_sizes[0], xgb_curve))
-    mlp = _Nearest(*_pool("mlp-digits", mlp_space, pool_sizes[1], mlp_curve))
+    xgb = _Table(*_pool("xgboost-digits", xgb_space, pool_sizes[0], xgb_curve))
+    mlp = _Table(*_pool("mlp-digits", mlp_space, pool_sizes[1], mlp_curve))
     return [
-        Problem("xgboost-digits", XGB_RANGES, 81, xgb.curve, xgb_space, xgb, xgboost_steps),
-        Problem("mlp-digits", MLP_RANGES, 27, mlp.curve, mlp_space, mlp, mlp_steps),
-        Problem("synthetic", SYNTHETIC_RANGES, 81, _synthetic, space_of(SYNTHETIC_RANGES)),
+        Problem("xgboost-digits", XGB_RANGES, 81, xgb_space, table=xgb, steps=xgboost_steps),
+        Problem("mlp-digits", MLP_RANGES, 27, mlp_space, table=mlp, steps=mlp_steps),
+        Problem("synthetic", SYNTHETIC_RANGES, 81, synthetic_space, curve_of_point=_synthetic),
     ]
