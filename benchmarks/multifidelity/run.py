@@ -3,7 +3,7 @@ Gaussian process samplers), Random with and without median stopping, against
 Optuna's TPE with its pruners, on real and synthetic learning curves, at equal
 total resource with 4 workers.
 
-    python benchmarks/multifidelity/run.py [--seeds 8] [--jobs 40]
+    python benchmarks/multifidelity/run.py [--seeds 8] [--seed0 0] [--jobs 40]
         [--pools 500,300] [--unique | --live]
 
 Budget per problem: ``--jobs`` full-length training jobs (B = jobs x MaxResource
@@ -77,6 +77,21 @@ def _pools(text: str) -> tuple[int, int]:
     return sizes  # type: ignore[return-value]
 
 
+def _methods(text: str) -> list[str]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    chosen = [m for m in METHODS if any(part in m for part in parts)]
+    if not chosen:
+        raise argparse.ArgumentTypeError(f"no method name contains any of {parts}")
+    return [m for m in METHODS if m in chosen or m == "tunelab Random"]
+
+
+def _with_companions(methods: list[str]) -> list[str]:
+    """The runs ``methods`` need: the median rule's row also needs its run with
+    Random's jobs."""
+    median = "tunelab Random + median stopping" in methods
+    return [*methods, MEDIAN_SAME_JOBS] if median else list(methods)
+
+
 def _mean_curve(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
     """Mean over seeds of the best-so-far at each grid point (NaN until every seed
     has a finished job)."""
@@ -88,6 +103,7 @@ def _mean_curve(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--seed0", type=int, default=0, help="first seed (seeds seed0, ...)")
     parser.add_argument("--jobs", type=int, default=40, help="Random's full-length jobs")
     parser.add_argument("--workers", type=int, default=2, help="processes")
     parser.add_argument(
@@ -108,14 +124,21 @@ def main() -> None:
         help="train XGBoost and the MLP for every proposed configuration, one step per "
         "report, instead of looking curves up in the tables",
     )
+    parser.add_argument(
+        "--methods",
+        type=_methods,
+        default=METHODS,
+        help="comma-separated parts of method names to run (e.g. 'gp,MedianPruner'); "
+        "tunelab Random always runs, as the other figures are relative to it",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     names = [p.name for p in problems(args.pools)]  # computes and caches the curves once
     tasks = [
         (name, method, seed, args)
         for name in names
-        for method in [*METHODS, MEDIAN_SAME_JOBS]
-        for seed in range(args.seeds)
+        for method in _with_companions(args.methods)
+        for seed in range(args.seed0, args.seed0 + args.seeds)
     ]
     traces: dict[tuple[str, str], list[Trace]] = {}
     with ProcessPoolExecutor(args.workers) as pool:
@@ -144,10 +167,10 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
     for axis, name in zip(np.atleast_1d(axes), names, strict=True):
         budget = args.jobs * _problem(name, args.pools).max_resource
         grid = np.linspace(0, budget, 401)
-        curves = {m: _mean_curve(traces[(name, m)], grid) for m in METHODS}
+        curves = {m: _mean_curve(traces[(name, m)], grid) for m in args.methods}
         target = curves["tunelab Random"][-1]
         reached: dict[str, float] = {}
-        for method in METHODS:
+        for method in args.methods:
             curve = curves[method]
             hit = np.nonzero(curve <= target + 1e-12)[0]
             reached[method] = grid[hit[0]] / budget if hit.size else math.inf
@@ -176,25 +199,28 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
             )
             style = "-" if method.startswith("tunelab") else "--"
             axis.plot(grid, curve, style, label=method)
-        best_hb = min(HYPERBANDS, key=lambda m: curves[m][-1])
-        peers = {m: curves[m][-1] for m in OPTUNA}
-        verdicts.append(
-            f"{name}: Hyperband reaches Random's final best with "
-            + ", ".join(f"{m.split('(')[1][:-1]} {reached[m]:.2f} B" for m in HYPERBANDS)
-            + " (target <= 0.33 B)"
-        )
-        beaten = [m for m, v in peers.items() if curves[best_hb][-1] < v]
-        verdicts.append(
-            f"{name}: {best_hb} ({curves[best_hb][-1]:.4f}) beats "
-            f"{len(beaten)}/{len(peers)} Optuna combinations at B"
-            + (
-                ""
-                if len(beaten) == len(peers)
-                else " (loses to "
-                + ", ".join(f"{m} {peers[m]:.4f}" for m in peers if m not in beaten)
-                + ")"
+        hyperbands = [m for m in HYPERBANDS if m in curves]
+        peers = {m: curves[m][-1] for m in OPTUNA if m in curves}
+        if hyperbands:
+            verdicts.append(
+                f"{name}: Hyperband reaches Random's final best with "
+                + ", ".join(f"{m.split('(')[1][:-1]} {reached[m]:.2f} B" for m in hyperbands)
+                + " (target <= 0.33 B)"
             )
-        )
+        if hyperbands and peers:
+            best_hb = min(hyperbands, key=lambda m: curves[m][-1])
+            beaten = [m for m, v in peers.items() if curves[best_hb][-1] < v]
+            verdicts.append(
+                f"{name}: {best_hb} ({curves[best_hb][-1]:.4f}) beats "
+                f"{len(beaten)}/{len(peers)} Optuna combinations at B"
+                + (
+                    ""
+                    if len(beaten) == len(peers)
+                    else " (loses to "
+                    + ", ".join(f"{m} {peers[m]:.4f}" for m in peers if m not in beaten)
+                    + ")"
+                )
+            )
         axis.axhline(target, color="grey", linewidth=0.8)
         axis.set_title(f"{name} (B = {budget} reports, mean of {args.seeds} seeds)")
         axis.set_xlabel("resource spent (reports of the objective, all jobs)")
