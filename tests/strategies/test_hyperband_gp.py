@@ -19,7 +19,15 @@ from tunelab.domain.search_space import (
 from tunelab.domain.trial import Suggestion, TrialEvent
 from tunelab.strategies.base import DefinitionSpace
 from tunelab.strategies.hyperband import HyperbandProblem, HyperbandStrategy
-from tunelab.strategies.hyperband_gp import Observation, ResourceGP, min_points
+from tunelab.strategies.hyperband_gp import (
+    MIN_PAIRS,
+    GpFit,
+    Observation,
+    ResourceGP,
+    lowest_fitted_level,
+    min_points,
+    rank_correlation,
+)
 
 MIN = ObjectiveType.MINIMIZE
 MIXED = SearchSpace(
@@ -153,6 +161,57 @@ def test_acquisition_level_is_the_highest_with_enough_values() -> None:
     assert model.score(rng.random((5, 1))).shape == (5,)
     with pytest.raises(ValueError, match="more finite"):
         ResourceGP(LINE, (1, 9), data[:3], MIN, None)
+
+
+def staged(ranks_at: dict[int, float], points: int = 8) -> list[Observation]:
+    """``points`` jobs on LINE reaching level 9; at each level the value is x (sign
+    +1: low x ranks first) or 1 - x (sign -1), plus the level's offset."""
+    xs = np.linspace(0.05, 0.95, points)
+    return [
+        Observation((float(x),), level, (x if sign > 0 else 1.0 - x) + 1.0 / level)
+        for level, sign in ranks_at.items()
+        for x in xs
+    ]
+
+
+def test_low_levels_that_rank_the_jobs_otherwise_are_left_out() -> None:
+    # levels 3 and 9 agree; level 1 ranks the same jobs the other way round
+    model = ResourceGP(LINE, (1, 9), staged({1: -1, 3: +1, 9: +1}), MIN, None)
+    assert (model.level, model.lowest) == (9, 3)
+    # the walk stops at the first level that disagrees, whatever lies below it
+    assert lowest_fitted_level(staged({1: +1, 3: -1, 9: +1}), 9) == 9
+    assert lowest_fitted_level(staged({1: +1, 3: +1, 9: +1}), 9) == 1
+    # with fewer than MIN_PAIRS jobs at both levels the level is used
+    few = staged({1: -1, 9: +1}, points=MIN_PAIRS - 1) + staged({9: +1})
+    assert lowest_fitted_level(few, 9) == 1
+
+
+def test_the_model_follows_the_acquisition_level_where_the_first_level_misleads() -> None:
+    # many first reports favour x near 0.9; the jobs that went on to level 9 show
+    # that x near 0.2 ends best
+    rng = np.random.default_rng(4)
+    data = [Observation((float(u),), 1, abs(u - 0.9)) for u in rng.random(40)]
+    xs = np.linspace(0.0, 1.0, 9)
+    data += [Observation((float(x),), 3, 0.5 + abs(x - 0.9) / 4) for x in xs]
+    data += [Observation((float(x),), 9, 0.1 + abs(x - 0.2)) for x in xs]
+    model = ResourceGP(LINE, (1, 9), data, MIN, None)
+    assert model.lowest == 9
+    candidates = np.linspace(0.0, 1.0, 201)[:, None]
+    assert abs(candidates[int(np.argmax(model.score(candidates)))][0] - 0.2) < 0.1
+
+
+def test_hyperparameters_are_refitted_when_the_fitted_data_shrinks() -> None:
+    data = staged({1: -1, 3: +1, 9: +1})
+    stale = GpFit(ResourceGP(LINE, (1, 9), data, MIN, None).fit.theta, observations=30)
+    model = ResourceGP(LINE, (1, 9), data, MIN, stale)
+    assert model.fit.observations == 16  # levels 3 and 9 only
+
+
+def test_rank_correlation() -> None:
+    assert rank_correlation([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
+    assert rank_correlation([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert rank_correlation([1, 1, 2], [1, 2, 3]) == pytest.approx(np.sqrt(3) / 2)
+    assert rank_correlation([1, 1, 1], [1, 2, 3]) == 0.0
 
 
 def test_unknown_sampler_is_refused() -> None:
