@@ -4,7 +4,7 @@ Optuna's TPE with its pruners, on real and synthetic learning curves, at equal
 total resource with 4 workers.
 
     python benchmarks/multifidelity/run.py [--seeds 8] [--seed0 0] [--jobs 40]
-        [--pools 500,300] [--unique | --live]
+        [--pools 500,300] [--unique | --live] [--methods gp,MedianPruner]
 
 Budget per problem: ``--jobs`` full-length training jobs (B = jobs x MaxResource
 reports). Prints one table and writes ``anytime.png``. See README.md.
