@@ -88,13 +88,20 @@ def test_next_only_leads_into_the_console(signed_console: Console) -> None:
     assert response.headers["location"] == "/console/"
 
 
+def replace_cookie(console: Console, value: str) -> None:
+    """The client's session cookie becomes ``value`` (``set`` alone would add a second
+    cookie of the same name beside the one the server set, for another domain)."""
+    console.client.cookies.delete(COOKIE)
+    console.client.cookies.set(COOKIE, value)
+
+
 def test_a_forged_or_stale_cookie_is_refused(signed_console: Console) -> None:
     sign_in(signed_console, FULL_KEY)
     cookie = signed_console.client.cookies[COOKIE]
     body, signature = cookie.split(".")
-    signed_console.client.cookies.set(COOKIE, body + "." + signature[::-1])
+    replace_cookie(signed_console, body + "." + signature[::-1])
     assert signed_console.client.get("/console/", follow_redirects=False).status_code == 303
-    signed_console.client.cookies.set(COOKIE, cookie)
+    replace_cookie(signed_console, cookie)
     assert signed_console.client.get("/console/").status_code == 200
     signed_console.keys.delete(FULL_KEY[0])
     signed_console.keys.create("full", FULL_KEY[0], "another-secret-0123456789")
