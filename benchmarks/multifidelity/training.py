@@ -120,8 +120,3 @@ class LiveCurve(Sequence[float]):
         while len(self._values) <= index:
             self._values.append(next(self._steps))
         return self._values[index]
-
-    @property
-    def computed(self) -> int:
-        """Steps computed so far."""
-        return len(self._values)
