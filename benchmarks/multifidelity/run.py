@@ -5,6 +5,7 @@ total resource with 4 workers.
 
     python benchmarks/multifidelity/run.py [--seeds 8] [--seed0 0] [--jobs 40]
         [--pools 500,300] [--unique | --live] [--methods gp,MedianPruner]
+        [--min-resource 1]
 
 Budget per problem: ``--jobs`` full-length training jobs (B = jobs x MaxResource
 reports). Prints one table and writes ``anytime.png``. See README.md.
@@ -59,7 +60,7 @@ def _run(task: tuple[str, str, int, argparse.Namespace]) -> tuple[str, str, int,
     problem_name, method, seed, args = task
     problem = _problem(problem_name, args.pools)
     budget = args.jobs * problem.max_resource
-    lookup = {"unique": args.unique, "live": args.live}
+    lookup = {"unique": args.unique, "live": args.live, "min_resource": args.min_resource}
     if method == MEDIAN_SAME_JOBS:
         median = TUNELAB["tunelab Random + median stopping"]
         trace = run_tunelab(problem, median, seed, math.inf, max_jobs=args.jobs, **lookup)
@@ -123,6 +124,12 @@ def main() -> None:
         action="store_true",
         help="train XGBoost and the MLP for every proposed configuration, one step per "
         "report, instead of looking curves up in the tables",
+    )
+    parser.add_argument(
+        "--min-resource",
+        type=int,
+        default=1,
+        help="Hyperband's MinResource, and the reports before Optuna's pruners may prune",
     )
     parser.add_argument(
         "--methods",

@@ -90,11 +90,19 @@ class _CountingExecutor(SimulatedExecutor):
         return events
 
 
-def _document(problem: Problem, method: TunelabMethod, seed: int, max_jobs: int) -> dict:
+def _document(
+    problem: Problem, method: TunelabMethod, seed: int, max_jobs: int, min_resource: int
+) -> dict:
+    strategy_config = (
+        {"StrategyConfig": {"HyperbandStrategyConfig": {"MinResource": min_resource}}}
+        if method.strategy == "Hyperband"
+        else {}
+    )
     return {
         "HyperParameterTuningJobName": "bench",
         "HyperParameterTuningJobConfig": {
             "Strategy": method.strategy,
+            **strategy_config,
             "RandomSeed": seed,
             "TrainingJobEarlyStoppingType": method.early_stopping,
             "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
@@ -127,9 +135,10 @@ def run_tunelab(
     max_jobs: int = 500,
     unique: bool = False,
     live: bool = False,
+    min_resource: int = 1,
 ) -> Trace:
     """tunelab's loop until ``budget`` resource is spent (then the tuning job is
-    stopped) or ``max_jobs`` training jobs ended."""
+    stopped) or ``max_jobs`` training jobs ended; Hyperband with ``min_resource``."""
     space, lookup = problem.space, problem.lookup(unique, live)
 
     def program(request: LaunchRequest) -> SimulatedRun:
@@ -141,7 +150,7 @@ def run_tunelab(
     clock = FakeClock()
     store = SqlStore("sqlite://")
     try:
-        spec = parse_tuning_job(_document(problem, method, seed, max_jobs))
+        spec = parse_tuning_job(_document(problem, method, seed, max_jobs, min_resource))
         now = clock.now()
         store.create_tuning_job(TuningJob(spec, TuningJobStatus.IN_PROGRESS, now, now))
         executor = _CountingExecutor(program, clock)
@@ -174,16 +183,18 @@ def run_optuna(
     budget: float,
     unique: bool = False,
     live: bool = False,
+    min_resource: int = 1,
 ) -> Trace:
-    """Optuna's TPE with a pruner, 4 trials in flight, one report per second."""
+    """Optuna's TPE with a pruner, 4 trials in flight, one report per second; no
+    pruning before ``min_resource`` reports."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     r = problem.max_resource
     pruners = {
-        "HyperbandPruner": lambda: optuna.pruners.HyperbandPruner(1, r, 3),
-        "SuccessiveHalvingPruner": lambda: optuna.pruners.SuccessiveHalvingPruner(1, 3),
-        "MedianPruner": lambda: optuna.pruners.MedianPruner(),
+        "HyperbandPruner": lambda: optuna.pruners.HyperbandPruner(min_resource, r, 3),
+        "SuccessiveHalvingPruner": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource, 3),
+        "MedianPruner": lambda: optuna.pruners.MedianPruner(n_warmup_steps=min_resource - 1),
     }
     study = optuna.create_study(
         study_name=f"bench-{problem.name}-{seed}",  # HyperbandPruner's brackets hash it
