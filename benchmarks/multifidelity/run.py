@@ -60,14 +60,14 @@ def _run(task: tuple[str, str, int, argparse.Namespace]) -> tuple[str, str, int,
     problem_name, method, seed, args = task
     problem = _problem(problem_name, args.pools)
     budget = args.jobs * problem.max_resource
-    lookup = {"unique": args.unique, "live": args.live, "min_resource": args.min_resource}
+    options = {"unique": args.unique, "live": args.live, "min_resource": args.min_resource}
     if method == MEDIAN_SAME_JOBS:
         median = TUNELAB["tunelab Random + median stopping"]
-        trace = run_tunelab(problem, median, seed, math.inf, max_jobs=args.jobs, **lookup)
+        trace = run_tunelab(problem, median, seed, math.inf, max_jobs=args.jobs, **options)
     elif method in TUNELAB:
-        trace = run_tunelab(problem, TUNELAB[method], seed, budget, **lookup)
+        trace = run_tunelab(problem, TUNELAB[method], seed, budget, **options)
     else:
-        trace = run_optuna(problem, OPTUNA[method], seed, budget, **lookup)
+        trace = run_optuna(problem, OPTUNA[method], seed, budget, **options)
     return problem_name, method, seed, trace
 
 
