@@ -13,7 +13,8 @@ interpreter's site-packages (and the user site, when enabled) after its own, so 
 tunelab's Python has installed (numpy, scikit-learn...) stays importable and counts as
 installed for pip, which installs only what is missing or wanted in another version (that
 one then shadows the base's). The environment is ``<TUNELAB_SCRIPT_ENVS>/<key>``, the key
-a hash of requirements.txt, the local files it names and this interpreter; it is built in
+a hash of requirements.txt, the local files and directories it names and this interpreter
+(:mod:`tunelab.execution.script_env_key`); it is built in
 a temporary sibling directory and renamed into place once pip succeeded, under an
 exclusive lock (``<key>.lock``), so parallel jobs with the same requirements build it once
 and later jobs reuse it. The program then runs with that environment's ``python`` (its
@@ -21,13 +22,13 @@ and later jobs reuse it. The program then runs with that environment's ``python`
 When pip fails, the job fails with ``InstallRequirementsError`` (the toolkit's name) and
 no environment is left behind.
 
-Imports nothing of tunelab: its output belongs to the job's log, its failures to the job.
+Imports nothing of tunelab but the standard-library-only key module: its output belongs
+to the job's log, its failures to the job.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import importlib.util
 import json
 import os
@@ -39,10 +40,10 @@ import subprocess
 import sys
 import tempfile
 
+from tunelab.execution.script_env_key import REQUIREMENTS, environment_key
+
 ENVS_VARIABLE = "TUNELAB_SCRIPT_ENVS"
-REQUIREMENTS = "requirements.txt"
 BASE_PTH = "_tunelab_base_site.pth"
-_KEY_VERSION = b"tunelab-script-env-1"
 
 
 class InstallRequirementsError(Exception):
@@ -76,41 +77,6 @@ def envs_root() -> str:
             f"{ENVS_VARIABLE} is not set (tunelab's executor sets it for script-mode jobs)"
         )
     return os.path.abspath(os.path.expanduser(root))
-
-
-def environment_key(code: str) -> str:
-    """A hash of requirements.txt, the files it names that exist relative to the code
-    directory (local wheels, ``-r``/``-c`` files) and this interpreter."""
-    digest = hashlib.sha256(_KEY_VERSION)
-    for part in (sys.executable, sys.version):
-        digest.update(b"\0" + part.encode())
-    with open(os.path.join(code, REQUIREMENTS), "rb") as f:
-        text = f.read()
-    digest.update(b"\0" + text)
-    for token in sorted(_local_files(code, text.decode(errors="replace"))):
-        digest.update(b"\0" + token.encode() + b"\0" + _file_hash(os.path.join(code, token)))
-    return digest.hexdigest()[:24]
-
-
-def _local_files(code: str, text: str) -> set[str]:
-    found = set()
-    for line in text.splitlines():
-        if line.lstrip().startswith("#"):
-            continue
-        for token in line.split(" #")[0].split():
-            if token.startswith("--") and "=" in token:
-                token = token.split("=", 1)[1]
-            if os.path.isfile(os.path.join(code, token)):
-                found.add(token)
-    return found
-
-
-def _file_hash(path: str) -> bytes:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.digest()
 
 
 def base_site_dirs() -> list[str]:
