@@ -725,6 +725,47 @@ def test_stop_a_training_job(checked: Server) -> None:
         client.stop_training_job(TrainingJobName=unique("nothing"))
 
 
+def test_stop_a_training_job_returns_once_it_is_stopping(checked: Server) -> None:
+    """The scheduler thread commits the stop on its next tick; StopTrainingJob waits for
+    it, so a Describe right after shows Stopping even when that tick comes late (here
+    held back half a second after the request)."""
+    client = checked.client()
+    name = unique("slowtick")
+    client.create_training_job(
+        **jobs.training_job(name, {"epochs": "200", "seconds_per_epoch": "0.1"})
+    )
+    wait_for(
+        lambda: (
+            client.describe_training_job(TrainingJobName=name)["SecondaryStatus"] == "Training"
+        ),
+        what="the training job to train",
+    )
+    assert checked.services.scheduler is not None
+    runner = checked.services.scheduler.training
+    requested: list[float] = []
+    request_stop, tick = runner.request_stop, runner.tick
+
+    def late_request(job_name: str) -> None:
+        requested.append(time.monotonic())
+        request_stop(job_name)
+
+    def late_tick() -> None:
+        if requested:
+            time.sleep(max(0.0, requested[0] + 0.5 - time.monotonic()))
+        tick()
+
+    runner.request_stop, runner.tick = late_request, late_tick  # type: ignore[method-assign]
+    try:
+        client.stop_training_job(TrainingJobName=name)
+        status = client.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+        waited = time.monotonic() - requested[0]
+    finally:
+        runner.request_stop, runner.tick = request_stop, tick  # type: ignore[method-assign]
+    assert status in ("Stopping", "Stopped")
+    assert waited >= 0.5
+    assert wait_training_job(client, name, timeout=20)["TrainingJobStatus"] == "Stopped"
+
+
 def test_stop_a_training_job_of_a_tuning_job(checked: Server) -> None:
     client = checked.client()
     name = unique("stopone")

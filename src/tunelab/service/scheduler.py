@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
-from tunelab.domain.enums import TuningJobStatus
+from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.errors import ConflictError, TunelabError
 from tunelab.execution.clock import Clock
 from tunelab.execution.local import LocalExecutor
@@ -28,6 +29,9 @@ from tunelab.service.threads import limit_math_threads
 from tunelab.store.base import Store, TuningJobQuery
 
 log = logging.getLogger("tunelab.scheduler")
+STOP_WAIT_SECONDS = 5.0
+"""How long StopTrainingJob waits at most for the scheduler thread to commit ``Stopping``."""
+STOP_POLL_SECONDS = 0.01
 
 
 class Scheduler:
@@ -89,19 +93,32 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def request_stop_training_job(self, name: str) -> bool:
-        """Ask the loop or runner that drives the training job to stop it; False
-        when no loop of this scheduler runs it."""
+    def request_stop_training_job(self, name: str, wait: float = STOP_WAIT_SECONDS) -> bool:
+        """Ask the loop or runner that drives the training job to stop it, then wait
+        until the store shows the job out of ``InProgress`` (the scheduler thread,
+        woken here, commits ``Stopping`` on its next tick), at most ``wait`` seconds and
+        only while that thread runs: a Describe after StopTrainingJob then shows
+        ``Stopping``, as SageMaker's does. False when no loop of this scheduler runs it."""
         if name in self.training.running:
             self.training.request_stop(name)
-            self._wake.set()
-            return True
-        for loop in list(self.loops.values()):
-            if name in loop.live:
-                loop.request_stop_training_job(name)
-                self._wake.set()
-                return True
-        return False
+        else:
+            loop = next((x for x in list(self.loops.values()) if name in x.live), None)
+            if loop is None:
+                return False
+            loop.request_stop_training_job(name)
+        self._wake.set()
+        self._await_stopping(name, wait)
+        return True
+
+    def _await_stopping(self, name: str, wait: float) -> None:
+        deadline = time.monotonic() + wait
+        while self._thread is not None and self._thread.is_alive():
+            if self.store.get_training_job(name).status is not TrainingJobStatus.IN_PROGRESS:
+                return
+            if time.monotonic() >= deadline:
+                log.warning("StopTrainingJob %s: not yet Stopping after %.1f s", name, wait)
+                return
+            time.sleep(STOP_POLL_SECONDS)
 
     # -- the thread ------------------------------------------------------------------
 
