@@ -766,6 +766,32 @@ def test_stop_a_training_job_returns_once_it_is_stopping(checked: Server) -> Non
     assert wait_training_job(client, name, timeout=20)["TrainingJobStatus"] == "Stopped"
 
 
+def test_stop_a_training_job_right_after_creating_it(checked: Server) -> None:
+    """A standalone job is picked up by the scheduler's next scan of the store;
+    StopTrainingJob before that scan (here held back half a second) waits for one."""
+    client = checked.client()
+    assert checked.services.scheduler is not None
+    runner = checked.services.scheduler.training
+    adopt = runner.adopt
+
+    def late_adopt() -> None:
+        time.sleep(0.5)
+        adopt()
+
+    runner.adopt = late_adopt  # type: ignore[method-assign]
+    try:
+        name = unique("quickstop")
+        client.create_training_job(
+            **jobs.training_job(name, {"epochs": "200", "seconds_per_epoch": "0.1"})
+        )
+        client.stop_training_job(TrainingJobName=name)
+        status = client.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+    finally:
+        runner.adopt = adopt  # type: ignore[method-assign]
+    assert status in ("Stopping", "Stopped")
+    assert wait_training_job(client, name, timeout=20)["TrainingJobStatus"] == "Stopped"
+
+
 def test_stop_a_training_job_of_a_tuning_job(checked: Server) -> None:
     client = checked.client()
     name = unique("stopone")

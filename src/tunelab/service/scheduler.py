@@ -72,6 +72,8 @@ class Scheduler:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_scan = 0.0
+        self._scans_started = self._scans_done = 0
+        """Scans of the store begun and finished by the scheduler thread."""
 
     # -- control (any thread) ---------------------------------------------------
 
@@ -98,27 +100,44 @@ class Scheduler:
         until the store shows the job out of ``InProgress`` (the scheduler thread,
         woken here, commits ``Stopping`` on its next tick), at most ``wait`` seconds and
         only while that thread runs: a Describe after StopTrainingJob then shows
-        ``Stopping``, as SageMaker's does. False when no loop of this scheduler runs it."""
-        if name in self.training.running:
-            self.training.request_stop(name)
-        else:
-            loop = next((x for x in list(self.loops.values()) if name in x.live), None)
-            if loop is None:
+        ``Stopping``, as SageMaker's does. A job not driven here yet (created a moment
+        ago) is looked for again after one more scan of the store. False when no loop of
+        this scheduler runs it."""
+        if not self._ask_to_stop(name):
+            # created a moment ago, perhaps not adopted yet: a scan that starts now decides
+            started = self._scans_started
+            self.notify()
+            self._await(lambda: self._scans_done > started, wait)
+            if not self._ask_to_stop(name):
                 return False
-            loop.request_stop_training_job(name)
         self._wake.set()
-        self._await_stopping(name, wait)
+        if not self._await(lambda: self._left_in_progress(name), wait):
+            log.warning("StopTrainingJob %s: not yet Stopping after %.1f s", name, wait)
         return True
 
-    def _await_stopping(self, name: str, wait: float) -> None:
+    def _ask_to_stop(self, name: str) -> bool:
+        if name in self.training.running:
+            self.training.request_stop(name)
+            return True
+        loop = next((x for x in list(self.loops.values()) if name in x.live), None)
+        if loop is not None:
+            loop.request_stop_training_job(name)
+        return loop is not None
+
+    def _left_in_progress(self, name: str) -> bool:
+        return self.store.get_training_job(name).status is not TrainingJobStatus.IN_PROGRESS
+
+    def _await(self, condition: Callable[[], bool], wait: float) -> bool:
+        """Poll ``condition`` until true (True), or until ``wait`` seconds passed or the
+        scheduler thread is not running (False)."""
         deadline = time.monotonic() + wait
         while self._thread is not None and self._thread.is_alive():
-            if self.store.get_training_job(name).status is not TrainingJobStatus.IN_PROGRESS:
-                return
+            if condition():
+                return True
             if time.monotonic() >= deadline:
-                log.warning("StopTrainingJob %s: not yet Stopping after %.1f s", name, wait)
-                return
+                return False
             time.sleep(STOP_POLL_SECONDS)
+        return False
 
     # -- the thread ------------------------------------------------------------------
 
@@ -129,7 +148,9 @@ class Scheduler:
                 if self._scan_now or now - self._last_scan >= self.scan_interval:
                     self._scan_now = False
                     self._last_scan = now
+                    self._scans_started += 1
                     self._adopt()
+                    self._scans_done += 1
                 self._tick_all()
                 self._wake.wait(self.tick_interval)
                 self._wake.clear()
