@@ -697,18 +697,28 @@ def test_describe_a_training_job_of_a_tuning_job(
     assert LocalObjectStore(checked.home / "s3").path(model).is_file()
 
 
-def test_stop_a_training_job(checked: Server) -> None:
-    client = checked.client()
-    name = unique("longrun")
+def create_long_training_job(client: Client, prefix: str) -> str:
+    """A standalone training job of 200 epochs of 0.1 s (stopped by the tests)."""
+    name = unique(prefix)
     client.create_training_job(
         **jobs.training_job(name, {"epochs": "200", "seconds_per_epoch": "0.1"})
     )
+    return name
+
+
+def wait_until_training(client: Client, name: str) -> None:
     wait_for(
         lambda: (
             client.describe_training_job(TrainingJobName=name)["SecondaryStatus"] == "Training"
         ),
         what="the training job to train",
     )
+
+
+def test_stop_a_training_job(checked: Server) -> None:
+    client = checked.client()
+    name = create_long_training_job(client, "longrun")
+    wait_until_training(client, name)
     client.stop_training_job(TrainingJobName=name)
     assert client.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] in (
         "Stopping",
@@ -730,16 +740,8 @@ def test_stop_a_training_job_returns_once_it_is_stopping(checked: Server) -> Non
     it, so a Describe right after shows Stopping even when that tick comes late (here
     held back half a second after the request)."""
     client = checked.client()
-    name = unique("slowtick")
-    client.create_training_job(
-        **jobs.training_job(name, {"epochs": "200", "seconds_per_epoch": "0.1"})
-    )
-    wait_for(
-        lambda: (
-            client.describe_training_job(TrainingJobName=name)["SecondaryStatus"] == "Training"
-        ),
-        what="the training job to train",
-    )
+    name = create_long_training_job(client, "slowtick")
+    wait_until_training(client, name)
     assert checked.services.scheduler is not None
     runner = checked.services.scheduler.training
     requested: list[float] = []
@@ -780,10 +782,7 @@ def test_stop_a_training_job_right_after_creating_it(checked: Server) -> None:
 
     runner.adopt = late_adopt  # type: ignore[method-assign]
     try:
-        name = unique("quickstop")
-        client.create_training_job(
-            **jobs.training_job(name, {"epochs": "200", "seconds_per_epoch": "0.1"})
-        )
+        name = create_long_training_job(client, "quickstop")
         client.stop_training_job(TrainingJobName=name)
         status = client.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
     finally:
