@@ -184,9 +184,11 @@ def run_optuna(
     unique: bool = False,
     live: bool = False,
     min_resource: int = 1,
+    max_trials: int = 500,
 ) -> Trace:
     """Optuna's TPE with a pruner, 4 trials in flight, one report per second; no
-    pruning before ``min_resource`` reports."""
+    pruning before ``min_resource`` reports; at most ``max_trials`` trials (tunelab's
+    runs stop at 500 training jobs, SageMaker's limit)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -210,6 +212,8 @@ def run_optuna(
     order = itertools.count()
 
     def launch(at: float) -> None:
+        if trace.jobs >= max_trials:
+            return
         trial = study.ask(distributions)
         params = {k: _typed(problem, k, v) for k, v in trial.params.items()}
         trace.jobs += 1
