@@ -177,6 +177,29 @@ def test_lease_compare_and_set(store: SqlStore, tuning_job: TuningJob) -> None:
         store.swap_lease("nope", None, mine)
 
 
+def test_training_job_lease_compare_and_set(store: SqlStore) -> None:
+    """A standalone training job's lease: compare-and-set as a tuning job's, kept by
+    ``put_training_job`` (which rewrites the row's other columns)."""
+    job = make_training_job("solo", tuning_job_name=None)  # type: ignore[arg-type]
+    store.create_training_job(job, {"TrainingJobName": "solo"})
+    mine, theirs = Lease("me", 100.0), Lease("them", 200.0)
+    assert store.get_training_job_lease("SOLO") is None
+    assert store.swap_training_job_lease("solo", None, mine)
+    assert not store.swap_training_job_lease("solo", None, theirs)
+    with store.batch() as batch:
+        batch.put_training_job(job.evolve(status=TrainingJobStatus.STOPPING))
+    assert store.get_training_job_lease("solo") == mine
+    assert store.get_training_job("solo").status is TrainingJobStatus.STOPPING
+    assert not store.swap_training_job_lease("solo", Lease("me", 100.5), theirs)
+    assert store.swap_training_job_lease("solo", mine, theirs)
+    assert store.swap_training_job_lease("solo", theirs, None)
+    assert store.get_training_job_lease("solo") is None
+    with pytest.raises(ResourceNotFound, match="Training job 'nope' does not exist"):
+        store.get_training_job_lease("nope")
+    with pytest.raises(ResourceNotFound, match="Training job 'nope' does not exist"):
+        store.swap_training_job_lease("nope", None, mine)
+
+
 # -- batches -----------------------------------------------------------------------
 
 

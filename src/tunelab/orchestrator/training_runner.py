@@ -5,15 +5,19 @@ jobs, without a strategy.
 Crash safety as in the tuning loop: the job is in the store before its process
 starts; :meth:`TrainingRunner.adopt` picks up every unfinished one, ends any
 process a crashed runner left behind and runs the job again as the next attempt.
-One runner per database drives standalone jobs (the server's).
+Several runners (servers) may share a database: a runner drives a job only while it
+holds the job's lease (:class:`~tunelab.orchestrator.lease.LeaseKeeper`), so a job
+another live runner drives is left to it, and one whose runner died is taken over.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
+from tunelab.domain.errors import ConflictError
 from tunelab.domain.names import training_job_arn
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.execution.base import Executor, Finished, LaunchRequest, OutputLines, StatusChanged
@@ -21,9 +25,11 @@ from tunelab.execution.clock import Clock
 from tunelab.execution.contract import training_job_dir
 from tunelab.metrics.extract import MetricExtractor
 from tunelab.orchestrator.attempts import launch_limits, next_attempt
+from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
 
 DefinitionOf = Callable[[TrainingJob], TrainingJobDefinition]
+log = logging.getLogger("tunelab.training")
 
 
 class _Running:
@@ -44,28 +50,28 @@ class TrainingRunner:
         definition_of: DefinitionOf,
         region: str,
         account: str,
+        lease_ttl: float = 30.0,
     ) -> None:
         self.store, self.executor, self.clock = store, executor, clock
         self.jobs_root, self.definition_of = jobs_root, definition_of
         self.region, self.account = region, account
+        self.lease_ttl = lease_ttl
         self.running: dict[str, _Running] = {}
         self._stop_requests: set[str] = set()
+        self._leases: dict[str, LeaseKeeper] = {}
+        """The lease of every job this runner drives (and of one it is ending)."""
 
     def adopt(self) -> None:
-        """Start every unfinished standalone training job not running here yet;
-        leftovers of a crashed runner are terminated and run again."""
-        query = TrainingJobQuery(None, status=TrainingJobStatus.IN_PROGRESS)
+        """Start every unfinished standalone training job not running here whose lease
+        this runner can take; leftovers of a crashed runner are terminated and run
+        again. A job whose lease another live process holds is left to it."""
         found = [
             j
-            for j in iterate_training_jobs(self.store, query)
+            for status in (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING)
+            for j in iterate_training_jobs(self.store, TrainingJobQuery(None, status=status))
             if j.tuning_job_name is None and j.name not in self.running
         ]
-        stopping = TrainingJobQuery(None, status=TrainingJobStatus.STOPPING)
-        found += [
-            j
-            for j in iterate_training_jobs(self.store, stopping)
-            if j.tuning_job_name is None and j.name not in self.running
-        ]
+        found = [j for j in found if self._take_lease(j.name)]
         self.executor.terminate_orphans([(j.pid, j.pid_start_time) for j in found if j.pid])
         now = self.clock.now()
         for job in found:
@@ -75,6 +81,7 @@ class TrainingRunner:
                         status=TrainingJobStatus.STOPPED, end_time=now
                     )
                 )
+                self._release(job.name)
                 continue
             if job.pid is not None:
                 job = job.transition(
@@ -92,7 +99,38 @@ class TrainingRunner:
         """Stop the job at the next tick (thread-safe: only records the request)."""
         self._stop_requests.add(name)
 
+    def release_leases(self) -> None:
+        """Let another runner adopt this one's jobs at once (their processes keep
+        running until it does); this runner must not be ticked afterwards."""
+        for name in list(self._leases):
+            self._release(name)
+
+    def _take_lease(self, name: str) -> bool:
+        keeper = LeaseKeeper(self.store, name, self.clock, self.lease_ttl, training_job=True)
+        try:
+            keeper.acquire()
+        except ConflictError:
+            return False  # another live process drives it
+        self._leases[name] = keeper
+        return True
+
+    def _release(self, name: str) -> None:
+        keeper = self._leases.pop(name, None)
+        if keeper is not None:
+            keeper.release()
+
+    def _renew_leases(self) -> None:
+        for name, keeper in list(self._leases.items()):
+            try:
+                keeper.renew()
+            except ConflictError:  # not renewed in time (a stalled process): let it go
+                log.warning("training job %s: lease lost; another process drives it", name)
+                del self._leases[name]
+                if self.running.pop(name, None) is not None:
+                    self.executor.stop(name)
+
     def tick(self) -> None:
+        self._renew_leases()
         for name in list(self._stop_requests):
             self._stop_requests.discard(name)
             running = self.running.get(name)
@@ -145,6 +183,9 @@ class TrainingRunner:
                     batch.put_training_job(job)
                 for name, found in points:
                     batch.add_metric_points(name, found)
+        for name, job in changed.items():
+            if job.status.is_terminal:
+                self._release(name)
         for job in relaunch:
             self._launch(job)
 

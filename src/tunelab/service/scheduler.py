@@ -5,7 +5,8 @@ It adopts each tuning job that is InProgress or Stopping and that no live
 process holds (its lease is free, expired, or held by a dead process): new jobs
 created through the API, and, after ``kill -9`` of the server, every job it was
 running — the tuning loop's recovery resumes them exactly. Jobs run by another
-live process (``tunelab run``) are left to it. A job whose loop raises is
+live process (``tunelab run``, another server on the same database) are left to it;
+standalone training jobs likewise, by their own leases. A job whose loop raises is
 dropped (its lease released) and adopted again on a later scan.
 """
 
@@ -157,6 +158,7 @@ class Scheduler:
         finally:
             for name in list(self.loops):
                 self._drop(name)
+            self.training.release_leases()
 
     def _adopt(self) -> None:
         for status in (TuningJobStatus.IN_PROGRESS, TuningJobStatus.STOPPING):

@@ -24,7 +24,8 @@ SortOrder = Literal["Ascending", "Descending"]
 
 @dataclass(frozen=True)
 class Lease:
-    """Who drives a tuning job, until when. ``owner`` is opaque to the store."""
+    """Who drives a tuning job or a standalone training job, until when. ``owner`` is
+    opaque to the store."""
 
     owner: str
     expires_at: float
@@ -208,6 +209,14 @@ class Store(Protocol):
     def swap_lease(self, tuning_job_name: str, expected: Lease | None, new: Lease | None) -> bool:
         """Compare-and-set: replace the lease only if it is still ``expected``.
         ``ResourceNotFound`` if there is no such tuning job."""
+
+    def get_training_job_lease(self, training_job_name: str) -> Lease | None:
+        """Who drives a standalone training job (None if nobody holds its lease)."""
+
+    def swap_training_job_lease(
+        self, training_job_name: str, expected: Lease | None, new: Lease | None
+    ) -> bool:
+        """:meth:`swap_lease` for a training job; ``put_training_job`` never changes it."""
 
     def batch(self) -> AbstractContextManager[StoreBatch]: ...
 

@@ -100,4 +100,3 @@ STATE = (
     .join(tuning_jobs, TJ.id == strategy_states.c.tuning_job_id)
     .where(TJ.name_key == bindparam("key"))
 )
-LEASE = select(TJ.lease_owner, TJ.lease_expires_at).where(TJ.name_key == bindparam("key"))

@@ -13,7 +13,8 @@ Links between tables:
   deleting a tuning job keeps its training jobs (and their metric points), which
   still carry ``tuning_job_name``.
 - ``strategy_states`` rows go with their tuning job (``ON DELETE CASCADE``).
-- The lease (owner, expires_at) lives on the tuning job row itself.
+- A lease (owner, expires_at) lives on its job's row: the tuning job's, or a
+  standalone training job's (``CreateTrainingJob``; NULL for a tuning job's).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 """The newest Alembic revision; a database at this revision needs no migration."""
 
 VERSION_TABLE = "tunelab_alembic_version"
@@ -102,6 +103,8 @@ training_jobs = Table(
     Column("transitions", JSON, nullable=False),
     Column("request", JSON),
     Column("created_by", ACTOR),
+    Column("lease_owner", String(255)),
+    Column("lease_expires_at", Double),
     Index(None, "creation_time"),
     Index(None, "tuning_job_id", "name"),
     Index(None, "tuning_job_id", "creation_time"),

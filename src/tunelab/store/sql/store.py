@@ -6,8 +6,9 @@ revision. Returned objects are immutable snapshots; the store keeps no
 per-call state beyond a cache of parsed request documents, so one instance may
 be shared by threads.
 
-The methods live by subject: tuning jobs, their strategy state and lease in
+The methods live by subject: tuning jobs and their strategy state in
 ``tuning_jobs``; training jobs, counters and metric points in ``training_jobs``;
+the leases of both in ``leases``;
 the statements they run in ``queries``, and the listings' paging in ``paging``.
 """
 
@@ -20,6 +21,7 @@ from tunelab.store.sql import rows
 from tunelab.store.sql.batch import SqlStoreBatch
 from tunelab.store.sql.changes import Changes
 from tunelab.store.sql.engine import BEGIN_OPTION, make_engine, upgrade_to_head
+from tunelab.store.sql.leases import LeasesMixin
 from tunelab.store.sql.registry import SqlAccessKeys, SqlAlgorithms
 from tunelab.store.sql.tags import SqlTags
 from tunelab.store.sql.training_jobs import TrainingJobsMixin
@@ -28,7 +30,7 @@ from tunelab.store.sql.tuning_jobs import TuningJobsMixin
 __all__ = ["SqlStore", "SqlStoreBatch"]
 
 
-class SqlStore(TuningJobsMixin, TrainingJobsMixin):
+class SqlStore(TuningJobsMixin, TrainingJobsMixin, LeasesMixin):
     """The store in a SQL database given by a SQLAlchemy URL.
 
     ``sqlite:///path/to/file.db`` (directory created if missing),

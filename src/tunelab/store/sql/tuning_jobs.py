@@ -1,17 +1,18 @@
 """``SqlStore``'s methods on tuning jobs: create, read, list, delete, the overview
-``DescribeHyperParameterTuningJob`` needs, and each job's strategy state and lease."""
+``DescribeHyperParameterTuningJob`` needs, and each job's strategy state (its lease:
+``leases``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tunelab.domain.errors import ResourceNotFound, tuning_job_name_taken
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
-from tunelab.store.base import JSON, Counters, Lease, Page, TuningJobOverview, TuningJobQuery
+from tunelab.store.base import JSON, Counters, Page, TuningJobOverview, TuningJobQuery
 from tunelab.store.sql import changes, paging, queries, rows
 from tunelab.store.sql.changes import Changes
 from tunelab.store.sql.schema import strategy_states, training_jobs, tuning_jobs
@@ -132,42 +133,10 @@ class TuningJobsMixin:
             last_modified_time=max(job.last_modified_time, modified or 0.0),
         )
 
-    # -- strategy state and lease ------------------------------------------------
+    # -- strategy state -----------------------------------------------------------
 
     def strategy_state(self, tuning_job_name: str) -> JSON | None:
         """The last saved state; None if none was saved (or no such tuning job)."""
         with self._engine.connect() as conn:
             state = conn.execute(queries.STATE, {"key": rows.key(tuning_job_name)}).scalar()
         return None if state is None else dict(state)
-
-    def get_lease(self, tuning_job_name: str) -> Lease | None:
-        """The current lease, expired or not (None if nobody holds one).
-        ``ResourceNotFound`` if there is no such tuning job."""
-        with self._engine.connect() as conn:
-            row = conn.execute(queries.LEASE, {"key": rows.key(tuning_job_name)}).first()
-        if row is None:
-            raise ResourceNotFound(f"Tuning job '{tuning_job_name}' does not exist")
-        return None if row.lease_owner is None else Lease(row.lease_owner, row.lease_expires_at)
-
-    def swap_lease(self, tuning_job_name: str, expected: Lease | None, new: Lease | None) -> bool:
-        """Compare-and-set: replace the lease only if it is still ``expected``
-        (owner and expiry, exactly). ``ResourceNotFound`` if there is no such
-        tuning job. Does not change the tuning job's version."""
-        key = rows.key(tuning_job_name)
-        if expected is None:
-            still = and_(TJ.lease_owner.is_(None), TJ.lease_expires_at.is_(None))
-        else:
-            still = and_(
-                TJ.lease_owner == expected.owner, TJ.lease_expires_at == expected.expires_at
-            )
-        values = {
-            "lease_owner": None if new is None else new.owner,
-            "lease_expires_at": None if new is None else new.expires_at,
-        }
-        with self._writer.connect() as conn, conn.begin():
-            stmt = update(tuning_jobs).where(TJ.name_key == key, still).values(values)
-            if conn.execute(stmt).rowcount == 1:
-                return True
-            if conn.execute(select(TJ.id).where(TJ.name_key == key)).first() is None:
-                raise ResourceNotFound(f"Tuning job '{tuning_job_name}' does not exist")
-            return False
