@@ -47,18 +47,8 @@ class Shared:
         self.service = TrainingService(
             self.store, self.clock, settings=Settings(home=tmp_path, database_url=url)
         )
-        created = self.clock.now()
-        job = TrainingJob(
-            name=NAME,
-            tuning_job_name=None,
-            sequence=0,
-            definition_name=None,
-            tuned_hyperparameters={},
-            creation_time=created,
-            last_modified_time=created,
-        ).transition(SecondaryStatus.STARTING, created, "Launching the training job")
         document = {"TrainingJobName": NAME, "HyperParameters": {"epochs": "3"}}
-        self.store.create_training_job(job, document | make_definition())
+        self.service.create(document | make_definition())
 
     def runner(self) -> tuple[TrainingRunner, SimulatedExecutor]:
         executor = SimulatedExecutor(program, self.clock)
