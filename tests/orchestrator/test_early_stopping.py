@@ -202,6 +202,25 @@ def test_stop_training_job_request_is_told_apart(harness: Harness) -> None:
     assert all(stop_reason(j) is None for j in jobs_of(harness) if j.name != victim)
 
 
+def test_stop_training_job_received_by_another_process(harness: Harness) -> None:
+    """The request reaches the loop through the store (another server's API, or the
+    server while ``tunelab run`` drives the tuning job), within the status poll."""
+    harness.create(document("Random", max_jobs=3))
+    loop = harness.loop("job-1", harness.executor(curve_program))
+    loop.start()
+    loop.tick()
+    victim = sorted(loop.live)[0]
+    harness.store.request_training_job_stop(victim, harness.clock.now())
+    harness.clock.sleep(loop.settings.status_poll_interval)
+    while not loop.tick():
+        loop.executor.wait(5.0)
+    job = harness.store.get_training_job(victim)
+    assert job.status is TrainingJobStatus.STOPPED
+    assert stop_reason(job) == REQUESTED
+    assert loop.stopped_early == 0
+    assert all(j.status is TrainingJobStatus.COMPLETED for j in jobs_of(harness) if j != job)
+
+
 def test_a_tag_chooses_hyperbands_sampler_for_the_whole_job(harness: Harness) -> None:
     """``tunelab:hyperband-sampler`` picks the GP sampler; the choice is in the strategy's
     stored state, so a resumed job keeps it."""

@@ -2,7 +2,8 @@
 simulated executor and a fake clock: a runner drives a job only while it holds the
 job's lease, leaves a job another live process drives, takes over one whose holder
 died (or whose lease expired), releases the lease when the job ends or the runner
-shuts down, and lets a job go when another process took its lease."""
+shuts down, and lets a job go when another process took its lease. A StopTrainingJob
+another process received reaches the runner through the store."""
 
 from __future__ import annotations
 
@@ -175,3 +176,38 @@ def test_a_runner_lets_a_job_go_when_another_process_took_its_lease(shared: Shar
     assert runner.running == {}
     assert executor.launches and executor.running() == 0  # its process was stopped
     assert shared.lease() == taken
+
+
+def test_a_stop_requested_through_the_store_stops_the_job(shared: Shared) -> None:
+    runner, executor = shared.runner()
+    runner.adopt()
+    runner.tick()
+    shared.store.request_training_job_stop(NAME, shared.clock.now())  # another server's API
+    shared.clock.sleep(0.5)
+    run_to_end(runner, executor)
+    job = shared.job()
+    assert job.status is TrainingJobStatus.STOPPED
+    transitions = [(t.status, t.message) for t in job.transitions]
+    assert (SecondaryStatus.STOPPING, "Stopped by StopTrainingJob") in transitions
+    assert len(executor.launches) == 1
+
+
+def test_a_job_adopted_with_a_stop_request_is_stopped_not_run(
+    shared: Shared, other_process: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = shared.runner()
+    adopt_as(first, owner_of(other_process), monkeypatch)
+    first.tick()
+    shared.store.request_training_job_stop(NAME, shared.clock.now())
+    other_process.kill()  # its runner died before it read the request
+    other_process.wait()
+    second, second_executor = shared.runner()
+    second.adopt()
+    assert second_executor.launches == [] and second.running == {}
+    job = shared.job()
+    assert job.status is TrainingJobStatus.STOPPED
+    assert [t.status for t in job.transitions][-2:] == [
+        SecondaryStatus.STOPPING,
+        SecondaryStatus.STOPPED,
+    ]
+    assert shared.lease() is None

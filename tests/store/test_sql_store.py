@@ -200,6 +200,26 @@ def test_training_job_lease_compare_and_set(store: SqlStore) -> None:
         store.swap_training_job_lease("nope", None, mine)
 
 
+def test_stop_requests_for_the_process_that_runs_the_job(
+    store: SqlStore, tuning_job: TuningJob
+) -> None:
+    with store.batch() as batch:
+        batch.add_training_job(make_training_job("job-1-001"))
+        batch.add_training_job(make_training_job("job-1-002", sequence=2))
+    before = store.get_training_job("job-1-001")
+    assert store.stop_requested(["job-1-001", "job-1-002"]) == set()
+    store.request_training_job_stop("JOB-1-001", 5.0)
+    store.request_training_job_stop("job-1-001", 6.0)  # asked twice
+    assert store.stop_requested(["job-1-001", "job-1-002", "nope"]) == {"job-1-001"}
+    assert store.stop_requested([]) == set()
+    assert store.get_training_job("job-1-001") == before  # the job itself is unchanged
+    with store.batch() as batch:  # the driver's writes keep the request
+        batch.put_training_job(before.evolve(status=TrainingJobStatus.STOPPING))
+    assert store.stop_requested(["job-1-001"]) == {"job-1-001"}
+    with pytest.raises(ResourceNotFound, match="Training job 'nope' does not exist"):
+        store.request_training_job_stop("nope", 5.0)
+
+
 # -- batches -----------------------------------------------------------------------
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from tunelab.api import codecs
 from tunelab.api import training_codecs as tcodecs
-from tunelab.api.wire import ApiError, next_token, read_token, timestamp
+from tunelab.api.wire import next_token, read_token, timestamp
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.names import tuning_job_arn
 from tunelab.service.algorithms import AlgorithmService
-from tunelab.service.scheduler import Scheduler
+from tunelab.service.scheduler import STOP_WAIT_SECONDS, Scheduler
 from tunelab.service.training import TrainingService
 from tunelab.service.tuning import TuningService
 from tunelab.store.base import TrainingJobQuery, TuningJobQuery
@@ -200,8 +200,5 @@ def list_training_jobs(ctx: Context, request: Request) -> Response:
 def stop_training_job(ctx: Context, request: Request) -> Response:
     job = ctx.training.check_stoppable(request["TrainingJobName"])
     if ctx.scheduler is None or not ctx.scheduler.request_stop_training_job(job.name):
-        raise ApiError(
-            "ValidationException",
-            f"Training job '{job.name}' is run by another tunelab process; stop it there",
-        )
+        ctx.training.request_stop(job.name, wait=STOP_WAIT_SECONDS)  # run by another process
     return {}

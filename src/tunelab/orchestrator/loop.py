@@ -200,7 +200,7 @@ class TuningLoop:
         jobs (recorded in their status history, committed with this tick); return
         the jobs to stop once the tick is committed."""
         decided = list(self.stopper.decide(events)) if self.stopper and events else []
-        requested = self._stop_requests.take_training_jobs()
+        requested = self._stop_requests.take_training_jobs(self.store, now, self.live)
         stops, stopped_early = apply_stops(self.live, decided, requested, changed, now)
         self.stopped_early += stopped_early
         return stops

@@ -5,8 +5,8 @@
   tick and only then signals the processes.
 - :func:`stop_running`: every running job at once, signalled right away (the tuning
   job was stopped or completed).
-- :class:`StopRequests`: the stop requests a running loop receives; a stop of the
-  tuning job is written to the store (:func:`store_stopping`).
+- :class:`StopRequests`: the stop requests a running loop receives, here or through
+  the store; a stop of the tuning job is written to the store (:func:`store_stopping`).
 
 The status history of a job stopped by :func:`apply_stops` says why
 (:data:`~tunelab.orchestrator.stoppers.DECIDED` and the rule's reason, or
@@ -93,9 +93,10 @@ def store_stopping(store: Store, clock: Clock, stored: TuningJob) -> TuningJob:
 
 class StopRequests:
     """The stop requests a running loop receives. Making one only sets a flag or adds
-    to a set, so it is safe from another thread or a signal handler. A stop of the
-    tuning job made elsewhere (``tunelab stop``, StopHyperParameterTuningJob) is read
-    from the store, at most ``status_poll_interval`` seconds late."""
+    to a set, so it is safe from another thread or a signal handler. A stop made
+    elsewhere (``tunelab stop``, StopHyperParameterTuningJob, StopTrainingJob received
+    by another process) is read from the store, at most ``status_poll_interval``
+    seconds late."""
 
     def __init__(self, status_poll_interval: float) -> None:
         self.tuning_job = False
@@ -104,12 +105,20 @@ class StopRequests:
         """Training jobs to stop (``StopTrainingJob``)."""
         self._status_poll_interval = status_poll_interval
         self._next_status_read = 0.0
+        self._next_requests_read = 0.0
 
-    def take_training_jobs(self) -> list[str]:
-        """The training jobs requested since the last call, sorted."""
-        requested = sorted(self.training_jobs)
+    def take_training_jobs(
+        self, store: Store, now: float, live: dict[str, LiveTrial]
+    ) -> list[str]:
+        """The training jobs to stop, sorted: those requested here since the last call,
+        and the live jobs in progress with a request in the store."""
+        requested = set(self.training_jobs)
         self.training_jobs.difference_update(requested)
-        return requested
+        if now >= self._next_requests_read:
+            self._next_requests_read = now + self._status_poll_interval
+            running = [n for n, t in live.items() if t.job.status is TrainingJobStatus.IN_PROGRESS]
+            requested |= store.stop_requested(running)
+        return sorted(requested)
 
     def read_tuning_job(self, store: Store, clock: Clock, name: str) -> TuningJob | None:
         """The tuning job as stored, written ``Stopping`` first when this loop was asked

@@ -8,6 +8,7 @@ process a crashed runner left behind and runs the job again as the next attempt.
 Several runners (servers) may share a database: a runner drives a job only while it
 holds the job's lease (:class:`~tunelab.orchestrator.lease.LeaseKeeper`), so a job
 another live runner drives is left to it, and one whose runner died is taken over.
+A StopTrainingJob another process received reaches the runner through the store.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
 
 DefinitionOf = Callable[[TrainingJob], TrainingJobDefinition]
 log = logging.getLogger("tunelab.training")
+STOPPED_BY_REQUEST = "Stopped by StopTrainingJob"
 
 
 class _Running:
@@ -51,11 +53,13 @@ class TrainingRunner:
         region: str,
         account: str,
         lease_ttl: float = 30.0,
+        stop_poll_interval: float = 0.5,
     ) -> None:
         self.store, self.executor, self.clock = store, executor, clock
         self.jobs_root, self.definition_of = jobs_root, definition_of
         self.region, self.account = region, account
-        self.lease_ttl = lease_ttl
+        self.lease_ttl, self.stop_poll_interval = lease_ttl, stop_poll_interval
+        self._next_stop_read = 0.0
         self.running: dict[str, _Running] = {}
         self._stop_requests: set[str] = set()
         self._leases: dict[str, LeaseKeeper] = {}
@@ -73,9 +77,12 @@ class TrainingRunner:
         ]
         found = [j for j in found if self._take_lease(j.name)]
         self.executor.terminate_orphans([(j.pid, j.pid_start_time) for j in found if j.pid])
+        asked = self.store.stop_requested([j.name for j in found])
         now = self.clock.now()
         for job in found:
-            if job.status is TrainingJobStatus.STOPPING:
+            if job.status is TrainingJobStatus.STOPPING or job.name in asked:
+                if job.status is TrainingJobStatus.IN_PROGRESS:
+                    job = job.transition(SecondaryStatus.STOPPING, now, STOPPED_BY_REQUEST)
                 self._save(
                     job.transition(SecondaryStatus.STOPPED, now, "Stopped").evolve(
                         status=TrainingJobStatus.STOPPED, end_time=now
@@ -131,12 +138,16 @@ class TrainingRunner:
 
     def tick(self) -> None:
         self._renew_leases()
+        now = self.clock.now()
+        if self.running and now >= self._next_stop_read:  # StopTrainingJob elsewhere
+            self._next_stop_read = now + self.stop_poll_interval
+            self._stop_requests.update(self.store.stop_requested(list(self.running)))
         for name in list(self._stop_requests):
             self._stop_requests.discard(name)
             running = self.running.get(name)
             if running is not None and running.job.status is TrainingJobStatus.IN_PROGRESS:
                 running.job = running.job.evolve(status=TrainingJobStatus.STOPPING).transition(
-                    SecondaryStatus.STOPPING, self.clock.now(), "Stopped by StopTrainingJob"
+                    SecondaryStatus.STOPPING, self.clock.now(), STOPPED_BY_REQUEST
                 )
                 self.executor.stop(name)
                 self._save(running.job)

@@ -3,6 +3,7 @@ describe, list and stop any training job, whether a tuning job launched it or no
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,9 @@ from tunelab.service.capabilities import unsupported_definition
 from tunelab.service.dataplane import data_plane, definition_problems
 from tunelab.service.settings import Settings
 from tunelab.store.base import Page, Store, TrainingJobQuery
+
+STOP_POLL_SECONDS = 0.05
+"""How often StopTrainingJob for a job run elsewhere looks at the job's status."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,19 @@ class TrainingService:
 
     def get(self, name: str) -> TrainingJob:
         return self.store.get_training_job(name)
+
+    def request_stop(self, name: str, wait: float) -> None:
+        """StopTrainingJob for a job another process runs (``tunelab run``, another
+        server on the database): the request goes through the store to that process's
+        loop or runner, which reads it within half a second; returns once the job is
+        out of ``InProgress``, or after ``wait`` seconds (then whoever runs the job
+        next stops it)."""
+        self.store.request_training_job_stop(name, self.clock.now())
+        deadline = time.monotonic() + wait
+        while self.store.get_training_job(name).status is TrainingJobStatus.IN_PROGRESS:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(STOP_POLL_SECONDS)
 
     def definition_of(self, job: TrainingJob) -> TrainingJobDefinition:
         """The definition the job runs: its own request's (a job created on its own,

@@ -181,6 +181,12 @@ class Store(Protocol):
         """The ``CreateTrainingJob`` request of a training job created on its own,
         None for one of a tuning job."""
 
+    def request_training_job_stop(self, name: str, at: float) -> None:
+        """Record a StopTrainingJob request for whichever process runs the job."""
+
+    def stop_requested(self, names: Sequence[str]) -> set[str]:
+        """Those of ``names`` with a StopTrainingJob request recorded."""
+
     def list_training_jobs(self, query: TrainingJobQuery) -> Page:
         """A page of training jobs: of one tuning job, or of all when
         ``query.tuning_job_name`` is None."""

@@ -15,6 +15,8 @@ Links between tables:
 - ``strategy_states`` rows go with their tuning job (``ON DELETE CASCADE``).
 - A lease (owner, expires_at) lives on its job's row: the tuning job's, or a
   standalone training job's (``CreateTrainingJob``; NULL for a tuning job's).
+- ``training_jobs.stop_requested_time``: a StopTrainingJob request for the process
+  that runs the job (written by the API, read by that process's loop or runner).
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ training_jobs = Table(
     Column("created_by", ACTOR),
     Column("lease_owner", String(255)),
     Column("lease_expires_at", Double),
+    Column("stop_requested_time", Double),
     Index(None, "creation_time"),
     Index(None, "tuning_job_id", "name"),
     Index(None, "tuning_job_id", "creation_time"),

@@ -1,12 +1,13 @@
 """``SqlStore``'s methods on training jobs: create, read, list, the counters and best
-training job of a tuning job, and a training job's metric points."""
+training job of a tuning job, a training job's metric points, and StopTrainingJob
+requests for the process that runs the job."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tunelab.domain.enums import ObjectiveType
@@ -62,6 +63,30 @@ class TrainingJobsMixin:
         except IntegrityError:
             raise ResourceInUse(f"Training job '{job.name}' already exists") from None
         self.changes.bump([*changes.training(key), changes.tags(TRAINING_JOB, key)])
+
+    def request_training_job_stop(self, name: str, at: float) -> None:
+        """Record a StopTrainingJob request made at ``at`` for whichever process runs
+        the job (it polls :meth:`stop_requested`); a later request keeps the first
+        one's time. Changes nothing else. ``ResourceNotFound`` if absent."""
+        key = rows.key(name)
+        unset = and_(TR.name_key == key, TR.stop_requested_time.is_(None))
+        with self._writer.connect() as conn, conn.begin():
+            if conn.execute(
+                update(training_jobs).where(unset).values(stop_requested_time=at)
+            ).rowcount:
+                return
+            if conn.execute(select(TR.id).where(TR.name_key == key)).first() is None:
+                raise ResourceNotFound(f"Training job '{name}' does not exist")
+
+    def stop_requested(self, names: Sequence[str]) -> set[str]:
+        """Those of ``names`` (as given) with a StopTrainingJob request recorded."""
+        by_key = {rows.key(n): n for n in names}
+        if not by_key:
+            return set()
+        asked = and_(TR.name_key.in_(list(by_key)), TR.stop_requested_time.is_not(None))
+        with self._engine.connect() as conn:
+            found = conn.execute(select(TR.name_key).where(asked)).scalars().all()
+        return {by_key[k] for k in found}
 
     def training_job_request(self, name: str) -> JSON | None:
         """The ``CreateTrainingJob`` document of a training job created on its own;
