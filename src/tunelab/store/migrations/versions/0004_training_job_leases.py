@@ -1,7 +1,5 @@
 """A lease on each training job row: who drives a standalone training job
-(``CreateTrainingJob``), so that two servers on one database never both run it; and
-``stop_requested_time``, a StopTrainingJob request for the process that runs the job,
-whichever process received it.
+(``CreateTrainingJob``), so that two servers on one database never both run it.
 
 Revision ID: 0004
 Revises: 0003
@@ -25,11 +23,9 @@ def upgrade() -> None:
     with op.batch_alter_table("training_jobs") as table:
         table.add_column(sa.Column("lease_owner", sa.String(255)))
         table.add_column(sa.Column("lease_expires_at", sa.Double))
-        table.add_column(sa.Column("stop_requested_time", sa.Double))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("training_jobs") as table:
-        table.drop_column("stop_requested_time")
         table.drop_column("lease_expires_at")
         table.drop_column("lease_owner")
