@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import statistics
 
+import pytest
+
 from tests.factories import make_document
 from tests.orchestrator.conftest import Harness
 from tunelab.domain.enums import (
@@ -185,40 +187,30 @@ def test_median_crash_and_resume_rebuilds_the_rule_from_the_store(harness: Harne
     check_stopped_jobs(harness)
 
 
-def test_stop_training_job_request_is_told_apart(harness: Harness) -> None:
+@pytest.mark.parametrize("received_by", ["this process", "another process"])
+def test_stop_training_job_request_is_told_apart(harness: Harness, received_by: str) -> None:
+    """StopTrainingJob received by the process running the loop, or by another one (a
+    server while ``tunelab run`` drives the job): through the store then, read within
+    the status poll. Either way the job's history says it was requested."""
     harness.create(document("Random", max_jobs=3))
     loop = harness.loop("job-1", harness.executor(curve_program))
     loop.start()
     loop.tick()
     victim = sorted(loop.live)[0]
-    loop.request_stop_training_job(victim)
-    loop.request_stop_training_job("not-a-job")
+    if received_by == "this process":
+        loop.request_stop_training_job(victim)
+        loop.request_stop_training_job("not-a-job")
+    else:
+        harness.store.request_training_job_stop(victim, harness.clock.now())
+        harness.clock.sleep(loop.settings.status_poll_interval)
     while not loop.tick():
         loop.executor.wait(5.0)
     job = harness.store.get_training_job(victim)
     assert job.status is TrainingJobStatus.STOPPED
     assert stop_reason(job) == REQUESTED
     assert loop.stopped_early == 0
-    assert all(stop_reason(j) is None for j in jobs_of(harness) if j.name != victim)
-
-
-def test_stop_training_job_received_by_another_process(harness: Harness) -> None:
-    """The request reaches the loop through the store (another server's API, or the
-    server while ``tunelab run`` drives the tuning job), within the status poll."""
-    harness.create(document("Random", max_jobs=3))
-    loop = harness.loop("job-1", harness.executor(curve_program))
-    loop.start()
-    loop.tick()
-    victim = sorted(loop.live)[0]
-    harness.store.request_training_job_stop(victim, harness.clock.now())
-    harness.clock.sleep(loop.settings.status_poll_interval)
-    while not loop.tick():
-        loop.executor.wait(5.0)
-    job = harness.store.get_training_job(victim)
-    assert job.status is TrainingJobStatus.STOPPED
-    assert stop_reason(job) == REQUESTED
-    assert loop.stopped_early == 0
-    assert all(j.status is TrainingJobStatus.COMPLETED for j in jobs_of(harness) if j != job)
+    others = [j for j in jobs_of(harness) if j.name != victim]
+    assert all(stop_reason(j) is None and j.status is TrainingJobStatus.COMPLETED for j in others)
 
 
 def test_a_tag_chooses_hyperbands_sampler_for_the_whole_job(harness: Harness) -> None:
