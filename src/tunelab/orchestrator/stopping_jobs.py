@@ -16,7 +16,8 @@ The status history of a job stopped by :func:`apply_stops` says why
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus, TuningJobStatus
 from tunelab.domain.errors import ConflictError
@@ -91,12 +92,18 @@ def store_stopping(store: Store, clock: Clock, stored: TuningJob) -> TuningJob:
     return stored
 
 
+class Running(Protocol):
+    """A training job in flight, as a loop or the standalone runner tracks it."""
+
+    job: TrainingJob
+
+
 class StopRequests:
-    """The stop requests a running loop receives. Making one only sets a flag or adds
-    to a set, so it is safe from another thread or a signal handler. A stop made
-    elsewhere (``tunelab stop``, StopHyperParameterTuningJob, StopTrainingJob received
-    by another process) is read from the store, at most ``status_poll_interval``
-    seconds late."""
+    """The stop requests a running loop (or the standalone training runner, which uses
+    only the training job part) receives. Making one only sets a flag or adds to a set,
+    so it is safe from another thread or a signal handler. A stop made elsewhere
+    (``tunelab stop``, StopHyperParameterTuningJob, StopTrainingJob received by another
+    process) is read from the store, at most ``status_poll_interval`` seconds late."""
 
     def __init__(self, status_poll_interval: float) -> None:
         self.tuning_job = False
@@ -108,7 +115,7 @@ class StopRequests:
         self._next_requests_read = 0.0
 
     def take_training_jobs(
-        self, store: Store, now: float, live: dict[str, LiveTrial]
+        self, store: Store, now: float, live: Mapping[str, Running]
     ) -> list[str]:
         """The training jobs to stop, sorted: those requested here since the last call,
         and the live jobs in progress with a request in the store."""

@@ -27,6 +27,7 @@ from tunelab.execution.contract import training_job_dir
 from tunelab.metrics.extract import MetricExtractor
 from tunelab.orchestrator.attempts import launch_limits, next_attempt
 from tunelab.orchestrator.lease import LeaseKeeper
+from tunelab.orchestrator.stopping_jobs import StopRequests
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
 
 DefinitionOf = Callable[[TrainingJob], TrainingJobDefinition]
@@ -58,10 +59,9 @@ class TrainingRunner:
         self.store, self.executor, self.clock = store, executor, clock
         self.jobs_root, self.definition_of = jobs_root, definition_of
         self.region, self.account = region, account
-        self.lease_ttl, self.stop_poll_interval = lease_ttl, stop_poll_interval
-        self._next_stop_read = 0.0
+        self.lease_ttl = lease_ttl
         self.running: dict[str, _Running] = {}
-        self._stop_requests: set[str] = set()
+        self._stop_requests = StopRequests(stop_poll_interval)
         self._leases: dict[str, LeaseKeeper] = {}
         """The lease of every job this runner drives (and of one it is ending)."""
 
@@ -104,7 +104,7 @@ class TrainingRunner:
 
     def request_stop(self, name: str) -> None:
         """Stop the job at the next tick (thread-safe: only records the request)."""
-        self._stop_requests.add(name)
+        self._stop_requests.training_jobs.add(name)
 
     def release_leases(self) -> None:
         """Let another runner adopt this one's jobs at once (their processes keep
@@ -139,11 +139,7 @@ class TrainingRunner:
     def tick(self) -> None:
         self._renew_leases()
         now = self.clock.now()
-        if self.running and now >= self._next_stop_read:  # StopTrainingJob elsewhere
-            self._next_stop_read = now + self.stop_poll_interval
-            self._stop_requests.update(self.store.stop_requested(list(self.running)))
-        for name in list(self._stop_requests):
-            self._stop_requests.discard(name)
+        for name in self._stop_requests.take_training_jobs(self.store, now, self.running):
             running = self.running.get(name)
             if running is not None and running.job.status is TrainingJobStatus.IN_PROGRESS:
                 running.job = running.job.evolve(status=TrainingJobStatus.STOPPING).transition(

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 
-from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import ConflictError, TunelabError
 from tunelab.execution.clock import Clock
 from tunelab.execution.local import LocalExecutor
@@ -27,6 +26,7 @@ from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.dataplane import data_plane
 from tunelab.service.settings import Settings, machine_ledger, memory_limiter
 from tunelab.service.threads import limit_math_threads
+from tunelab.service.training import left_in_progress, poll_until
 from tunelab.store.base import Store, TuningJobQuery
 
 log = logging.getLogger("tunelab.scheduler")
@@ -112,7 +112,7 @@ class Scheduler:
             if not self._ask_to_stop(name):
                 return False
         self._wake.set()
-        if not self._await(lambda: self._left_in_progress(name), wait):
+        if not self._await(lambda: left_in_progress(self.store, name), wait):
             log.warning("StopTrainingJob %s: not yet Stopping after %.1f s", name, wait)
         return True
 
@@ -125,20 +125,13 @@ class Scheduler:
             loop.request_stop_training_job(name)
         return loop is not None
 
-    def _left_in_progress(self, name: str) -> bool:
-        return self.store.get_training_job(name).status is not TrainingJobStatus.IN_PROGRESS
-
     def _await(self, condition: Callable[[], bool], wait: float) -> bool:
         """Poll ``condition`` until true (True), or until ``wait`` seconds passed or the
         scheduler thread is not running (False)."""
-        deadline = time.monotonic() + wait
-        while self._thread is not None and self._thread.is_alive():
-            if condition():
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(STOP_POLL_SECONDS)
-        return False
+        return poll_until(condition, wait, STOP_POLL_SECONDS, alive=self._thread_alive)
+
+    def _thread_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     # -- the thread ------------------------------------------------------------------
 

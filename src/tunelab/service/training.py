@@ -4,7 +4,7 @@ describe, list and stop any training job, whether a tuning job launched it or no
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,29 @@ from tunelab.store.base import Page, Store, TrainingJobQuery
 
 STOP_POLL_SECONDS = 0.05
 """How often StopTrainingJob for a job run elsewhere looks at the job's status."""
+
+
+def poll_until(
+    condition: Callable[[], bool],
+    wait: float,
+    every: float,
+    alive: Callable[[], bool] = lambda: True,
+) -> bool:
+    """Check ``condition`` every ``every`` seconds until it holds (True), or until
+    ``wait`` seconds passed or ``alive()`` is false (False)."""
+    deadline = time.monotonic() + wait
+    while alive():
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)
+    return False
+
+
+def left_in_progress(store: Store, name: str) -> bool:
+    """The stored training job is no longer ``InProgress`` (Stopping, or ended)."""
+    return store.get_training_job(name).status is not TrainingJobStatus.IN_PROGRESS
 
 
 @dataclass(frozen=True)
@@ -89,11 +112,7 @@ class TrainingService:
         out of ``InProgress``, or after ``wait`` seconds (then whoever runs the job
         next stops it)."""
         self.store.request_training_job_stop(name, self.clock.now())
-        deadline = time.monotonic() + wait
-        while self.store.get_training_job(name).status is TrainingJobStatus.IN_PROGRESS:
-            if time.monotonic() >= deadline:
-                return
-            time.sleep(STOP_POLL_SECONDS)
+        poll_until(lambda: left_in_progress(self.store, name), wait, STOP_POLL_SECONDS)
 
     def definition_of(self, job: TrainingJob) -> TrainingJobDefinition:
         """The definition the job runs: its own request's (a job created on its own,
