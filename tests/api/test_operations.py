@@ -738,13 +738,16 @@ def test_stop_a_training_job(checked: Server) -> None:
 def test_stop_a_training_job_returns_once_it_is_stopping(checked: Server) -> None:
     """The scheduler thread commits the stop on its next tick; StopTrainingJob waits for
     it, so a Describe right after shows Stopping even when that tick comes late (here
-    held back half a second after the request)."""
+    held back half a second after the request). Before that tick the request is in the
+    store already, so a server dying then loses no stop: whoever adopts the job next
+    stops it."""
     client = checked.client()
     name = create_long_training_job(client, "slowtick")
     wait_until_training(client, name)
     assert checked.services.scheduler is not None
     runner = checked.services.scheduler.training
     requested: list[float] = []
+    stored_before_tick: list[set[str]] = []
     request_stop, tick = runner.request_stop, runner.tick
 
     def late_request(job_name: str) -> None:
@@ -754,6 +757,8 @@ def test_stop_a_training_job_returns_once_it_is_stopping(checked: Server) -> Non
     def late_tick() -> None:
         if requested:
             time.sleep(max(0.0, requested[0] + 0.5 - time.monotonic()))
+            if not stored_before_tick:
+                stored_before_tick.append(checked.store.stop_requested([name]))
         tick()
 
     runner.request_stop, runner.tick = late_request, late_tick  # type: ignore[method-assign]
@@ -765,6 +770,7 @@ def test_stop_a_training_job_returns_once_it_is_stopping(checked: Server) -> Non
         runner.request_stop, runner.tick = request_stop, tick  # type: ignore[method-assign]
     assert status in ("Stopping", "Stopped")
     assert waited >= 0.5
+    assert stored_before_tick == [{name}]
     assert wait_training_job(client, name, timeout=20)["TrainingJobStatus"] == "Stopped"
 
 

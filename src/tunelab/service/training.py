@@ -105,13 +105,15 @@ class TrainingService:
     def get(self, name: str) -> TrainingJob:
         return self.store.get_training_job(name)
 
-    def request_stop(self, name: str, wait: float) -> None:
-        """StopTrainingJob for a job another process runs (``tunelab run``, another
-        server on the database): the request goes through the store to that process's
-        loop or runner, which reads it within half a second; returns once the job is
-        out of ``InProgress``, or after ``wait`` seconds (then whoever runs the job
-        next stops it)."""
+    def record_stop_request(self, name: str) -> None:
+        """Write a StopTrainingJob request to the store, where the loop or runner of
+        whichever process runs the job (``tunelab run``, another server on the
+        database) reads it within half a second, and whoever runs the job next (after
+        a crash) stops it instead of running it."""
         self.store.request_training_job_stop(name, self.clock.now())
+
+    def await_stopping(self, name: str, wait: float) -> None:
+        """Return once the job is out of ``InProgress``, or after ``wait`` seconds."""
         poll_until(lambda: left_in_progress(self.store, name), wait, STOP_POLL_SECONDS)
 
     def definition_of(self, job: TrainingJob) -> TrainingJobDefinition:
