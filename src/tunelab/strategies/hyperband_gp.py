@@ -19,11 +19,13 @@ Where they rank alike, the low levels stay in.
 
 A new configuration maximizes log expected improvement at the *acquisition level*:
 the highest level with at least :func:`min_points` observations (MOBSTER's and BOHB's
-rule), below the best value observed there. Jobs that have not reached that level
-yet (suggested and not reporting, or running below it) enter as kriging-believer
-fantasies at it, and so does each configuration chosen earlier in the same batch,
-so parallel suggestions spread out. Candidates are uniform draws plus perturbations
-of the best configurations at the level.
+rule), below the best value observed there, of the value a job would report there
+(the latent function plus the fitted noise, see :meth:`ResourceGP.score`). Jobs that
+have not reached that level yet (suggested and not reporting, or running below it)
+enter as kriging-believer fantasies at it, and so does each configuration chosen
+earlier in the same batch, so parallel suggestions spread out (a fantasy leaves only
+the noise's share of the improvement at its point). Candidates are uniform draws
+plus perturbations of the best configurations at the level.
 
 Hyperparameters are refitted only when the data grew by ``REFIT_GROWTH`` since the
 last fit or shrank (levels left out), warm-started from the last ones, on at most
@@ -176,10 +178,15 @@ class ResourceGP:
         self.incumbent = min(self.incumbent, mean)
 
     def score(self, candidates: np.ndarray) -> np.ndarray:
-        """log EI at the acquisition level of each unit-cube row: higher is better."""
+        """log EI at the acquisition level of each unit-cube row, of the value a job
+        there would *report* (latent variance plus the fitted noise): higher is better.
+        What counts is the best reported value, and where values are rugged in the
+        configuration (the GP calls that noise) the best one is a lucky draw far below
+        the posterior mean; EI of the latent mean alone is then tiny near every good
+        configuration and sends the search wherever the model is unsure."""
         x = self._features(candidates, np.full(len(candidates), self.level))
         mu, var = self.posterior.predict(x)
-        return log_ei(mu, var, self.incumbent)[0]
+        return log_ei(mu, var + self.posterior.noise, self.incumbent)[0]
 
     def candidates(self, rng: np.random.Generator) -> np.ndarray:
         """Unit-cube rows to score: uniform draws and local steps around the best."""
