@@ -116,7 +116,7 @@ def test_a_batch_has_no_duplicates_and_pending_jobs_are_fantasies() -> None:
     assert len(pending) == 7 and [LINE.encode(batch[0].params)[0]] not in pending
 
 
-def test_a_fantasy_removes_the_expected_improvement_at_its_point() -> None:
+def test_a_fantasy_leaves_only_the_noise_s_improvement_at_its_point() -> None:
     rng = np.random.default_rng(1)
     data = [Observation((float(u),), 3, float(np.sin(6 * u))) for u in rng.random(6)]
     model = ResourceGP(LINE, (1, 9), data, MIN, None)

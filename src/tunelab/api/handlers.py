@@ -201,5 +201,5 @@ def stop_training_job(ctx: Context, request: Request) -> Response:
     job = ctx.training.check_stoppable(request["TrainingJobName"])
     ctx.training.record_stop_request(job.name)  # kept even if this server dies next
     if ctx.scheduler is None or not ctx.scheduler.request_stop_training_job(job.name):
-        ctx.training.await_stopping(job.name, wait=STOP_WAIT_SECONDS)  # another process's
+        ctx.training.await_stopping(job.name, wait=STOP_WAIT_SECONDS)  # run by another process
     return {}
