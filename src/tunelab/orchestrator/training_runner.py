@@ -143,7 +143,7 @@ class TrainingRunner:
             running = self.running.get(name)
             if running is not None and running.job.status is TrainingJobStatus.IN_PROGRESS:
                 running.job = running.job.evolve(status=TrainingJobStatus.STOPPING).transition(
-                    SecondaryStatus.STOPPING, self.clock.now(), STOPPED_BY_REQUEST
+                    SecondaryStatus.STOPPING, now, STOPPED_BY_REQUEST
                 )
                 self.executor.stop(name)
                 self._save(running.job)
