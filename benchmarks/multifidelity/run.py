@@ -101,6 +101,19 @@ def _mean_curve(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
     return values.mean(axis=0)
 
 
+def _per_seed(traces: list[Trace], resource: float) -> np.ndarray:
+    """Each seed's best final objective after ``resource`` (NaN: no job finished)."""
+    values = np.array([t.best_at(resource) for t in traces])
+    values[np.isinf(values)] = np.nan
+    return values
+
+
+def _se(values: np.ndarray) -> float:
+    """Standard error of the mean over the finite values (NaN for fewer than two)."""
+    finite = values[np.isfinite(values)]
+    return float(finite.std(ddof=1) / np.sqrt(finite.size)) if finite.size > 1 else math.nan
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=8)
@@ -166,7 +179,7 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
 
     figure, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 4.5))
     header = (
-        "| problem | method | best at B/3 | best at B | resource to reach Random's best "
+        "| problem | method | best at B/3 | best at B (± s.e.) | resource to reach Random's best "
         "| compute saved | best vs Random | jobs started | nearest taken |"
     )
     rows = [header, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -201,7 +214,8 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
             taken = sum(t.taken for t in runs) / sum(t.jobs for t in runs)
             taken_share = f"{taken:.0%}" if _problem(name, args.pools).table else ""
             rows.append(
-                f"| {name} | {method} | {at_third:.4f} | {curve[-1]:.4f} | {share} "
+                f"| {name} | {method} | {at_third:.4f} "
+                f"| {curve[-1]:.4f} ± {_se(_per_seed(runs, budget)):.4f} | {share} "
                 f"| {saved} | {loss} | {mean_jobs:.0f} | {taken_share} |"
             )
             style = "-" if method.startswith("tunelab") else "--"
@@ -228,6 +242,14 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
                     + ")"
                 )
             )
+            mine = _per_seed(traces[(name, best_hb)], budget)
+            for peer in peers:  # same seeds: the paired difference says what is noise
+                gap = mine - _per_seed(traces[(name, peer)], budget)
+                verdicts.append(
+                    f"  against {peer}: {np.nanmean(gap):+.4f} "
+                    f"(paired standard error {_se(gap):.4f}, better on "
+                    f"{int(np.sum(gap < 0))} of {int(np.sum(np.isfinite(gap)))} seeds)"
+                )
         axis.axhline(target, color="grey", linewidth=0.8)
         axis.set_title(f"{name} (B = {budget} reports, mean of {args.seeds} seeds)")
         axis.set_xlabel("resource spent (reports of the objective, all jobs)")
