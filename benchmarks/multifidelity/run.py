@@ -93,19 +93,17 @@ def _with_companions(methods: list[str]) -> list[str]:
     return [*methods, MEDIAN_SAME_JOBS] if median else list(methods)
 
 
-def _mean_curve(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
-    """Mean over seeds of the best-so-far at each grid point (NaN until every seed
-    has a finished job)."""
-    values = np.array([[t.best_at(x) for x in grid] for t in traces])
-    values[np.isinf(values)] = np.nan
-    return values.mean(axis=0)
-
-
 def _per_seed(traces: list[Trace], resource: float) -> np.ndarray:
     """Each seed's best final objective after ``resource`` (NaN: no job finished)."""
     values = np.array([t.best_at(resource) for t in traces])
     values[np.isinf(values)] = np.nan
     return values
+
+
+def _mean_curve(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
+    """Mean over seeds of the best-so-far at each grid point (NaN until every seed
+    has a finished job)."""
+    return np.array([_per_seed(traces, x).mean() for x in grid])
 
 
 def _se(values: np.ndarray) -> float:
