@@ -13,7 +13,9 @@ from tests.console.jobs import add_training_jobs, write_log
 from tests.console.server import PROGRAM, request, two_definition_request
 from tests.console.test_wizard_form import as_fields
 from tunelab.console.wizard_build import form_for_document
-from tunelab.domain.enums import TuningJobStatus
+from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus, TuningJobStatus
+from tunelab.domain.trial import StatusTransition
+from tunelab.orchestrator.stoppers import ENDED
 from tunelab.store.sql.tags import TUNING_JOB
 
 HTMX = {"HX-Request": "true"}
@@ -170,6 +172,27 @@ def test_the_training_job_page_log_metrics_and_artifacts(console: Console) -> No
         == 404
     )
     assert console.client.get("/console/training-jobs/nope").status_code == 404
+
+
+def test_a_job_stopped_at_max_resource_is_not_marked_stopped_early(console: Console) -> None:
+    make_job(console, "job-1", count=4, early_every=0)
+    job = console.services.tuning.training_jobs_of("job-1")[0]
+    reason = "Hyperband: reached MaxResource (3 reports of the objective)"
+    stopping = StatusTransition(SecondaryStatus.STOPPING, job.end_time or 0.0, ENDED + reason)
+    with console.store.batch() as batch:
+        batch.put_training_job(
+            job.evolve(
+                status=TrainingJobStatus.STOPPED,
+                secondary_status=SecondaryStatus.STOPPED,
+                transitions=(*job.transitions, stopping),
+            )
+        )
+    page = console.client.get(f"/console/training-jobs/{job.name}")
+    assert f"· {reason}" in page.text and "stopped early" not in page.text
+    listed = console.client.get("/console/jobs/job-1/training-jobs?status=Stopped")
+    assert job.name in listed.text and "early stop" not in listed.text
+    data = console.client.get("/console/jobs/job-1/charts.json").json()
+    assert not any(s["early"] for s in data["curves"]["series"])
 
 
 def test_tags_are_added_checked_and_removed(console: Console) -> None:

@@ -18,7 +18,13 @@ from tunelab.domain.enums import (
 )
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.simulated import SimulatedRun
-from tunelab.orchestrator.stoppers import DECIDED, REQUESTED, stop_reason
+from tunelab.orchestrator.stoppers import (
+    DECIDED,
+    ENDED,
+    REQUESTED,
+    stop_reason,
+    stopped_early,
+)
 from tunelab.store.base import TrainingJobQuery, iterate_training_jobs
 
 CONFIG = "HyperParameterTuningJobConfig"
@@ -77,17 +83,19 @@ def test_a_whole_hyperband_job(harness: Harness) -> None:
     jobs = jobs_of(harness)
     assert len(jobs) == 24
     stopped = check_stopped_jobs(harness)
-    by_rung = {}
+    by_rung, full = {}, 0
     for job in stopped:
         reason, reports = stop_reason(job), len(values_of(harness, job.name))
+        messages = [t.message for t in job.transitions if t.status is SecondaryStatus.STOPPING]
         if reason.startswith("Hyperband: reached MaxResource (9 reports"):
-            assert reports == 9
+            assert reports == 9 and not stopped_early(job)
+            assert messages == [ENDED + reason]
+            full += 1
         else:  # stopped at a rung: exactly as many reports as the rung's level
             assert reason.startswith(f"Hyperband: stopped at rung {reports} of bracket ")
+            assert stopped_early(job) and messages == [DECIDED + reason]
             by_rung[reports] = by_rung.get(reports, 0) + 1
-        messages = [t.message for t in job.transitions if t.status is SecondaryStatus.STOPPING]
-        assert messages == [DECIDED + reason]
-    assert by_rung and loop.stopped_early == len(stopped)
+    assert by_rung and full and loop.stopped_early == len(stopped) - full
     promoted = [
         t.message
         for job in jobs

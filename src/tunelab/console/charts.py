@@ -21,7 +21,7 @@ from tunelab.domain.enums import ObjectiveType, ScalingType
 from tunelab.domain.search_space import CategoricalRange
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJobSpec
-from tunelab.orchestrator.stoppers import REQUESTED, stop_reason
+from tunelab.orchestrator.stoppers import stopped_early
 
 MAX_POINTS = 1500
 MAX_LINES = 300
@@ -29,11 +29,6 @@ MAX_CURVES = 30
 BEST_KEPT = 50
 
 Points = Callable[[str], Sequence[MetricPoint]]
-
-
-def stopped_early(job: TrainingJob) -> bool:
-    reason = stop_reason(job)
-    return reason is not None and reason != REQUESTED
 
 
 def decimate(count: int, keep: set[int], cap: int) -> list[int]:

@@ -12,14 +12,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from tunelab.console.app import Console, Form
-from tunelab.console.charts import stopped_early
 from tunelab.console.session import User
 from tunelab.console.templating import PREFIX, render
 from tunelab.domain.errors import ResourceNotFound
 from tunelab.domain.trial import TrainingJob
 from tunelab.execution.contract import attempt_log_path, training_job_dir
 from tunelab.execution.staging import artifact_dir
-from tunelab.orchestrator.stoppers import stop_reason
+from tunelab.orchestrator.stoppers import stop_reason, stopped_early
 
 TAIL_BYTES = 64 * 1024
 STANDALONE = "_standalone"

@@ -94,7 +94,8 @@ class TuningLoop:
         self._unlaunched: list[Finished] = []
         """Ends of next attempts that were stopped before they were launched."""
         self.stopped_early = 0
-        """Training jobs this loop stopped on a rule's decision (Hyperband's too)."""
+        """Training jobs this loop stopped early on a rule's decision (Hyperband's too;
+        not its stops at MaxResource)."""
         self._convergence = ConvergenceWatch()
         """When the strategy converged (stored with the next commit), and was asked."""
 

@@ -9,8 +9,10 @@ its decisions read in a training job's status history.
 - otherwise no rule: jobs run to their end.
 
 A job stopped by a decision has a ``Stopping`` transition whose message is
-:data:`DECIDED` followed by the decision's reason; a job stopped by a
-``StopTrainingJob`` request has :data:`REQUESTED`. :func:`stop_reason` reads them.
+:data:`DECIDED` followed by the decision's reason, or :data:`ENDED` when the job ran
+its full resource (Hyperband at ``MaxResource``, see :func:`decided_message`); a job
+stopped by a ``StopTrainingJob`` request has :data:`REQUESTED`. :func:`stop_reason`
+and :func:`stopped_early` read them.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from tunelab.stopping.base import EarlyStopper
 from tunelab.stopping.median import MedianRuleSettings, MedianStoppingRule
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
 from tunelab.strategies.base import DefinitionSpace, Strategy, TuningProblem
-from tunelab.strategies.hyperband import HyperbandProblem
+from tunelab.strategies.hyperband import MAX_RESOURCE_REASON, HyperbandProblem
 from tunelab.strategies.hyperband_sampling import SAMPLER_TAG
 
 DECIDED = "Stopped early by the tuning job: "
+ENDED = "Stopped by the tuning job: "
 REQUESTED = "Stopped by a StopTrainingJob request"
 
 
@@ -84,13 +87,32 @@ def build_stopper(
     return None
 
 
+def ran_full_resource(reason: str) -> bool:
+    """Whether a rule's stop ``reason`` is that the job used all its resource."""
+    return reason.startswith(MAX_RESOURCE_REASON)
+
+
+def decided_message(reason: str) -> str:
+    """The status history's message for a stop a rule decided with ``reason``."""
+    return f"{ENDED if ran_full_resource(reason) else DECIDED}{reason}"
+
+
 def stop_reason(job: TrainingJob) -> str | None:
-    """Why the tuning job stopped ``job`` early (a rule's or Hyperband's reason), or
+    """Why the tuning job stopped ``job`` (a rule's or Hyperband's reason), or
     :data:`REQUESTED`; None when neither stopped it."""
     for transition in job.transitions:
         if transition.status is SecondaryStatus.STOPPING:
-            if transition.message.startswith(DECIDED):
-                return transition.message[len(DECIDED) :]
+            for prefix in (DECIDED, ENDED):
+                if transition.message.startswith(prefix):
+                    return transition.message[len(prefix) :]
             if transition.message == REQUESTED:
                 return REQUESTED
     return None
+
+
+def stopped_early(job: TrainingJob) -> bool:
+    """Whether a rule stopped ``job`` before it used its full resource (not a
+    ``StopTrainingJob`` request, nor Hyperband's stop at ``MaxResource``; jobs stored
+    before :data:`ENDED` existed have :data:`DECIDED` for those too)."""
+    reason = stop_reason(job)
+    return reason is not None and reason != REQUESTED and not ran_full_resource(reason)

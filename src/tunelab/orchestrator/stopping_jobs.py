@@ -9,7 +9,7 @@
   the store; a stop of the tuning job is written to the store (:func:`store_stopping`).
 
 The status history of a job stopped by :func:`apply_stops` says why
-(:data:`~tunelab.orchestrator.stoppers.DECIDED` and the rule's reason, or
+(:func:`~tunelab.orchestrator.stoppers.decided_message` of the rule's reason, or
 :data:`~tunelab.orchestrator.stoppers.REQUESTED`; read by
 :func:`~tunelab.orchestrator.stoppers.stop_reason`).
 """
@@ -25,7 +25,7 @@ from tunelab.domain.trial import TrainingJob
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
-from tunelab.orchestrator.stoppers import DECIDED, REQUESTED
+from tunelab.orchestrator.stoppers import REQUESTED, decided_message, ran_full_resource
 from tunelab.orchestrator.trials import LiveTrial
 from tunelab.stopping.base import Decision
 from tunelab.store.base import Store
@@ -48,7 +48,7 @@ def apply_stops(
     """Apply the rule's decisions (stops and promotions), then the ``StopTrainingJob``
     requests, to the jobs still in progress, and put each job they change in
     ``changed``. Returns the jobs to stop once the tick is committed, and how many
-    of them the rule stopped."""
+    of them the rule stopped early (before their full resource)."""
     stops: list[str] = []
     stopped_early = 0
     for name, stop, message in [
@@ -61,8 +61,8 @@ def apply_stops(
         if not stop:  # a promotion
             trial.job = trial.job.transition(SecondaryStatus.TRAINING, now, message or "")
         else:
-            mark_stopping(trial, now, REQUESTED if message is None else f"{DECIDED}{message}")
-            stopped_early += message is not None
+            mark_stopping(trial, now, REQUESTED if message is None else decided_message(message))
+            stopped_early += message is not None and not ran_full_resource(message)
             stops.append(name)
         changed[name] = trial.job
     return stops, stopped_early

@@ -40,6 +40,9 @@ from tunelab.strategies.hyperband_sampling import SAMPLERS, ConfigSampler
 
 STATE_VERSION = 1
 DEFAULT_MAX_RESOURCE = 81
+MAX_RESOURCE_REASON = "Hyperband: reached MaxResource"
+"""How the reason of every stop at ``MaxResource`` begins (such a job ran its full
+resource: it was not stopped early)."""
 """MaxResource of a plain :class:`TuningProblem` (the loop always passes a
 :class:`HyperbandProblem` with the request's resources)."""
 
@@ -275,7 +278,7 @@ class HyperbandStrategy:
             return
         if level == top:
             job.levels[level], job.stopped_at = value, level
-            reason = f"Hyperband: reached MaxResource ({top} reports of the objective)"
+            reason = f"{MAX_RESOURCE_REASON} ({top} reports of the objective)"
             self._fresh.append(RungDecision(trial_id, step, True, reason))
             return
         if level not in self._brackets.rungs(job.bracket):
