@@ -19,8 +19,9 @@ Contract:
   configuration and resource, by expected improvement at the highest level with
   enough observations, jobs in flight as fantasies (MOBSTER), a third random too.
 - ``state()`` is versioned JSON: settings, generator, issued discrete
-  configurations, every job's bracket, point and values at its rungs, and with
-  ``gp`` the fitted hyperparameters and pending suggestions.
+  configurations, each definition's Sobol seed and position (its uniform draws), every
+  job's bracket, point and values at its rungs, and with ``gp`` the fitted
+  hyperparameters and pending suggestions.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class HyperbandStrategy:
         rng: np.random.Generator,
         settings: Mapping[str, Any],
         issued: Mapping[int, Sequence[Sequence[ParamValue]]] | None = None,
+        sobol: Mapping[int, tuple[int, int]] | None = None,
     ) -> None:
         if settings["sampler"] not in SAMPLERS:
             raise ValueError(f"unknown Hyperband sampler {settings['sampler']!r}")
@@ -104,7 +106,7 @@ class HyperbandStrategy:
         )
         self._weights = self._brackets.weights()
         resources = (settings["min_resource"], settings["max_resource"])
-        self._sampler = ConfigSampler(problem, rng, settings["sampler"], resources, issued)
+        self._sampler = ConfigSampler(problem, rng, settings["sampler"], resources, issued, sobol)
         self._jobs: dict[str, _Job] = {}
         self._rungs: dict[tuple[int, int], list[float]] = {}
         self._fresh: list[RungDecision] = []
@@ -142,7 +144,12 @@ class HyperbandStrategy:
         index = {d.name: i for i, d in enumerate(problem.definitions)}
         try:
             issued = {index[e["definition"]]: e["configs"] for e in state["issued"]}
-            strategy = cls(problem, rng_from_state(state["rng"]), state["settings"], issued)
+            sobol = {
+                index[e["definition"]]: (int(e["seed"]), int(e["position"]))
+                for e in state.get("sobol", [])  # absent in states saved before Sobol draws
+            }
+            rng = rng_from_state(state["rng"])
+            strategy = cls(problem, rng, state["settings"], issued, sobol)
             for entry in state["jobs"]:
                 job = _Job(
                     definition=index[entry["definition"]],
@@ -166,6 +173,7 @@ class HyperbandStrategy:
             "settings": dict(self._settings),
             "rng": rng_state(self._rng),
             "issued": self._sampler.issued_state(),
+            "sobol": self._sampler.sobol_state(),
             "jobs": [
                 {
                     "id": trial_id,
