@@ -159,26 +159,22 @@ def test_state_round_trip_continues_the_decisions_exactly() -> None:
 
 
 def test_uniform_draws_fill_the_space_evenly_and_resume_after_a_restore() -> None:
-    """The model-based samplers' uniform draws are a scrambled Sobol sequence: the first
-    2^k of a line have one point in each interval of length 2^-k (independent draws
-    almost never do); a restored strategy goes on with the same sequence. The random
-    sampler keeps independent draws."""
-    independent = HyperbandStrategy.create(problem(), np.random.default_rng(3))
-    assert sorted(int(s.params["x"] * 16) for s in independent.suggest(16)) != list(range(16))
-    assert independent.state()["sobol"] == []
-    strategy = HyperbandStrategy.create(problem(sampler="model"), np.random.default_rng(3))
+    """Uniform draws are a scrambled Sobol sequence: the first 2^k of a line have one
+    point in each interval of length 2^-k (independent draws almost never do); a
+    restored strategy goes on with the same sequence."""
+    strategy = HyperbandStrategy.create(problem(), np.random.default_rng(3))
     xs = [s.params["x"] for s in strategy.suggest(16)]
     assert sorted(int(x * 16) for x in xs) == list(range(16))
     state = json.loads(json.dumps(strategy.state(), allow_nan=False))
     [draws] = state["sobol"]
     assert draws["definition"] is None and draws["position"] == 16
-    restored = HyperbandStrategy.restore(problem(sampler="model"), state)
+    restored = HyperbandStrategy.restore(problem(), state)
     batch = restored.suggest(16)
     assert batch == strategy.suggest(16)
     xs += [s.params["x"] for s in batch + restored.suggest(32)]
     assert sorted(int(x * 64) for x in xs) == list(range(64))
     older = {k: v for k, v in state.items() if k != "sobol"}  # saved before Sobol draws
-    assert len(HyperbandStrategy.restore(problem(sampler="model"), older).suggest(4)) == 4
+    assert len(HyperbandStrategy.restore(problem(), older).suggest(4)) == 4
 
 
 def test_infinite_values_survive_the_json_state() -> None:

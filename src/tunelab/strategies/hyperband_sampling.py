@@ -2,7 +2,10 @@
 
 A definition is drawn uniformly among those not exhausted; then the configuration is
 
-- ``random``: uniform random (SageMaker's way);
+- ``random``: uniform random (SageMaker's way): the next point of the definition's
+  scrambled Sobol sequence (randomized quasi-Monte Carlo: each point is uniform, and
+  the first ones cover the space evenly instead of clustering by chance, as the
+  Bayesian strategy's initial design does);
 - ``model``: the most promising candidate of a TPE-like :class:`DensityModel` fitted
   on the highest resource level with enough observations (BOHB), except a
   ``RANDOM_FRACTION`` of the time;
@@ -12,13 +15,9 @@ A definition is drawn uniformly among those not exhausted; then the configuratio
   acquisition level) as fantasies, except a ``RANDOM_FRACTION`` of the time too.
 
 The models start once a definition has enough observations; before, draws are
-uniform. With ``model`` and ``gp`` every uniform draw (before the model starts, and
-its random share) is the next point of the definition's scrambled Sobol sequence
-(randomized quasi-Monte Carlo: each point is uniform, and the first ones cover the
-space evenly instead of clustering by chance, as the Bayesian strategy's initial
-design does; ``random`` stays SageMaker's independent draws, without scipy). A
-discrete space never gets the same configuration twice; a definition whose every
-configuration was issued is exhausted.
+uniform (Sobol points), and so are the models' random share. A discrete space never
+gets the same configuration twice; a definition whose every configuration was issued
+is exhausted.
 """
 
 from __future__ import annotations
@@ -34,10 +33,10 @@ from tunelab.domain.trial import Suggestion
 from tunelab.strategies.base import TuningProblem
 from tunelab.strategies.hyperband_model import DensityModel, min_observations
 from tunelab.strategies.hyperband_rungs import Observation
+from tunelab.strategies.sobol import SobolPoints
 
-if TYPE_CHECKING:  # the GP sampler and Sobol points (scipy) are imported only when used
+if TYPE_CHECKING:  # the GP sampler (and scipy) is imported only when a job uses it
     from tunelab.strategies.hyperband_gp import GpSampler, ResourceGP
-    from tunelab.strategies.sobol import SobolPoints
 
 SAMPLERS = ("random", "model", "gp")
 SAMPLER_TAG = "tunelab:hyperband-sampler"
@@ -79,8 +78,8 @@ class ConfigSampler:
     """Draws from the strategy's generator ``rng``; ``kind`` is one of
     :data:`SAMPLERS`; ``resources`` = (MinResource, MaxResource); ``issued`` maps a
     discrete definition's index to the configurations already issued, in order;
-    ``sobol`` a definition's index to the (seed, position) of its Sobol draws (``model``
-    and ``gp``; a definition gets its seed from ``rng`` at its first draw)."""
+    ``sobol`` a definition's index to the (seed, position) of its uniform draws (a
+    definition gets its seed from ``rng`` at its first draw)."""
 
     def __init__(
         self,
@@ -106,9 +105,10 @@ class ConfigSampler:
             if d.space.is_discrete
         }
         self._issued = {i: set(configs) for i, configs in self._order.items()}
-        self._draws: dict[int, SobolDraws] = {}
-        for i, (seed, position) in (sobol or {}).items():
-            self._draws[i] = _sobol_draws(problem.definitions[i].space.dimension, seed, position)
+        self._draws = {
+            i: SobolDraws(SobolPoints(problem.definitions[i].space.dimension, seed), position)
+            for i, (seed, position) in (sobol or {}).items()
+        }
 
     def issued_state(self) -> list[dict[str, Any]]:
         names = [d.name for d in self._problem.definitions]
@@ -197,13 +197,12 @@ class ConfigSampler:
         return options[int(np.argmax(model.score(candidates)))]
 
     def _unit_point(self, index: int, space: SearchSpace) -> np.ndarray:
-        """A uniform point: independent (``random``), else the next point of definition
-        ``index``'s Sobol sequence."""
-        if self._kind == "random" or not space.dimension:
-            return self._rng.random(space.dimension)
+        """The next point of definition ``index``'s Sobol sequence."""
+        if not space.dimension:
+            return np.zeros(0)
         if index not in self._draws:
             seed = int(self._rng.integers(2**32))
-            self._draws[index] = _sobol_draws(space.dimension, seed, 0)
+            self._draws[index] = SobolDraws(SobolPoints(space.dimension, seed))
         draws = self._draws[index]
         draws.position += 1
         return draws.points[draws.position - 1]
@@ -220,12 +219,6 @@ class ConfigSampler:
 
     def _unissued(self, index: int, space: SearchSpace) -> list[dict[str, ParamValue]]:
         return [p for p in space.grid() if _key(space, p) not in self._issued[index]]
-
-
-def _sobol_draws(dimension: int, seed: int, position: int) -> SobolDraws:
-    from tunelab.strategies.sobol import SobolPoints
-
-    return SobolDraws(SobolPoints(dimension, seed), position)
 
 
 def _key(space: SearchSpace, params: Mapping[str, ParamValue]) -> Config:
