@@ -158,25 +158,6 @@ def test_state_round_trip_continues_the_decisions_exactly() -> None:
     assert restored.suggest(5) == original.suggest(5)
 
 
-def test_uniform_draws_fill_the_space_evenly_and_resume_after_a_restore() -> None:
-    """Uniform draws are a scrambled Sobol sequence: the first 2^k of a line have one
-    point in each interval of length 2^-k (independent draws almost never do); a
-    restored strategy goes on with the same sequence."""
-    strategy = HyperbandStrategy.create(problem(), np.random.default_rng(3))
-    xs = [s.params["x"] for s in strategy.suggest(16)]
-    assert sorted(int(x * 16) for x in xs) == list(range(16))
-    state = json.loads(json.dumps(strategy.state(), allow_nan=False))
-    [draws] = state["sobol"]
-    assert draws["definition"] is None and draws["position"] == 16
-    restored = HyperbandStrategy.restore(problem(), state)
-    batch = restored.suggest(16)
-    assert batch == strategy.suggest(16)
-    xs += [s.params["x"] for s in batch + restored.suggest(32)]
-    assert sorted(int(x * 64) for x in xs) == list(range(64))
-    older = {k: v for k, v in state.items() if k != "sobol"}  # saved before Sobol draws
-    assert len(HyperbandStrategy.restore(problem(), older).suggest(4)) == 4
-
-
 def test_infinite_values_survive_the_json_state() -> None:
     strategy = HyperbandStrategy.create(problem(objective=MIN), np.random.default_rng(0))
     feed(strategy, [report("a", 0, float("inf")), report("b", 0, 1.0)])

@@ -19,9 +19,8 @@ Contract:
   configuration and resource, by expected improvement at the highest level with
   enough observations, jobs in flight as fantasies (MOBSTER), a third random too.
 - ``state()`` is versioned JSON: settings, generator, issued discrete
-  configurations, each definition's Sobol seed and position (its uniform draws), every
-  job's bracket, point and values at its rungs, and with ``gp`` the fitted
-  hyperparameters and pending suggestions.
+  configurations, every job's bracket, point and values at its rungs, and with
+  ``gp`` the fitted hyperparameters and pending suggestions.
 """
 
 from __future__ import annotations
@@ -92,7 +91,6 @@ class HyperbandStrategy:
         rng: np.random.Generator,
         settings: Mapping[str, Any],
         issued: Mapping[int, Sequence[Sequence[ParamValue]]] | None = None,
-        sobol: Mapping[int, tuple[int, int]] | None = None,
     ) -> None:
         if settings["sampler"] not in SAMPLERS:
             raise ValueError(f"unknown Hyperband sampler {settings['sampler']!r}")
@@ -106,7 +104,7 @@ class HyperbandStrategy:
         )
         self._weights = self._brackets.weights()
         resources = (settings["min_resource"], settings["max_resource"])
-        self._sampler = ConfigSampler(problem, rng, settings["sampler"], resources, issued, sobol)
+        self._sampler = ConfigSampler(problem, rng, settings["sampler"], resources, issued)
         self._jobs: dict[str, _Job] = {}
         self._rungs: dict[tuple[int, int], list[float]] = {}
         self._fresh: list[RungDecision] = []
@@ -144,12 +142,7 @@ class HyperbandStrategy:
         index = {d.name: i for i, d in enumerate(problem.definitions)}
         try:
             issued = {index[e["definition"]]: e["configs"] for e in state["issued"]}
-            sobol = {
-                index[e["definition"]]: (int(e["seed"]), int(e["position"]))
-                for e in state.get("sobol", [])  # absent in states saved before Sobol draws
-            }
-            rng = rng_from_state(state["rng"])
-            strategy = cls(problem, rng, state["settings"], issued, sobol)
+            strategy = cls(problem, rng_from_state(state["rng"]), state["settings"], issued)
             for entry in state["jobs"]:
                 job = _Job(
                     definition=index[entry["definition"]],
@@ -173,7 +166,6 @@ class HyperbandStrategy:
             "settings": dict(self._settings),
             "rng": rng_state(self._rng),
             "issued": self._sampler.issued_state(),
-            "sobol": self._sampler.sobol_state(),
             "jobs": [
                 {
                     "id": trial_id,

@@ -2,10 +2,7 @@
 
 A definition is drawn uniformly among those not exhausted; then the configuration is
 
-- ``random``: uniform random (SageMaker's way): the next point of the definition's
-  scrambled Sobol sequence (randomized quasi-Monte Carlo: each point is uniform, and
-  the first ones cover the space evenly instead of clustering by chance, as the
-  Bayesian strategy's initial design does);
+- ``random``: uniform random (SageMaker's way);
 - ``model``: the most promising candidate of a TPE-like :class:`DensityModel` fitted
   on the highest resource level with enough observations (BOHB), except a
   ``RANDOM_FRACTION`` of the time;
@@ -15,15 +12,13 @@ A definition is drawn uniformly among those not exhausted; then the configuratio
   acquisition level) as fantasies, except a ``RANDOM_FRACTION`` of the time too.
 
 The models start once a definition has enough observations; before, draws are
-uniform (Sobol points), and so are the models' random share. A discrete space never
-gets the same configuration twice; a definition whose every configuration was issued
-is exhausted.
+uniform. A discrete space never gets the same configuration twice; a definition
+whose every configuration was issued is exhausted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -33,7 +28,6 @@ from tunelab.domain.trial import Suggestion
 from tunelab.strategies.base import TuningProblem
 from tunelab.strategies.hyperband_model import DensityModel, min_observations
 from tunelab.strategies.hyperband_rungs import Observation
-from tunelab.strategies.sobol import SobolPoints
 
 if TYPE_CHECKING:  # the GP sampler (and scipy) is imported only when a job uses it
     from tunelab.strategies.hyperband_gp import GpSampler, ResourceGP
@@ -66,20 +60,10 @@ class Evidence(Protocol):
         ...
 
 
-@dataclass
-class SobolDraws:
-    """A definition's uniform draws: its Sobol sequence and the next point's index."""
-
-    points: SobolPoints
-    position: int = 0
-
-
 class ConfigSampler:
     """Draws from the strategy's generator ``rng``; ``kind`` is one of
     :data:`SAMPLERS`; ``resources`` = (MinResource, MaxResource); ``issued`` maps a
-    discrete definition's index to the configurations already issued, in order;
-    ``sobol`` a definition's index to the (seed, position) of its uniform draws (a
-    definition gets its seed from ``rng`` at its first draw)."""
+    discrete definition's index to the configurations already issued, in order."""
 
     def __init__(
         self,
@@ -88,7 +72,6 @@ class ConfigSampler:
         kind: str,
         resources: tuple[int, int],
         issued: Mapping[int, Sequence[Sequence[ParamValue]]] | None = None,
-        sobol: Mapping[int, tuple[int, int]] | None = None,
     ) -> None:
         if kind not in SAMPLERS:
             raise ValueError(f"unknown Hyperband sampler {kind!r}")
@@ -105,23 +88,12 @@ class ConfigSampler:
             if d.space.is_discrete
         }
         self._issued = {i: set(configs) for i, configs in self._order.items()}
-        self._draws = {
-            i: SobolDraws(SobolPoints(problem.definitions[i].space.dimension, seed), position)
-            for i, (seed, position) in (sobol or {}).items()
-        }
 
     def issued_state(self) -> list[dict[str, Any]]:
         names = [d.name for d in self._problem.definitions]
         return [
             {"definition": names[i], "configs": [list(c) for c in configs]}
             for i, configs in self._order.items()
-        ]
-
-    def sobol_state(self) -> list[dict[str, Any]]:
-        names = [d.name for d in self._problem.definitions]
-        return [
-            {"definition": names[i], "seed": d.points.seed, "position": d.position}
-            for i, d in self._draws.items()
         ]
 
     def started(self, index: int, point: Sequence[float]) -> None:
@@ -196,22 +168,11 @@ class ConfigSampler:
             candidates, options = candidates[keep], [options[k] for k in keep]
         return options[int(np.argmax(model.score(candidates)))]
 
-    def _unit_point(self, index: int, space: SearchSpace) -> np.ndarray:
-        """The next point of definition ``index``'s Sobol sequence."""
-        if not space.dimension:
-            return np.zeros(0)
-        if index not in self._draws:
-            seed = int(self._rng.integers(2**32))
-            self._draws[index] = SobolDraws(SobolPoints(space.dimension, seed))
-        draws = self._draws[index]
-        draws.position += 1
-        return draws.points[draws.position - 1]
-
     def _uniform(self, index: int, space: SearchSpace) -> dict[str, ParamValue]:
         if index not in self._issued:
-            return space.decode(self._unit_point(index, space))
+            return space.decode(self._rng.random(space.dimension))
         for _ in range(REJECTIONS):
-            params = space.decode(self._unit_point(index, space))
+            params = space.decode(self._rng.random(space.dimension))
             if _key(space, params) not in self._issued[index]:
                 return params
         left = self._unissued(index, space)

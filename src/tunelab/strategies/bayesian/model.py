@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import qmc
 
 from tunelab.domain.search_space import ParamValue, SearchSpace
 from tunelab.strategies.bayesian import gp
@@ -16,7 +17,6 @@ from tunelab.strategies.bayesian.encoding import Config, SpaceEncoder
 from tunelab.strategies.bayesian.history import DefinitionHistory
 from tunelab.strategies.bayesian.optimize import maximize
 from tunelab.strategies.bayesian.transform import OutputTransform
-from tunelab.strategies.sobol import SobolPoints
 
 POOL_LIMIT = 2048
 """Discrete spaces with at most this many configurations are searched exhaustively."""
@@ -56,7 +56,7 @@ class DefinitionModel:
         self.enc = SpaceEncoder(space)
         self.space = space
         self.sobol_seed, self.sobol_position, self.theta = sobol_seed, sobol_position, theta
-        self._sobol = SobolPoints(space.dimension, sobol_seed)
+        self._sobol: np.ndarray | None = None
         self._grid: list[Config] | None = None
         self.posterior: gp.Posterior | None = None
         self.fantasy_best = math.inf
@@ -87,6 +87,13 @@ class DefinitionModel:
 
     # -- initial design -----------------------------------------------------------------
 
+    def _sobol_point(self, index: int) -> np.ndarray:
+        if self._sobol is None or index >= len(self._sobol):
+            m = max(6, math.ceil(math.log2(index + 1)) + 1)
+            sobol = qmc.Sobol(self.space.dimension, scramble=True, seed=self.sobol_seed)
+            self._sobol = sobol.random_base2(m)
+        return self._sobol[index]
+
     def initial(
         self, history: DefinitionHistory, rng: np.random.Generator
     ) -> dict[str, ParamValue] | None:
@@ -96,7 +103,7 @@ class DefinitionModel:
         if self.space.dimension == 0:
             return {} if () not in used else None
         for _ in range(MAX_SOBOL_TRIES):
-            u = self._sobol[self.sobol_position]
+            u = self._sobol_point(self.sobol_position)
             self.sobol_position += 1
             params = self.enc.params(self.enc.from_unit(u[None, :])[0])
             if self.key(params) not in used:
