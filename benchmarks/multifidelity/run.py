@@ -47,6 +47,8 @@ MEDIAN_SAME_JOBS = "median stopping, same jobs as Random"
 HYPERBANDS = ("tunelab Hyperband (random)", "tunelab Hyperband (model)", "tunelab Hyperband (gp)")
 
 DEFAULT_POOLS = (500, 300)
+BOOTSTRAP = 2000
+"""Resamples of the seeds for the intervals of the resource to reach Random's best."""
 _PROBLEMS: dict[tuple[int, int], dict[str, Problem]] = {}
 
 
@@ -104,6 +106,31 @@ def _mean_curve(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
     """Mean over seeds of the best-so-far at each grid point (NaN until every seed
     has a finished job)."""
     return np.array([_per_seed(traces, x).mean() for x in grid])
+
+
+def _reach(curve: np.ndarray, target: float, grid: np.ndarray) -> float:
+    """Share of the budget (``grid[-1]``) where ``curve`` first reaches ``target``
+    (inf: never)."""
+    hit = np.nonzero(curve <= target + 1e-12)[0]
+    return float(grid[hit[0]] / grid[-1]) if hit.size else math.inf
+
+
+def _share(reach: float) -> str:
+    return "never" if math.isinf(reach) else f"{reach:.2f} B"
+
+
+def _reach_interval(runs: list[Trace], randoms: list[Trace], grid: np.ndarray) -> np.ndarray:
+    """A 90% bootstrap interval of :func:`_reach` for ``runs`` against Random's mean
+    final best: seeds are drawn with replacement, the same ones for both (the lists
+    are in seed order)."""
+    mine = np.array([_per_seed(runs, x) for x in grid])
+    final = _per_seed(randoms, grid[-1])
+    rng = np.random.default_rng(0)
+    reaches = []
+    for _ in range(BOOTSTRAP):
+        pick = rng.integers(len(runs), size=len(runs))
+        reaches.append(_reach(mine[:, pick].mean(axis=1), final[pick].mean(), grid))
+    return np.percentile(reaches, [5, 95], method="nearest")  # inf (never) stays inf
 
 
 def _se(values: np.ndarray) -> float:
@@ -190,8 +217,7 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
         reached: dict[str, float] = {}
         for method in args.methods:
             curve = curves[method]
-            hit = np.nonzero(curve <= target + 1e-12)[0]
-            reached[method] = grid[hit[0]] / budget if hit.size else math.inf
+            reached[method] = _reach(curve, target, grid)
             at_third = curve[np.searchsorted(grid, budget / 3)]
             saved = loss = ""
             if method == "tunelab Random + median stopping":
@@ -206,7 +232,7 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
                     f"{name}: median stopping saves {1 - used:.1%} (target >= 28%) with the "
                     f"best {rel:+.2%} off Random's (target within 1%)"
                 )
-            share = "never" if math.isinf(reached[method]) else f"{reached[method]:.2f} B"
+            share = _share(reached[method])
             runs = traces[(name, method)]
             mean_jobs = np.mean([t.jobs for t in runs])
             taken = sum(t.taken for t in runs) / sum(t.jobs for t in runs)
@@ -221,10 +247,16 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
         hyperbands = [m for m in HYPERBANDS if m in curves]
         peers = {m: curves[m][-1] for m in OPTUNA if m in curves}
         if hyperbands:
+            randoms = traces[(name, "tunelab Random")]
+            spans = {m: _reach_interval(traces[(name, m)], randoms, grid) for m in hyperbands}
             verdicts.append(
                 f"{name}: Hyperband reaches Random's final best with "
                 + ", ".join(f"{m.split('(')[1][:-1]} {reached[m]:.2f} B" for m in hyperbands)
-                + " (target <= 0.33 B)"
+                + " (target <= 0.33 B); 90% bootstrap intervals over the seeds: "
+                + ", ".join(
+                    f"{m.split('(')[1][:-1]} {_share(spans[m][0])}-{_share(spans[m][1])}"
+                    for m in hyperbands
+                )
             )
         if hyperbands and peers:
             best_hb = min(hyperbands, key=lambda m: curves[m][-1])
