@@ -40,11 +40,11 @@ from tunelab.strategies.hyperband_sampling import SAMPLERS, ConfigSampler
 
 STATE_VERSION = 1
 DEFAULT_MAX_RESOURCE = 81
+"""MaxResource of a plain :class:`TuningProblem` (the loop always passes a
+:class:`HyperbandProblem` with the request's resources)."""
 MAX_RESOURCE_REASON = "Hyperband: reached MaxResource"
 """How the reason of every stop at ``MaxResource`` begins (such a job ran its full
 resource: it was not stopped early)."""
-"""MaxResource of a plain :class:`TuningProblem` (the loop always passes a
-:class:`HyperbandProblem` with the request's resources)."""
 
 
 @dataclass(frozen=True)
