@@ -102,10 +102,11 @@ def _per_seed(traces: list[Trace], resource: float) -> np.ndarray:
     return values
 
 
-def _mean_curve(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
-    """Mean over seeds of the best-so-far at each grid point (NaN until every seed
-    has a finished job)."""
-    return np.array([_per_seed(traces, x).mean() for x in grid])
+def _seed_curves(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
+    """:func:`_per_seed` at each grid point: one row per grid point, one column per
+    seed. Its mean over the columns is the mean curve (NaN until every seed has a
+    finished job)."""
+    return np.array([_per_seed(traces, x) for x in grid])
 
 
 def _reach(curve: np.ndarray, target: float, grid: np.ndarray) -> float:
@@ -119,16 +120,15 @@ def _share(reach: float) -> str:
     return "never" if math.isinf(reach) else f"{reach:.2f} B"
 
 
-def _reach_interval(runs: list[Trace], randoms: list[Trace], grid: np.ndarray) -> np.ndarray:
-    """A 90% bootstrap interval of :func:`_reach` for ``runs`` against Random's mean
-    final best: seeds are drawn with replacement, the same ones for both (the lists
-    are in seed order)."""
-    mine = np.array([_per_seed(runs, x) for x in grid])
-    final = _per_seed(randoms, grid[-1])
+def _reach_interval(mine: np.ndarray, final: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """A 90% bootstrap interval of :func:`_reach` for a method's :func:`_seed_curves`
+    ``mine`` against Random's mean final best (``final``: per seed): seeds are drawn
+    with replacement, the same ones for both (both are in seed order)."""
     rng = np.random.default_rng(0)
     reaches = []
+    seeds = mine.shape[1]
     for _ in range(BOOTSTRAP):
-        pick = rng.integers(len(runs), size=len(runs))
+        pick = rng.integers(seeds, size=seeds)
         reaches.append(_reach(mine[:, pick].mean(axis=1), final[pick].mean(), grid))
     return np.percentile(reaches, [5, 95], method="nearest")  # inf (never) stays inf
 
@@ -212,7 +212,8 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
     for axis, name in zip(np.atleast_1d(axes), names, strict=True):
         budget = args.jobs * _problem(name, args.pools).max_resource
         grid = np.linspace(0, budget, 401)
-        curves = {m: _mean_curve(traces[(name, m)], grid) for m in args.methods}
+        by_seed = {m: _seed_curves(traces[(name, m)], grid) for m in args.methods}
+        curves = {m: values.mean(axis=1) for m, values in by_seed.items()}
         target = curves["tunelab Random"][-1]
         reached: dict[str, float] = {}
         for method in args.methods:
@@ -239,7 +240,7 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
             taken_share = f"{taken:.0%}" if _problem(name, args.pools).table else ""
             rows.append(
                 f"| {name} | {method} | {at_third:.4f} "
-                f"| {curve[-1]:.4f} ± {_se(_per_seed(runs, budget)):.4f} | {share} "
+                f"| {curve[-1]:.4f} ± {_se(by_seed[method][-1]):.4f} | {share} "
                 f"| {saved} | {loss} | {mean_jobs:.0f} | {taken_share} |"
             )
             style = "-" if method.startswith("tunelab") else "--"
@@ -247,8 +248,8 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
         hyperbands = [m for m in HYPERBANDS if m in curves]
         peers = {m: curves[m][-1] for m in OPTUNA if m in curves}
         if hyperbands:
-            randoms = traces[(name, "tunelab Random")]
-            spans = {m: _reach_interval(traces[(name, m)], randoms, grid) for m in hyperbands}
+            final = by_seed["tunelab Random"][-1]
+            spans = {m: _reach_interval(by_seed[m], final, grid) for m in hyperbands}
             verdicts.append(
                 f"{name}: Hyperband reaches Random's final best with "
                 + ", ".join(f"{m.split('(')[1][:-1]} {reached[m]:.2f} B" for m in hyperbands)
@@ -272,9 +273,9 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
                     + ")"
                 )
             )
-            mine = _per_seed(traces[(name, best_hb)], budget)
+            mine = by_seed[best_hb][-1]
             for peer in peers:  # same seeds: the paired difference says what is noise
-                gap = mine - _per_seed(traces[(name, peer)], budget)
+                gap = mine - by_seed[peer][-1]
                 verdicts.append(
                     f"  against {peer}: {np.nanmean(gap):+.4f} "
                     f"(paired standard error {_se(gap):.4f}, better on "
