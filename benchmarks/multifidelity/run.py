@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np  # noqa: E402
 from problems import Problem, problems  # noqa: E402
-from runners import Trace, TunelabMethod, run_optuna, run_tunelab  # noqa: E402
+from runners import TunelabMethod, run_optuna, run_tunelab  # noqa: E402
+from traces import Trace  # noqa: E402
 
 HERE = Path(__file__).parent
 TUNELAB = {
@@ -95,18 +96,22 @@ def _with_companions(methods: list[str]) -> list[str]:
     return [*methods, MEDIAN_SAME_JOBS] if median else list(methods)
 
 
-def _per_seed(traces: list[Trace], resource: float) -> np.ndarray:
-    """Each seed's best final objective after ``resource`` (NaN: no job finished)."""
-    values = np.array([t.best_at(resource) for t in traces])
+def _per_seed(traces: list[Trace], resource: float, stopped: bool = False) -> np.ndarray:
+    """Each seed's best final objective after ``resource`` (NaN: no job finished); with
+    ``stopped``, its best objective if the tuning job were stopped there (running jobs
+    with their latest report; NaN: no report yet)."""
+    values = np.array(
+        [t.best_if_stopped_at(resource) if stopped else t.best_at(resource) for t in traces]
+    )
     values[np.isinf(values)] = np.nan
     return values
 
 
-def _seed_curves(traces: list[Trace], grid: np.ndarray) -> np.ndarray:
+def _seed_curves(traces: list[Trace], grid: np.ndarray, stopped: bool = False) -> np.ndarray:
     """:func:`_per_seed` at each grid point: one row per grid point, one column per
     seed. Its mean over the columns is the mean curve (NaN until every seed has a
-    finished job)."""
-    return np.array([_per_seed(traces, x) for x in grid])
+    value)."""
+    return np.array([_per_seed(traces, x, stopped) for x in grid])
 
 
 def _reach(curve: np.ndarray, target: float, grid: np.ndarray) -> float:
@@ -131,6 +136,13 @@ def _reach_interval(mine: np.ndarray, final: np.ndarray, grid: np.ndarray) -> np
         pick = rng.integers(seeds, size=seeds)
         reaches.append(_reach(mine[:, pick].mean(axis=1), final[pick].mean(), grid))
     return np.percentile(reaches, [5, 95], method="nearest")  # inf (never) stays inf
+
+
+def _intervals(spans: dict[str, np.ndarray]) -> str:
+    """``gp 0.30 B-0.45 B, ...`` for each Hyperband variant's interval."""
+    return ", ".join(
+        f"{m.split('(')[1][:-1]} {_share(low)}-{_share(high)}" for m, (low, high) in spans.items()
+    )
 
 
 def _se(values: np.ndarray) -> float:
@@ -205,20 +217,23 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
     figure, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 4.5))
     header = (
         "| problem | method | best at B/3 | best at B (± s.e.) | resource to reach Random's best "
-        "| compute saved | best vs Random | jobs started | nearest taken |"
+        "| the same, stopped there | compute saved | best vs Random | jobs started "
+        "| nearest taken |"
     )
-    rows = [header, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [header, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     verdicts: list[str] = []
     for axis, name in zip(np.atleast_1d(axes), names, strict=True):
         budget = args.jobs * _problem(name, args.pools).max_resource
         grid = np.linspace(0, budget, 401)
         by_seed = {m: _seed_curves(traces[(name, m)], grid) for m in args.methods}
         curves = {m: values.mean(axis=1) for m, values in by_seed.items()}
+        if_stopped = {m: _seed_curves(traces[(name, m)], grid, True) for m in args.methods}
         target = curves["tunelab Random"][-1]
         reached: dict[str, float] = {}
         for method in args.methods:
             curve = curves[method]
             reached[method] = _reach(curve, target, grid)
+            stopped_share = _share(_reach(if_stopped[method].mean(axis=1), target, grid))
             at_third = curve[np.searchsorted(grid, budget / 3)]
             saved = loss = ""
             if method == "tunelab Random + median stopping":
@@ -241,7 +256,7 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
             rows.append(
                 f"| {name} | {method} | {at_third:.4f} "
                 f"| {curve[-1]:.4f} ± {_se(by_seed[method][-1]):.4f} | {share} "
-                f"| {saved} | {loss} | {mean_jobs:.0f} | {taken_share} |"
+                f"| {stopped_share} | {saved} | {loss} | {mean_jobs:.0f} | {taken_share} |"
             )
             style = "-" if method.startswith("tunelab") else "--"
             axis.plot(grid, curve, style, label=method)
@@ -252,12 +267,14 @@ def report(names: list[str], traces: dict[tuple[str, str], list[Trace]], args) -
             spans = {m: _reach_interval(by_seed[m], final, grid) for m in hyperbands}
             verdicts.append(
                 f"{name}: Hyperband reaches Random's final best with "
-                + ", ".join(f"{m.split('(')[1][:-1]} {reached[m]:.2f} B" for m in hyperbands)
+                + ", ".join(f"{m.split('(')[1][:-1]} {_share(reached[m])}" for m in hyperbands)
                 + " (target <= 0.33 B); 90% bootstrap intervals over the seeds: "
-                + ", ".join(
-                    f"{m.split('(')[1][:-1]} {_share(spans[m][0])}-{_share(spans[m][1])}"
-                    for m in hyperbands
-                )
+                + _intervals(spans)
+            )
+            spans = {m: _reach_interval(if_stopped[m], final, grid) for m in hyperbands}
+            verdicts.append(
+                f"{name}: the same if the tuning job were stopped there (running jobs with "
+                f"their latest report), 90% bootstrap intervals: {_intervals(spans)}"
             )
         if hyperbands and peers:
             best_hb = min(hyperbands, key=lambda m: curves[m][-1])

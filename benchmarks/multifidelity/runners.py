@@ -1,7 +1,8 @@
 """Run one method on one problem with one seed, at 4 workers and a budget of
 total resource (reports of the objective summed over every training job), and
-return its any-time trace: (resource spent, best final objective so far) after
-every change.
+return its any-time traces: (resource spent, best final objective so far) after
+every change, and (resource spent, best objective if the tuning job were stopped
+there) after every change.
 
 tunelab methods run tunelab's real tuning loop (strategy, early-stopping rule,
 in-memory SQLite store) on the simulated executor and its fake clock, each
@@ -17,9 +18,10 @@ import heapq
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from problems import Problem
+from traces import LatestReports, Trace
 
 from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.request import parse_tuning_job
@@ -32,28 +34,6 @@ from tunelab.orchestrator.stoppers import EarlyStoppingOptions
 from tunelab.store.sql.store import SqlStore
 
 WORKERS = 4
-
-
-@dataclass
-class Trace:
-    points: list[tuple[float, float]] = field(default_factory=list)
-    """(resource spent, best final objective so far), in order."""
-    resource: float = 0.0
-    jobs: int = 0
-    """Training jobs started."""
-    taken: int = 0
-    """Jobs whose nearest pool configuration had been used already (tabulated)."""
-
-    def best(self) -> float:
-        return self.points[-1][1] if self.points else math.inf
-
-    def best_at(self, resource: float) -> float:
-        best = math.inf
-        for spent, value in self.points:
-            if spent > resource:
-                break
-            best = value
-        return best
 
 
 @dataclass(frozen=True)
@@ -82,11 +62,20 @@ class _Lines(Sequence[tuple[float, str]]):
 
 
 class _CountingExecutor(SimulatedExecutor):
+    """Counts the reports (every line is one) and keeps each job's latest one."""
+
     used: int = 0
+    latest: LatestReports | None = None
 
     def poll(self) -> list[ExecutorEvent]:
         events = super().poll()
-        self.used += sum(len(e.lines) for e in events if isinstance(e, OutputLines))
+        for event in events:
+            if isinstance(event, OutputLines) and event.lines:
+                self.used += len(event.lines)
+                if self.latest is not None:
+                    self.latest.report(event.name, float(event.lines[-1].split("=", 1)[1]))
+        if self.latest is not None:
+            self.latest.note(self.used)
         return events
 
 
@@ -154,10 +143,11 @@ def run_tunelab(
         now = clock.now()
         store.create_tuning_job(TuningJob(spec, TuningJobStatus.IN_PROGRESS, now, now))
         executor = _CountingExecutor(program, clock)
+        trace = Trace()
+        executor.latest = LatestReports(trace)
         options = EarlyStoppingOptions(hyperband_sampler=method.sampler)
         settings = LoopSettings("/nonexistent", poll_interval=1e6, early_stopping=options)
         loop = TuningLoop(store, executor, clock, "bench", settings)
-        trace = Trace()
         loop.start()
         while not loop.tick():
             best = loop.tracker.best
@@ -206,6 +196,7 @@ def run_optuna(
     )
     distributions, lookup = _distributions(problem), problem.lookup(unique, live)
     trace, used, best = Trace(), 0, math.inf
+    latest = LatestReports(trace)
     queue: list[tuple[float, int, int]] = []
     running: dict[int, tuple[optuna.trial.Trial, Sequence[float]]] = {}
     reports: dict[int, int] = {}
@@ -231,6 +222,8 @@ def run_optuna(
         reports[number] = step + 1
         trial.report(value, step)
         used += 1
+        latest.report(number, value)
+        latest.note(used)
         finished = step + 1 == len(curve)
         if finished:
             study.tell(trial, value)
