@@ -14,7 +14,7 @@ import pytest
 from tests.execution.conftest import shut_down
 from tunelab.domain.definition import CheckpointSpec
 from tunelab.domain.enums import TrainingJobStatus
-from tunelab.execution.base import Finished
+from tunelab.execution.base import Finished, OutputLines, StatusChanged
 from tunelab.execution.checkpoints import CheckpointSync, checkpoint_uri
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.storage import DataPlane
@@ -107,3 +107,36 @@ def test_a_job_resumes_from_its_checkpoints_after_an_interruption(
     assert lines[-1] == "step=40;"
     assert (remote / "step.txt").read_text() == "40"
     assert os.listdir(remote) == ["step.txt"]
+
+
+def test_jobs_naming_one_local_path_outside_opt_ml_run_one_at_a_time(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared-ck"  # one directory of this machine for every job naming it
+    definition = make_definition(
+        PROGRAM,
+        checkpoint=CheckpointSpec("s3://bkt/ck", str(shared)),
+        output_path=str(tmp_path / "out"),
+    )
+    hps = {"steps": "5", "interval": "0.1", "checkpoint_dir": str(shared)}
+    for name in ("job-1", "job-2"):
+        request = make_request(tmp_path / name, definition, hps)
+        executor.submit(dataclasses.replace(request, tuning_job_name="tuning"))
+    events = []
+    deadline = time.monotonic() + 30
+    while sum(isinstance(e, Finished) for e in events) < 2:
+        assert time.monotonic() < deadline, events
+        executor.wait(0.2)
+        events.extend(executor.poll())
+    waits = [e for e in events if isinstance(e, StatusChanged) and e.name == "job-2"]
+    assert waits[0].message.startswith(
+        f"Waiting for the checkpoint directory {shared}: training job job-1 is using"
+    )
+    done = {e.name: e for e in events if isinstance(e, Finished)}
+    assert list(done) == ["job-1", "job-2"]
+    assert all(e.status is TrainingJobStatus.COMPLETED for e in done.values())
+    fresh = [e.name for e in events if isinstance(e, OutputLines) and "resumed_from=0" in e.lines]
+    assert fresh == ["job-1", "job-2"]  # job-2 did not start from job-1's checkpoint
+    remote = tmp_path / "s3" / "bkt" / "ck"
+    assert (remote / "job-1" / "step.txt").read_text() == "5"
+    assert (remote / "job-2" / "step.txt").read_text() == "5"

@@ -130,3 +130,23 @@ def test_a_write_cut_short_by_a_kill_keeps_the_new_accounts(tmp_path: Path) -> N
     assert ledger.admit("second", demand(), ["algo-1"], 2.0).placements is not None
     assert [a.job for a in Ledger(MACHINE, ONE_BY_ONE, str(path)).allocations()] == ["second"]
     assert json.loads(path.read_text())["allocations"][0]["job"] == "second"  # clean again
+
+
+def test_jobs_naming_one_directory_of_the_machine_run_one_at_a_time(tmp_path: Path) -> None:
+    ledger = Ledger(MACHINE, Overcommit(cpu=4, memory=4), str(tmp_path / "machine.json"))
+    assert LARGE is not None
+    shared = Demand(LARGE, directories=("/tmp/ck",))
+    assert ledger.admit("a", shared, ["algo-1"], 1.0).placements is not None
+    waits = ledger.admit("b", shared, ["algo-1"], 2.0)
+    assert waits.placements is None
+    assert waits.reason.startswith(
+        "waiting for the checkpoint directory /tmp/ck: training job a is using /tmp/ck"
+    )
+    inner = ledger.admit("c", Demand(LARGE, directories=("/tmp/ck/inner",)), ["algo-1"], 2.0)
+    assert inner.placements is None and "training job a is using /tmp/ck" in inner.reason
+    assert ledger.admit("d", Demand(LARGE, directories=("/tmp/ck2",)), ["algo-1"], 2.0).placements
+    assert ledger.admit("e", demand(), ["algo-1"], 2.0).placements is not None  # room is there
+    ledger.release("a")
+    assert ledger.admit("b", shared, ["algo-1"], 3.0).placements is not None
+    other = Ledger(MACHINE, Overcommit(cpu=4, memory=4), str(tmp_path / "machine.json"))
+    assert other.admit("f", shared, ["algo-1"], 4.0).placements is None  # another process

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.execution.conftest import shut_down
-from tunelab.domain.definition import DataChannel
+from tunelab.domain.definition import CheckpointSpec, DataChannel
 from tunelab.domain.enums import TrainingJobStatus
 from tunelab.execution import container
 from tunelab.execution.base import Finished
@@ -151,6 +151,10 @@ def test_other_images_are_docker_containers_with_the_job_dir_as_opt_ml() -> None
     ]  # fmt: skip
     isolated = make_definition(other, network_isolation=True)
     assert "--docker=--network=none" in container.entry_argv(isolated)
+    outside = make_definition(other, checkpoint=CheckpointSpec("s3://b/ck", "/tmp/ck/"))
+    assert "--docker=--volume=/tmp/ck:/tmp/ck" in container.entry_argv(outside)
+    inside = make_definition(other, checkpoint=CheckpointSpec("s3://b/ck", "/opt/ml/ck"))
+    assert not any("volume" in a for a in container.entry_argv(inside))  # under /opt/ml
     options = ["--memory=1", "--cpuset-cpus=0"]
     assert container.docker_command(other, "/jobs/t/j", "tunelab-j", ["MODE"], options) == [
         "docker", "run", "--rm", "--name=tunelab-j", "--volume=/jobs/t/j:/opt/ml",

@@ -8,7 +8,8 @@ ends) removes a container left behind by a SIGKILL.
 
 The container runs outside the host process's namespace and limits, so they are passed
 to docker: the CPUs the host is pinned to (``--cpuset-cpus``), its instance type's memory
-(``--memory``) and, with ``EnableNetworkIsolation``, no network (``--network=none``).
+(``--memory``), with ``EnableNetworkIsolation`` no network (``--network=none``), and a
+checkpoint ``LocalPath`` outside ``/opt/ml/`` mounted in place (the directory tunelab syncs).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Mapping
 from tunelab.algorithms.images import builtin_for
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.instance_types import instance_type
+from tunelab.execution.job_dir import shared_checkpoint_dir
 from tunelab.execution.script_mode import is_script_mode
 
 MODULE = "tunelab.execution.container"
@@ -74,6 +76,9 @@ def entry_argv(definition: TrainingJobDefinition) -> list[str]:
         options.append(f"--memory={int(kind.memory_gib * 2**30)}")
     if definition.network_isolation:
         options.append("--network=none")
+    shared = shared_checkpoint_dir(definition)
+    if shared is not None:  # a LocalPath outside /opt/ml: the directory tunelab syncs
+        options.append(f"--volume={shared}:{shared}")
     return [
         sys.executable,
         "-m",

@@ -49,6 +49,20 @@ def attempt_log_path(job_dir: str, attempt: int) -> str:
     return os.path.join(job_dir, "logs", f"attempt-{attempt}.log")
 
 
+def shared_checkpoint_dir(definition: TrainingJobDefinition) -> str | None:
+    """The directory of this machine a job's checkpoints live in when its
+    ``CheckpointConfig.LocalPath`` is an absolute path outside ``/opt/ml/``: the same
+    directory for every job that names it (SageMaker gives each container its own), so
+    the executor runs such jobs one at a time. None for every other job."""
+    spec = definition.checkpoint
+    if spec is None or not spec.local_path:
+        return None
+    local = os.path.normpath(spec.local_path)
+    if (local + "/").startswith(_CONTAINER_ROOT) or not os.path.isabs(local):
+        return None
+    return local
+
+
 @dataclass(frozen=True)
 class JobLayout:
     """Paths of one job directory (``root`` plays ``/opt/ml``)."""

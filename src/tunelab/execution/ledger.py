@@ -44,6 +44,7 @@ from tunelab.execution.resources import (
     Machine,
     Overcommit,
     fits,
+    overlapping,
     place,
 )
 
@@ -94,6 +95,9 @@ class Ledger:
                 waiting_demand(entry) for name, entry in state["waiting"].items() if name != job
             ]
             reserved = waiting if demand.spot else []
+            busy = _directory_in_use(state, demand, job)
+            if busy is not None:
+                return Admission(None, busy)
             if fits(demand, self.machine, self.policy, allocations, reserved):
                 placements = place(demand, hosts, self.machine, allocations)
                 net = free_net(state) if want_net else None
@@ -114,6 +118,7 @@ class Ledger:
                             ),
                             "owner": current_owner(),
                             "net": net,
+                            "directories": list(demand.directories),
                         }
                     )
                 state["waiting"].pop(job, None)
@@ -245,3 +250,21 @@ class Ledger:
                 return parse_state(f.read())
         except FileNotFoundError:
             return empty_state()
+
+
+def _directory_in_use(state: State, demand: Demand, job: str) -> str | None:
+    """Why ``job`` waits for one of its directories that another running job holds, or
+    None when it holds none of them."""
+    for entry in state["allocations"]:
+        if entry["job"] == job:
+            continue
+        for held in entry.get("directories", ()):
+            for wanted in demand.directories:
+                if overlapping(wanted, held):
+                    return (
+                        f"waiting for the checkpoint directory {wanted}: training job "
+                        f"{entry['job']} is using {held} (a CheckpointConfig.LocalPath outside "
+                        "/opt/ml/ is one directory of this machine, so the jobs that name it "
+                        "run one at a time; a path under /opt/ml/ is each job's own)"
+                    )
+    return None

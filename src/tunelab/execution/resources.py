@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.instance_types import GIB, InstanceType, instance_type
+from tunelab.execution.job_dir import shared_checkpoint_dir
 from tunelab.execution.machine import Machine
 
 DEFAULT_CPU_OVERCOMMIT = 10.0
@@ -74,11 +75,14 @@ class Overcommit:
 
 @dataclass(frozen=True)
 class Demand:
-    """What one training job asks of the machine: ``hosts`` instances of ``instance``."""
+    """What one training job asks of the machine: ``hosts`` instances of ``instance``,
+    and the ``directories`` of this machine it needs to itself (a checkpoint ``LocalPath``
+    outside ``/opt/ml/``, :func:`~tunelab.execution.job_dir.shared_checkpoint_dir`)."""
 
     instance: InstanceType
     hosts: int = 1
     spot: bool = False
+    directories: tuple[str, ...] = ()
 
     @property
     def vcpus(self) -> int:
@@ -99,7 +103,14 @@ def demand_of(definition: TrainingJobDefinition) -> Demand:
     if found is None:
         raise ValueError(f"unknown instance type {definition.resources.instance_type!r}")
     hosts = max(1, definition.resources.instance_count)
-    return Demand(found, hosts, definition.enable_managed_spot)
+    shared = shared_checkpoint_dir(definition)
+    directories = (shared,) if shared is not None else ()
+    return Demand(found, hosts, definition.enable_managed_spot, directories)
+
+
+def overlapping(a: str, b: str) -> bool:
+    """Whether directory ``a`` is ``b``, inside it, or holds it."""
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
 def oversize(
