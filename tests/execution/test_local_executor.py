@@ -353,3 +353,27 @@ def test_terminate_orphan_kills_after_grace() -> None:
     assert proc.wait(timeout=5) == -signal.SIGKILL
     assert 0.25 < time.monotonic() - started < 5
     assert terminate_orphan(proc.pid, None, grace=0.3) is False
+
+
+def test_a_hyperparameter_no_variable_can_name_still_runs(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    launch(executor, tmp_path, {"_a=b": "1", "nul": "x\0y", "model": "m"})
+    done = finished(collect(executor))
+    assert done.status is TrainingJobStatus.COMPLETED, done.failure_reason
+
+
+def test_any_failure_to_start_fails_the_job_not_the_caller(
+    executor: LocalExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("illegal environment variable name")
+
+    monkeypatch.setattr("tunelab.execution.local_launch.launch_host", broken)
+    launch(executor, tmp_path, {})
+    done = finished(collect(executor))
+    assert done.status is TrainingJobStatus.FAILED
+    assert done.failure_reason == (
+        "could not start the training job: ValueError: illegal environment variable name"
+    )
+    assert executor.running() == 0

@@ -35,7 +35,8 @@ def launch_job(
 ) -> tuple[list[HostProcess], JobNetwork | None]:
     """Create the job's network and start a host per placement of ``admission``;
     ``downloading`` is called first when the job has channels. Raises
-    :class:`LaunchError` after cleaning up (``close_fds`` closes a host's descriptors)."""
+    :class:`LaunchError` after cleaning up, whatever failed (``close_fds`` closes a host's
+    descriptors)."""
     request = queued.request
     network: JobNetwork | None = None
     started: list[HostProcess] = []
@@ -61,11 +62,14 @@ def launch_job(
                     hide_gpus=hide_gpus,
                 )
             )
-    except LaunchError:
+    except Exception as exc:  # any failure to start fails this job, never the caller's loop
         abandon(started, limiter, close_fds)
         if network is not None:
             network.remove()
-        raise
+        if isinstance(exc, LaunchError):
+            raise
+        reason = f"could not start the training job: {type(exc).__name__}: {exc}"
+        raise LaunchError(reason) from exc
     return started, network
 
 

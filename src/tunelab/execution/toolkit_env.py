@@ -171,7 +171,9 @@ def toolkit_variables(env: Mapping[str, Any]) -> dict[str, str]:
         items[f"channel_{name}"] = path
     for name, value in hps.items():
         items[f"hp_{name}"] = value
-    return {f"SM_{key.upper()}": _env_value(value) for key, value in items.items()}
+    variables = {f"SM_{key.upper()}": _env_value(value) for key, value in items.items()}
+    # a name with "=" or a NUL cannot be a variable, nor a value with a NUL: SM_HPS has them
+    return {k: v for k, v in variables.items() if "=" not in k and "\0" not in k + v}
 
 
 def _env_value(value: Any) -> str:
