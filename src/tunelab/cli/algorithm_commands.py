@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.table import Table
+from rich.text import Text
 
 from tunelab.algorithms import catalog, images
 from tunelab.algorithms.spec import (
@@ -109,7 +110,7 @@ def describe(
 
 
 def _print_builtin(spec: AlgorithmSpec) -> None:
-    out.print(f"[bold]{spec.title}[/bold] ({spec.name}): {spec.description}", highlight=False)
+    out.print(Text(spec.title, "bold"), f" ({spec.name}): {spec.description}", sep="")
     out.print(f"Program: python -m {spec.module} train", highlight=False)
     shown = ", ".join([f"tunelab/{spec.name}", *images.sagemaker_images(spec.name)])
     out.print(f"TrainingImage: {shown} (and SageMaker's other regions)", highlight=False)

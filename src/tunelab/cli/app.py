@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from tunelab.cli.backend import LocalBackend, RemoteBackend
 from tunelab.domain.errors import TunelabError
@@ -29,8 +30,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+# Messages carry user text (names, values, regexes): never read as markup, never wrapped
+out = Console(markup=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+ERROR, WARNING, VALID = Text("error", "red"), Text("warning", "yellow"), Text("valid", "green")
 
 EXIT_CODES = {
     "ValidationException": 2,
@@ -79,7 +82,7 @@ def errors_as_exit_codes() -> Iterator[None]:
     try:
         yield
     except TunelabError as error:
-        err.print(f"[red]error[/red] ({error.code}): {error.message}", highlight=False)
+        err.print(ERROR, f" ({error.code}): {error.message}", highlight=False, sep="")
         raise typer.Exit(EXIT_CODES.get(error.code, 1)) from None
 
 

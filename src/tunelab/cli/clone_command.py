@@ -10,7 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from tunelab.cli.app import Endpoint, app, backend, err, errors_as_exit_codes, out
+from tunelab.cli.app import (
+    ERROR,
+    Endpoint,
+    app,
+    backend,
+    err,
+    errors_as_exit_codes,
+    out,
+)
 from tunelab.cli.backend import LocalBackend, RemoteBackend
 from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER
 from tunelab.domain.enums import WarmStartType
@@ -111,7 +119,7 @@ def clone(
         cloned = clone_request(document, new, warm_start_type if warm_start else None, tags)
     path = output or Path(f"{new}.json")
     if path.exists() and not force:
-        err.print(f"[red]error[/red]: {path} exists; --force overwrites it", highlight=False)
+        err.print(ERROR, f": {path} exists; --force overwrites it", highlight=False, sep="")
         raise typer.Exit(2)
     path.write_text(json.dumps(cloned, indent=2) + "\n", encoding="utf-8")
     how = f", warm starting from {parent}" if warm_start else ""

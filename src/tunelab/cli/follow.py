@@ -18,10 +18,10 @@ class ProgressDisplay:
     def __init__(self, console: Console, name: str, objective: str, total: int | None) -> None:
         self.console, self.objective = console, objective
         self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
+            TextColumn("{task.fields[detail]}", markup=False),
             TimeElapsedColumn(),
             console=console,
             transient=False,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tunelab.cli.app import AsJson, Endpoint, JobName, app, backend, err, out
+from tunelab.cli.app import ERROR, AsJson, Endpoint, JobName, app, backend, err, out
 from tunelab.cli.render import (
     best_first_order,
     description_table,
@@ -117,5 +117,5 @@ def delete(name: JobName, endpoint: Endpoint = None) -> None:
 
 
 def _usage(message: str) -> typer.Exit:
-    err.print(f"[red]error[/red]: {message}", highlight=False)
+    err.print(ERROR, f": {message}", highlight=False, sep="")
     return typer.Exit(2)

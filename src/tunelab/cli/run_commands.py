@@ -13,6 +13,8 @@ from typing import Any
 import typer
 
 from tunelab.cli.app import (
+    VALID,
+    WARNING,
     AsJson,
     Endpoint,
     JobFile,
@@ -59,9 +61,10 @@ def validate(job_file: JobFile, endpoint: Endpoint = None) -> None:
                     raise tuning_job_name_taken(spec.name, spec.name)
     definitions = ", ".join(d.label for d in spec.definitions)
     out.print(
-        f"[green]valid[/green]: {spec.name} ({spec.strategy}, {spec.max_jobs} "
-        f"training jobs, {definitions})",
+        VALID,
+        f": {spec.name} ({spec.strategy}, {spec.max_jobs} training jobs, {definitions})",
         highlight=False,
+        sep="",
     )
 
 
@@ -165,8 +168,10 @@ def _warn_about_missing_objectives(target: LocalBackend | RemoteBackend, name: s
     log = target.log_path(first["TrainingJobName"])
     where = f"its log: {log}" if log else "its log on the server"
     err.print(
-        f"[yellow]warning[/yellow]: {len(silent)} training job(s) finished without reporting "
+        WARNING,
+        f": {len(silent)} training job(s) finished without reporting "
         f"the objective metric. {first['TrainingJobName']}: {first['FailureReason']}. Check "
         f"the MetricDefinitions against {where}",
         highlight=False,
+        sep="",
     )

@@ -9,6 +9,8 @@ import typer
 
 from tunelab.cli.app import (
     DESTINATION_HELP,
+    ERROR,
+    WARNING,
     app,
     err,
     errors_as_exit_codes,
@@ -57,9 +59,11 @@ def serve(
 
     if no_auth and not is_loopback(host):
         err.print(
-            f"[red]error[/red]: --no-auth is only allowed on a loopback address; "
+            ERROR,
+            f": --no-auth is only allowed on a loopback address; "
             f"{host!r} is reachable from other machines",
             highlight=False,
+            sep="",
         )
         raise typer.Exit(2)
     with errors_as_exit_codes():
@@ -68,9 +72,10 @@ def serve(
             authenticate = None if no_auth else Authenticator(keys)
             if authenticate is not None and not keys.list():
                 err.print(
-                    "[yellow]warning[/yellow]: no access keys yet; create one with "
-                    "`tunelab access-keys create`",
+                    WARNING,
+                    ": no access keys yet; create one with `tunelab access-keys create`",
                     highlight=False,
+                    sep="",
                 )
             services = build_services(settings, store)
             app_ = create_app(services, authenticate, console_routes_for(services, keys, no_auth))
@@ -129,7 +134,7 @@ def create_key(
     try:
         parsed = Policy.parse(policy)
     except PolicyError as error:
-        err.print(f"[red]error[/red]: --policy: {error}", highlight=False)
+        err.print(ERROR, f": --policy: {error}", highlight=False, sep="")
         raise typer.Exit(2) from None
     with errors_as_exit_codes():
         _, store, keys = _open()
@@ -184,9 +189,11 @@ def _objects():  # the store of the configured home
     settings = Settings.from_env()
     if settings.s3_root is None:
         err.print(
-            "[red]error[/red]: AWS_ENDPOINT_URL_S3 is set: s3:// names a real S3 "
+            ERROR,
+            ": AWS_ENDPOINT_URL_S3 is set: s3:// names a real S3 "
             "endpoint, not tunelab's local object store",
             highlight=False,
+            sep="",
         )
         raise typer.Exit(2)
     return LocalObjectStore(Path(settings.s3_root))

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from tunelab.cli.app import app, err, errors_as_exit_codes, out
+from tunelab.cli.app import ERROR, app, err, errors_as_exit_codes, out
 
 spot_app = typer.Typer(help="Managed spot training: interruption drills, savings.")
 app.add_typer(spot_app, name="spot")
@@ -64,18 +64,20 @@ def interrupt(
         finally:
             store.close()
         if not definition.enable_managed_spot:
-            err.print(f"[red]error[/red]: {job.name} is not a managed spot training job")
+            err.print(ERROR, f": {job.name} is not a managed spot training job", sep="")
             raise typer.Exit(2)
         if job.status is not TrainingJobStatus.IN_PROGRESS:
-            err.print(f"[red]error[/red]: {job.name} is {job.status}; it holds no capacity")
+            err.print(ERROR, f": {job.name} is {job.status}; it holds no capacity", sep="")
             raise typer.Exit(3)
         reason = f"spot capacity was reclaimed (tunelab spot interrupt); it is back in {hold:g} s"
         until = time.time() + hold
         if not machine_ledger(settings).request_interrupt(job.name, reason, until):
             err.print(
-                f"[red]error[/red]: {job.name} is not running on this machine's spot "
+                ERROR,
+                f": {job.name} is not running on this machine's spot "
                 "capacity now (it may be waiting for capacity, or run from another "
-                "TUNELAB_HOME)"
+                "TUNELAB_HOME)",
+                sep="",
             )
             raise typer.Exit(3)
     out.print(f"{job.name}: spot capacity reclaimed; the job resumes in {hold:g} s or later")

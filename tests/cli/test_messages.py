@@ -1,0 +1,36 @@
+"""Messages carry user text as it is: brackets in a rule, a name or a value are never read
+as markup, and a long message is one line even when the output is not a terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tests.factories import make_document
+from tunelab.cli.app import app
+
+NAME_RULE = "must match the pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}; got 'bad_name!'"
+
+
+def run(tmp_path: Path, *args: str) -> tuple[int, str]:
+    env = {"TUNELAB_HOME": str(tmp_path / "home"), "COLUMNS": None}
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.stderr
+
+
+def test_a_refusal_shows_its_rule_whole_on_one_line(tmp_path: Path) -> None:
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps(make_document(name="bad_name!")))
+    code, stderr = run(tmp_path, "validate", str(job))
+    assert code == 2
+    line = next(line for line in stderr.splitlines() if "HyperParameterTuningJobName" in line)
+    assert line == f"error (ValidationException): HyperParameterTuningJobName: {NAME_RULE}"
+
+
+def test_a_name_that_looks_like_markup_is_an_unknown_job(tmp_path: Path) -> None:
+    for name in ("[/x]", "[bold]zz"):
+        code, stderr = run(tmp_path, "describe", name)
+        assert code == 3, stderr
+        assert f"'{name}'" in stderr
