@@ -4,7 +4,8 @@ Every job command works on the local store, or with ``--endpoint URL`` (or
 ``TUNELAB_ENDPOINT``) on a running ``tunelab serve``. Exit codes: 0 success
 (``run``: the tuning job Completed), 1 the tuning job Failed or was Stopped, 2
 bad input (the message names the field and the rule), 3 a job that does not
-exist or is busy, 4 the server refused the credentials, 130 interrupted.
+exist or is busy, 4 the server refused the credentials, 5 the server could not be
+reached, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ EXIT_CODES = {
     "UnrecognizedClientException": 4,
     "InvalidSignatureException": 4,
     "AccessDeniedException": 4,
+    "EndpointConnectionError": 5,
 }
 
 JobFile = Annotated[

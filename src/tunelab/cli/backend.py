@@ -19,6 +19,9 @@ Wire = dict[str, Any]
 OnProgress = Callable[[Progress], None]
 
 
+UNREACHABLE = "EndpointConnectionError"
+
+
 class RemoteError(TunelabError):
     """An error answered by a tunelab server, with its AWS code."""
 
@@ -98,23 +101,39 @@ class RemoteBackend:
     """A tunelab server through boto3's ``sagemaker`` client (credentials from the
     usual AWS chain: environment, profile...)."""
 
-    def __init__(self, endpoint: str, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self, endpoint: str, poll_interval: float = 1.0, reconnect_seconds: float = 120.0
+    ) -> None:
         import boto3
         import botocore.session
+        from botocore import UNSIGNED
+        from botocore.config import Config
 
-        region = botocore.session.get_session().get_config_variable("region") or "us-east-1"
-        self.client = boto3.client("sagemaker", endpoint_url=endpoint, region_name=region)
-        self.poll_interval = poll_interval
+        session = botocore.session.get_session()
+        region = session.get_config_variable("region") or "us-east-1"
+        # without credentials, unsigned requests: a --no-auth server takes them, another
+        # answers MissingAuthenticationToken
+        config = Config(signature_version=UNSIGNED) if session.get_credentials() is None else None
+        self.client = boto3.client(
+            "sagemaker", endpoint_url=endpoint, region_name=region, config=config
+        )
+        self.endpoint = endpoint
+        self.poll_interval, self.reconnect_seconds = poll_interval, reconnect_seconds
         self._stop_requested = False
 
     def _call(self, operation: str, **params: Any) -> Wire:
-        from botocore.exceptions import ClientError
+        """The operation's response; a refusal or an unreachable server as
+        :class:`RemoteError` (code ``EndpointConnectionError`` for the latter)."""
+        from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
         try:
             response = getattr(self.client, operation)(**params)
         except ClientError as error:
             info = error.response.get("Error", {})
             raise RemoteError(info.get("Code", "ClientError"), info.get("Message", "")) from None
+        except (ConnectionError, HTTPClientError) as error:
+            message = f"could not reach the tunelab server at {self.endpoint}: {error}"
+            raise RemoteError(UNREACHABLE, message) from None
         response.pop("ResponseMetadata", None)
         return _epoch(response)
 
@@ -132,10 +151,21 @@ class RemoteBackend:
         return name, False
 
     def follow(self, name: str, on_progress: OnProgress | None) -> str:
-        """Poll Describe until the job ends (the server runs it); its final status."""
+        """Poll Describe until the job ends (the server runs it); its final status. A
+        server out of reach is waited for up to ``reconnect_seconds``."""
         stopped = False
+        unreachable_since: float | None = None
         while True:
-            wire = self.describe(name)
+            try:
+                wire = self.describe(name)
+            except RemoteError as error:  # a server restarting: it resumes the job
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                if error.code != UNREACHABLE or now - unreachable_since > self.reconnect_seconds:
+                    raise
+                time.sleep(self.poll_interval)
+                continue
+            unreachable_since = None
             if on_progress is not None:
                 on_progress(progress_of(wire))
             status = wire["HyperParameterTuningJobStatus"]
