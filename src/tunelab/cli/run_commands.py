@@ -159,7 +159,7 @@ def _warn_about_missing_objectives(target: LocalBackend | RemoteBackend, name: s
         s
         for s in target.training_jobs(TrainingJobQuery(name))
         if s.get("ObjectiveStatus") == "Failed"
-        and s["TrainingJobStatus"] != "Failed"
+        and s["TrainingJobStatus"] == "Completed"  # not one stopped before its first report
         and s.get("FailureReason", "").startswith("ObjectiveMetricMissing")
     ]
     if not silent:
