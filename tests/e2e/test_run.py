@@ -143,6 +143,18 @@ def test_ctrl_c_stops_the_tuning_job(env: Env) -> None:
     assert all(j.status is TrainingJobStatus.STOPPED for j in env.training_jobs("e2e-job"))
 
 
+@pytest.mark.slow
+def test_sigterm_leaves_the_tuning_job_to_resume(env: Env) -> None:
+    process = start_slow_job(env)
+    process.send_signal(signal.SIGTERM)  # a service manager, a shutdown
+    assert process.wait(timeout=30) == 143
+    assert "`tunelab resume e2e-job` continues it" in process.stderr.read()
+    assert env.store.get_tuning_job("e2e-job").status is TuningJobStatus.IN_PROGRESS
+    resumed = env.run("resume", "e2e-job", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert env.store.get_tuning_job("e2e-job").status is TuningJobStatus.COMPLETED
+
+
 def test_stopping_a_finished_job_is_refused(env: Env) -> None:
     assert env.run("run", str(env.job_file(max_jobs=1)), "--quiet").returncode == 0
     result = env.run("stop", "e2e-job")

@@ -94,6 +94,10 @@ def resume(
         _follow(target, name, as_json, quiet)
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived (a service manager or a shutdown ending this process)."""
+
+
 def _follow(target: LocalBackend | RemoteBackend, name: str, as_json: bool, quiet: bool) -> None:
     wire = target.describe(name)
     interrupts = 0
@@ -106,8 +110,11 @@ def _follow(target: LocalBackend | RemoteBackend, name: str, as_json: bool, quie
         err.print("Stopping the tuning job... (Ctrl-C again to leave it unfinished)")
         target.request_stop(name)
 
+    def on_terminate(signum: int, frame: object) -> None:
+        raise _Terminated
+
     previous = signal.signal(signal.SIGINT, on_interrupt)
-    signal.signal(signal.SIGTERM, on_interrupt)
+    signal.signal(signal.SIGTERM, on_terminate)  # a shutdown: the job survives it
     try:
         if quiet or as_json:
             status = target.follow(name, None)
@@ -117,9 +124,9 @@ def _follow(target: LocalBackend | RemoteBackend, name: str, as_json: bool, quie
             )
             with ProgressDisplay(err, name, _objective_name(wire), total) as display:
                 status = target.follow(name, display.update)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as interrupted:
         err.print(f"Left tuning job {name} unfinished; `tunelab resume {name}` continues it.")
-        raise typer.Exit(130) from None
+        raise typer.Exit(143 if isinstance(interrupted, _Terminated) else 130) from None
     finally:
         signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
