@@ -199,6 +199,44 @@ def test_hyperband_max_resource_given_or_inferred_and_bounded() -> None:
     ]
 
 
+def test_an_inferred_max_resource_is_at_least_1_and_named() -> None:
+    document = make_document(strategy="Hyperband")
+    static = document["TrainingJobDefinition"]["StaticHyperParameters"] = {"epochs": "0"}
+    where = "TrainingJobDefinition.StaticHyperParameters.epochs"
+    assert messages(document) == [
+        f"{where}: gives Hyperband's MaxResource (HyperbandStrategyConfig has none), which "
+        "must be at least 1; got 0"
+    ]
+    static["epochs"] = "20001"
+    assert messages(document) == [f"{where}: must be at most 20000; got 20001"]
+    static["epochs"] = "5"
+    document[CONFIG]["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 6}}
+    assert messages(document) == [
+        f"{CONFIG}.StrategyConfig.HyperbandStrategyConfig.MinResource: (6) must not be "
+        f"greater than MaxResource (5, from {where})"
+    ]
+    document[CONFIG]["StrategyConfig"] = {"HyperbandStrategyConfig": {"MaxResource": 9}}
+    static["epochs"] = "0"  # a MaxResource given is not inferred
+    assert violations(document) == []
+
+
+def test_a_tuning_job_runs_at_most_30_days() -> None:
+    document = make_document()
+    limits = document[CONFIG]["ResourceLimits"]
+    limits["MaxRuntimeInSeconds"] = 30 * 86400 + 1
+    found = violations(document)
+    assert [(str(v), v.code) for v in found] == [
+        (
+            f"{CONFIG}.ResourceLimits.MaxRuntimeInSeconds: 2592001 exceeds the quota of "
+            "2592000 seconds (30 days) of run time per tuning job",
+            "ResourceLimitExceeded",
+        )
+    ]
+    limits["MaxRuntimeInSeconds"] = 30 * 86400
+    assert violations(document) == []
+    assert violations(document, Quotas(max_tuning_job_runtime_seconds=3600)) != []
+
+
 def grid_document(**changes: Any) -> dict[str, Any]:
     document = make_document(strategy="Grid", max_jobs=None)
     document[CONFIG]["ParameterRanges"] = {
@@ -403,6 +441,25 @@ def test_bounds_must_be_numbers_of_the_right_kind() -> None:
     )
     with pytest.raises(ValidationError, match="MinValue: must be a finite number; got 'nan'"):
         violations(document)
+
+
+@pytest.mark.parametrize("bound", ["1_0", " 1", "1 ", "0x10", "\u0661"])
+def test_bounds_are_plain_decimal_numbers(bound: str) -> None:
+    for kind, label in (
+        ("IntegerParameterRanges", "an integer"),
+        ("ContinuousParameterRanges", "a finite number"),
+    ):
+        document = with_range(kind, {"Name": "n", "MinValue": bound, "MaxValue": "20"})
+        with pytest.raises(ValidationError) as error:
+            violations(document)
+        assert [str(v) for v in error.value.violations] == [
+            f"{RANGES}.{kind}[0].MinValue: must be {label} written as a string; got {bound!r}"
+        ]
+    for bound in ("-1", "+1", "1.5e-3", ".5", "5."):
+        document = with_range(
+            "ContinuousParameterRanges", {"Name": "x", "MinValue": bound, "MaxValue": "20"}
+        )
+        assert violations(document) == []
 
 
 def test_a_hyperparameter_is_static_or_tuned_not_both() -> None:

@@ -18,7 +18,9 @@ from tunelab.domain.errors import (
     ResourceNotFound,
     ValidationError,
 )
+from tunelab.domain.request import parse_tuning_job
 from tunelab.domain.rules import Quotas
+from tunelab.domain.tuning_job import TuningJob
 from tunelab.execution import container
 from tunelab.service.settings import Settings
 from tunelab.service.tuning import TuningService
@@ -230,3 +232,44 @@ def test_a_multi_definition_request_validates(service: TuningService) -> None:
         definition["AlgorithmSpecification"]["TrainingImage"] = f"file://{PROGRAM}"
     spec = service.validate(request)
     assert [d.name for d in spec.definitions] == ["alpha", "beta"]
+
+
+def test_concurrent_tuning_jobs_are_a_quota(service: TuningService, tmp_path: Path) -> None:
+    quotas = Quotas(max_concurrent_tuning_jobs=2)
+    small = TuningService(
+        Settings(home=tmp_path, database_url=service.store.url, quotas=quotas), service.store
+    )
+    small.create(document(name="one"))
+    small.create(document(name="two"))
+    small.stop("one", finish_orphans=False)  # Stopping: not ended yet
+    with pytest.raises(
+        ResourceLimitExceeded,
+        match="2 tuning jobs are in progress; the quota of concurrent tuning jobs is 2",
+    ):
+        small.create(document(name="three"))
+    with pytest.raises(ResourceNotFound):
+        small.get("three")  # nothing stored
+    assert small.create_or_resume(document(name="two"))[1]  # resuming is not a new job
+    small.stop("one")
+    assert small.create(document(name="three")).status is TuningJobStatus.IN_PROGRESS
+
+
+def test_the_concurrent_tuning_jobs_quota_is_configurable(tmp_path: Path) -> None:
+    env = {"TUNELAB_HOME": str(tmp_path)}
+    assert Settings.from_env(env).quotas.max_concurrent_tuning_jobs == 100
+    env["TUNELAB_MAX_CONCURRENT_TUNING_JOBS"] = "3"
+    assert Settings.from_env(env).quotas.max_concurrent_tuning_jobs == 3
+
+
+def test_a_job_an_older_version_accepted_and_that_cannot_run_can_be_stopped(
+    service: TuningService,
+) -> None:
+    request = document(StaticHyperParameters={"epochs": "0"})
+    request["HyperParameterTuningJobConfig"]["Strategy"] = "Hyperband"
+    with pytest.raises(ValidationError, match=r"StaticHyperParameters\.epochs: gives Hyperband"):
+        service.validate(request)
+    spec = parse_tuning_job(service.prepared(request))  # stored as an older version did
+    now = service.clock.now()
+    service.store.create_tuning_job(TuningJob(spec, TuningJobStatus.IN_PROGRESS, now, now))
+    assert service.stop(spec.name).status is TuningJobStatus.STOPPED
+    service.delete(spec.name)

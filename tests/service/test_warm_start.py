@@ -200,3 +200,30 @@ def test_at_most_ten_changes(service: TuningService) -> None:
         f"{PARENTS}[0].HyperParameterTuningJobName: 11 changes from 'wide' (tuned "
         "hyperparameters made static, static values changed); at most 10 are allowed"
     ]
+
+
+def test_identical_data_and_algorithm_changes_only_the_listed_members(
+    service: TuningService,
+) -> None:
+    parent(service)
+    kept = {
+        "Environment": {"A": "b"},
+        "EnableNetworkIsolation": True,
+        "EnableInterContainerTrafficEncryption": True,
+        "RetryStrategy": {"MaximumRetryAttempts": 2},
+    }
+    allowed = (
+        "AlgorithmSpecification, InputDataConfig, OutputDataConfig, StaticHyperParameters, "
+        "RoleArn, ResourceConfig, StoppingCondition, VpcConfig, EnableManagedSpotTraining, "
+        "CheckpointConfig"
+    )
+    assert refusals(service, child(**kept)) == [
+        f"TrainingJobDefinition.{member}: differs from the {member} of parent 'parent-1'; "
+        f"with IdenticalDataAndAlgorithm only {allowed} may change (use TransferLearning)"
+        for member in kept
+    ]
+    # the parent's values, given explicitly or by default, are no change
+    service.validate(child(EnableNetworkIsolation=False, Environment={}))
+    service.validate(child(StoppingCondition={"MaxRuntimeInSeconds": 30}))
+    del kept["EnableNetworkIsolation"]  # (whether this machine can isolate is another rule)
+    service.validate(child("TransferLearning", **kept))

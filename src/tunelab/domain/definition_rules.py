@@ -1,5 +1,8 @@
 """SageMaker's rules for one training job definition of a tuning job: its metric
-definitions, hyperparameter ranges, resources and stopping condition."""
+definitions, hyperparameter ranges, resources, stopping condition and channels.
+
+The rules that hold for any training job (not only a tuning job's) are
+:func:`check_training_definition`'s; ``CreateTrainingJob`` runs them too."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ def check_definition(spec: TuningJobSpec, index: int) -> Iterator[Violation]:
 def _definition(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> Iterator[Violation]:
     path = definition_path(spec, index)
     algorithm = f"{path}.AlgorithmSpecification"
+    yield from _metric_count(d, f"{algorithm}.MetricDefinitions")
     yield from _metric_definitions(d, f"{algorithm}.MetricDefinitions")
     if d.objective is not None:
         names = {m.name for m in d.metric_definitions}
@@ -39,37 +43,96 @@ def _definition(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> It
                 f"definitions: no MetricDefinition is named "
                 f"'{d.objective.metric_name}'",
             )
-    if d.training_image is None and d.algorithm_name is None:
-        yield Violation(algorithm, "give TrainingImage or AlgorithmName")
-    elif d.training_image is not None and d.algorithm_name is not None:
-        yield Violation(algorithm, "give TrainingImage or AlgorithmName, not both")
+    yield from _algorithm(d, algorithm)
     yield from _ranges(spec, index, d)
     yield from _resources(d, path)
-    stopping = d.stopping
-    if stopping.max_wait_seconds is not None:
-        if not d.enable_managed_spot:
+    yield from _stopping(d, path)
+    yield from _channels(d, f"{path}.")
+
+
+def check_training_definition(d: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
+    """The rules of any training job's definition (a tuning job's, or a
+    ``CreateTrainingJob`` request's when ``prefix`` is empty): metric names unique
+    and regexes valid, TrainingImage or AlgorithmName, InstanceCount, MaxWaitTimeInSeconds
+    with managed spot, one data source per channel and unique channel names. Paths
+    start with ``prefix`` (``TrainingJobDefinition.`` or empty)."""
+    algorithm = f"{prefix}AlgorithmSpecification"
+    yield from _metric_definitions(d, f"{algorithm}.MetricDefinitions")
+    yield from _algorithm(d, algorithm)
+    yield from _resources(d, prefix.rstrip("."))
+    yield from _stopping(d, prefix.rstrip("."))
+    yield from _channels(d, prefix)
+
+
+def _algorithm(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
+    if d.training_image is None and d.algorithm_name is None:
+        yield Violation(path, "give TrainingImage or AlgorithmName")
+    elif d.training_image is not None and d.algorithm_name is not None:
+        yield Violation(path, "give TrainingImage or AlgorithmName, not both")
+
+
+def _stopping(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
+    stopping, where = d.stopping, _join(path, "StoppingCondition.MaxWaitTimeInSeconds")
+    if stopping.max_wait_seconds is None:
+        return
+    if not d.enable_managed_spot:
+        yield Violation(
+            where,
+            "Invalid "
+            "MaxWaitTimeInSeconds. It is only supported when "
+            "EnableManagedSpotTraining is set to true",
+        )
+    elif (stopping.max_runtime_seconds or 0) > stopping.max_wait_seconds:
+        yield Violation(
+            where,
+            "must be at least "
+            f"MaxRuntimeInSeconds ({stopping.max_runtime_seconds}); got "
+            f"{stopping.max_wait_seconds}",
+        )
+
+
+DATA_SOURCES = ("S3DataSource", "FileSystemDataSource", "DatasetSource")
+
+
+def _channels(d: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
+    """Channel names are unique (each is a directory ``input/data/<name>``); each
+    channel's DataSource gives exactly one source."""
+    first: dict[str, int] = {}
+    for i, channel in enumerate(d.document.get("InputDataConfig") or ()):
+        where = f"{prefix}InputDataConfig[{i}]"
+        name = channel.get("ChannelName")
+        if name in first:
             yield Violation(
-                f"{path}.StoppingCondition.MaxWaitTimeInSeconds",
-                "Invalid "
-                "MaxWaitTimeInSeconds. It is only supported when "
-                "EnableManagedSpotTraining is set to true",
+                f"{where}.ChannelName",
+                f"channel names must be unique; '{name}' is also the name of "
+                f"InputDataConfig[{first[name]}]",
             )
-        elif (stopping.max_runtime_seconds or 0) > stopping.max_wait_seconds:
+        else:
+            first[name] = i
+        given = [key for key in DATA_SOURCES if (channel.get("DataSource") or {}).get(key)]
+        if not given:
+            yield Violation(f"{where}.DataSource", "give S3DataSource or FileSystemDataSource")
+        elif len(given) > 1:
             yield Violation(
-                f"{path}.StoppingCondition.MaxWaitTimeInSeconds",
-                "must be at least "
-                f"MaxRuntimeInSeconds ({stopping.max_runtime_seconds}); got "
-                f"{stopping.max_wait_seconds}",
+                f"{where}.DataSource",
+                f"give one data source; got {' and '.join(given)}",
             )
 
 
-def _metric_definitions(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
+def _join(path: str, member: str) -> str:
+    return f"{path}.{member}" if path else member
+
+
+def _metric_count(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
     if len(d.metric_definitions) > MAX_METRIC_DEFINITIONS:
         yield Violation(
             path,
             f"a tuning job takes at most {MAX_METRIC_DEFINITIONS} metric "
             f"definitions per training job definition; got {len(d.metric_definitions)}",
         )
+
+
+def _metric_definitions(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
     seen: set[str] = set()
     for i, metric in enumerate(d.metric_definitions):
         if metric.name in seen:
@@ -160,7 +223,7 @@ def _resources(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
     document = d.document
     if "ResourceConfig" in document and "HyperParameterTuningResourceConfig" in document:
         yield Violation(
-            f"{path}.HyperParameterTuningResourceConfig",
+            _join(path, "HyperParameterTuningResourceConfig"),
             "give ResourceConfig or HyperParameterTuningResourceConfig, not both",
         )
     tuning = document.get("HyperParameterTuningResourceConfig") or {}
@@ -168,11 +231,11 @@ def _resources(d: TrainingJobDefinition, path: str) -> Iterator[Violation]:
         key in tuning for key in ("InstanceType", "InstanceCount", "VolumeSizeInGB")
     ):
         yield Violation(
-            f"{path}.HyperParameterTuningResourceConfig",
+            _join(path, "HyperParameterTuningResourceConfig"),
             "use either InstanceConfigs or InstanceType/InstanceCount/VolumeSizeInGB, not both",
         )
     if d.resources.instance_count < 1:
         yield Violation(
-            f"{path}.ResourceConfig.InstanceCount",
+            _join(path, "ResourceConfig.InstanceCount"),
             f"must be at least 1; got {d.resources.instance_count}",
         )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from tunelab.domain.enums import EarlyStoppingType
 from tunelab.domain.errors import Violation
-from tunelab.domain.paths import CONFIG
+from tunelab.domain.paths import CONFIG, definition_path
 from tunelab.domain.tuning_job import TuningJobSpec
 
 MAX_HYPERBAND_RESOURCE = 20_000
@@ -15,8 +15,9 @@ EPOCH_HYPERPARAMETERS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epo
 
 
 def hyperband_violations(spec: TuningJobSpec) -> Iterator[Violation]:
-    """Hyperband's rules: early stopping Off, a MaxResource given or inferred and at
-    most :data:`MAX_HYPERBAND_RESOURCE`, MinResource not above it."""
+    """Hyperband's rules: early stopping Off, a MaxResource given or inferred, at
+    least 1 and at most :data:`MAX_HYPERBAND_RESOURCE`, MinResource not above it. A
+    problem with an inferred MaxResource names the static hyperparameter it came from."""
     if spec.early_stopping is not EarlyStoppingType.OFF:
         yield Violation(
             f"{CONFIG}.TrainingJobEarlyStoppingType",
@@ -27,6 +28,7 @@ def hyperband_violations(spec: TuningJobSpec) -> Iterator[Violation]:
     config = spec.hyperband
     path = f"{CONFIG}.StrategyConfig.HyperbandStrategyConfig"
     max_resource = hyperband_max_resource(spec)
+    source = None if config and config.max_resource is not None else _inferred_from(spec)
     if max_resource is None:
         yield Violation(
             f"{path}.MaxResource",
@@ -35,15 +37,22 @@ def hyperband_violations(spec: TuningJobSpec) -> Iterator[Violation]:
             + ", ".join(EPOCH_HYPERPARAMETERS)
             + " gives the number of epochs",
         )
-    elif max_resource > MAX_HYPERBAND_RESOURCE:
+        return
+    if source is not None and max_resource < 1:
         yield Violation(
-            f"{path}.MaxResource", f"must be at most {MAX_HYPERBAND_RESOURCE}; got {max_resource}"
+            source,
+            f"gives Hyperband's MaxResource (HyperbandStrategyConfig has none), which must "
+            f"be at least 1; got {max_resource}",
         )
+    elif max_resource > MAX_HYPERBAND_RESOURCE:
+        where = source or f"{path}.MaxResource"
+        yield Violation(where, f"must be at most {MAX_HYPERBAND_RESOURCE}; got {max_resource}")
     min_resource = config.min_resource if config else None
-    if min_resource is not None and max_resource is not None and min_resource > max_resource:
+    if min_resource is not None and min_resource > max_resource:
+        given = f"{max_resource}, from {source}" if source else str(max_resource)
         yield Violation(
             f"{path}.MinResource",
-            f"({min_resource}) must not be greater than MaxResource ({max_resource})",
+            f"({min_resource}) must not be greater than MaxResource ({given})",
         )
 
 
@@ -55,9 +64,21 @@ def hyperband_max_resource(spec: TuningJobSpec) -> int | None:
     config = spec.hyperband
     if config is not None and config.max_resource is not None:
         return config.max_resource
-    for definition in spec.definitions:
+    found = _inference(spec)
+    return None if found is None else found[1]
+
+
+def _inferred_from(spec: TuningJobSpec) -> str | None:
+    """The field path of the static hyperparameter MaxResource is inferred from."""
+    found = _inference(spec)
+    return None if found is None else found[0]
+
+
+def _inference(spec: TuningJobSpec) -> tuple[str, int] | None:
+    for index, definition in enumerate(spec.definitions):
         static = definition.static_hyperparameters
         for name in EPOCH_HYPERPARAMETERS:
-            if name in static and static[name].strip().isdigit():
-                return int(static[name])
+            if name in static and static[name].strip().isdecimal():
+                where = f"{definition_path(spec, index)}.StaticHyperParameters.{name}"
+                return where, int(static[name])
     return None

@@ -9,6 +9,7 @@ numbers) is reported here as violations with the field path.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -118,15 +119,25 @@ def parse_ranges(ranges: Doc, path: str, problems: list[Violation]) -> SearchSpa
     return SearchSpace(tuple(parsed))
 
 
+INTEGER = re.compile(r"[+-]?[0-9]+")
+DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+"""A range bound is a plain decimal number: no spaces, no ``_`` separators, no
+``inf``/``nan`` (Python's ``int``/``float`` accept all of these)."""
+
+
 def _number(text: Any, kind: type, path: str, problems: list[Violation]) -> float | int | None:
     label = "an integer" if kind is int else "a finite number"
+    written = f"must be {label} written as a string; got {text!r}"
     try:
-        value = kind(str(text).strip())
+        value = kind(str(text))
     except (TypeError, ValueError):
-        problems.append(Violation(path, f"must be {label} written as a string; got {text!r}"))
+        problems.append(Violation(path, written))
         return None
     if kind is float and not math.isfinite(value):
         problems.append(Violation(path, f"must be {label}; got {text!r}"))
+        return None
+    if not (INTEGER if kind is int else DECIMAL).fullmatch(str(text)):
+        problems.append(Violation(path, written))
         return None
     return value
 

@@ -21,6 +21,7 @@ from tunelab.domain.paths import CONFIG, ranges_document, ranges_path
 from tunelab.domain.tuning_job import TuningJobSpec
 
 QUOTA = "ResourceLimitExceeded"
+MAX_TUNING_JOB_RUNTIME_SECONDS = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Quotas:
     max_training_jobs: int = 500
     max_concurrent_instances: int = 20
     """Training instances in use at once: parallel jobs times each job's InstanceCount."""
+    max_concurrent_tuning_jobs: int = 100
+    """Tuning jobs not yet ended (InProgress or Stopping) at once."""
+    max_tuning_job_runtime_seconds: int = MAX_TUNING_JOB_RUNTIME_SECONDS
+    """Largest ``ResourceLimits.MaxRuntimeInSeconds`` (SageMaker: 30 days)."""
 
 
 def check_document(document: Mapping[str, Any]) -> list[Violation]:
@@ -121,6 +126,22 @@ def check_document(document: Mapping[str, Any]) -> list[Violation]:
     return found
 
 
+def concurrent_tuning_jobs(running: int, quotas: Quotas = Quotas()) -> list[Violation]:
+    """The quota of tuning jobs not yet ended, for creating one more while ``running``
+    have not ended (``ResourceLimitExceeded``)."""
+    limit = quotas.max_concurrent_tuning_jobs
+    if running < limit:
+        return []
+    return [
+        Violation(
+            "",
+            f"{running} tuning jobs are in progress; the quota of concurrent tuning jobs "
+            f"is {limit}: wait for one to end, or stop one, before creating another",
+            QUOTA,
+        )
+    ]
+
+
 def check_spec(spec: TuningJobSpec, quotas: Quotas = Quotas()) -> list[Violation]:
     """Every semantic rule of a parsed request; empty when the job may run."""
     found = list(_limits(spec, quotas))
@@ -160,6 +181,15 @@ def _limits(spec: TuningJobSpec, quotas: Quotas) -> Iterator[Violation]:
             f"parallel jobs of {widest.resources.instance_count} instances "
             f"({widest.label}'s InstanceCount) need {instances} training instances "
             f"at once, more than the quota of {quotas.max_concurrent_instances}",
+            QUOTA,
+        )
+    runtime = limits.max_runtime_seconds
+    if runtime is not None and runtime > quotas.max_tuning_job_runtime_seconds:
+        days = quotas.max_tuning_job_runtime_seconds / 86400
+        yield Violation(
+            f"{path}.MaxRuntimeInSeconds",
+            f"{runtime} exceeds the quota of {quotas.max_tuning_job_runtime_seconds} "
+            f"seconds ({days:g} days) of run time per tuning job",
             QUOTA,
         )
     if total is None and spec.strategy is not StrategyType.GRID:

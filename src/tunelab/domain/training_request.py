@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab.domain.definition import TrainingJobDefinition
+from tunelab.domain.definition_rules import check_training_definition
+from tunelab.domain.errors import Violation
 from tunelab.domain.request import parse_definition
 from tunelab.domain.search_space import SearchSpace
 
@@ -35,6 +37,20 @@ def parse_training_job_request(document: Mapping[str, Any]) -> TrainingJobReques
         tags=tuple((t["Key"], t.get("Value", "")) for t in document.get("Tags", ())),
         document=document,
     )
+
+
+def check_training_job(request: TrainingJobRequest) -> list[Violation]:
+    """SageMaker's rules for a ``CreateTrainingJob`` request that its service model
+    cannot express: an AlgorithmSpecification, then the rules every training job
+    definition follows (those a tuning job's definitions follow too)."""
+    if "AlgorithmSpecification" not in request.document:
+        return [
+            Violation(
+                "AlgorithmSpecification",
+                "is required: give its TrainingImage or AlgorithmName and TrainingInputMode",
+            )
+        ]
+    return list(check_training_definition(request.definition, ""))
 
 
 DEFINITION_MEMBERS = (

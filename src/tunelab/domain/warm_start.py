@@ -8,7 +8,10 @@ child optimizes the same objective metric; the set of hyperparameter names
 at most 10 changes, counting a tuned hyperparameter made static (a categorical
 range counts its number of values) and a changed static value;
 ``IdenticalDataAndAlgorithm`` also keeps the training image (or algorithm) and
-the input data. Parents of parents are not used. The parents' training jobs and
+the input data, and changes only the members of :data:`MAY_CHANGE` (with the
+ranges, objective and definition name, compared by the other rules): the members of
+:data:`KEPT` must be those of each parent's definition. Parents of parents are not
+used. The parents' training jobs and
 the child's count together against the training-job quota.
 """
 
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER, TrainingJobDefinition
 from tunelab.domain.enums import TrainingJobStatus, WarmStartType
 from tunelab.domain.errors import Violation
+from tunelab.domain.paths import definition_path
 from tunelab.domain.search_space import (
     CategoricalRange,
     ContinuousRange,
@@ -32,6 +36,28 @@ from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 
 MAX_CHANGES = 10
 PATH = "WarmStartConfig.ParentHyperParameterTuningJobs"
+MAY_CHANGE = (
+    "AlgorithmSpecification",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "StaticHyperParameters",
+    "RoleArn",
+    "ResourceConfig",
+    "StoppingCondition",
+    "VpcConfig",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+)
+"""SageMaker's list for ``IdenticalDataAndAlgorithm`` ("Only the following fields in
+TrainingJobDefinition are allowed to change"); ``HyperParameterTuningResourceConfig``
+is the other form of ``ResourceConfig``."""
+KEPT: tuple[tuple[str, object], ...] = (
+    ("Environment", {}),
+    ("EnableNetworkIsolation", False),
+    ("EnableInterContainerTrafficEncryption", False),
+    ("RetryStrategy", None),
+)
+"""The other members of a definition, each with the value its absence means."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,8 @@ def _check(
             )
             continue
         yield from _compare(where, job.name, job.spec.definitions[0], child, spec.warm_start.type)
+        if spec.warm_start.type is WarmStartType.IDENTICAL_DATA_AND_ALGORITHM:
+            yield from _kept(definition_path(spec, 0), job.name, job.spec.definitions[0], child)
     limit = spec.max_jobs or 0
     if total + limit > max_training_jobs:
         yield Violation(
@@ -153,6 +181,19 @@ def _compare(
                 where,
                 f"IdenticalDataAndAlgorithm needs the input data of '{name}'; "
                 "use TransferLearning for new data",
+            )
+
+
+def _kept(
+    path: str, name: str, parent: TrainingJobDefinition, child: TrainingJobDefinition
+) -> Iterator[Violation]:
+    """IdenticalDataAndAlgorithm: the members of :data:`KEPT` are the parent's."""
+    for member, default in KEPT:
+        if (child.document.get(member) or default) != (parent.document.get(member) or default):
+            yield Violation(
+                f"{path}.{member}",
+                f"differs from the {member} of parent '{name}'; with IdenticalDataAndAlgorithm "
+                "only " + ", ".join(MAY_CHANGE) + " may change (use TransferLearning)",
             )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tunelab.domain.enums import TuningJobStatus
+from tunelab.domain.errors import ConflictError
 from tunelab.domain.progress import ImprovementTracker
 from tunelab.domain.trial import TrainingJob
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
@@ -185,3 +186,21 @@ def terminal_snapshot(
     if status is TuningJobStatus.FAILED:
         reason = failure_reason(store, job, tracker, failed)
     return ended(job, status, now, reason, tracker, converged_at)
+
+
+def end_unrunnable(
+    store: Store, clock: Clock, job: TuningJob, reason: str, tracker: ImprovementTracker
+) -> TuningJob:
+    """End a tuning job that cannot go on (its strategy cannot be built): ``Failed``
+    with ``reason`` as its FailureReason, or ``Stopped`` when it is being stopped (a
+    stop request that comes in meanwhile wins). Returns the stored terminal job."""
+    while not job.status.is_terminal:
+        stopping = job.status is TuningJobStatus.STOPPING
+        status = TuningJobStatus.STOPPED if stopping else TuningJobStatus.FAILED
+        final = ended(job, status, clock.now(), None if stopping else reason[:1024], tracker, None)
+        try:
+            with store.batch() as batch:
+                job = batch.put_tuning_job(final)
+        except ConflictError:  # the job changed meanwhile (a stop request): decide again
+            job = store.get_tuning_job(job.name)
+    return job

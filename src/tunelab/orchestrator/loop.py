@@ -26,6 +26,7 @@ from tunelab.execution.clock import Clock
 from tunelab.orchestrator.attempts import never_launched
 from tunelab.orchestrator.completion import (
     ConvergenceWatch,
+    end_unrunnable,
     finishing,
     next_wait,
     terminal_snapshot,
@@ -34,7 +35,7 @@ from tunelab.orchestrator.executor_events import Polled, apply_executor_events
 from tunelab.orchestrator.launches import launch_request, new_trial, open_slots
 from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.orchestrator.progress import Progress
-from tunelab.orchestrator.recovery import recover
+from tunelab.orchestrator.recovery import StrategyUnavailable, recover
 from tunelab.orchestrator.stoppers import EarlyStoppingOptions
 from tunelab.orchestrator.stopping_jobs import StopRequests, apply_stops, stop_running
 from tunelab.orchestrator.trials import LiveTrial
@@ -98,6 +99,8 @@ class TuningLoop:
         not its stops at MaxResource)."""
         self._convergence = ConvergenceWatch()
         """When the strategy converged (stored with the next commit), and was asked."""
+        self._unrunnable = False
+        """The strategy could not be built: the job ended at :meth:`start`."""
 
     # -- the loop -------------------------------------------------------------------
 
@@ -113,12 +116,19 @@ class TuningLoop:
         return self.job
 
     def start(self) -> None:
-        """Take the lease, restore the strategy and relaunch unfinished jobs."""
+        """Take the lease, restore the strategy and relaunch unfinished jobs. A job
+        whose strategy cannot be built ends here (``Failed`` with that reason, or
+        ``Stopped`` when it was being stopped): the next :meth:`tick` returns True."""
         self.lease.acquire()
         try:
             state = recover(
                 self.store, self.executor, self.job, self.clock, self.settings.early_stopping
             )
+        except StrategyUnavailable as error:
+            self._unrunnable = True
+            self.tracker, self.created = error.tracker, error.created
+            self.job = end_unrunnable(self.store, self.clock, self.job, error.reason, self.tracker)
+            return
         except BaseException:
             self.lease.release()
             raise
@@ -129,6 +139,9 @@ class TuningLoop:
 
     def tick(self) -> bool:
         """One round; True once the tuning job reached a terminal status."""
+        if self._unrunnable:
+            self._report()
+            return True
         now = self.clock.now()
         polled = self._collect()
         changed, points, events = polled.changed, polled.points, polled.events

@@ -12,11 +12,18 @@ launched. If the tuning job was being stopped, unfinished jobs end ``Stopped``;
 so does a job whose early stop was decided (and committed) before the crash.
 The early-stopping rule is rebuilt from the store after the relaunched jobs'
 points are forgotten (:func:`~tunelab.orchestrator.stoppers.build_stopper`).
+
+A strategy that cannot be built from the request or its stored state (a request an
+older version accepted, a bug) cannot be fixed by trying again: the unfinished
+jobs end ``Stopped`` and :class:`StrategyUnavailable` tells the loop to end the
+tuning job.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from tunelab.domain.enums import (
     ObjectiveStatus,
@@ -38,6 +45,15 @@ from tunelab.strategies.base import Strategy
 from tunelab.strategies.registry import create_strategy, restore_strategy
 
 
+class StrategyUnavailable(Exception):
+    """The tuning job's strategy cannot be built; raised by :func:`recover` once the
+    unfinished training jobs are stopped, with the results so far."""
+
+    def __init__(self, reason: str, tracker: ImprovementTracker, created: int) -> None:
+        super().__init__(reason)
+        self.reason, self.tracker, self.created = reason, tracker, created
+
+
 @dataclass
 class Recovered:
     strategy: Strategy
@@ -54,16 +70,20 @@ def recover(
     clock: Clock,
     options: EarlyStoppingOptions | None = None,
 ) -> Recovered:
-    """Rebuild the loop's state from the store; persists what it changes."""
+    """Rebuild the loop's state from the store; persists what it changes. Raises
+    :class:`StrategyUnavailable` (after stopping the unfinished training jobs) when
+    the strategy cannot be built."""
     spec = job.spec
     options = options or EarlyStoppingOptions()
-    problem = problem_for(spec, options)
     state = store.strategy_state(job.name)
-    if state is None:
-        strategy = create_strategy(spec.strategy, problem, spec.random_seed)
-        strategy.observe(warm_start_events(store, spec))
-    else:
-        strategy = restore_strategy(spec.strategy, problem, state)
+    parents = warm_start_events(store, spec) if state is None else []
+    strategy: Strategy | None = None
+    broken = None
+    try:
+        strategy = _strategy(spec, options, state, parents)
+    except Exception as error:  # deterministic: the request or state cannot be run
+        broken = f"the {spec.strategy} strategy could not be set up: {error}"
+    going_on = job.status is TuningJobStatus.IN_PROGRESS and broken is None
     tracker = ImprovementTracker(spec.objective_type)
     jobs = list(iterate_training_jobs(store, TrainingJobQuery(job.name, sort_by="CreationTime")))
     finished = sorted((j for j in jobs if j.status.is_terminal), key=lambda j: j.end_time or 0)
@@ -77,8 +97,9 @@ def recover(
         [(j.pid, j.pid_start_time) for j in unfinished_jobs if j.pid is not None]
     )
     for unfinished in unfinished_jobs:
-        if job.status is not TuningJobStatus.IN_PROGRESS:
-            stopped.append(_stopped(store, spec, unfinished, now, "Stopped with its tuning job"))
+        if not going_on:
+            message = "Stopped with its tuning job" if broken is None else f"Stopped: {broken}"
+            stopped.append(_stopped(store, spec, unfinished, now, message))
             tracker.add(stopped[-1].final_objective_value)
             continue
         if unfinished.status is TrainingJobStatus.STOPPING:  # an early stop was decided
@@ -99,8 +120,25 @@ def recover(
                 batch.put_training_job(trial.job)
                 batch.delete_metric_points(trial.job.name)
     created = max((j.sequence for j in jobs), default=0)
+    if strategy is None:
+        raise StrategyUnavailable(broken or "no strategy", tracker, created)
     stopper = build_stopper(store, spec, strategy, options)
     return Recovered(strategy, tracker, created, relaunch, stopper)
+
+
+def _strategy(
+    spec: TuningJobSpec,
+    options: EarlyStoppingOptions,
+    state: Mapping[str, Any] | None,
+    parents: list[TrialEvent],
+) -> Strategy:
+    """The strategy: restored from ``state``, or new and fed the parents' results."""
+    problem = problem_for(spec, options)
+    if state is not None:
+        return restore_strategy(spec.strategy, problem, state)
+    strategy = create_strategy(spec.strategy, problem, spec.random_seed)
+    strategy.observe(parents)
+    return strategy
 
 
 def warm_start_events(store: Store, spec: TuningJobSpec) -> list[TrialEvent]:

@@ -197,10 +197,20 @@ class TrainingRunner:
             self._launch(job)
 
     def _launch(self, job: TrainingJob) -> None:
-        definition = self.definition_of(job)
+        """Start the job's next attempt; a job whose stored request cannot be run (its
+        definition or metric definitions do not build) ends ``Failed`` instead, so that
+        one bad job neither blocks the others nor is tried again at every scan. (Store
+        errors propagate: the next scan tries again.)"""
         running = self.running.get(job.name)
-        if running is None:
-            running = self.running[job.name] = _Running(job, definition)
+        try:
+            definition = self.definition_of(job)
+            if running is None:
+                running = _Running(job, definition)
+        except (ValueError, LookupError, TypeError) as error:  # the request is not runnable
+            log.exception("training job %s cannot run", job.name)
+            self._fail(job, f"tunelab could not run the training job: {error}")
+            return
+        self.running[job.name] = running
         running.job = job
         not_after, runtime_used = launch_limits(job, definition)
         self.executor.submit(
@@ -215,6 +225,16 @@ class TrainingRunner:
                 runtime_used=runtime_used,
             )
         )
+
+    def _fail(self, job: TrainingJob, reason: str) -> None:
+        now = self.clock.now()
+        self.running.pop(job.name, None)
+        self._save(
+            job.transition(SecondaryStatus.FAILED, now, reason).evolve(
+                status=TrainingJobStatus.FAILED, failure_reason=reason[:1024], end_time=now
+            )
+        )
+        self._release(job.name)
 
     def _save(self, job: TrainingJob) -> None:
         with self.store.batch() as batch:

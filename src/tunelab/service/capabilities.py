@@ -83,6 +83,13 @@ def unsupported_definition(
         )
     remote = ("https://",)  # s3:// is the local object store, or AWS_ENDPOINT_URL_S3
     hint = "use s3://, a local path or a file:// URI"
+    for i, raw in enumerate(definition.document.get("InputDataConfig") or ()):
+        if (raw.get("DataSource") or {}).get("DatasetSource"):
+            yield Violation(
+                f"{prefix}InputDataConfig[{i}].DataSource.DatasetSource",
+                "dataset sources are not available in this version of tunelab; give "
+                "S3DataSource or FileSystemDataSource",
+            )
     for i, channel in enumerate(definition.channels):
         if channel.uri.startswith(remote):
             yield Violation(

@@ -7,6 +7,7 @@
 | ``TUNELAB_MAX_PARALLEL_TRAINING_JOBS`` | 10 |
 | ``TUNELAB_MAX_TRAINING_JOBS`` | 500 |
 | ``TUNELAB_MAX_CONCURRENT_INSTANCES`` | 20 |
+| ``TUNELAB_MAX_CONCURRENT_TUNING_JOBS`` | 100 (tuning jobs InProgress or Stopping) |
 | ``TUNELAB_STOP_GRACE_SECONDS`` | 120 (SageMaker's ``docker stop -t 120``) |
 | ``TUNELAB_REGION`` / ``TUNELAB_ACCOUNT_ID`` | ``us-east-1`` / ``123456789012`` (for ARNs) |
 | ``TUNELAB_CPU_OVERCOMMIT`` / ``TUNELAB_MEMORY_OVERCOMMIT`` | 10 / 4 (``execution.resources``) |
@@ -73,6 +74,7 @@ class Settings:
             max_parallel_training_jobs=_integer(env, "TUNELAB_MAX_PARALLEL_TRAINING_JOBS", 10),
             max_training_jobs=_integer(env, "TUNELAB_MAX_TRAINING_JOBS", 500),
             max_concurrent_instances=_integer(env, "TUNELAB_MAX_CONCURRENT_INSTANCES", 20),
+            max_concurrent_tuning_jobs=_integer(env, "TUNELAB_MAX_CONCURRENT_TUNING_JOBS", 100),
         )
         grace = env.get("TUNELAB_STOP_GRACE_SECONDS")
         return cls(

@@ -12,7 +12,7 @@ from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.domain.errors import ValidationError, raise_for
 from tunelab.domain.shape_check import check_input
-from tunelab.domain.training_request import parse_training_job_request
+from tunelab.domain.training_request import check_training_job, parse_training_job_request
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.execution.clock import Clock
 from tunelab.execution.preflight import launch_problems
@@ -77,13 +77,15 @@ class TrainingService:
         self.algorithms = AlgorithmService(store, clock)
 
     def create(self, document: Mapping[str, Any], created_by: str | None = None) -> TrainingJob:
-        """Validate (shapes, what this version runs, program and data exist) and store
-        the job InProgress; a runner (the server's scheduler) starts it."""
+        """Validate (shapes, SageMaker's rules for a training job definition, what this
+        version runs, program and data exist) and store the job InProgress; a runner
+        (the server's scheduler) starts it. A refused request stores nothing."""
         if not isinstance(document, Mapping):
             raise ValidationError("the request must be a JSON object")
         raise_for(check_input("CreateTrainingJob", document))
         document = self.algorithms.resolve(document)
         request = parse_training_job_request(document)
+        raise_for(check_training_job(request))
         local_s3 = self.s3_root is not None
         raise_for(list(unsupported_definition(request.definition, "", local_s3)))
         plane = data_plane(self.settings, self.s3_root)

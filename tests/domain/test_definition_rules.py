@@ -1,0 +1,97 @@
+"""The rules of any training job definition, for a tuning job's definitions and for a
+``CreateTrainingJob`` request alike: metric definitions, TrainingImage or
+AlgorithmName, managed spot's MaxWaitTimeInSeconds, channels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.factories import make_definition, make_document
+from tunelab.domain.request import parse_tuning_job
+from tunelab.domain.rules import check_spec
+from tunelab.domain.training_request import check_training_job, parse_training_job_request
+
+WHERE = "TrainingJobDefinition"
+
+
+def channel(name: str, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    s3 = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://data/{name}/"}}
+    return {"ChannelName": name, "DataSource": s3 if source is None else source}
+
+
+def tuning_messages(**definition: Any) -> list[str]:
+    """The definition's violations in a tuning job, paths without the definition's."""
+    spec = parse_tuning_job(make_document(**definition))
+    return [str(v).removeprefix(f"{WHERE}.") for v in check_spec(spec)]
+
+
+def training_messages(**definition: Any) -> list[str]:
+    """The same definition's violations as a ``CreateTrainingJob`` request."""
+    request = {"TrainingJobName": "solo"} | make_definition(**definition)
+    return [str(v) for v in check_training_job(parse_training_job_request(request))]
+
+
+@pytest.mark.parametrize("messages", [tuning_messages, training_messages])
+def test_channel_names_are_unique(messages: Any) -> None:
+    channels = [channel("train"), channel("validation"), channel("train")]
+    assert messages(InputDataConfig=channels) == [
+        "InputDataConfig[2].ChannelName: channel names must be unique; 'train' is also the "
+        "name of InputDataConfig[0]"
+    ]
+    assert messages(InputDataConfig=channels[:2]) == []
+
+
+@pytest.mark.parametrize("messages", [tuning_messages, training_messages])
+def test_a_data_source_gives_one_source(messages: Any) -> None:
+    both = channel("train")["DataSource"] | {
+        "FileSystemDataSource": {
+            "FileSystemId": "fs-0123456789",
+            "FileSystemAccessMode": "ro",
+            "FileSystemType": "EFS",
+            "DirectoryPath": "/data",
+        }
+    }
+    assert messages(InputDataConfig=[channel("train", {}), channel("test", both)]) == [
+        "InputDataConfig[0].DataSource: give S3DataSource or FileSystemDataSource",
+        "InputDataConfig[1].DataSource: give one data source; got S3DataSource and "
+        "FileSystemDataSource",
+    ]
+
+
+def test_a_training_job_follows_a_tuning_jobs_definition_rules() -> None:
+    spot = {"MaxRuntimeInSeconds": 300, "MaxWaitTimeInSeconds": 10}
+    algorithm = {
+        "TrainingInputMode": "File",
+        "MetricDefinitions": [
+            {"Name": "loss", "Regex": "loss=(x"},
+            {"Name": "loss", "Regex": "loss=([0-9.]+)"},
+        ],
+    }
+    assert training_messages(
+        AlgorithmSpecification=algorithm,
+        StoppingCondition=spot,
+        EnableManagedSpotTraining=True,
+    ) == [
+        "AlgorithmSpecification.MetricDefinitions[0].Regex: is not a valid regular "
+        "expression: missing ), unterminated subpattern at position 5",
+        "AlgorithmSpecification.MetricDefinitions[1].Name: 'loss' is defined twice",
+        "AlgorithmSpecification: give TrainingImage or AlgorithmName",
+        "StoppingCondition.MaxWaitTimeInSeconds: must be at least MaxRuntimeInSeconds (300); "
+        "got 10",
+    ]
+    assert training_messages(StoppingCondition=spot) == [
+        "StoppingCondition.MaxWaitTimeInSeconds: Invalid MaxWaitTimeInSeconds. It is only "
+        "supported when EnableManagedSpotTraining is set to true"
+    ]
+    assert training_messages() == []
+
+
+def test_a_training_job_needs_an_algorithm_specification() -> None:
+    request = {"TrainingJobName": "solo"} | make_definition()
+    del request["AlgorithmSpecification"]
+    assert [str(v) for v in check_training_job(parse_training_job_request(request))] == [
+        "AlgorithmSpecification: is required: give its TrainingImage or AlgorithmName and "
+        "TrainingInputMode"
+    ]

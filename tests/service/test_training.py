@@ -1,0 +1,101 @@
+"""CreateTrainingJob: the rules a tuning job's definitions follow hold for a training job
+on its own, and a refused request stores nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories import make_definition
+from tunelab.domain.errors import ValidationError
+from tunelab.execution.clock import SystemClock
+from tunelab.service.settings import Settings
+from tunelab.service.training import TrainingService
+from tunelab.store.base import TrainingJobQuery
+from tunelab.store.sql.store import SqlStore
+
+PROGRAM = Path(__file__).resolve().parents[1] / "e2e" / "programs" / "epochs.py"
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/hub/DataSet/faces"
+
+
+@pytest.fixture
+def training(tmp_path: Path) -> Iterator[TrainingService]:
+    store = SqlStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    settings = Settings(home=tmp_path, database_url=store.url)
+    yield TrainingService(store, SystemClock(), str(tmp_path / "s3"), settings)
+    store.close()
+
+
+def request(**changes: Any) -> dict[str, Any]:
+    return {"TrainingJobName": "solo"} | make_definition(image=f"file://{PROGRAM}", **changes)
+
+
+def refusals(training: TrainingService, document: dict[str, Any]) -> list[str]:
+    with pytest.raises(ValidationError) as error:
+        training.create(document)
+    assert training.store.list_training_jobs(TrainingJobQuery(None)).items == []
+    return [str(v) for v in error.value.violations]
+
+
+def test_metric_definitions_need_valid_regexes_and_unique_names(
+    training: TrainingService,
+) -> None:
+    document = request()
+    metrics = document["AlgorithmSpecification"]["MetricDefinitions"]
+    metrics += [{"Name": "z", "Regex": "(x"}, {"Name": "z", "Regex": "z=([0-9]+)"}]
+    assert refusals(training, document) == [
+        "AlgorithmSpecification.MetricDefinitions[1].Regex: is not a valid regular "
+        "expression: missing ), unterminated subpattern at position 0",
+        "AlgorithmSpecification.MetricDefinitions[2].Name: 'z' is defined twice",
+    ]
+
+
+def test_max_wait_time_only_with_managed_spot_and_not_below_max_runtime(
+    training: TrainingService,
+) -> None:
+    stopping = {"MaxRuntimeInSeconds": 300, "MaxWaitTimeInSeconds": 10}
+    path = "StoppingCondition.MaxWaitTimeInSeconds"
+    assert refusals(training, request(StoppingCondition=stopping)) == [
+        f"{path}: Invalid MaxWaitTimeInSeconds. It is only supported when "
+        "EnableManagedSpotTraining is set to true"
+    ]
+    spot = request(StoppingCondition=stopping, EnableManagedSpotTraining=True)
+    assert refusals(training, spot) == [
+        f"{path}: must be at least MaxRuntimeInSeconds (300); got 10"
+    ]
+
+
+def test_a_training_image_or_an_algorithm_is_required(training: TrainingService) -> None:
+    document = request()
+    del document["AlgorithmSpecification"]["TrainingImage"]
+    assert refusals(training, document) == [
+        "AlgorithmSpecification: give TrainingImage or AlgorithmName"
+    ]
+    del document["AlgorithmSpecification"]
+    assert refusals(training, document) == [
+        "AlgorithmSpecification: is required: give its TrainingImage or AlgorithmName and "
+        "TrainingInputMode"
+    ]
+
+
+def test_channel_names_are_unique(training: TrainingService, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("1,2\n")
+    source = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"file://{tmp_path}/data/"}}
+    channels = [{"ChannelName": "train", "DataSource": source}] * 2
+    assert refusals(training, request(InputDataConfig=channels)) == [
+        "InputDataConfig[1].ChannelName: channel names must be unique; 'train' is also the "
+        "name of InputDataConfig[0]"
+    ]
+    assert training.create(request(InputDataConfig=channels[:1])).name == "solo"
+
+
+def test_dataset_sources_are_refused_as_not_available(training: TrainingService) -> None:
+    channels = [{"ChannelName": "train", "DataSource": {"DatasetSource": {"DatasetArn": ARN}}}]
+    assert refusals(training, request(InputDataConfig=channels)) == [
+        "InputDataConfig[0].DataSource.DatasetSource: dataset sources are not available in "
+        "this version of tunelab; give S3DataSource or FileSystemDataSource"
+    ]
