@@ -57,14 +57,17 @@ def test_describe_matches_the_output_shape(finished: TuningService, name: str) -
             "InstanceCount",
             "VolumeSizeInGB",
         }
+    # attach() reads all three lists of every ParameterRanges shape with [...]
+    kinds = {"IntegerParameterRanges", "ContinuousParameterRanges", "CategoricalParameterRanges"}
     if name == "job-1":
-        assert set(config["ParameterRanges"]) >= {
-            "IntegerParameterRanges",
-            "ContinuousParameterRanges",
-            "CategoricalParameterRanges",
-        }
+        assert set(config["ParameterRanges"]) >= kinds
     else:
         assert wire["BestTrainingJob"]["TrainingJobDefinitionName"] in ("alpha", "beta")
+        for definition in definitions:
+            assert set(definition["HyperParameterRanges"]) >= kinds, definition["DefinitionName"]
+        beta = definitions[1]["HyperParameterRanges"]
+        assert beta["IntegerParameterRanges"] == beta["CategoricalParameterRanges"] == []
+        assert [r["Name"] for r in beta["ContinuousParameterRanges"]] == ["C"]
 
 
 def test_training_job_summaries_match_the_output_shape(finished: TuningService) -> None:

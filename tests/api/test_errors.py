@@ -505,6 +505,25 @@ def test_serialization_exception(checked: Server, body: bytes) -> None:
     assert (status, code) == (400, "SerializationException")
 
 
+DEEP_BODIES = {
+    "unclosed arrays": b"[" * 100_000,
+    "unclosed objects": b'{"a":' * 100_000,
+    "closed arrays in a member": b'{"NameContains": ' + b"[" * 100 + b"]" * 100 + b"}",
+    "closed objects": b'{"a": ' * 100 + b"1" + b"}" * 100,
+}
+
+
+@pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
+@pytest.mark.parametrize(
+    "target", ["ListHyperParameterTuningJobs", "CreateHyperParameterTuningJob", "AddTags"]
+)
+def test_a_body_nested_too_deeply(checked: Server, body: bytes, target: str) -> None:
+    """Refused before anything walks it (a RecursionError was a 500, which boto3 retries)."""
+    status, code, message = envelope(signed(checked, f"SageMaker.{target}", body))
+    assert (status, code) == (400, "SerializationException")
+    assert message == "the body nests objects and arrays more than 64 levels deep"
+
+
 def test_an_empty_body_is_an_empty_request(checked: Server) -> None:
     response = signed(checked, "SageMaker.ListHyperParameterTuningJobs", b"")
     assert response.status_code == 200

@@ -271,6 +271,19 @@ def test_create_with_two_estimators(sdk: Sdk) -> None:
     assert attached.estimator_dict["slow"].image_uri == f"file://{jobs.TRAIN}"
 
 
+def test_attach_a_multi_definition_job_created_with_boto3(sdk: Sdk) -> None:
+    """Created with boto3, each definition gives only the range lists it uses ("fast"
+    no IntegerParameterRanges); attach() reads all three of each with ``[...]``."""
+    sdk.client.create_hyper_parameter_tuning_job(
+        **jobs.two_definition_job("boto3-multi", max_jobs=2)
+    )
+    attached = sdk.HyperparameterTuner.attach("boto3-multi", sagemaker_session=sdk.session)
+    assert set(attached.estimator_dict) == {"fast", "slow"}
+    assert set(attached._hyperparameter_ranges_dict["fast"]) == {"x"}
+    assert set(attached._hyperparameter_ranges_dict["slow"]) == {"x", "epochs"}
+    wait_tuning_job(sdk.client, "boto3-multi")
+
+
 def test_the_sdk_used_only_tunelab(sdk: Sdk, tuned: Any) -> None:
     """Every call went to tunelab, signed with the session's key, and got a 200."""
     operations = {e.operation for e in sdk.server.exchanges}

@@ -235,7 +235,7 @@ def _cache_key(operation: str, caller: Caller, body: bytes) -> tuple[Any, ...] |
 def _scopes(operation: str, body: bytes) -> tuple[Any, ...] | None:
     try:
         request = json.loads(body) if body.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # _handle answers with the error
         return None
     if not isinstance(request, dict):
         return None

@@ -73,11 +73,25 @@ def training_job_summary(
     )
 
 
+RANGE_KINDS = ("IntegerParameterRanges", "ContinuousParameterRanges", "CategoricalParameterRanges")
+
+
+def _padded(ranges: Wire) -> Wire:
+    """A ``ParameterRanges`` shape with all three lists (empty if absent): the
+    SageMaker SDK's ``HyperparameterTuner.attach()`` reads each with ``[...]``."""
+    for kind in RANGE_KINDS:
+        ranges.setdefault(kind, [])
+    return ranges
+
+
 def _definition(definition: TrainingJobDefinition) -> Wire:
     """The definition as submitted, plus what SageMaker adds and the SageMaker
-    SDK relies on: ``_tuning_objective_metric`` among the static hyperparameters
-    and a ``ResourceConfig`` with type, count and volume."""
+    SDK relies on: ``_tuning_objective_metric`` among the static hyperparameters,
+    a ``ResourceConfig`` with type, count and volume, and all three lists in its
+    ``HyperParameterRanges`` (when it has some)."""
     wire = copy.deepcopy(dict(definition.document))
+    if isinstance(wire.get("HyperParameterRanges"), dict):
+        _padded(wire["HyperParameterRanges"])
     static = dict(wire.get("StaticHyperParameters") or {})
     if definition.objective is not None:
         static[TUNING_OBJECTIVE_HYPERPARAMETER] = definition.objective.metric_name
@@ -102,12 +116,7 @@ def _config(spec: TuningJobSpec) -> Wire:
         own = spec.document.get("TrainingJobDefinition", {}).get("HyperParameterRanges")
         if own is not None and not ranges:
             ranges.update(copy.deepcopy(own))
-        for kind in (
-            "IntegerParameterRanges",
-            "ContinuousParameterRanges",
-            "CategoricalParameterRanges",
-        ):
-            ranges.setdefault(kind, [])
+        _padded(ranges)
     return config
 
 

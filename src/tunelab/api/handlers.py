@@ -10,7 +10,7 @@ from typing import Any
 
 from tunelab.api import codecs
 from tunelab.api import training_codecs as tcodecs
-from tunelab.api.wire import next_token, read_token, timestamp
+from tunelab.api.wire import CursorValue, next_token, read_token, timestamp
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.names import tuning_job_arn
 from tunelab.service.algorithms import AlgorithmService
@@ -61,9 +61,28 @@ def _windows(request: Request) -> dict[str, float | None]:
     }
 
 
-def _with_token(response: Response, cursor: Any, filters: dict[str, Any]) -> Response:
+SORT_VALUE: dict[str, CursorValue] = {
+    "Name": "text",
+    "Status": "text",
+    "CreationTime": "number",
+    "FinalObjectiveMetricValue": "number",
+}
+"""What a page cursor holds for each ``SortBy`` of the job listings."""
+UNMATCHABLE_TRAINING_FILTERS = ("WarmPoolStatusEquals", "TrainingPlanArnEquals")
+"""ListTrainingJobs filters no tunelab training job matches (no warm pools, no
+training plans)."""
+
+
+def _after(request: Request, filters: dict[str, Any], operation: str, sort_by: str) -> Any:
+    """The cursor of the request's ``NextToken`` (None on the first page)."""
+    return read_token(request.get("NextToken"), filters, operation, SORT_VALUE[sort_by])
+
+
+def _with_token(
+    response: Response, cursor: Any, filters: dict[str, Any], operation: str
+) -> Response:
     """``response`` with a ``NextToken`` for the page after ``cursor``, if any."""
-    token = next_token(cursor, filters)
+    token = next_token(cursor, filters, operation)
     if token:
         response["NextToken"] = token
     return response
@@ -93,15 +112,16 @@ def describe_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Respo
 
 @operation("ListHyperParameterTuningJobs")
 def list_hyper_parameter_tuning_jobs(ctx: Context, request: Request) -> Response:
-    filters = _filters(request)
+    operation, filters = "ListHyperParameterTuningJobs", _filters(request)
     status = request.get("StatusEquals")
+    sort_by = request.get("SortBy", "Name")
     query = TuningJobQuery(
         name_contains=request.get("NameContains"),
         status=TuningJobStatus(status) if status else None,
-        sort_by=request.get("SortBy", "Name"),
+        sort_by=sort_by,
         sort_order=request.get("SortOrder", "Ascending"),
         limit=_limit(request),
-        after=read_token(request.get("NextToken"), filters),
+        after=_after(request, filters, operation, sort_by),
         **_windows(request),
     )
     page = ctx.tuning.list(query)
@@ -112,7 +132,7 @@ def list_hyper_parameter_tuning_jobs(ctx: Context, request: Request) -> Response
             for job in page.items
         ]
     }
-    return _with_token(response, page.next_cursor, filters)
+    return _with_token(response, page.next_cursor, filters, operation)
 
 
 @operation("StopHyperParameterTuningJob")
@@ -131,17 +151,18 @@ def delete_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Respons
 
 @operation("ListTrainingJobsForHyperParameterTuningJob")
 def list_training_jobs_for_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Response:
-    filters = _filters(request)
+    operation, filters = "ListTrainingJobsForHyperParameterTuningJob", _filters(request)
     name = request["HyperParameterTuningJobName"]
     job = ctx.tuning.get(name)
     status = request.get("StatusEquals")
+    sort_by = request.get("SortBy", "Name")
     query = TrainingJobQuery(
         job.name,
         status=TrainingJobStatus(status) if status else None,
-        sort_by=request.get("SortBy", "Name"),
+        sort_by=sort_by,
         sort_order=request.get("SortOrder", "Ascending"),
         limit=_limit(request),
-        after=read_token(request.get("NextToken"), filters),
+        after=_after(request, filters, operation, sort_by),
     )
     page = ctx.tuning.store.list_training_jobs(query)  # the tuning job exists: read above
     response: Response = {
@@ -149,7 +170,7 @@ def list_training_jobs_for_hyper_parameter_tuning_job(ctx: Context, request: Req
             codecs.training_job_summary(t, job.spec, ctx.region, ctx.account) for t in page.items
         ]
     }
-    return _with_token(response, page.next_cursor, filters)
+    return _with_token(response, page.next_cursor, filters, operation)
 
 
 # -- training jobs -----------------------------------------------------------------------
@@ -175,25 +196,30 @@ def describe_training_job(ctx: Context, request: Request) -> Response:
 
 @operation("ListTrainingJobs")
 def list_training_jobs(ctx: Context, request: Request) -> Response:
-    filters = _filters(request)
+    """``WarmPoolStatusEquals`` and ``TrainingPlanArnEquals`` match no job: tunelab
+    has neither warm pools nor training plans."""
+    operation, filters = "ListTrainingJobs", _filters(request)
     status = request.get("StatusEquals")
+    sort_by = request.get("SortBy", "CreationTime")
     query = TrainingJobQuery(
         None,
         status=TrainingJobStatus(status) if status else None,
         name_contains=request.get("NameContains"),
-        sort_by=request.get("SortBy", "CreationTime"),
+        sort_by=sort_by,
         sort_order=request.get("SortOrder", "Ascending"),
         limit=_limit(request),
-        after=read_token(request.get("NextToken"), filters),
+        after=_after(request, filters, operation, sort_by),
         **_windows(request),
     )
+    if any(request.get(member) is not None for member in UNMATCHABLE_TRAINING_FILTERS):
+        return {"TrainingJobSummaries": []}
     page = ctx.training.list(query)
     response: Response = {
         "TrainingJobSummaries": [
             tcodecs.training_job_summary(t, ctx.region, ctx.account) for t in page.items
         ]
     }
-    return _with_token(response, page.next_cursor, filters)
+    return _with_token(response, page.next_cursor, filters, operation)
 
 
 @operation("StopTrainingJob")

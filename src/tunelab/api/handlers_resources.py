@@ -10,8 +10,8 @@ from tunelab.api.training_codecs import tags as tag_list
 from tunelab.api.wire import ApiError, next_token, read_token, timestamp
 from tunelab.domain.errors import ResourceNotFound
 from tunelab.domain.names import algorithm_arn, parse_arn
+from tunelab.store.sql.tags import MAX_TAGS
 
-MAX_TAGS = 50
 RESOURCE_LABEL = {
     "hyper-parameter-tuning-job": "Tuning job",
     "training-job": "Training job",
@@ -36,40 +36,56 @@ def _resource(ctx: Context, arn: str) -> tuple[str, str]:
     try:
         lookup(name)
     except ResourceNotFound:
-        raise ApiError(
-            "ValidationException",
-            f"ResourceArn: {RESOURCE_LABEL[resource_type]} {arn} does not exist",
-        ) from None
+        raise _no_such_resource(resource_type, arn) from None
     return resource_type, name
+
+
+def _no_such_resource(resource_type: str, arn: str) -> ApiError:
+    return ApiError(
+        "ValidationException",
+        f"ResourceArn: {RESOURCE_LABEL[resource_type]} {arn} does not exist",
+    )
 
 
 @operation("AddTags")
 def add_tags(ctx: Context, request: Request) -> Response:
+    """At most ``MAX_TAGS`` per resource, checked and written atomically by the store;
+    a key given twice in one request is refused (as AWS does)."""
     resource_type, name = _resource(ctx, request["ResourceArn"])
     new = [(t["Key"], t.get("Value", "")) for t in request["Tags"]]
-    store = ctx.tuning.store.tags
-    keys = {key for key, _ in store.list(resource_type, name)} | {key for key, _ in new}
-    if len(keys) > MAX_TAGS:
-        raise ApiError(
-            "ValidationException",
-            f"Tags: a resource has at most {MAX_TAGS} tags; this would make {len(keys)}",
-        )
-    store.add(resource_type, name, new)
+    _refuse_duplicate_keys(new)
+    try:
+        ctx.tuning.store.tags.add(resource_type, name, new)
+    except ResourceNotFound:  # deleted since _resource looked
+        raise _no_such_resource(resource_type, request["ResourceArn"]) from None
     return {"Tags": tag_list(new)}
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, str]]) -> None:
+    seen: set[str] = set()
+    for index, (key, _) in enumerate(pairs):
+        if key in seen:
+            raise ApiError(
+                "ValidationException",
+                f"Tags[{index}].Key: the key {key!r} is given more than once; "
+                "each tag key may appear once per request",
+            )
+        seen.add(key)
 
 
 @operation("ListTags")
 def list_tags(ctx: Context, request: Request) -> Response:
+    """Pages of at most ``MAX_TAGS`` (ListTagsOutput.Tags), whatever ``MaxResults``."""
     resource_type, name = _resource(ctx, request["ResourceArn"])
     filters = {"ResourceArn": request["ResourceArn"]}
-    cursor = read_token(request.get("NextToken"), filters)
+    cursor = read_token(request.get("NextToken"), filters, "ListTags", "offset")
     start = int(cursor[0]) if cursor else 0
-    limit = int(request.get("MaxResults", MAX_TAGS))
+    limit = min(int(request.get("MaxResults", MAX_TAGS)), MAX_TAGS)
     found = ctx.tuning.store.tags.list(resource_type, name)
     page = found[start : start + limit]
     response: Response = {"Tags": tag_list(page)}
     if start + limit < len(found):
-        response["NextToken"] = next_token((start + limit, ""), filters)
+        response["NextToken"] = next_token((start + limit, ""), filters, "ListTags")
     return response
 
 
@@ -130,7 +146,7 @@ def list_algorithms(ctx: Context, request: Request) -> Response:
         key=lambda a: (a.name if by_name else a.creation_time, a.name),
         reverse=request.get("SortOrder", "Ascending") == "Descending",
     )
-    cursor = read_token(request.get("NextToken"), filters)
+    cursor = read_token(request.get("NextToken"), filters, "ListAlgorithms", "offset")
     start = int(cursor[0]) if cursor else 0
     limit = int(request.get("MaxResults", 10))
     page = found[start : start + limit]
@@ -151,5 +167,5 @@ def list_algorithms(ctx: Context, request: Request) -> Response:
         ]
     }
     if start + limit < len(found):
-        response["NextToken"] = next_token((start + limit, ""), filters)
+        response["NextToken"] = next_token((start + limit, ""), filters, "ListAlgorithms")
     return response

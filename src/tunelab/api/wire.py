@@ -8,9 +8,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from tunelab.domain.errors import TunelabError
 
@@ -50,17 +51,49 @@ class ApiError(Exception):
         return json.dumps({"__type": self.code, "message": self.message[:1024]}).encode()
 
 
+MAX_DEPTH = 64
+"""How deeply a request body may nest objects and arrays (SageMaker's shapes need
+fewer than 10 levels): deeper bodies are refused before anything walks them."""
+
+
 def parse_body(raw: bytes) -> dict[str, Any]:
-    """The request's JSON object (an empty body is ``{}``)."""
+    """The request's JSON object (an empty body is ``{}``). ``SerializationException``
+    for anything else, including a body nested more than ``MAX_DEPTH`` levels."""
     if not raw.strip():
         return {}
+    too_deep = ApiError(
+        "SerializationException",
+        f"the body nests objects and arrays more than {MAX_DEPTH} levels deep",
+    )
     try:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError("SerializationException", f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise too_deep from None
     if not isinstance(value, dict):
         raise ApiError("SerializationException", "the body must be a JSON object")
+    if nesting_exceeds(value, MAX_DEPTH):
+        raise too_deep
     return value
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests dicts and lists more than ``limit`` levels (iterative:
+    safe for any depth)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def timestamp(value: Any, member: str) -> float | None:
@@ -83,36 +116,94 @@ def encode(payload: Mapping[str, Any]) -> bytes:
 
 # -- pagination ------------------------------------------------------------------------
 
+CursorValue = Literal["text", "number", "offset"]
+"""What the first element of a page cursor is: a name or status (``text``), a time or
+objective value (``number``, finite), or a position in a list (``offset``, >= 0)."""
 
-def _digest(filters: Mapping[str, Any]) -> str:
-    canonical = json.dumps(filters, sort_keys=True, separators=(",", ":"), default=str)
+
+def _digest(operation: str, filters: Mapping[str, Any]) -> str:
+    canonical = json.dumps(
+        [operation, filters], sort_keys=True, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def next_token(cursor: tuple[Any, str] | None, filters: Mapping[str, Any]) -> str | None:
-    """An opaque token for the page after ``cursor``, bound to the query's filters
-    (stateless: it survives a server restart)."""
+def next_token(
+    cursor: tuple[Any, str] | None, filters: Mapping[str, Any], operation: str
+) -> str | None:
+    """An opaque token for the page after ``cursor``, bound to the operation and the
+    query's filters (stateless: it survives a server restart)."""
     if cursor is None:
         return None
-    data = json.dumps({"c": list(cursor), "q": _digest(filters)}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+    data = {"o": operation, "c": list(cursor), "q": _digest(operation, filters)}
+    encoded = json.dumps(data, separators=(",", ":"))
+    return base64.urlsafe_b64encode(encoded.encode()).decode().rstrip("=")
 
 
-def read_token(token: str | None, filters: Mapping[str, Any]) -> tuple[Any, str] | None:
-    """The cursor in ``token``; ``ValidationException`` for a token that is not one
-    of ours or was made for another query."""
+def read_token(
+    token: str | None, filters: Mapping[str, Any], operation: str, value: CursorValue
+) -> tuple[Any, str] | None:
+    """The cursor in ``token`` (its value of kind ``value``); ``ValidationException``
+    naming ``NextToken`` for a token that is not one of ours or was edited, was issued
+    by another operation, or for a request with other parameters."""
     if not token:
         return None
+    invalid = ApiError("ValidationException", f"NextToken: {_shown(token)} is not a valid token")
     try:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        value, name = data["c"]
-        digest = data["q"]
-    except (ValueError, KeyError, TypeError):
-        raise ApiError("ValidationException", "NextToken: invalid pagination token") from None
-    if digest != _digest(filters) or not isinstance(name, str):
+        issuer, cursor, digest = data["o"], data["c"], data["q"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise invalid from None
+    if not (isinstance(issuer, str) and isinstance(digest, str) and isinstance(cursor, list)):
+        raise invalid
+    if len(cursor) != 2:
+        raise invalid
+    first, name = cursor
+    if issuer != operation:
+        raise ApiError(
+            "ValidationException",
+            f"NextToken: the token was issued by {_shown(issuer)}, not by {operation}",
+        )
+    if digest != _digest(operation, filters):
         raise ApiError(
             "ValidationException",
             "NextToken: the token was issued for a request with other parameters",
         )
-    return value, name
+    checked = _cursor_value(first, value)
+    if checked is None or not _storable_text(name):
+        raise invalid
+    return checked, name
+
+
+def _cursor_value(found: Any, kind: CursorValue) -> Any:
+    """``found`` as a cursor value of ``kind``; None when it is not one."""
+    if isinstance(found, bool):
+        return None
+    if kind == "text":
+        return found if _storable_text(found) else None
+    if kind == "offset":
+        return found if isinstance(found, int) and found >= 0 else None
+    if not isinstance(found, int | float):
+        return None
+    try:
+        number = float(found)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _storable_text(value: Any) -> bool:
+    """A string a database can compare: UTF-8 without NUL characters."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut to 40 characters."""
+    return repr(text if len(text) <= 40 else text[:40] + "...")

@@ -11,13 +11,10 @@ from tunelab.console.app import Console, Form, redirect
 from tunelab.console.jobs_view import job_url, not_found, url
 from tunelab.console.session import User
 from tunelab.console.templating import render
-from tunelab.domain.errors import ResourceNotFound, TunelabError
+from tunelab.domain.errors import ResourceNotFound, TunelabError, ValidationError
 from tunelab.domain.names import tuning_job_arn
 from tunelab.domain.shape_check import check_input
 from tunelab.store.sql.tags import TUNING_JOB
-
-MAX_TAGS = 50
-"""SageMaker's limit of tags per resource."""
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -82,13 +79,13 @@ def _edit_tags(console: Console, request: Request, user: User, form: Form, add: 
         key, value = str(form.get("key", "")).strip(), str(form.get("value", ""))
         request_ = {"ResourceArn": arn, "Tags": [{"Key": key, "Value": value}]}
         problems = [str(v) for v in check_input("AddTags", request_)]
-        keys = {k for k, _ in store.tags.list(TUNING_JOB, job.name)} | {key}
-        if len(keys) > MAX_TAGS:
-            problems.append(
-                f"Tags: a resource has at most {MAX_TAGS} tags; this would make {len(keys)}"
-            )
         if not problems:
-            store.tags.add(TUNING_JOB, job.name, [(key, value)])
+            try:  # the store checks the limit of tags per resource atomically
+                store.tags.add(TUNING_JOB, job.name, [(key, value)])
+            except ValidationError as error:
+                problems.extend(str(v) for v in error.violations)
+            except ResourceNotFound as error:
+                return not_found(user, error)
     else:
         store.tags.delete(TUNING_JOB, job.name, [str(form.get("key", ""))])
     return render(
@@ -99,6 +96,7 @@ def _edit_tags(console: Console, request: Request, user: User, form: Form, add: 
         tags=store.tags.list(TUNING_JOB, job.name),
         problems=problems,
         job_url=job_url,
+        edited=True,  # the tab's count follows (swapped out of band)
         form_key=str(form.get("key", "")) if problems else "",
         form_value=str(form.get("value", "")) if problems else "",
     )

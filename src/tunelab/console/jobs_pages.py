@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute
 from tunelab.console import jobs_actions
 from tunelab.console.app import Console, Form, is_htmx
 from tunelab.console.charts import charts
-from tunelab.console.jobs_actions import MAX_TAGS
 from tunelab.console.jobs_view import (
     JobRow,
     JobView,
@@ -42,7 +41,7 @@ from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.errors import ResourceNotFound
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.orchestrator.stoppers import stopped_early
-from tunelab.store.sql.tags import TUNING_JOB
+from tunelab.store.sql.tags import MAX_TAGS, TUNING_JOB
 
 __all__ = [
     "MAX_TAGS",

@@ -142,7 +142,10 @@ class TagStore(Protocol):
 
     def list(self, resource_type: str, name: str) -> list[tuple[str, str]]: ...
 
-    def add(self, resource_type: str, name: str, pairs: Sequence[tuple[str, str]]) -> None: ...
+    def add(self, resource_type: str, name: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Add or replace tags, atomically: ``ResourceNotFound`` if the resource does
+        not exist, ``ValidationError`` (on ``Tags``) if it would have more than 50
+        tags, whatever other writers do at the same time."""
 
     def delete(self, resource_type: str, name: str, keys: Sequence[str]) -> None: ...
 
@@ -166,8 +169,8 @@ class Store(Protocol):
     def delete_tuning_job(
         self, name: str, kept_requests: Mapping[str, Mapping[str, Any]] | None = None
     ) -> None:
-        """Remove the tuning job record only (its training jobs stay, as in SageMaker,
-        each keeping its entry of ``kept_requests`` as its request)."""
+        """Remove the tuning job record and its tags only (its training jobs stay, as
+        in SageMaker, each keeping its entry of ``kept_requests`` as its request)."""
 
     def get_training_job(self, name: str) -> TrainingJob: ...
 

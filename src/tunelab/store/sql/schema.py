@@ -36,7 +36,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The newest Alembic revision; a database at this revision needs no migration."""
 
 VERSION_TABLE = "tunelab_alembic_version"

@@ -16,7 +16,7 @@ from tunelab.store.base import JSON, Counters, Page, TuningJobOverview, TuningJo
 from tunelab.store.sql import changes, paging, queries, rows
 from tunelab.store.sql.changes import Changes
 from tunelab.store.sql.schema import strategy_states, training_jobs, tuning_jobs
-from tunelab.store.sql.tags import TUNING_JOB, insert_tags
+from tunelab.store.sql.tags import TUNING_JOB, delete_all_tags, insert_tags
 
 TJ, TR = tuning_jobs.c, training_jobs.c
 
@@ -83,12 +83,13 @@ class TuningJobsMixin:
     def delete_tuning_job(
         self, name: str, kept_requests: Mapping[str, Mapping[str, Any]] | None = None
     ) -> None:
-        """Remove the tuning job, its strategy state and lease. Its training jobs and
-        their metric points stay (unlinked, still naming the tuning job), each with
-        its entry of ``kept_requests`` (by training job name) as its request."""
+        """Remove the tuning job, its strategy state, lease and tags. Its training jobs
+        and their metric points (and tags) stay (unlinked, still naming the tuning job),
+        each with its entry of ``kept_requests`` (by training job name) as its request."""
         key = rows.key(name)
         with self._writer.connect() as conn, conn.begin():
-            job_id = conn.execute(select(TJ.id).where(TJ.name_key == key)).scalar()
+            owner = select(TJ.id).where(TJ.name_key == key).with_for_update()
+            job_id = conn.execute(owner).scalar()
             if job_id is None:
                 raise ResourceNotFound(f"Tuning job '{name}' does not exist")
             for training_name, request in (kept_requests or {}).items():
@@ -104,8 +105,9 @@ class TuningJobsMixin:
             )
             conn.execute(delete(strategy_states).where(strategy_states.c.tuning_job_id == job_id))
             conn.execute(delete(tuning_jobs).where(TJ.id == job_id))
+            delete_all_tags(conn, TUNING_JOB, key)
         self._specs.forget(key)
-        self.changes.bump(touched)
+        self.changes.bump([*touched, changes.tags(TUNING_JOB, key)])
 
     def tuning_job_overview(self, name: str) -> TuningJobOverview:
         """Everything ``DescribeHyperParameterTuningJob`` needs, read in one transaction
