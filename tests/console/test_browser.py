@@ -23,6 +23,7 @@ from tests.console.server import (
 )
 from tunelab.domain.errors import ResourceLimitExceeded
 from tunelab.store.base import TuningJobQuery
+from tunelab.store.sql.tags import TUNING_JOB
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +46,18 @@ def expect_text(page: Any, selector: str, text: str, timeout: float = 15_000) ->
     from playwright.sync_api import expect
 
     expect(page.locator(selector)).to_contain_text(text, timeout=timeout)
+
+
+def expect_no_text(page: Any, selector: str, text: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator(selector)).not_to_contain_text(text)
+
+
+def expect_exact_text(page: Any, selector: str, text: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator(selector)).to_have_text(text)
 
 
 def rerender(page: Any, action: Any) -> None:
@@ -258,3 +271,81 @@ def test_sign_in_is_required(signed_server: ConsoleServer, page: Any) -> None:
     page.wait_for_url(f"{url}/console/signin")
     page.goto(f"{url}/console/jobs/secret-job")
     assert page.url.startswith(f"{url}/console/signin")
+
+
+def test_reload_and_back_keep_the_wizard_draft(server: ConsoleServer, page: Any) -> None:
+    page.goto(f"{server.url}/console/create")
+    page.fill("#name", "draft-job")
+    next_step(page)
+    page.fill("#d0-name", "alpha")
+    page.fill("#d0-hp-0-name", "lr")
+
+    page.reload()
+    expect_text(page, "#draft-restored", "Restored the draft")
+    page.wait_for_selector("#step-title-2", state="visible")
+    assert page.input_value("#d0-name") == "alpha"
+    assert page.input_value("#d0-hp-0-name") == "lr"
+
+    page.go_back()  # to step 1, not out of the wizard
+    page.wait_for_selector("#step-title-1", state="visible")
+    assert page.url == f"{server.url}/console/create"
+    assert page.input_value("#name") == "draft-job"
+    page.go_forward()
+    page.wait_for_selector("#step-title-2", state="visible")
+    assert page.input_value("#d0-name") == "alpha"
+
+    page.get_by_role("button", name="Start over").click()
+    page.wait_for_selector("#step-title-1", state="visible")
+    assert page.input_value("#name") == ""
+
+
+def test_early_stopping_and_warm_start_come_back_when_they_apply_again(
+    server: ConsoleServer, page: Any
+) -> None:
+    page.goto(f"{server.url}/console/create")
+    page.select_option("#early_stopping", "Auto")
+    page.select_option("#warm_type", "TransferLearning")
+    rerender(page, page.get_by_role("button", name="Add parent job").click)
+    page.fill("#ws_parent-0-name", "base-job")
+    next_step(page)
+    click_in_definition(page, 0, "Clone definition")
+    go_to_step(page, "Job settings")
+    expect_text(page, "#early_stopping-kept", "Your choice (Auto) is kept")
+    expect_text(page, "#warm-start-off", "from base-job")
+    go_to_step(page, "Review")
+    assert "WarmStartConfig" not in page.inner_text("#review-json")
+    go_to_step(page, "Training job def")
+    click_in_definition(page, 1, "Delete definition")
+    go_to_step(page, "Job settings")
+    assert page.input_value("#early_stopping") == "Auto"
+    assert page.input_value("#warm_type") == "TransferLearning"
+    assert page.input_value("#ws_parent-0-name") == "base-job"
+
+    rerender(page, lambda: page.select_option("#strategy", "Hyperband"))
+    expect_text(page, "#early_stopping-kept", "Your choice (Auto) is kept")
+    rerender(page, lambda: page.select_option("#strategy", "Random"))
+    assert page.input_value("#early_stopping") == "Auto"
+
+
+def test_the_tag_filter_filters_while_typing(server: ConsoleServer, page: Any) -> None:
+    tuning = server.services.tuning
+    tuning.create(request(server.runs_log, "untagged-job", max_jobs=1))
+    tuning.store.tags.add(TUNING_JOB, "base-job", [("filter-team", "blue")])
+    page.goto(f"{server.url}/console/")
+    expect_text(page, "#jobs-table", "untagged-job")
+    page.fill("#tag-filter", "filter-team=blue")  # no blur, no Enter
+    expect_no_text(page, "#jobs-table", "untagged-job")
+    expect_text(page, "#jobs-table", "base-job")
+
+
+def test_the_tags_tab_counts_the_tags_after_an_edit(server: ConsoleServer, page: Any) -> None:
+    page.goto(f"{server.url}/console/jobs/base-job?tab=tags")
+    rows = page.locator("#tags-panel tbody tr:has(button)")
+    for key in ("count-a", "count-b"):
+        page.fill("#tag-key", key)
+        page.get_by_role("button", name="Add or change tag").click()
+        expect_text(page, "#tags-panel", key)
+        expect_exact_text(page, "#tags-count", str(rows.count()))
+    page.get_by_role("button", name="Remove tag count-a").click()
+    expect_no_text(page, "#tags-panel", "count-a")
+    expect_exact_text(page, "#tags-count", str(rows.count()))

@@ -4,9 +4,12 @@ buttons, live checks, upload and Create, and the job actions."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
+from pathlib import Path
 
 from tests.console.conftest import Console
 from tests.console.jobs import add_training_jobs, write_log
@@ -317,6 +320,25 @@ def test_upload_a_job_file(console: Console) -> None:
     assert "job.json:1:2: not valid JSON" in broken.text
 
 
+def test_an_uploaded_example_with_relative_file_uris_says_to_make_them_absolute(
+    console: Console,
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "random-svm.yaml"
+    page = console.client.post(
+        "/console/create/upload", files={"file": (example.name, example.read_bytes(), "text/yaml")}
+    )
+    text = page.text.replace("&#39;", "'")
+    assert "must match the pattern" not in text
+    for uri, field_id in (
+        ("file:data/train/", "d0-channel-0-uri"),
+        ("file:output/", "d0-output"),
+        ("file:train_svm.py", "d0-image"),
+    ):
+        slot = re.search(rf'id="err-{field_id}">(.*?)</div>', text, re.DOTALL)
+        assert slot is not None and f"{uri} is relative to the job file's folder" in slot[1]
+        assert "write an absolute URI" in slot[1]
+
+
 def test_the_regex_tester_reads_numbers_as_the_metric_extractor_does(console: Console) -> None:
     def test(regex: str, line: str) -> str:
         data = {"d0.metric.0.regex": regex, "d0.metric.0.sample": line}
@@ -339,3 +361,39 @@ def test_a_built_in_algorithm_fills_in_its_objective_and_recommended_ranges(
     assert 'name="d0.hp.0.name" type="text" value="alpha"' in text  # a recommended range
     assert 'name="d0.objective_metric" type="text" value="validation:accuracy"' in text
     assert "RUNS_LOG" in text  # what the definition had besides the algorithm is kept
+
+
+def test_a_live_check_the_browser_dropped_is_answered_quietly(console: Console) -> None:
+    """htmx drops a live check when a newer one starts (hx-sync this:replace): the
+    server sees the client go while it reads the form, and says nothing about it."""
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/console/create/check",
+        "raw_path": b"/console/create/check",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:8080"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"5000"),
+            (b"hx-request", b"true"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8080),
+    }
+    with ThreadPoolExecutor(1) as thread:  # its own event loop (the browser tests run one)
+        call = thread.submit(asyncio.run, console.client.app(scope, receive, send))
+        call.result()  # raised ClientDisconnect before
+    assert sent[0]["status"] == 400

@@ -15,7 +15,7 @@ from tests.console.conftest import Console
 from tests.console.server import request, two_definition_request
 from tunelab.console.validation import check, parallel_rule
 from tunelab.console.wizard_build import form_for_document
-from tunelab.console.wizard_form import JobForm
+from tunelab.console.wizard_form import HyperParameterRow, JobForm
 from tunelab.domain.errors import ResourceLimitExceeded, TunelabError, ValidationError
 from tunelab.domain.rules import Quotas
 
@@ -77,7 +77,12 @@ CASES: list[tuple[str, Change, str, bool]] = [
     ("min above max", _row("max", "-1"), "d0-hp-0", False),
     ("log scale from 0", _row("scaling", "Logarithmic"), "d0-hp-0-scaling", False),
     ("bound not a number", _row("min", "zero"), "d0-hp-0-min", False),
-    ("objective metric", _definition(0, "objective_metric", "accuracy"), "d0-metrics", False),
+    (
+        "objective metric",
+        _definition(0, "objective_metric", "accuracy"),
+        "d0-objective_metric",
+        False,
+    ),
     ("program missing", _definition(0, "image", "file:///no/such/train.py"), "d0-image", False),
     ("role pattern", _definition(0, "role", "my-role"), "d0-role", False),
     ("duplicate definition", _definition(1, "name", "ALPHA"), "d1-name", True),
@@ -151,3 +156,42 @@ def test_the_parallel_rule_is_computed_from_the_form() -> None:
     other.max_parallel = "11"
     other.definitions[0].instance_count = "1"
     assert not parallel_rule(other, Quotas()).ok
+
+
+def test_every_problem_shows_at_once_though_the_api_stops_at_the_first_stage(
+    console: Console,
+) -> None:
+    """Types, then which members go together, then values, then the rules: the API
+    reports one stage at a time; the wizard shows them all."""
+    form = base_form(console, two=True)
+    first, second = form.definitions
+    first.hyperparameters[0].min, first.hyperparameters[0].max = "0.9", "0.5"
+    k = len(first.hyperparameters)
+    first.hyperparameters.append(HyperParameterRow("k", "integer", "abc", "5"))
+    first.objective_metric = "nosuch"
+    second.name = "ALPHA"  # the first one's name
+    second.hyperparameters[0].min, second.hyperparameters[0].scaling = "-1", "Logarithmic"
+    form.max_parallel = "x"
+    found = shown(console, form)
+    expected = {
+        "max_parallel": "must be an integer",
+        "d1-name": "is already the name",
+        f"d0-hp-{k}-min": "must be an integer written as a string",
+        "d0-hp-0": "MinValue (0.9) must be less than MaxValue (0.5)",
+        "d1-hp-0-scaling": "Logarithmic scaling needs MinValue and MaxValue greater than 0",
+        "d0-objective_metric": "no MetricDefinition is named 'nosuch'",
+    }
+    for field_id, text in expected.items():
+        assert any(text in m for m in found.get(field_id, [])), (field_id, found)
+    assert set(found) == set(expected), found  # nothing about the stand-ins
+
+
+def test_a_problem_stays_shown_while_another_field_is_not_a_number(console: Console) -> None:
+    form = base_form(console)
+    form.definitions[0].hyperparameters[0].min = "0.9"
+    form.definitions[0].hyperparameters[0].max = "0.5"
+    k = len(form.definitions[0].hyperparameters)
+    form.definitions[0].hyperparameters.append(HyperParameterRow("k", "integer", "abc", "5"))
+    found = shown(console, form)
+    assert "MinValue (0.9) must be less than MaxValue (0.5)" in found["d0-hp-0"]
+    assert any("must be an integer" in m for m in found[f"d0-hp-{k}-min"])

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 import plotly
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -130,7 +130,10 @@ class Console:
             if request.method == "POST":
                 if not same_origin(request):
                     return Response("cross-origin request refused", status_code=403)
-                form = await _read_form(request)
+                try:
+                    form = await _read_form(request)
+                except ClientDisconnect:  # htmx dropped it for a newer one: nobody to answer
+                    return Response("client disconnected", status_code=400)
             if not user.allows(operation):
                 return forbidden(user, operation)
             return await run_in_threadpool(handler, request, user, form)

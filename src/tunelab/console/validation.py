@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tunelab.console.validation_repair import covers, repair, value_at
 from tunelab.console.wizard_build import Built, build
 from tunelab.console.wizard_form import JobForm
 from tunelab.domain.errors import (
@@ -22,6 +23,9 @@ from tunelab.service.tuning import TuningService
 _LAST_SEGMENT = re.compile(r"(\.[^.\[\]]+|\[[^\]]*\])$")
 _PATH_PREFIX = re.compile(r"^([A-Za-z][\w.\[\]'\- ]*?): (.+)$", re.DOTALL)
 STEP_OF_PREFIX = (("d", 2), ("definitions", 2), ("max_", 3))
+MAX_PASSES = 6
+_METRICS_FIELD = re.compile(r"d(\d+)-metrics")
+_NO_SUCH_METRIC = "no MetricDefinition is named"
 
 
 @dataclass
@@ -43,7 +47,7 @@ class Checked:
         if field_id is None:
             self.general.append(f"{path}: {message}" if path else message)
         else:
-            self.messages.setdefault(field_id, []).append(message)
+            self.messages.setdefault(_moved(field_id, message), []).append(message)
 
     def count_by_step(self) -> dict[int, int]:
         counts: dict[int, int] = {}
@@ -51,6 +55,14 @@ class Checked:
             step = step_of(field_id)
             counts[step] = counts.get(step, 0) + len(found)
         return counts
+
+
+def _moved(field_id: str, message: str) -> str:
+    """The field a message is about when the API's path names another: an objective
+    metric no metric definition has is the objective field's problem."""
+    if (m := _METRICS_FIELD.fullmatch(field_id)) and _NO_SUCH_METRIC in message:
+        return f"d{m[1]}-objective_metric"
+    return field_id
 
 
 def step_of(field_id: str) -> int:
@@ -84,22 +96,59 @@ def _violations(error: TunelabError) -> list[Violation]:
     return [Violation("", error.message, error.code)]
 
 
+def _located(violation: Violation, built: Built) -> Violation:
+    """``violation`` with the path its message starts with, when it has none; about
+    a relative ``file:`` URI, a message saying why it cannot work here."""
+    path, message = violation.path, violation.message
+    if not path and (m := _PATH_PREFIX.match(message)) and field_for(m[1], built.fields):
+        path, message = m[1], m[2]
+    value = value_at(built.document, path)
+    if isinstance(value, str) and value.startswith("file:") and not value.startswith("file:/"):
+        message = relative_file_message(value)
+    return Violation(path, message, violation.code)
+
+
+def relative_file_message(uri: str) -> str:
+    """Why a relative ``file:`` URI (from a job file) does not work in the wizard."""
+    relative = uri.removeprefix("file:")
+    return (
+        f"{uri} is relative to the job file's folder: `tunelab run` and `tunelab validate` "
+        "resolve it there, but the console cannot know the folder of an uploaded file; "
+        f"write an absolute URI instead (file:///path/to/{relative})"
+    )
+
+
 def check(tuning: TuningService, form: JobForm) -> Checked:
     """Build the request and run every rule of ``CreateHyperParameterTuningJob`` on
-    it, the name's availability included."""
+    it, the name's availability included. The service stops at the first stage that
+    finds problems; stand-ins for what a stage refused let the later stages speak
+    too (:mod:`tunelab.console.validation_repair`), so every problem shows at once."""
     built = build(form)
     checked = Checked(built)
     for field_id, found in built.local.items():
         checked.messages.setdefault(field_id, []).extend(found)
-    try:
-        tuning.validate(built.document, name_must_be_free=True)
-    except TunelabError as error:
-        checked.code = error.code
-        for violation in _violations(error):
-            path, message = violation.path, violation.message
-            if not path and (m := _PATH_PREFIX.match(message)) and field_for(m[1], built.fields):
-                path, message = m[1], m[2]
-            checked.add(path, message)
+    document, scopes = built.document, list[str]()
+    seen: set[tuple[str, str]] = set()
+    for _ in range(MAX_PASSES):
+        try:
+            tuning.validate(document, name_must_be_free=True)
+            return checked
+        except TunelabError as error:
+            code, violations = error.code, [_located(v, built) for v in _violations(error)]
+        fresh = [
+            v for v in violations if (v.path, v.message) not in seen and not covers(scopes, v.path)
+        ]
+        if not fresh:
+            return checked
+        if checked.code is None or code == "ValidationException":
+            checked.code = code
+        for v in fresh:
+            seen.add((v.path, v.message))
+            checked.add(v.path, v.message)
+        document, covered = repair(document, violations)
+        if not covered:
+            return checked
+        scopes += covered
     return checked
 
 

@@ -56,8 +56,9 @@ RELOCATED_CONFIG_KEYS = ("HyperParameterTuningJobObjective", "ParameterRanges")
 NOT_IMPROVING = "MaxNumberOfTrainingJobsNotImproving"
 
 
-def build(form: JobForm) -> Built:
-    """The request the wizard's state describes."""
+def build(form: JobForm, kept: bool = False) -> Built:
+    """The request the wizard's state describes; with ``kept``, also the early
+    stopping and warm start the form keeps while they do not apply."""
     doc: dict[str, Any] = {}
     built = Built(doc)
     put(doc, "HyperParameterTuningJobName", form.name.strip())
@@ -66,15 +67,15 @@ def build(form: JobForm) -> Built:
     doc[CONFIG] = config
     built.at(CONFIG, "strategy")
     built.at(f"{CONFIG}.Strategy", "strategy")
-    _job_settings(form, config, built)
+    _job_settings(form, config, built, kept)
     _limits(form, config, built)
-    _warm_start_and_tags(form, doc, built)
+    _warm_start_and_tags(form, doc, built, kept)
     add_definitions(form, doc, config, built)
     merge(doc, extra_members(built, form.extra, "extra"))
     return built
 
 
-def _job_settings(form: JobForm, config: dict[str, Any], built: Built) -> None:
+def _job_settings(form: JobForm, config: dict[str, Any], built: Built, kept: bool) -> None:
     hyperband = f"{CONFIG}.StrategyConfig.HyperbandStrategyConfig"
     if form.strategy == "Hyperband" and (form.hb_min.strip() or form.hb_max.strip()):
         values: dict[str, Any] = {}
@@ -90,7 +91,8 @@ def _job_settings(form: JobForm, config: dict[str, Any], built: Built) -> None:
         (f"{CONFIG}.RandomSeed", "seed"),
     ):
         built.at(path, field_id)
-    config["TrainingJobEarlyStoppingType"] = form.early_stopping
+    applies = kept or early_stopping_applies(form)
+    config["TrainingJobEarlyStoppingType"] = form.early_stopping if applies else "Off"
     put(config, "RandomSeed", number(form.seed))
     criteria: dict[str, Any] = {}
     put(criteria, "TargetObjectiveMetricValue", number(form.target, float))
@@ -122,8 +124,21 @@ def _limits(form: JobForm, config: dict[str, Any], built: Built) -> None:
     built.at(f"{base}.MaxRuntimeInSeconds", "max_runtime")
 
 
-def _warm_start_and_tags(form: JobForm, doc: dict[str, Any], built: Built) -> None:
-    if form.warm_type or form.warm_parents:
+def early_stopping_applies(form: JobForm) -> bool:
+    """Whether the form's early stopping goes into the request: only with a single
+    definition and not with Hyperband (else the request says Off; the form keeps
+    the user's choice for when it applies again)."""
+    return len(form.definitions) <= 1 and form.strategy != "Hyperband"
+
+
+def warm_start_applies(form: JobForm) -> bool:
+    """Whether the form's warm start goes into the request: only with a single
+    definition (the form keeps it meanwhile)."""
+    return len(form.definitions) <= 1
+
+
+def _warm_start_and_tags(form: JobForm, doc: dict[str, Any], built: Built, kept: bool) -> None:
+    if (form.warm_type or form.warm_parents) and (kept or warm_start_applies(form)):
         warm: dict[str, Any] = {
             "ParentHyperParameterTuningJobs": [
                 {"HyperParameterTuningJobName": p.strip()} for p in form.warm_parents
@@ -178,7 +193,7 @@ def form_for_document(doc: Mapping[str, Any]) -> JobForm:
     """The wizard's state for ``doc``, with the members the form does not show kept
     in the ``extra`` fields, so that building it gives ``doc`` back."""
     form = job_form_from_document(doc)
-    rebuilt = build(form).document
+    rebuilt = build(form, kept=True).document  # what the form holds is not extra
     top = _without(doc, ("TrainingJobDefinition", "TrainingJobDefinitions"))
     config = doc.get(CONFIG)
     if isinstance(config, Mapping):
