@@ -95,3 +95,38 @@ def test_a_training_job_needs_an_algorithm_specification() -> None:
         "AlgorithmSpecification: is required: give its TrainingImage or AlgorithmName and "
         "TrainingInputMode"
     ]
+
+
+@pytest.mark.parametrize("messages", [tuning_messages, training_messages])
+def test_a_metric_regex_captures_its_value_in_a_group(messages: Any) -> None:
+    assert messages(regex="validation:accuracy=[0-9.]+") == [
+        "AlgorithmSpecification.MetricDefinitions[0].Regex: captures no group; the metric's "
+        "value is the first group of a match, e.g. 'validation:accuracy=([0-9.eE+-]+)'; got "
+        "'validation:accuracy=[0-9.]+'"
+    ]
+    assert messages(regex="(?:validation):accuracy=([0-9.]+)") == []
+
+
+def test_the_objective_hyperparameter_is_not_tuned() -> None:
+    document = make_document()
+    reserved = {"Name": "_tuning_objective_metric", "Values": ["a", "b"]}
+    document["HyperParameterTuningJobConfig"]["ParameterRanges"]["CategoricalParameterRanges"] = [
+        reserved
+    ]
+    messages = [str(v) for v in check_spec(parse_tuning_job(document))]
+    assert messages == [
+        "HyperParameterTuningJobConfig.ParameterRanges.CategoricalParameterRanges[0].Name: "
+        "'_tuning_objective_metric' is reserved: SageMaker sets it to the objective metric's name"
+    ]
+
+
+def test_a_tag_key_appears_once_per_request() -> None:
+    tags = [{"Key": "team", "Value": "a"}, {"Key": "owner"}, {"Key": "team", "Value": "b"}]
+    expected = [
+        "Tags[2].Key: the key 'team' is given more than once; each tag key may appear once "
+        "per request"
+    ]
+    document = make_document() | {"Tags": tags}
+    assert [str(v) for v in check_spec(parse_tuning_job(document))] == expected
+    assert training_messages(Tags=tags) == expected
+    assert training_messages(Tags=tags[:2]) == []

@@ -273,3 +273,15 @@ def test_a_job_an_older_version_accepted_and_that_cannot_run_can_be_stopped(
     service.store.create_tuning_job(TuningJob(spec, TuningJobStatus.IN_PROGRESS, now, now))
     assert service.stop(spec.name).status is TuningJobStatus.STOPPED
     service.delete(spec.name)
+
+
+def test_the_stop_grace_period_is_a_number_of_seconds() -> None:
+    assert Settings.from_env({"TUNELAB_STOP_GRACE_SECONDS": "2.5"}).stop_grace_seconds == 2.5
+    assert Settings.from_env({}).stop_grace_seconds == 120.0
+    for text in ("xyz", "-5", "nan", "inf"):
+        with pytest.raises(ValidationError) as refused:
+            Settings.from_env({"TUNELAB_STOP_GRACE_SECONDS": text})
+        assert str(refused.value.violations[0]) == (
+            "environment variable TUNELAB_STOP_GRACE_SECONDS must be a number of seconds, at "
+            f"least 0; got {text!r}"
+        )

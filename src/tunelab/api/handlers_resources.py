@@ -8,8 +8,9 @@ from typing import Any
 from tunelab.api.handlers import Context, Request, Response, operation
 from tunelab.api.training_codecs import tags as tag_list
 from tunelab.api.wire import ApiError, next_token, read_token, timestamp
-from tunelab.domain.errors import ResourceNotFound
+from tunelab.domain.errors import ResourceNotFound, ValidationError
 from tunelab.domain.names import algorithm_arn, parse_arn
+from tunelab.domain.tags import repeated_tag_keys
 from tunelab.store.sql.tags import MAX_TAGS
 
 RESOURCE_LABEL = {
@@ -62,15 +63,9 @@ def add_tags(ctx: Context, request: Request) -> Response:
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, str]]) -> None:
-    seen: set[str] = set()
-    for index, (key, _) in enumerate(pairs):
-        if key in seen:
-            raise ApiError(
-                "ValidationException",
-                f"Tags[{index}].Key: the key {key!r} is given more than once; "
-                "each tag key may appear once per request",
-            )
-        seen.add(key)
+    repeated = list(repeated_tag_keys(pairs))
+    if repeated:
+        raise ValidationError(repeated)
 
 
 @operation("ListTags")

@@ -139,9 +139,16 @@ def _metric_definitions(d: TrainingJobDefinition, path: str) -> Iterator[Violati
             yield Violation(f"{path}[{i}].Name", f"'{metric.name}' is defined twice")
         seen.add(metric.name)
         try:
-            re.compile(metric.regex)
+            compiled = re.compile(metric.regex)
         except re.error as error:
             yield Violation(f"{path}[{i}].Regex", f"is not a valid regular expression: {error}")
+            continue
+        if compiled.groups == 0:
+            yield Violation(
+                f"{path}[{i}].Regex",
+                f"captures no group; the metric's value is the first group of a match, "
+                f"e.g. '{metric.name}=([0-9.eE+-]+)'; got {metric.regex!r}",
+            )
 
 
 def _ranges(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> Iterator[Violation]:
@@ -155,7 +162,12 @@ def _ranges(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> Iterat
                 yield Violation(f"{where}.Name", f"'{name}' is already tuned by {seen[name]}")
                 continue
             seen[name] = where
-            if name in d.static_hyperparameters:
+            if name == TUNING_OBJECTIVE_HYPERPARAMETER:
+                yield Violation(
+                    f"{where}.Name",
+                    f"'{name}' is reserved: SageMaker sets it to the objective metric's name",
+                )
+            elif name in d.static_hyperparameters:
                 yield Violation(
                     f"{where}.Name",
                     f"'{name}' is also in StaticHyperParameters; a "

@@ -18,6 +18,7 @@ from tunelab.domain.enums import EarlyStoppingType, StrategyType
 from tunelab.domain.errors import Violation
 from tunelab.domain.hyperband_rules import hyperband_violations
 from tunelab.domain.paths import CONFIG, ranges_document, ranges_path
+from tunelab.domain.tags import repeated_tag_keys
 from tunelab.domain.tuning_job import TuningJobSpec
 
 QUOTA = "ResourceLimitExceeded"
@@ -150,6 +151,7 @@ def check_spec(spec: TuningJobSpec, quotas: Quotas = Quotas()) -> list[Violation
     found += _objectives(spec)
     for index in range(len(spec.definitions)):
         found += check_definition(spec, index)
+    found += repeated_tag_keys(spec.tags)
     return found
 
 

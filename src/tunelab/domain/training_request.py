@@ -14,6 +14,7 @@ from tunelab.domain.definition_rules import check_training_definition
 from tunelab.domain.errors import Violation
 from tunelab.domain.request import parse_definition
 from tunelab.domain.search_space import SearchSpace
+from tunelab.domain.tags import repeated_tag_keys
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ def check_training_job(request: TrainingJobRequest) -> list[Violation]:
                 "is required: give its TrainingImage or AlgorithmName and TrainingInputMode",
             )
         ]
-    return list(check_training_definition(request.definition, ""))
+    found = list(check_training_definition(request.definition, ""))
+    return found + list(repeated_tag_keys(request.tags))
 
 
 DEFINITION_MEMBERS = (

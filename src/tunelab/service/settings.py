@@ -24,6 +24,7 @@ tunelab process of that home (:mod:`tunelab.execution.ledger`).
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Mapping
@@ -76,12 +77,11 @@ class Settings:
             max_concurrent_instances=_integer(env, "TUNELAB_MAX_CONCURRENT_INSTANCES", 20),
             max_concurrent_tuning_jobs=_integer(env, "TUNELAB_MAX_CONCURRENT_TUNING_JOBS", 100),
         )
-        grace = env.get("TUNELAB_STOP_GRACE_SECONDS")
         return cls(
             home=home,
             database_url=url,
             quotas=quotas,
-            stop_grace_seconds=float(grace) if grace else 120.0,
+            stop_grace_seconds=_seconds(env, "TUNELAB_STOP_GRACE_SECONDS", 120.0),
             region=env.get("TUNELAB_REGION") or DEFAULT_REGION,
             account=env.get("TUNELAB_ACCOUNT_ID") or DEFAULT_ACCOUNT,
             s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or None,
@@ -101,6 +101,21 @@ def _integer(env: Mapping[str, str], key: str, default: int) -> int:
         ) from None
     if value < 1:
         raise ValidationError(f"environment variable {key} must be at least 1; got {value}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
+    text = env.get(key)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValidationError(
+            f"environment variable {key} must be a number of seconds, at least 0; got {text!r}"
+        )
     return value
 
 
