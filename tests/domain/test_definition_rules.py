@@ -97,16 +97,6 @@ def test_a_training_job_needs_an_algorithm_specification() -> None:
     ]
 
 
-@pytest.mark.parametrize("messages", [tuning_messages, training_messages])
-def test_a_metric_regex_captures_its_value_in_a_group(messages: Any) -> None:
-    assert messages(regex="validation:accuracy=[0-9.]+") == [
-        "AlgorithmSpecification.MetricDefinitions[0].Regex: captures no group; the metric's "
-        "value is the first group of a match, e.g. 'validation:accuracy=([0-9.eE+-]+)'; got "
-        "'validation:accuracy=[0-9.]+'"
-    ]
-    assert messages(regex="(?:validation):accuracy=([0-9.]+)") == []
-
-
 def test_the_objective_hyperparameter_is_not_tuned() -> None:
     document = make_document()
     reserved = {"Name": "_tuning_objective_metric", "Values": ["a", "b"]}

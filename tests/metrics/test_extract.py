@@ -162,3 +162,12 @@ def test_parse_number() -> None:
     assert parse_number("nan") is None
     assert parse_number("1e") is None
     assert parse_number("") is None
+
+
+def test_a_match_that_reads_no_number_is_remembered() -> None:
+    extractor = MetricExtractor(
+        [MetricDefinition("loss", r"loss=(\S*)"), MetricDefinition("acc", r"acc=[0-9.]+")]
+    )
+    assert extractor.feed(["loss=nan acc=0.5", "loss=abc"], 1.0) == []
+    assert extractor.unreadable == {"acc": "acc=0.5", "loss": "abc"}
+    assert [p.value for p in extractor.feed(["loss=0.25"], 2.0)] == [0.25]

@@ -249,3 +249,43 @@ def test_grid_runs_every_combination_once(harness: Harness) -> None:
         for j in jobs_of(harness, "job-1")
     )
     assert combos == sorted((k, d) for k in ("rbf", "linear") for d in ("2", "4", "6"))
+
+
+def test_a_diverged_or_unreadable_objective_fails_and_never_wins(harness: Harness) -> None:
+    harness.create(make_document(max_jobs=3, parallel=1, regex=r"validation:accuracy=(.*?);"))
+    endings = iter(["inf", "nan", "0.7"])
+
+    def program(request: LaunchRequest) -> SimulatedRun:
+        first, last = "validation:accuracy=0.5;", f"validation:accuracy={next(endings)};"
+        return SimulatedRun(lines=((1.0, first), (2.0, last)), duration=3.0)
+
+    final = harness.loop("job-1", harness.executor(program)).run()
+    diverged, unreadable, fine = jobs_of(harness, "job-1")
+    assert final.status is TuningJobStatus.COMPLETED
+    assert diverged.objective_status is ObjectiveStatus.FAILED
+    assert diverged.final_objective_value is None
+    assert diverged.failure_reason == (
+        "ObjectiveMetricNotFinite: the latest value the training job reported for the "
+        "objective metric 'validation:accuracy' is inf"
+    )
+    assert unreadable.objective_status is ObjectiveStatus.SUCCEEDED  # NaN is no report
+    assert unreadable.final_objective_value == 0.5
+    assert fine.final_objective_value == 0.7
+    best = harness.store.best_training_job("job-1", final.spec.objective_type)
+    assert best is not None and best.name == fine.name
+
+
+def test_a_regex_that_matches_but_reads_no_number_says_so(harness: Harness) -> None:
+    harness.create(make_document(max_jobs=3, parallel=1, regex=r"validation:accuracy=[0-9.]+"))
+
+    def program(request: LaunchRequest) -> SimulatedRun:
+        return SimulatedRun(lines=((1.0, "validation:accuracy=0.5;"),), duration=2.0)
+
+    harness.loop("job-1", harness.executor(program)).run()
+    job = jobs_of(harness, "job-1")[0]
+    assert job.failure_reason == (
+        "ObjectiveMetricMissing: the training job never emitted a number for the objective "
+        "metric 'validation:accuracy': its regex 'validation:accuracy=[0-9.]+' matched, but "
+        "the latest match read 'validation:accuracy=0.5' (the regex has no group, so the "
+        "whole match is read: put the value in a group)"
+    )

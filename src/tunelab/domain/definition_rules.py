@@ -139,16 +139,9 @@ def _metric_definitions(d: TrainingJobDefinition, path: str) -> Iterator[Violati
             yield Violation(f"{path}[{i}].Name", f"'{metric.name}' is defined twice")
         seen.add(metric.name)
         try:
-            compiled = re.compile(metric.regex)
+            re.compile(metric.regex)
         except re.error as error:
             yield Violation(f"{path}[{i}].Regex", f"is not a valid regular expression: {error}")
-            continue
-        if compiled.groups == 0:
-            yield Violation(
-                f"{path}[{i}].Regex",
-                f"captures no group; the metric's value is the first group of a match, "
-                f"e.g. '{metric.name}=([0-9.eE+-]+)'; got {metric.regex!r}",
-            )
 
 
 def _ranges(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> Iterator[Violation]:

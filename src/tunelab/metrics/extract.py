@@ -11,6 +11,8 @@ Contract of :class:`MetricExtractor`:
   group that did not take part in the match. ``+/-inf`` is kept.
 - ``step`` counts the points of a metric in this job from 0; ``counts`` resumes the
   numbering after a restart.
+- ``unreadable`` keeps, per metric, the latest text a match gave that is not a number
+  (NaN included), so that a job whose regex matched but never gave a number can say so.
 
 As in SageMaker, the final value of the objective is the *latest* point, not the best:
 see :func:`latest`.
@@ -74,6 +76,8 @@ class MetricExtractor:
             compiled.append((d.name, re.compile(d.regex)))
         self._patterns = tuple(compiled)
         self._counts: dict[str, int] = dict(counts or {})
+        self.unreadable: dict[str, str] = {}
+        """The latest matched text of each metric that was not a number."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -93,6 +97,7 @@ class MetricExtractor:
                     continue
                 value = parse_number(text)
                 if value is None:
+                    self.unreadable[name] = text
                     continue
                 step = self._counts.get(name, 0)
                 self._counts[name] = step + 1

@@ -3,6 +3,8 @@ finished attempt becomes a stored training job."""
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 
 from tunelab.domain.definition import TrainingJobDefinition
@@ -61,7 +63,8 @@ class LiveTrial:
         for point in points:
             if point.metric_name == self.objective_name:
                 self.latest_objective = point.value
-                reports.append(self.event(value=point.value, step=point.step, final=False))
+                if math.isfinite(point.value):  # strategies and stoppers rank finite values
+                    reports.append(self.event(value=point.value, step=point.step, final=False))
         if points:
             self.job = self.job.evolve(last_modified_time=event.time)
         return points, reports
@@ -70,6 +73,12 @@ class LiveTrial:
         """Close the attempt: status, final objective, objective status, reason."""
         value = self.latest_objective if event.status is not TrainingJobStatus.FAILED else None
         reason = event.failure_reason
+        if value is not None and not math.isfinite(value):  # diverged: it cannot win
+            reason = reason or (
+                f"ObjectiveMetricNotFinite: the latest value the training job reported for the "
+                f"objective metric '{self.objective_name}' is {value}"
+            )
+            value = None
         objective_status = (
             ObjectiveStatus.SUCCEEDED if value is not None else ObjectiveStatus.FAILED
         )
@@ -90,7 +99,24 @@ class LiveTrial:
         name = self.objective_name
         regexes = [m.regex for m in self.definition.metric_definitions if m.name == name]
         regex = regexes[0] if regexes else "(no metric definition)"
+        text = self.extractor.unreadable.get(name or "")
+        if text is not None:
+            return (
+                f"ObjectiveMetricMissing: the training job never emitted a number for the "
+                f"objective metric '{name}': its regex {regex!r} matched, but the latest match "
+                f"read {text!r}{'' if _has_group(regex) else _NO_GROUP}"
+            )
         return (
             f"ObjectiveMetricMissing: the training job never emitted the objective metric "
             f"'{name}': no line of its log matched the regex {regex!r}"
         )
+
+
+_NO_GROUP = " (the regex has no group, so the whole match is read: put the value in a group)"
+
+
+def _has_group(regex: str) -> bool:
+    try:
+        return re.compile(regex).groups > 0
+    except re.error:
+        return True
