@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from rich.console import Console
 
-from tunelab.cli.render import iso, print_json, short_value, training_jobs_table
+from tunelab.cli.render import TIMESTAMP_KEYS, iso, print_json, short_value, training_jobs_table
 
 
 def test_hyperparameter_values_are_shortened_for_display_only() -> None:
@@ -38,3 +39,30 @@ def test_json_times_are_written_as_the_aws_cli_writes_them() -> None:
     assert '"TrainingEndTime": "1970-01-01T00:00:01.500000+00:00"' in text
     assert '"Value": 2' in text
     assert iso(0) == "1970-01-01T00:00:00+00:00"
+
+
+def test_every_timestamp_the_cli_prints_is_written_as_a_time() -> None:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    found: set[str] = set()
+
+    def walk(shape: Any, seen: set[str]) -> None:
+        if shape.name in seen:
+            return
+        seen.add(shape.name)
+        if shape.type_name == "structure":
+            for name, member in shape.members.items():
+                if member.type_name == "timestamp":
+                    found.add(name)
+                walk(member, seen)
+        elif shape.type_name == "list":
+            walk(shape.member, seen)
+
+    for operation in (
+        "DescribeHyperParameterTuningJob",
+        "ListHyperParameterTuningJobs",
+        "ListTrainingJobsForHyperParameterTuningJob",
+    ):
+        walk(model.operation_model(operation).output_shape, set())
+    assert found <= TIMESTAMP_KEYS

@@ -13,14 +13,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-TIMESTAMP_KEYS = {
+TIMESTAMP_KEYS = {  # every timestamp member of the responses the CLI prints
+    "ConvergenceDetectedTime",
     "CreationTime",
-    "LastModifiedTime",
+    "EndTime",
     "HyperParameterTuningEndTime",
-    "TrainingStartTime",
-    "TrainingEndTime",
+    "LastModifiedTime",
     "StartTime",
     "Timestamp",
+    "TrainingEndTime",
+    "TrainingStartTime",
 }
 
 
