@@ -237,3 +237,19 @@ def test_a_tag_chooses_hyperbands_sampler_for_the_whole_job(harness: Harness) ->
     harness.loop("plain", harness.executor(curve_program)).run()
     plain = harness.store.strategy_state("plain")
     assert plain is not None and plain["settings"]["sampler"] == "random"
+
+
+def test_reports_after_max_resource_count_for_nothing(harness: Harness) -> None:
+    """A job goes on printing until its stop lands: here all its 12 lines come at once."""
+    harness.create(document("Hyperband", max_jobs=6))  # MaxResource 9 inferred from epochs
+
+    def eager(request: LaunchRequest) -> SimulatedRun:
+        lines = tuple((SECONDS, f"validation:accuracy={0.5 + e / 100:.2f}") for e in range(12))
+        return SimulatedRun(lines=lines, duration=2 * SECONDS)
+
+    assert harness.loop("job-1", harness.executor(eager)).run().status is (
+        TuningJobStatus.COMPLETED
+    )
+    for job in jobs_of(harness):
+        assert len(values_of(harness, job.name)) == 12  # every point is kept as a metric
+        assert job.final_objective_value == 0.58  # the 9th report, MaxResource's

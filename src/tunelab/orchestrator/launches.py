@@ -12,6 +12,7 @@ from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.contract import training_job_dir
 from tunelab.orchestrator.attempts import launch_limits
+from tunelab.orchestrator.stoppers import report_cap
 from tunelab.orchestrator.trials import LiveTrial
 
 
@@ -39,7 +40,7 @@ def new_trial(spec: TuningJobSpec, suggestion: Suggestion, sequence: int, now: f
         creation_time=now,
         last_modified_time=now,
     ).transition(SecondaryStatus.STARTING, now, "Launching the training job")
-    return LiveTrial(job, definition, dict(suggestion.params))
+    return LiveTrial(job, definition, dict(suggestion.params), report_cap(spec))
 
 
 def launch_request(trial: LiveTrial, jobs_root: str, tuning_job_name: str) -> LaunchRequest:

@@ -37,7 +37,12 @@ from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 from tunelab.domain.warm_start import parent_events
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
-from tunelab.orchestrator.stoppers import EarlyStoppingOptions, build_stopper, problem_for
+from tunelab.orchestrator.stoppers import (
+    EarlyStoppingOptions,
+    build_stopper,
+    problem_for,
+    report_cap,
+)
 from tunelab.orchestrator.trials import LiveTrial
 from tunelab.stopping.base import EarlyStopper
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
@@ -111,7 +116,7 @@ def recover(
             unfinished = _restarted(unfinished, now)
         definition = spec.definition(unfinished.definition_name)
         params = definition.search_space.parse(unfinished.tuned_hyperparameters)
-        relaunch.append(LiveTrial(unfinished, definition, params))
+        relaunch.append(LiveTrial(unfinished, definition, params, report_cap(spec)))
     with store.batch() as batch:
         for done in stopped:
             batch.put_training_job(done)

@@ -66,6 +66,14 @@ def problem_for(spec: TuningJobSpec, options: EarlyStoppingOptions) -> TuningPro
     )
 
 
+def report_cap(spec: TuningJobSpec) -> int | None:
+    """How many reports of the objective count for a training job: Hyperband's
+    MaxResource, else all (None)."""
+    if spec.strategy is not StrategyType.HYPERBAND:
+        return None
+    return hyperband_max_resource(spec)
+
+
 def build_stopper(
     store: Store, spec: TuningJobSpec, strategy: Strategy, options: EarlyStoppingOptions
 ) -> EarlyStopper | None:

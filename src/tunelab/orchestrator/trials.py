@@ -23,6 +23,9 @@ class LiveTrial:
     job: TrainingJob
     definition: TrainingJobDefinition
     params: dict[str, ParamValue]
+    max_reports: int | None = None
+    """Hyperband's MaxResource: reports of the objective after it (a job keeps
+    printing until its stop lands) count for neither the objective nor the strategy."""
     extractor: MetricExtractor = field(init=False)
     latest_objective: float | None = None
 
@@ -62,6 +65,8 @@ class LiveTrial:
         reports = []
         for point in points:
             if point.metric_name == self.objective_name:
+                if self.max_reports is not None and point.step >= self.max_reports:
+                    continue
                 self.latest_objective = point.value
                 if math.isfinite(point.value):  # strategies and stoppers rank finite values
                     reports.append(self.event(value=point.value, step=point.step, final=False))
