@@ -52,7 +52,7 @@ def test_the_limit_counts_the_keys_present(store: SqlStore, tuning_job: TuningJo
     assert len(found) == MAX_TAGS and found["k0"] == "new" and found["k1"] == ""
 
 
-def _race(store_url: str, add: Callable[[SqlStore, int], None], writers: int) -> list[str]:
+def race(store_url: str, add: Callable[[SqlStore, int], None], writers: int) -> list[str]:
     """Run ``add(store, index)`` in ``writers`` threads, each with its own store, all
     released at once; the outcome of each ("ok" or the error's class name)."""
     stores = [SqlStore(store_url) for _ in range(writers)]
@@ -91,7 +91,7 @@ def test_concurrent_adds_never_pass_the_limit(
     for _ in range(3):
         present = [key for key, _ in store.tags.list(resource_type, name)]
         store.tags.delete(resource_type, name, present)
-        outcomes = _race(store_url, add, writers=4)
+        outcomes = race(store_url, add, writers=4)
         assert sorted(outcomes) == ["ValidationError"] * 3 + ["ok"]
         assert len(store.tags.list(resource_type, name)) == 30
 

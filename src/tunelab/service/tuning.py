@@ -121,27 +121,12 @@ class TuningService:
         Beyond :meth:`validate`: the quota of concurrent tuning jobs
         (``ResourceLimitExceeded``), unless the name is taken (``ResourceInUse``)."""
         spec = self.validate(document)
-        raise_for(concurrent_tuning_jobs(self._running(spec.name), self.settings.quotas))
         now = self.clock.now()
         job = TuningJob(spec, TuningJobStatus.IN_PROGRESS, now, now, created_by=created_by)
-        return self.store.create_tuning_job(job)
-
-    def _running(self, name: str) -> int:
-        """How many tuning jobs have not ended, counted up to the quota; 0 when ``name``
-        is taken (the store then refuses the name, and ``create_or_resume`` resumes)."""
-        try:
-            self.store.get_tuning_job(name)
-            return 0
-        except ResourceNotFound:
-            pass
-        limit = self.settings.quotas.max_concurrent_tuning_jobs
-        running = 0
-        for status in (TuningJobStatus.IN_PROGRESS, TuningJobStatus.STOPPING):
-            query = TuningJobQuery(status=status, limit=limit - running)
-            running += len(self.store.list_tuning_jobs(query).items)
-            if running >= limit:
-                break
-        return running
+        quotas = self.settings.quotas
+        return self.store.create_tuning_job(
+            job, lambda running: raise_for(concurrent_tuning_jobs(running, quotas))
+        )
 
     def create_or_resume(self, document: Mapping[str, Any]) -> tuple[TuningJob, bool]:
         """Create the job; if a job of that name exists with the very same request

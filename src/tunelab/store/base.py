@@ -9,7 +9,7 @@ from several processes at once (SQLite WAL or PostgreSQL); writes inside one
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -157,8 +157,11 @@ class Store(Protocol):
     access_keys: Any
     """``SqlAccessKeys``-like: create(key) / get(id) / list() / delete(id)."""
 
-    def create_tuning_job(self, job: TuningJob) -> TuningJob:
-        """Insert; ``ResourceInUse`` if the name (any case) is taken."""
+    def create_tuning_job(
+        self, job: TuningJob, admit: Callable[[int], None] | None = None
+    ) -> TuningJob:
+        """Insert; ``ResourceInUse`` if the name (any case) is taken. ``admit`` gets the
+        number of tuning jobs not ended, atomically with the insert; raising refuses it."""
 
     def get_tuning_job(self, name: str) -> TuningJob:
         """``ResourceNotFound`` if absent. Lookup ignores case."""

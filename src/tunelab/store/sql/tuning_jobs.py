@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import ResourceNotFound, tuning_job_name_taken
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 from tunelab.store.base import JSON, Counters, Page, TuningJobOverview, TuningJobQuery
@@ -21,6 +22,7 @@ from tunelab.store.sql.tags import TUNING_JOB, delete_all_tags, insert_tags
 TJ, TR = tuning_jobs.c, training_jobs.c
 
 TUNING_SORT = {"Name": TJ.name, "Status": TJ.status, "CreationTime": TJ.creation_time}
+_CREATE_LOCK = 0x74756E656C6162  # "tunelab": PostgreSQL's advisory lock of creations
 
 
 class TuningJobsMixin:
@@ -33,14 +35,25 @@ class TuningJobsMixin:
     _specs: rows.SpecCache
     changes: Changes
 
-    def create_tuning_job(self, job: TuningJob) -> TuningJob:
-        """Insert; ``ResourceInUse`` if the name (any case) is taken. Returns ``job``."""
+    def create_tuning_job(
+        self, job: TuningJob, admit: Callable[[int], None] | None = None
+    ) -> TuningJob:
+        """Insert; ``ResourceInUse`` if the name (any case) is taken. Returns ``job``.
+        ``admit`` gets the number of tuning jobs not ended (InProgress, Stopping) in the
+        insert's transaction, creations being serialized, so that a quota it enforces by
+        raising holds however many create at once."""
         key = rows.key(job.name)
         try:
             with self._writer.connect() as conn, conn.begin():
+                if conn.dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE serializes
+                    conn.execute(select(func.pg_advisory_xact_lock(_CREATE_LOCK)))
                 taken = conn.execute(queries.NAME_BY_KEY, {"key": key}).scalar()
                 if taken is not None:
                     raise tuning_job_name_taken(job.name, taken)
+                if admit is not None:
+                    unended = (TuningJobStatus.IN_PROGRESS.value, TuningJobStatus.STOPPING.value)
+                    count = select(func.count()).where(TJ.status.in_(unended))
+                    admit(conn.execute(count).scalar_one())
                 result = conn.execute(insert(tuning_jobs), rows.tuning_job_values(job))
                 insert_tags(conn, TUNING_JOB, key, job.spec.tags)
         except IntegrityError:  # another writer won the race (PostgreSQL)
