@@ -289,3 +289,17 @@ def test_a_regex_that_matches_but_reads_no_number_says_so(harness: Harness) -> N
         "the latest match read 'validation:accuracy=0.5' (the regex has no group, so the "
         "whole match is read: put the value in a group)"
     )
+
+
+def test_a_lone_failed_job_gives_its_reason_to_the_tuning_job(harness: Harness) -> None:
+    harness.create(make_document(max_jobs=1, parallel=1))
+
+    def failing(request: LaunchRequest) -> SimulatedRun:
+        return SimulatedRun(duration=1.0, exit_code=2, failure="ClientError: feature_dim is 5")
+
+    final = harness.loop("job-1", harness.executor(failing)).run()
+    [job] = jobs_of(harness, "job-1")
+    assert final.status is TuningJobStatus.FAILED
+    assert final.failure_reason == (
+        f"the first 1 training jobs failed; e.g. {job.name}: ClientError: feature_dim is 5"
+    )

@@ -12,7 +12,7 @@ the tuning job will fail. Once none of its training jobs runs,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tunelab.domain.enums import TuningJobStatus
@@ -126,15 +126,25 @@ def final_status(
     return TuningJobStatus.COMPLETED
 
 
-def failure_reason(store: Store, job: TuningJob, tracker: ImprovementTracker, failed: bool) -> str:
+def failure_reason(
+    store: Store,
+    job: TuningJob,
+    tracker: ImprovementTracker,
+    failed: bool,
+    uncommitted: Mapping[str, TrainingJob] | None = None,
+) -> str:
     """A failed tuning job's ``FailureReason``: why (the failure limit when ``failed``,
     else no objective), followed by the reason of the first finished training job that
-    has one as an example (then at most 1024 characters)."""
+    has one as an example (then at most 1024 characters). ``uncommitted``: training
+    jobs newer than the store's (ending in the same transaction), by name."""
     if failed:  # counted now: jobs running at the time failed too
         head = f"the first {tracker.failed} training jobs failed"
     else:
         head = "no training job reported the objective metric"
-    for training_job in finished_jobs(store, job.name):
+    newer = dict(uncommitted or {})
+    stored = {j.name: j for j in finished_jobs(store, job.name)}
+    jobs = {**stored, **{n: j for n, j in newer.items() if j.status.is_terminal}}
+    for training_job in sorted(jobs.values(), key=lambda j: j.sequence):
         if training_job.failure_reason:
             return f"{head}; e.g. {training_job.name}: {training_job.failure_reason}"[:1024]
     return head
@@ -175,16 +185,18 @@ def terminal_snapshot(
     done: bool,
     failed: bool,
     converged_at: float | None,
+    uncommitted: Mapping[str, TrainingJob] | None = None,
 ) -> TuningJob | None:
     """The terminal snapshot of a tuning job none of whose training jobs runs, or
-    None while it goes on (see :func:`final_status`)."""
+    None while it goes on (see :func:`final_status`); ``uncommitted`` as for
+    :func:`failure_reason`."""
     now = clock.now()
     status = final_status(job, tracker, created=created, done=done, failed=failed)
     if status is None:
         return None
     reason = None
     if status is TuningJobStatus.FAILED:
-        reason = failure_reason(store, job, tracker, failed)
+        reason = failure_reason(store, job, tracker, failed, uncommitted)
     return ended(job, status, now, reason, tracker, converged_at)
 
 

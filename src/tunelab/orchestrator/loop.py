@@ -151,7 +151,7 @@ class TuningLoop:
         if self.job.status is TuningJobStatus.IN_PROGRESS and self.finishing is None:
             self._check_completion(now)
         new = self._suggest(now) if self._may_launch() else []
-        terminal = self._terminal_status()
+        terminal = self._terminal_status(changed)
         try:
             self._commit(changed, points, new, bool(events or new), terminal)
         except ConflictError:  # the tuning job changed meanwhile (a stop request)
@@ -279,8 +279,9 @@ class TuningLoop:
             trials.append(trial)
         return trials
 
-    def _terminal_status(self) -> TuningJob | None:
-        """The job's terminal snapshot once nothing runs and nothing more will start."""
+    def _terminal_status(self, changed: dict[str, TrainingJob]) -> TuningJob | None:
+        """The job's terminal snapshot once nothing runs and nothing more will start
+        (``changed``: the training jobs this tick commits with it)."""
         if self.live or self.job.status.is_terminal:
             return None
         return terminal_snapshot(
@@ -292,6 +293,7 @@ class TuningLoop:
             done=self.finishing is not None or self.exhausted,
             failed=self.failure is not None,
             converged_at=self._convergence.detected_at,
+            uncommitted=changed,
         )
 
     # -- launching and reporting ----------------------------------------------------------
