@@ -273,3 +273,13 @@ def test_a_registered_algorithm_may_run_a_builtin(service: TuningService, data: 
     algorithm["AlgorithmName"] = "house-xgb"
     definition = service.validate(document).definitions[0]
     assert definition.metric_definitions[0].name == "validation:auc"
+
+
+def test_a_value_not_available_here_reads_as_a_sentence(
+    service: TuningService, data: Path
+) -> None:
+    static = {"num_round": "5", "objective": "binary:logistic", "tree_method": "gpu_hist"}
+    assert errors(service, request(data, XGB_URI, static=static)) == [
+        "TrainingJobDefinition.StaticHyperParameters.tree_method: must be one of auto, exact, "
+        "approx, hist ('gpu_hist' is not available in this version of tunelab); got 'gpu_hist'"
+    ]

@@ -139,9 +139,9 @@ def parse_value(hp: Hyperparameter, text: str) -> Any:
             if stripped == value or (hp.ignore_case and stripped.lower() == value.lower()):
                 if value in hp.unavailable:
                     usable = [v for v in hp.values if v not in hp.unavailable]
-                    raise ValueError(
-                        f"{value!r} is not available in this version of tunelab; "
-                        f"use one of {', '.join(usable)}"
+                    raise ValueError(  # read as "must be <this>; got <value>"
+                        f"one of {', '.join(usable)} ({value!r} is not available in this "
+                        "version of tunelab)"
                     )
                 return value
         raise ValueError(demand(hp))
