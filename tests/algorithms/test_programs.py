@@ -310,3 +310,19 @@ def test_bad_labels_and_hyperparameters_are_client_errors(
         "predictor_type must be one of binary_classifier, multiclass_classifier, regressor; "
         "got 'tree'; epochs must be an integer in [1, ∞); got '0'"
     )
+
+
+def test_a_check_xgboost_makes_is_a_client_error_without_its_stack_trace(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    train = tmp_path / "data" / "train.csv"
+    train.parent.mkdir()
+    train.write_text("1,-0.5,2\n0,1.5,3\n1,1,1\n")  # csv_weights: the second column, < 0
+    hps = {"num_round": "2", "objective": "binary:logistic", "csv_weights": "1"}
+    result = run_builtin(
+        executor, tmp_path, "tunelab/xgboost", hps, [("train", train.parent, "text/csv")]
+    )
+    assert result.failure == (
+        "ClientError: XGBoost refused the data or hyperparameters: Check failed: valid: "
+        "Weights must be positive values."
+    )

@@ -14,6 +14,7 @@ restarted job resumes from the latest. The model is ``model/xgboost-model`` (UBJ
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,18 @@ def latest_checkpoint(directory: Path) -> tuple[int, Path] | None:
 
 
 def train(env: Environment) -> None:
+    """:func:`_train`; a check XGBoost makes of the data or the hyperparameters fails
+    it as a ``ClientError`` with XGBoost's message, without its C++ stack trace."""
+    try:
+        _train(env)
+    except Exception as error:
+        if type(error).__name__ != "XGBoostError":
+            raise
+        refused = _check(error)
+        raise ClientError(f"XGBoost refused the data or hyperparameters: {refused}") from None
+
+
+def _train(env: Environment) -> None:
     from tunelab.algorithms.data import read_channel, same_features
     from tunelab.algorithms.runtime import read_hyperparameters, skip_optional_imports
 
@@ -185,6 +198,12 @@ def train(env: Environment) -> None:
     env.model_dir.mkdir(parents=True, exist_ok=True)
     (env.model_dir / "xgboost-model").write_bytes(bytes(booster.save_raw("ubj")))
     log(f"trained {booster.num_boosted_rounds()} rounds; model saved to model/xgboost-model")
+
+
+def _check(error: Exception) -> str:
+    """XGBoost's message without its time, source location and C++ stack trace."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+    return re.sub(r"^\[[0-9:]+\] [^ ]+:\d+: ", "", first)
 
 
 def rounds_callback(env: Environment, start: int) -> Any:
