@@ -283,3 +283,30 @@ def test_a_value_not_available_here_reads_as_a_sentence(
         "TrainingJobDefinition.StaticHyperParameters.tree_method: must be one of auto, exact, "
         "approx, hist ('gpu_hist' is not available in this version of tunelab); got 'gpu_hist'"
     ]
+
+
+def test_an_objective_the_predictor_type_never_reports_is_refused(
+    service: TuningService, data: Path
+) -> None:
+    knn = {"feature_dim": "2", "k": "3", "sample_size": "10", "predictor_type": "classifier"}
+    document = request(
+        data, "tunelab/knn", ("Minimize", "test:mse"), knn, ranges={}, channels=("train", "test")
+    )
+    assert errors(service, document) == [
+        "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName: the "
+        "built-in knn algorithm reports 'test:mse' for predictor_type regressor; "
+        "predictor_type is 'classifier'"
+    ]
+    linear = {"predictor_type": "regressor"}
+    document = request(
+        data, "tunelab/linear-learner", ("Maximize", "validation:roc_auc_score"), linear, {}
+    )
+    assert errors(service, document) == [
+        "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName: the "
+        "built-in linear-learner algorithm reports 'validation:roc_auc_score' for "
+        "predictor_type binary_classifier; predictor_type is 'regressor'"
+    ]
+    wd = {"ContinuousParameterRanges": [{"Name": "wd", "MinValue": "0.0001", "MaxValue": "1"}]}
+    service.validate(
+        request(data, "tunelab/linear-learner", ("Minimize", "validation:mse"), linear, wd)
+    )

@@ -57,8 +57,8 @@ SPEC = AlgorithmSpec(
     module="tunelab.algorithms.knn",
     hyperparameters=HYPERPARAMETERS,
     metrics=(
-        Metric("test:accuracy", HOST + r"test accuracy <score>=(\S+)", MAXIMIZE),
-        Metric("test:mse", HOST + r"test mse <score>=(\S+)", MINIMIZE),
+        Metric("test:accuracy", HOST + r"test accuracy <score>=(\S+)", MAXIMIZE, ("classifier",)),
+        Metric("test:mse", HOST + r"test mse <score>=(\S+)", MINIMIZE, ("regressor",)),
     ),
     channels=(
         Channel("train", "Rows sampled into the index (CSV, label first).", CONTENT_TYPES, True),

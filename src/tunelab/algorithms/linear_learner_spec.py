@@ -40,6 +40,19 @@ PATTERN = {  # metric -> its text in a log line (the value follows "=")
     "objective_loss": r"\S+_objective <loss>",
 }
 HOST = r"#quality_metric: host=\S+, "
+PREDICTOR_TYPES = {  # metric -> the predictor_type values it is reported for
+    **dict.fromkeys(
+        ("binary_classification_accuracy", "binary_f_beta", "precision", "recall",
+         "roc_auc_score"),
+        ("binary_classifier",),
+    ),
+    **dict.fromkeys(
+        ("multiclass_accuracy", "multiclass_top_k_accuracy", "macro_precision", "macro_recall",
+         "macro_f_beta", "dcg"),
+        ("multiclass_classifier",),
+    ),
+    **dict.fromkeys(LOSS_METRICS, ("regressor",)),
+}  # fmt: skip
 
 
 def _metrics() -> tuple[Metric, ...]:
@@ -49,7 +62,7 @@ def _metrics() -> tuple[Metric, ...]:
             direction = MINIMIZE if name in (*LOSS_METRICS, "objective_loss") else MAXIMIZE
             epoch = r"epoch=\S+, " if (split, name) == ("validation", "objective_loss") else ""
             regex = f"{HOST}{epoch}{split} {PATTERN[name]}=(\\S+)"
-            out.append(Metric(f"{split}:{name}", regex, direction))
+            out.append(Metric(f"{split}:{name}", regex, direction, PREDICTOR_TYPES.get(name, ())))
     out += [
         Metric("train:objective_loss", rf"{HOST}epoch=\S+, train \S+_objective <loss>=(\S+)"),
         Metric("train:objective_loss:final", rf"{HOST}train \S+_objective <loss>=(\S+)"),

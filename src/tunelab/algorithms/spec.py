@@ -52,11 +52,13 @@ class Hyperparameter:
 
 @dataclass(frozen=True)
 class Metric:
-    """A metric definition; ``direction`` is set for tunable objective metrics."""
+    """A metric definition; ``direction`` is set for tunable objective metrics. The
+    program reports it only for the ``predictor_type`` values listed (empty: always)."""
 
     name: str
     regex: str
     direction: str | None = None
+    predictor_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

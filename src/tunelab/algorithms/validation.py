@@ -82,6 +82,7 @@ def check_definition(spec: AlgorithmSpec, definition: Doc, where: Context) -> li
     if where.objective:
         names = {str(c.get("ChannelName")) for c in channels}
         found += _objective(spec, where.objective, where.objective_path, names)
+        found += _reported_for(spec, where.objective, where.objective_path, static)
     return found
 
 
@@ -236,6 +237,23 @@ def _objective(
         yield Violation(
             f"{path}.MetricName",
             f"'{name}' is computed on the '{split}' channel, which the definition does not have",
+        )
+
+
+def _reported_for(
+    spec: AlgorithmSpec, objective: Doc, path: str, static: Doc
+) -> Iterator[Violation]:
+    """An objective metric the program reports only for other ``predictor_type`` values
+    than the static one (a tuned or absent one is not judged here)."""
+    metric = spec.metric(str(objective.get("MetricName")))
+    chosen = static.get("predictor_type")
+    if metric is None or not metric.predictor_types or not isinstance(chosen, str):
+        return
+    if chosen.strip() not in metric.predictor_types:
+        yield Violation(
+            f"{path}.MetricName",
+            f"the built-in {spec.name} algorithm reports '{metric.name}' for predictor_type "
+            f"{' or '.join(metric.predictor_types)}; predictor_type is {chosen!r}",
         )
 
 
