@@ -144,3 +144,33 @@ def test_with_a_real_s3_endpoint_the_local_store_is_refused(tunelab: Tunelab, da
             "local object store"
         ) in flat(result.stderr)
     assert not (tunelab.home / "s3").exists()
+
+
+def test_a_key_is_never_both_an_object_and_a_prefix(
+    tunelab: Tunelab, data: Path, tmp_path: Path
+) -> None:
+    """The store keeps keys as files: ``s3://kk/d`` cannot be written when ``s3://kk/d/x``
+    exists (it was written to ``s3://kk/d/a.csv`` and printed as ``s3://kk/d``), nor
+    ``s3://kk/k/x`` when the object ``s3://kk/k`` exists (a traceback)."""
+    store = tunelab.home / "s3" / "kk"
+    assert tunelab.run("data", "put", str(data / "a.csv"), "s3://kk/d/x").exit_code == 0
+    assert tunelab.run("data", "put", str(data / "a.csv"), "s3://kk/k").exit_code == 0
+    for target, other in (
+        ("s3://kk/d", "s3://kk/d/x exists"),
+        ("s3://kk/k/x", "the object s3://kk/k exists"),
+    ):
+        result = tunelab.run("data", "put", str(data / "a.csv"), target)
+        assert result.exit_code == 2, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert (
+            f"error (ValidationException): {target}: {other}, and a key cannot be both an "
+            "object and a prefix in tunelab's local object store"
+        ) in flat(result.stderr)
+    folder = tunelab.run("data", "put", str(data), "s3://kk/k/")  # checked before any copy
+    assert folder.exit_code == 2, folder.output
+    assert "s3://kk/k/a.csv: the object s3://kk/k exists" in flat(folder.stderr)
+    assert sorted(p.relative_to(store).as_posix() for p in store.rglob("*")) == ["d", "d/x", "k"]
+    escape = tunelab.run("data", "put", str(data / "a.csv"), "s3://kk//" + str(tmp_path / "e"))
+    assert escape.exit_code == 2, escape.output
+    assert "an object store location is s3://bucket/key" in flat(escape.stderr)
+    assert not (tmp_path / "e").exists()

@@ -11,14 +11,16 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tunelab.domain.definition import DataChannel
 from tunelab.domain.enums import TrainingInputMode, TrainingJobStatus
 from tunelab.execution.base import Finished
 from tunelab.execution.checkpoints import CheckpointSync
-from tunelab.execution.contract import prepare_job_dir
+from tunelab.execution.contract import LaunchError, prepare_job_dir
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.outputs import decrypt_file
-from tunelab.execution.staging import stage_channels
+from tunelab.execution.staging import channel_objects, stage_channels
 from tunelab.execution.storage import DataPlane
 
 from .s3server import keys, new_bucket
@@ -48,13 +50,40 @@ def test_channels_in_file_fast_file_and_manifest(s3: Any, tmp_path: Path) -> Non
         root = Path(layout.channel_dir(channel))
         return {str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()}
 
-    assert files("prefix") == {
-        "a.csv": "d/train/a.csv",
-        "sub/b.csv": "d/train/sub/b.csv",
+    assert files("prefix") == {  # train2/ matches too: named relative to d/
+        "train/a.csv": "d/train/a.csv",
+        "train/sub/b.csv": "d/train/sub/b.csv",
         "train2/c.csv": "d/train2/c.csv",
     }
     assert files("fast") == {"a.csv": "d/train/a.csv", "sub/b.csv": "d/train/sub/b.csv"}
     assert files("listed") == {"train/a.csv": "d/train/a.csv", "x.csv": "d/x.csv"}
+
+
+def test_folder_markers_and_partial_prefixes_on_s3(s3: Any, tmp_path: Path) -> None:
+    """Keys ending in ``/`` (the console's "folders") are no objects; ``s3://b/data``
+    stages ``data.csv`` and ``data/data.csv`` side by side."""
+    bucket = new_bucket(s3, "marker-bkt")
+    for key in ("data/", "data/data.csv", "data.csv", "empty/", "empty/sub/", "m/", "m/a.csv"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"" if key.endswith("/") else key.encode())
+    plane = DataPlane(s3_endpoint=os.environ["AWS_ENDPOINT_URL_S3"])
+    for uri in (f"s3://{bucket}/empty/", f"s3://{bucket}/empty"):
+        with pytest.raises(LaunchError, match=f"data source {uri} holds no files"):
+            channel_objects(DataChannel("train", uri), plane)
+    marked = channel_objects(DataChannel("train", f"s3://{bucket}/m/"), plane)
+    assert [name for _, name in marked] == ["a.csv"]
+    channels = (
+        DataChannel("file", f"s3://{bucket}/data"),
+        DataChannel("fast", f"s3://{bucket}/data", input_mode=TrainingInputMode.FAST_FILE),
+    )
+    definition = make_definition("file:///bin/true", channels=channels)
+    layout = prepare_job_dir(make_request(tmp_path / "job", definition))
+    stage_channels(definition, layout, plane)
+    for channel in ("file", "fast"):
+        root = Path(layout.channel_dir(channel))
+        staged = {str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()}
+        assert staged == {"data.csv": "data.csv", "data/data.csv": "data/data.csv"}
+    with pytest.raises(LaunchError, match=r"tunelab refuses '\.', '\.\.' and empty segments"):
+        channel_objects(DataChannel("train", f"s3://{bucket}/data/../m/"), plane)
 
 
 def test_pipe_mode_streams_from_s3(s3: Any, tmp_path: Path) -> None:

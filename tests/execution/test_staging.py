@@ -14,7 +14,8 @@ from tunelab.domain.definition import DataChannel
 from tunelab.domain.enums import TrainingInputMode
 from tunelab.execution.contract import LaunchError, prepare_job_dir
 from tunelab.execution.staging import channel_objects, stage_channels
-from tunelab.execution.storage import DataPlane
+from tunelab.execution.storage import DataPlane, ObjectClash, put_file, resolve
+from tunelab.execution.uris import UnsafeS3Uri, local_path
 
 from .test_contract import make_definition, make_request
 
@@ -62,7 +63,17 @@ def test_s3_prefix_names_every_key_that_starts_with_it(tmp_path: Path) -> None:
         "s3://bkt/data/train/sub/b.csv",
         "s3://bkt/data/train2/c.csv",
     ]
-    assert [name for _, name in prefix] == ["train.csv", "a.csv", "sub/b.csv", "train2/c.csv"]
+    assert [name for _, name in prefix] == [  # relative to the prefix's folder, data/
+        "train.csv",
+        "train/a.csv",
+        "train/sub/b.csv",
+        "train2/c.csv",
+    ]
+    (tmp_path / "s3" / "bkt" / "data" / "train.csv").unlink()
+    (tmp_path / "s3" / "bkt" / "data" / "train2" / "c.csv").unlink()
+    (tmp_path / "s3" / "bkt" / "data" / "train2").rmdir()
+    folder = channel_objects(DataChannel("t", "s3://bkt/data/train"), plane)
+    assert [name for _, name in folder] == ["a.csv", "sub/b.csv"]  # only train/ matches
     layout, pipes = stage(tmp_path, plane, DataChannel("train", "s3://bkt/data/train/"))
     assert pipes == []
     assert tree(layout.channel_dir("train")) == {"a.csv": "a", "sub/b.csv": "b"}
@@ -183,3 +194,58 @@ def test_a_role_that_may_not_read_a_manifest_prefix_fails_the_launch(tmp_path: P
     assert error.value.reason == (
         "channel 'train': role arn:aws:iam::123456789012:role/tunelab may not read s3://secret/x/"
     )
+
+
+@pytest.mark.parametrize("mode", [TrainingInputMode.FILE, TrainingInputMode.FAST_FILE])
+def test_keys_are_named_relative_to_the_prefix_folder_so_none_collide(
+    tmp_path: Path, mode: TrainingInputMode
+) -> None:
+    """``s3://coll/data`` matches ``data/data.csv`` and ``data.csv``: both are staged."""
+    plane = store(tmp_path, {"coll/data/data.csv": b"inner", "coll/data.csv": b"outer"})
+    layout, _ = stage(tmp_path, plane, DataChannel("train", "s3://coll/data"), input_mode=mode)
+    assert tree(layout.channel_dir("train")) == {"data.csv": "outer", "data/data.csv": "inner"}
+
+
+def test_a_manifest_prefix_is_completed_by_its_entries_as_they_are(tmp_path: Path) -> None:
+    manifest = json.dumps([{"prefix": "s3://shard/p/part-"}, "1.csv", "2.csv"])
+    plane = store(
+        tmp_path,
+        {"shard/p/part-1.csv": b"1", "shard/p/part-2.csv": b"2", "shard/m": manifest.encode()},
+    )
+    channel = DataChannel("train", "s3://shard/m", s3_data_type="ManifestFile")
+    layout, _ = stage(tmp_path, plane, channel)
+    assert tree(layout.channel_dir("train")) == {"part-1.csv": "1", "part-2.csv": "2"}
+
+
+@pytest.mark.parametrize(
+    "uri", ["s3://bkt/../secret/", "s3://bkt/a/../../secret/s.csv", "s3://bkt//x", "s3://../x"]
+)
+def test_no_s3_uri_maps_outside_its_bucket(tmp_path: Path, uri: str) -> None:
+    plane = store(tmp_path, {"bkt/a/x.csv": b"a"})
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "s.csv").write_text("secret")
+    with pytest.raises(UnsafeS3Uri, match=r"tunelab refuses|is not a bucket name"):
+        local_path(uri, plane.s3_root)
+    with pytest.raises(LaunchError) as error:
+        stage(tmp_path, plane, DataChannel("train", uri))
+    assert error.value.reason.startswith(f"channel 'train': {uri}: ")
+    manifest = json.dumps([{"prefix": "s3://bkt/a/"}, "../../secret/s.csv"])
+    (tmp_path / "s3" / "bkt" / "m").write_text(manifest)
+    with pytest.raises(LaunchError, match="not a relative key to append to its prefix"):
+        stage(tmp_path, plane, DataChannel("train", "s3://bkt/m", s3_data_type="ManifestFile"))
+
+
+def test_a_key_cannot_be_written_as_both_an_object_and_a_prefix(tmp_path: Path) -> None:
+    plane = store(tmp_path, {"kk/k": b"object", "kk/d/x": b"inside"})
+    source = tmp_path / "file"
+    source.write_text("new")
+    with pytest.raises(ObjectClash) as below_object:  # an OSError: outputs and checkpoints
+        put_file(str(source), resolve("s3://kk/k/job/output/model.tar.gz", plane))
+    assert str(below_object.value) == (
+        "s3://kk/k/job/output/model.tar.gz: the object s3://kk/k exists, and a key cannot be "
+        "both an object and a prefix in tunelab's local object store"
+    )
+    with pytest.raises(ObjectClash, match=r"^s3://kk/d: s3://kk/d/x exists, and a key cannot"):
+        put_file(str(source), resolve("s3://kk/d", plane))
+    assert (tmp_path / "s3" / "kk" / "k").read_text() == "object"
+    assert os.listdir(tmp_path / "s3" / "kk" / "d") == ["x"]

@@ -15,6 +15,7 @@ from tests.factories import make_document
 from tunelab.domain.errors import ValidationError
 from tunelab.execution.clock import SystemClock
 from tunelab.service.kms import KeyStore
+from tunelab.service.roles import Roles
 from tunelab.service.settings import Settings
 from tunelab.service.training import TrainingService
 from tunelab.service.tuning import TuningService
@@ -213,4 +214,104 @@ def test_script_mode_needs_its_script(service: TuningService, tmp_path: Path) ->
         f"sagemaker_submit_directory {SCRIPTS}"
     ]
     request[WHERE]["StaticHyperParameters"]["sagemaker_program"] = "train.py"
+    assert service.validate(request)
+
+
+def test_dot_segments_in_s3_keys_are_refused_whatever_the_roles(
+    service: TuningService, tmp_path: Path
+) -> None:
+    """``s3://datasets/../..`` mapped to a file outside the object store (read a secret,
+    write outside it) and passed roles.yaml's ``s3://datasets/`` as a string prefix."""
+    put(tmp_path, "datasets/train/a.csv")
+    (tmp_path / "s3" / "models").mkdir(parents=True)
+    secret = tmp_path / "secret" / "s.csv"
+    secret.parent.mkdir()
+    secret.write_text("secret\n")
+    (tmp_path / "roles.yaml").write_text(ROLES)
+    request = document(
+        tmp_path,
+        channel("s3://datasets/../../secret/"),
+        OutputDataConfig={"S3OutputPath": "s3://models/../../escaped-out"},
+        CheckpointConfig={"S3Uri": "s3://models/ck/./x/"},
+        RoleArn="arn:aws:iam::123456789012:role/data-scientist",
+    )
+    request[WHERE]["AlgorithmSpecification"]["TrainingImage"] = SKLEARN
+    request[WHERE]["StaticHyperParameters"] = {
+        "sagemaker_program": "train.py",
+        "sagemaker_submit_directory": json.dumps("s3://datasets//etc/"),
+    }
+    rule = "tunelab refuses '.', '..' and empty segments in s3:// keys"
+    assert errors(service, request) == [
+        f"{WHERE}.InputDataConfig[0]: channel 'train': s3://datasets/../../secret/: the key "
+        f"'../../secret/' has a '..' segment; {rule}",
+        f"{WHERE}.OutputDataConfig.S3OutputPath: s3://models/../../escaped-out: the key "
+        f"'../../escaped-out' has a '..' segment; {rule}",
+        f"{WHERE}.CheckpointConfig.S3Uri: s3://models/ck/./x/: the key 'ck/./x/' has a '.' "
+        f"segment; {rule}",
+        f"{WHERE}.StaticHyperParameters.sagemaker_submit_directory: s3://datasets//etc/: the "
+        f"key '/etc/' has an empty segment; {rule}",
+    ]
+    (tmp_path / "roles.yaml").unlink()  # without roles.yaml too
+    assert len(errors(service, request)) == 4
+    assert not (tmp_path / "escaped-out").exists()
+
+
+def test_manifest_entries_are_appended_to_the_prefix_and_stay_below_it(
+    service: TuningService, tmp_path: Path
+) -> None:
+    put(tmp_path, "shard/p/part-1.csv")
+    put(tmp_path, "shard/secret.csv")
+    manifest = [{"prefix": "s3://shard/p/part-"}, "1.csv"]
+    put(tmp_path, "shard/m.manifest", json.dumps(manifest).encode())
+    request = document(tmp_path, channel("s3://shard/m.manifest", data_type="ManifestFile"))
+    assert service.validate(request)  # s3://shard/p/part-1.csv, not s3://shard/p/part-/1.csv
+    for entry in ("/../secret.csv", "x/../../secret.csv"):
+        put(
+            tmp_path, "shard/m.manifest", json.dumps([{"prefix": "s3://shard/p/"}, entry]).encode()
+        )
+        assert errors(service, request) == [
+            f"{WHERE}.InputDataConfig[0]: channel 'train': the manifest s3://shard/m.manifest "
+            f"lists {entry!r}, not a relative key to append to its prefix s3://shard/p/ "
+            f"(s3://shard/p/{entry}: the key 'p/{entry}' has "
+            + ("an empty segment" if entry.startswith("/") else "a '..' segment")
+            + "; tunelab refuses '.', '..' and empty segments in s3:// keys)"
+        ]
+
+
+def test_roles_never_allow_a_key_that_leaves_its_bucket(tmp_path: Path) -> None:
+    (tmp_path / "roles.yaml").write_text(ROLES)
+    roles = Roles.load(tmp_path)
+    assert roles is not None
+    admin = "arn:aws:iam::123456789012:role/admin"  # read: ["*"]
+    scientist = "arn:aws:iam::123456789012:role/data-scientist"  # read: [s3://datasets/]
+    assert roles.check(scientist, "s3://datasets/train/", "read") is None
+    for role in (admin, scientist):
+        assert roles.check(role, "s3://datasets/../secret/", "read") == (
+            f"role {role} may not read s3://datasets/../secret/: the key '../secret/' has a "
+            "'..' segment; tunelab refuses '.', '..' and empty segments in s3:// keys"
+        )
+    assert roles.check(scientist, "/srv/data/../../etc", "read") is not None  # normalized
+
+
+def test_outputs_below_an_object_of_the_store_are_refused(
+    service: TuningService, tmp_path: Path
+) -> None:
+    """Packing to ``s3://models/k/<job>/output/`` when the object ``s3://models/k`` exists
+    failed the job with a local NotADirectoryError: refused at create time instead."""
+    put(tmp_path, "models/k")
+    request = document(
+        tmp_path,
+        OutputDataConfig={"S3OutputPath": "s3://models/k/out"},
+        CheckpointConfig={"S3Uri": "s3://models/k/"},
+    )
+    tail = (
+        "exists, and a key cannot be both an object and a prefix in tunelab's local object store"
+    )
+    assert errors(service, request) == [
+        f"{WHERE}.OutputDataConfig.S3OutputPath: s3://models/k/out: the object s3://models/k "
+        + tail,
+        f"{WHERE}.CheckpointConfig.S3Uri: s3://models/k/: the object s3://models/k " + tail,
+    ]
+    request[WHERE]["OutputDataConfig"]["S3OutputPath"] = "s3://models/other/"
+    request[WHERE]["CheckpointConfig"]["S3Uri"] = "s3://models/ck"
     assert service.validate(request)

@@ -40,7 +40,8 @@ class CheckpointSync:
     def __init__(self, local_dir: str, uri: str, plane: DataPlane, interval: float) -> None:
         self.local_dir, self.uri, self.interval = local_dir, uri, interval
         try:
-            self._remote: Location = resolve_location(uri, plane)
+            folder = uri if uri.endswith("/") else uri + "/"  # a folder, never a key prefix
+            self._remote: Location = resolve_location(folder, plane)
         except LaunchError as exc:
             raise LaunchError(f"CheckpointConfig.S3Uri: {exc.reason}") from None
         self._synced: dict[str, Signature] = {}

@@ -6,7 +6,8 @@ a key prefix), ``ManifestFile`` (a JSON list ``[{"prefix": P}, "rel/key", ...]``
 ``AugmentedManifestFile`` (JSON lines, Pipe mode only) and ``FileSystemDataSource`` (a local
 directory, mounted in place as the channel directory). Input modes:
 
-- ``File``: objects are copied to ``input/data/<channel>/<name>``, as stored (a ``Gzip``
+- ``File``: objects are copied to ``input/data/<channel>/<name>`` (``<name>``: the key relative
+  to the prefix's folder, see :func:`.storage.prefix_objects`), as stored (a ``Gzip``
   channel's files stay compressed: SageMaker decompresses only in Pipe mode).
 - ``FastFile``: read in place: local and object-store files are symlinked, nothing is
   copied (programs must not write through them); ``s3://`` from an endpoint is copied.
@@ -31,6 +32,7 @@ from tunelab.domain.enums import TrainingInputMode
 from tunelab.execution.contract import JobLayout, LaunchError
 from tunelab.execution.outputs import artifact_dir, package_outputs
 from tunelab.execution.storage import DataPlane, Location, exists, prefix_objects, resolve
+from tunelab.execution.uris import s3_key_problem
 
 __all__ = ["PipeSource", "artifact_dir", "package_outputs", "stage_channel", "stage_channels"]
 
@@ -168,7 +170,11 @@ def _authorize(channel: DataChannel, plane: DataPlane, role_arn: str, uri: str) 
 def manifest_objects(
     channel: DataChannel, manifest: Location, plane: DataPlane, role_arn: str = ""
 ) -> list[tuple[Location, str]]:
-    """The objects a manifest lists, named by their path relative to its prefix."""
+    """The objects a manifest lists: each entry appended to the prefix as it is (SageMaker's
+    rule: ``p/part-`` + ``1.csv`` is ``p/part-1.csv``), named by its key relative to the
+    prefix's folder (its part up to the last ``/``). An entry whose key has a ``.``, ``..``
+    or empty segment is refused; with a prefix that does not end in ``/`` each object is
+    checked against the role too."""
     try:
         with manifest.fs.open(manifest.path, "rb") as f:
             entries = json.loads(f.read())
@@ -184,25 +190,36 @@ def manifest_objects(
         )
     prefix = head["prefix"]
     _authorize(channel, plane, role_arn, prefix)
-    try:
-        base = resolve(prefix if prefix.endswith("/") else prefix + "/", plane)
-    except LaunchError as exc:
-        raise LaunchError(f"channel '{channel.name}': manifest prefix {exc.reason}") from None
+    folder = prefix.rsplit("/", 1)[0] + "/"  # names are relative to the prefix's folder
     objects = []
     for relative in entries[1:]:
-        if not isinstance(relative, str) or not relative or ".." in relative.split("/"):
+        uri = prefix + relative if isinstance(relative, str) else ""
+        problem = s3_key_problem(uri) if relative else None
+        if not relative or not uri or problem or not _plain_name(uri[len(folder) :]):
             raise LaunchError(
                 f"channel '{channel.name}': the manifest {channel.uri} lists {relative!r}, "
-                "not a relative key"
+                f"not a relative key to append to its prefix {prefix}"
+                + (f" ({problem})" if problem else "")
             )
-        location = base.child(relative)
+        if not prefix.endswith("/"):  # "p/part-" + "1.csv" is not below what was allowed
+            _authorize(channel, plane, role_arn, uri)
+        try:
+            location = resolve(uri, plane)
+        except LaunchError as exc:
+            raise LaunchError(f"channel '{channel.name}': manifest prefix {exc.reason}") from None
         if not location.fs.isfile(location.path):
             raise LaunchError(
                 f"channel '{channel.name}': {location.uri} (listed in the manifest "
                 f"{channel.uri}) does not exist"
             )
-        objects.append((location, relative))
+        objects.append((location, uri[len(folder) :]))
     return objects
+
+
+def _plain_name(name: str) -> bool:
+    """True when ``name`` is a relative path with no ``.``, ``..`` or empty segment: a
+    file below the channel directory."""
+    return all(part not in ("", ".", "..") for part in name.split("/"))
 
 
 def shard(
@@ -217,7 +234,13 @@ def shard(
 
 def _deliver(channel: DataChannel, location: Location, target: str, fast: bool) -> None:
     """Copy (or, ``fast`` and local, symlink) one object to ``target``."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+    except OSError as exc:  # an S3 endpoint may hold both the object "d" and "d/x"
+        raise LaunchError(
+            f"channel '{channel.name}': cannot stage {location.uri}: a file of the channel "
+            f"has the name of its folder ({exc})"
+        ) from exc
     try:
         if fast and location.is_local:
             os.symlink(os.path.abspath(location.path), target)

@@ -18,7 +18,7 @@ import fsspec
 from fsspec import AbstractFileSystem
 
 from tunelab.execution.contract import LaunchError
-from tunelab.execution.uris import local_path
+from tunelab.execution.uris import UnsafeS3Uri, local_path, s3_key_problem
 
 KeyLookup = Callable[[str], tuple[str, bytes]]
 """A ``KmsKeyId`` (id, ARN, alias or alias ARN) -> (the key's id, its 32-byte AES key);
@@ -75,8 +75,16 @@ def _protocols(fs: AbstractFileSystem) -> tuple[str, ...]:
 
 
 def resolve(uri: str, plane: DataPlane) -> Location:
-    """The filesystem and path of ``uri``; :class:`LaunchError` when it is not reachable."""
-    path = local_path(uri, plane.s3_root)
+    """The filesystem and path of ``uri``; :class:`LaunchError` when it is not reachable,
+    or an ``s3://`` URI :func:`~tunelab.execution.uris.s3_key_problem` refuses (local object
+    store or S3 endpoint alike)."""
+    problem = s3_key_problem(uri)
+    if problem is not None:
+        raise LaunchError(problem)
+    try:
+        path = local_path(uri, plane.s3_root)
+    except UnsafeS3Uri as exc:
+        raise LaunchError(str(exc)) from None
     if path is not None:
         return Location(fsspec.filesystem("file"), path, uri)
     if uri.startswith("s3://") and plane.s3_endpoint:
@@ -105,32 +113,66 @@ def exists(location: Location) -> bool:
 def prefix_objects(location: Location) -> list[tuple[Location, str]]:
     """Every object (file) an ``S3Prefix`` names, with its name relative to the prefix,
     sorted by name. A local path names a directory's files or one file; an ``s3://`` key
-    prefix names every key that starts with it: below a prefix ending at a ``/`` boundary
-    names drop the prefix, otherwise they keep their last component (``train/da`` ->
-    ``data.csv``, ``dax/y.csv``)."""
+    prefix names every key that starts with it. Names never collide: below ``train/``, or
+    ``train`` when only keys below ``train/`` match, a key is named relative to that folder
+    (``a.csv``); otherwise relative to the prefix's folder (everything up to its last
+    ``/``): ``s3://b/data`` matching ``data.csv`` and ``data/data.csv`` names them so.
+    Folder markers (keys ending in ``/``) are not objects. :class:`LaunchError` for a key
+    that cannot be a file name (a ``.``, ``..`` or empty segment, on an S3 endpoint)."""
     fs, path = location.fs, location.path
     key = location.uri[len("s3://") :].partition("/")[2]
     found: list[tuple[str, str]] = []
     if not location.uri.startswith("s3://") or not key or key.endswith("/"):
         if fs.isdir(path):
-            root = path.rstrip("/")
-            found = [(item, posixpath.relpath(item, root)) for item in fs.find(root)]
+            root = _normal(fs, path)
+            found = [(item, _relative(location, item, root)) for item in _files(fs, root)]
         elif fs.isfile(path):
             found = [(path, posixpath.basename(path))]
     else:
         parent, _, stem = path.rpartition("/")
+        parent = _normal(fs, parent) if parent else parent
         if parent and fs.isdir(parent):
+            folders, files = [], []
             for entry in fs.ls(parent, detail=True):
-                name = str(entry["name"]).rstrip("/")
-                base = posixpath.basename(name)
-                if not base.startswith(stem):
+                raw = str(entry["name"])
+                name = raw.rstrip("/")
+                if not posixpath.basename(name).startswith(stem) or name == parent:
                     continue
                 if entry["type"] == "directory":
-                    cut = name if base == stem else parent
-                    found += [(item, posixpath.relpath(item, cut)) for item in fs.find(name)]
-                else:
-                    found.append((name, base))
+                    folders.append(name)
+                elif not raw.endswith("/"):  # a folder marker is no object
+                    files.append(name)
+            exact = parent + "/" + stem
+            # only the folder ``train`` matches ``train``: it is the channel's root, as for
+            # ``train/``; else every name keeps its key below the prefix's folder.
+            cut = exact if folders == [exact] and not files else parent
+            for folder in folders:
+                found += [(item, _relative(location, item, cut)) for item in _files(fs, folder)]
+            found += [(name, _relative(location, name, cut)) for name in files]
     return [(Location(fs, item, _uri_of(location, item)), rel) for item, rel in sorted(found)]
+
+
+def _normal(fs: AbstractFileSystem, path: str) -> str:
+    """``path`` as ``fs`` names what it lists (absolute, for a local one), without a
+    trailing ``/``."""
+    return str(fs._strip_protocol(path)).rstrip("/")
+
+
+def _files(fs: AbstractFileSystem, root: str) -> list[str]:
+    """The files below ``root``, without folder markers (S3 keys ending in ``/``)."""
+    return [str(item) for item in fs.find(root) if not str(item).endswith("/")]
+
+
+def _relative(base: Location, item: str, root: str) -> str:
+    """``item``'s name below ``root`` (a plain ``/``-separated relative path)."""
+    relative = item[len(root) + 1 :] if item.startswith(root + "/") else item
+    parts = relative.split("/")
+    if not item.startswith(root + "/") or any(p in ("", ".", "..") for p in parts):
+        raise LaunchError(
+            f"{_uri_of(base, item)}: the object's key relative to {base.uri} is {relative!r}, "
+            "which cannot be a file name (a '.', '..' or empty segment)"
+        )
+    return relative
 
 
 def _uri_of(base: Location, path: str) -> str:
@@ -142,10 +184,53 @@ def _uri_of(base: Location, path: str) -> str:
     return folder_uri.rstrip("/") + "/" + posixpath.relpath(path, folder)
 
 
+class ObjectClash(OSError):
+    """Writing an object would need a key to be both an object and a prefix, which a
+    local folder cannot hold; ``str()`` names both."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def object_clash(path: str, uri: str) -> str | None:
+    """Why the object ``uri`` cannot be written to the local file ``path`` (the object
+    store keeps ``s3://b/k`` as the file ``b/k``, so ``k`` cannot be an object and a
+    prefix at once): ``path`` is a folder, or a folder it needs is a file. None if it can."""
+    if os.path.isdir(path):
+        inside = next((os.path.join(r, f) for r, _, fs in os.walk(path) for f in sorted(fs)), None)
+        held = uri.rstrip("/") + "/" + os.path.relpath(inside, path) if inside else uri + "/"
+        return (
+            f"{uri}: {held} exists, and a key cannot be both an object and a prefix in "
+            "tunelab's local object store"
+        )
+    held = object_in_the_way(os.path.dirname(path), uri.rsplit("/", 1)[0])
+    if held is not None:
+        return (
+            f"{uri}: the object {held} exists, and a key cannot be both an object and a "
+            "prefix in tunelab's local object store"
+        )
+    return None
+
+
+def object_in_the_way(folder: str, uri: str) -> str | None:
+    """The URI of the file at or above the local ``folder`` (named ``uri``) that keeps it
+    from being a folder of the object store, or None."""
+    depth = 0
+    while folder and not os.path.lexists(folder):
+        folder, depth = os.path.dirname(folder), depth + 1
+    if folder and not os.path.isdir(folder):
+        return uri.rsplit("/", depth)[0] if depth else uri
+    return None
+
+
 def put_file(local: str, target: Location) -> None:
     """Write the local file ``local`` to ``target``; a local target is written atomically
-    (a temporary file, then a rename)."""
+    (a temporary file, then a rename). :class:`ObjectClash` (an ``OSError``) when the
+    target is a folder, or needs a folder where a file is."""
     if target.is_local:
+        clash = object_clash(target.path, target.uri)
+        if clash is not None:
+            raise ObjectClash(clash)
         os.makedirs(os.path.dirname(target.path), exist_ok=True)
         partial = f"{target.path}.partial"
         shutil.copyfile(local, partial)

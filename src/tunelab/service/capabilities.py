@@ -18,6 +18,7 @@ from tunelab.execution import container
 from tunelab.execution.network import isolation_problem
 from tunelab.execution.resources import Machine, Overcommit, oversize
 from tunelab.execution.script_mode import PROGRAM, SUBMIT_DIRECTORY, framework_of, script_of
+from tunelab.execution.uris import s3_key_problem
 from tunelab.strategies.hyperband_sampling import SAMPLER_TAG, SAMPLERS
 from tunelab.strategies.registry import ENTRIES, STRATEGIES
 
@@ -108,6 +109,27 @@ def unsupported_definition(
             f"{prefix}CheckpointConfig.S3Uri",
             f"https:// checkpoint locations are not available in this version of tunelab; {hint}",
         )
+    yield from _key_problems(definition, prefix)
+
+
+def _key_problems(definition: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
+    """``s3://`` locations whose key has a ``.``, ``..`` or empty segment (which could name
+    a file outside the bucket of the local object store, past the roles)."""
+    for i, channel in enumerate(definition.channels):
+        if problem := s3_key_problem(channel.uri):
+            yield Violation(
+                f"{prefix}InputDataConfig[{i}]", f"channel '{channel.name}': {problem}"
+            )
+    if problem := s3_key_problem(definition.output_path):
+        yield Violation(f"{prefix}OutputDataConfig.S3OutputPath", problem)
+    if definition.checkpoint is not None and (
+        problem := s3_key_problem(definition.checkpoint.uri)
+    ):
+        yield Violation(f"{prefix}CheckpointConfig.S3Uri", problem)
+    submit = script_of(definition.static_hyperparameters)[1]
+    if submit and (problem := s3_key_problem(submit)):
+        field = "StaticHyperParameters" if prefix else "HyperParameters"
+        yield Violation(f"{prefix}{field}.{SUBMIT_DIRECTORY}", problem)
 
 
 def _image_problems(

@@ -12,7 +12,8 @@ from tunelab.domain.paths import definition_path
 from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.execution.outputs import kms_key_of
 from tunelab.execution.script_mode import SUBMIT_DIRECTORY, is_script_mode, script_of
-from tunelab.execution.storage import DataPlane
+from tunelab.execution.storage import DataPlane, object_in_the_way
+from tunelab.execution.uris import UnsafeS3Uri, local_path
 from tunelab.service.kms import KeyStore
 from tunelab.service.roles import Roles, authorizer
 from tunelab.service.settings import Settings
@@ -47,6 +48,7 @@ def definition_problems(
     """``where``: the definition's field path (empty for a ``CreateTrainingJob`` request)."""
     prefix = f"{where}." if where else ""
     found = list(_key_problems(definition, prefix, settings))
+    found += _store_problems(definition, prefix, settings)
     roles = Roles.load(settings.home)
     if roles is not None:
         found += _role_problems(definition, prefix, where, roles)
@@ -63,6 +65,30 @@ def _key_problems(
             f"no key {key_id!r} in tunelab's key store (create one with "
             "`tunelab kms create-key NAME`, list them with `tunelab kms list`)",
         )
+
+
+def _store_problems(
+    definition: TrainingJobDefinition, prefix: str, settings: Settings
+) -> Iterator[Violation]:
+    """An output or checkpoint location below an object of the local object store (which
+    keeps keys as files, so ``s3://b/k`` cannot be an object and a prefix at once)."""
+    locations = [("OutputDataConfig.S3OutputPath", definition.output_path)]
+    if definition.checkpoint is not None:
+        locations.append(("CheckpointConfig.S3Uri", definition.checkpoint.uri))
+    for field, uri in locations:
+        if not uri.startswith("s3://") or settings.s3_root is None:
+            continue
+        try:
+            path = local_path(uri.rstrip("/"), settings.s3_root)
+        except UnsafeS3Uri:
+            continue  # refused with its reason by capabilities.py
+        held = object_in_the_way(path or "", uri.rstrip("/"))
+        if held is not None:
+            yield Violation(
+                f"{prefix}{field}",
+                f"{uri}: the object {held} exists, and a key cannot be both an object and "
+                "a prefix in tunelab's local object store",
+            )
 
 
 def _role_problems(

@@ -1,7 +1,12 @@
 """tunelab's local object store: ``s3://bucket/key`` kept as files under
 ``$TUNELAB_HOME/s3/bucket/key``, so jobs written for AWS (and the SageMaker SDK,
 which sends ``s3://`` URIs) run offline. ``tunelab data put|ls|get`` fill and
-read it."""
+read it.
+
+Keys map to files, so a key cannot be both an object and a prefix (``s3://b/d`` and
+``s3://b/d/x``): :meth:`LocalObjectStore.put` refuses such a write before copying
+anything. A key with a ``.``, ``..`` or empty segment is refused (it could name a file
+outside its bucket)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ import shutil
 from pathlib import Path
 
 from tunelab.domain.errors import ResourceNotFound, ValidationError
+from tunelab.execution.storage import object_clash
+from tunelab.execution.uris import s3_key_problem
 
 
 class LocalObjectStore:
@@ -19,30 +26,35 @@ class LocalObjectStore:
         """The file (or folder, for a prefix) behind ``uri``."""
         if not uri.startswith("s3://"):
             raise ValidationError(f"{uri!r}: an object store location is s3://bucket/key")
+        problem = s3_key_problem(uri)
+        if problem is not None:
+            raise ValidationError(f"an object store location is s3://bucket/key: {problem}")
         bucket, _, key = uri[len("s3://") :].partition("/")
-        if not bucket or ".." in Path(key).parts or bucket in (".", ".."):
-            raise ValidationError(f"{uri!r}: an object store location is s3://bucket/key")
         return self.root / bucket / key
 
     def put(self, source: Path, uri: str) -> list[str]:
         """Copy a file or a folder (recursively) to ``uri``; a file copied to a
-        location ending in ``/`` keeps its name. Returns the URIs written."""
+        location ending in ``/`` keeps its name. Returns the URIs written.
+        ``ValidationError`` (nothing written) when a key would be both an object and a
+        prefix."""
         if not source.exists():
             raise ResourceNotFound(f"{source}: no such file or folder")
         target = self.path(uri)
         if source.is_file():
             if uri.endswith("/"):
                 target = target / source.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-            return [self.uri(target)]
-        written = []
-        for item in sorted(p for p in source.rglob("*") if p.is_file()):
-            destination = target / item.relative_to(source)
+            copies = [(source, target)]
+        else:
+            files = sorted(p for p in source.rglob("*") if p.is_file())
+            copies = [(item, target / item.relative_to(source)) for item in files]
+        for _, destination in copies:
+            clash = object_clash(str(destination), self.uri(destination))
+            if clash is not None:
+                raise ValidationError(clash)
+        for item, destination in copies:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(item, destination)
-            written.append(self.uri(destination))
-        return written
+        return [self.uri(destination) for _, destination in copies]
 
     def list(self, uri: str) -> list[tuple[str, int]]:
         """(URI, size in bytes) of every object at or under ``uri``."""

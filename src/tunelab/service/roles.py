@@ -12,9 +12,10 @@ roles:
 
 A location is allowed when it equals an entry or lies below it (``s3://datasets`` covers
 ``s3://datasets/x``; local paths and ``file://`` URIs are compared as absolute paths);
-``"*"`` allows everything; a role may read what it may write. Without ``roles.yaml``
-every role may read and write everything (so existing set-ups keep working); with it, a
-role it does not list may do nothing.
+``"*"`` allows everything; a role may read what it may write. An ``s3://`` location with a
+``.``, ``..`` or empty key segment is never allowed (it could leave the bucket). Without
+``roles.yaml`` every role may read and write everything (so existing set-ups keep working);
+with it, a role it does not list may do nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 import yaml
 
 from tunelab.domain.errors import ValidationError
-from tunelab.execution.uris import local_path
+from tunelab.execution.uris import local_path, s3_key_problem
 
 ROLES_FILE = "roles.yaml"
 
@@ -110,6 +111,9 @@ class Roles:
 
     def check(self, role_arn: str, location: str, access: str) -> str | None:
         """Why ``role_arn`` may not ``access`` ("read" | "write") ``location``, or None."""
+        problem = s3_key_problem(location)
+        if problem is not None:
+            return f"role {role_arn} may not {access} {problem}"
         role = self.role(role_arn)
         if role is None:
             return f"role {role_arn} is not defined in {self.path}"
