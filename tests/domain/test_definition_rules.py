@@ -44,6 +44,36 @@ def test_channel_names_are_unique(messages: Any) -> None:
 
 
 @pytest.mark.parametrize("messages", [tuning_messages, training_messages])
+def test_a_channel_is_not_named_like_a_fifo_of_a_pipe_channel(messages: Any) -> None:
+    pipe = channel("a") | {"InputMode": "Pipe"}
+    assert messages(InputDataConfig=[pipe, channel("a_0"), channel("a_12")]) == [
+        f"InputDataConfig[{i}].ChannelName: channel '{name}' has the name of a FIFO of the "
+        "Pipe-mode channel 'a' (InputDataConfig[0] streams through input/data/a_0, a_1...); "
+        "rename one of them"
+        for i, name in ((1, "a_0"), (2, "a_12"))
+    ]
+    # not FIFO names of 'a' (a_01, a_x, a_0_1), or 'a' is not in Pipe mode
+    assert (
+        messages(InputDataConfig=[pipe, channel("a_01"), channel("a_x"), channel("a_0_1")]) == []
+    )
+    assert messages(InputDataConfig=[channel("a"), channel("a_0")]) == []
+
+
+def test_the_algorithms_pipe_mode_makes_a_channel_pipe() -> None:
+    algorithm = {
+        "TrainingImage": "file:///bin/true",
+        "TrainingInputMode": "Pipe",
+        "MetricDefinitions": [{"Name": "validation:accuracy", "Regex": "acc=([0-9.]+)"}],
+    }
+    channels = [channel("b_3") | {"InputMode": "File"}, channel("b")]
+    assert training_messages(AlgorithmSpecification=algorithm, InputDataConfig=channels) == [
+        "InputDataConfig[0].ChannelName: channel 'b_3' has the name of a FIFO of the Pipe-mode "
+        "channel 'b' (InputDataConfig[1] streams through input/data/b_0, b_1...); rename one "
+        "of them"
+    ]
+
+
+@pytest.mark.parametrize("messages", [tuning_messages, training_messages])
 def test_a_data_source_gives_one_source(messages: Any) -> None:
     both = channel("train")["DataSource"] | {
         "FileSystemDataSource": {
@@ -120,3 +150,12 @@ def test_a_tag_key_appears_once_per_request() -> None:
     assert [str(v) for v in check_spec(parse_tuning_job(document))] == expected
     assert training_messages(Tags=tags) == expected
     assert training_messages(Tags=tags[:2]) == []
+
+
+def test_a_channels_shuffle_seed_is_kept() -> None:
+    shuffled = channel("train") | {"InputMode": "Pipe", "ShuffleConfig": {"Seed": 42}}
+    request = {"TrainingJobName": "solo"} | make_definition(
+        InputDataConfig=[shuffled, channel("test")]
+    )
+    channels = parse_training_job_request(request).definition.channels
+    assert [c.shuffle_seed for c in channels] == [42, None]

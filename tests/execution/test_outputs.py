@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tunelab.api.training_codecs import model_artifacts
 from tunelab.domain.enums import TrainingJobStatus
 from tunelab.execution.base import Finished
 from tunelab.execution.contract import LaunchError, prepare_job_dir
@@ -92,3 +93,66 @@ def test_an_unknown_key_fails_the_job(tmp_path: Path) -> None:
     assert isinstance(done, Finished) and done.status is TrainingJobStatus.FAILED
     assert "KmsKeyId 'missing' is not a key in tunelab's key store" in (done.failure_reason or "")
     assert not (tmp_path / "out" / "job" / "output" / "model.tar.gz").exists()
+
+
+def gzip_name(path: Path) -> bytes | None:
+    """The FNAME field of a gzip file's header (None when it records no name)."""
+    data = path.read_bytes()
+    assert data[:3] == b"\x1f\x8b\x08" and not data[3] & 0x04  # no FEXTRA
+    return data[10 : data.index(b"\0", 10)] if data[3] & 0x08 else None
+
+
+def test_the_gzip_header_names_the_artifact_not_a_temporary_file(tmp_path: Path) -> None:
+    layout = prepare_job_dir(make_request(tmp_path / "job", make_definition("file:///bin/true")))
+    Path(layout.model_dir, "m").write_text("model")
+    for output in (str(tmp_path / "out"), "s3://bkt/out"):
+        package_outputs(layout, output, "job", DataPlane(s3_root=str(tmp_path / "s3")))
+    for stored in (tmp_path / "out", tmp_path / "s3" / "bkt" / "out"):
+        for name in ("model.tar.gz", "output.tar.gz"):
+            assert gzip_name(stored / "job" / "output" / name) == name[:-3].encode()
+    with tarfile.open(tmp_path / "out" / "job" / "output" / "model.tar.gz") as tar:
+        assert tar.getnames() == ["m"]
+
+
+def test_compression_none_puts_the_files_as_they_are(tmp_path: Path) -> None:
+    plane = DataPlane(s3_root=str(tmp_path / "s3"), kms=lookup)
+    layout = prepare_job_dir(make_request(tmp_path / "job", make_definition("file:///bin/true")))
+    Path(layout.model_dir, "sub").mkdir()
+    Path(layout.model_dir, "weights.bin").write_bytes(b"\x00weights")
+    Path(layout.model_dir, "sub", "config.json").write_text("{}")
+    Path(layout.output_data_dir, "eval.json").write_text('{"auc": 0.9}')
+    uri = package_outputs(layout, "s3://bkt/out", "job", plane, compression="NONE")
+    assert (
+        uri == "s3://bkt/out/job/output/model/" == model_artifacts("s3://bkt/out/", "job", "NONE")
+    )
+    stored = tmp_path / "s3" / "bkt" / "out" / "job" / "output"
+    files = sorted(str(p.relative_to(stored)) for p in stored.rglob("*") if p.is_file())
+    assert files == ["data/eval.json", "model/sub/config.json", "model/weights.bin"]
+    assert (stored / "model" / "weights.bin").read_bytes() == b"\x00weights"
+    assert (stored / "data" / "eval.json").read_text() == '{"auc": 0.9}'
+    local = package_outputs(layout, str(tmp_path / "out"), "job", plane, compression="NONE")
+    assert local == (tmp_path / "out" / "job" / "output" / "model").as_uri() + "/"
+    # encrypted under a KmsKeyId: each file, keeping its name
+    package_outputs(layout, "s3://bkt/enc", "job", plane, KEY_ID, compression="NONE")
+    weights = tmp_path / "s3" / "bkt" / "enc" / "job" / "output" / "model" / "weights.bin"
+    assert is_encrypted(str(weights))
+    decrypt_file(str(weights), str(tmp_path / "plain"), lookup)
+    assert (tmp_path / "plain").read_bytes() == b"\x00weights"
+    assert model_artifacts("s3://bkt/out", "job") == "s3://bkt/out/job/output/model.tar.gz"
+
+
+def test_a_job_with_compression_none_reports_the_model_prefix(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    document = {"OutputDataConfig": {"S3OutputPath": str(out), "CompressionType": "NONE"}}
+    definition = make_definition(
+        (PROGRAMS / "behave.py").as_uri(), output_path=str(out), document=document
+    )
+    executor = LocalExecutor()
+    executor.submit(make_request(tmp_path / "job", definition, {"model": "m"}))
+    done = collect(executor)[-1]
+    executor.close()
+    assert isinstance(done, Finished) and done.status is TrainingJobStatus.COMPLETED
+    model = out / "job" / "output" / "model"
+    assert done.model_artifacts == model.as_uri() + "/"
+    assert not (out / "job" / "output" / "model.tar.gz").exists()
+    assert (model / "model.txt").read_text() == "m"

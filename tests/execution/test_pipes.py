@@ -14,13 +14,16 @@ from tests.execution.conftest import shut_down
 from tunelab.domain.definition import DataChannel
 from tunelab.domain.enums import TrainingInputMode, TrainingJobStatus
 from tunelab.execution.base import Finished
+from tunelab.execution.contract import prepare_job_dir
 from tunelab.execution.local import LocalExecutor
-from tunelab.execution.pipes import recordio
+from tunelab.execution.pipes import PipeFeeder, epoch_order, recordio
+from tunelab.execution.staging import stage_channels
 from tunelab.execution.storage import DataPlane
 
 from .test_contract import PROGRAMS, collect, lines_of, make_definition, make_request
 
 READER = (PROGRAMS / "pipe_reader.py").as_uri()
+PARTIAL_READER = (PROGRAMS / "pipe_partial_reader.py").as_uri()
 PIPE = TrainingInputMode.PIPE
 
 
@@ -42,8 +45,14 @@ def put(plane: DataPlane, key: str, content: bytes) -> None:
     path.write_bytes(content)
 
 
-def run(executor: LocalExecutor, tmp_path: Path, *channels: DataChannel, epochs: int = 2):
-    definition = make_definition(READER, channels=channels, output_path=str(tmp_path / "out"))
+def run(
+    executor: LocalExecutor,
+    tmp_path: Path,
+    *channels: DataChannel,
+    epochs: int = 2,
+    program: str = READER,
+):
+    definition = make_definition(program, channels=channels, output_path=str(tmp_path / "out"))
     request = make_request(tmp_path / "job", definition, {"epochs": str(epochs)})
     executor.submit(request)
     events = collect(executor, timeout=20)
@@ -136,3 +145,92 @@ def test_a_corrupt_gzip_file_fails_the_job_naming_channel_and_file(
         "channel 'train': s3://bkt/z/b.csv.gz is not a readable gzip file (CompressionType Gzip)"
     )
     assert done.model_artifacts is None
+
+
+def test_shuffle_config_orders_each_epoch_by_seed_and_epoch(
+    executor: LocalExecutor, plane: DataPlane, tmp_path: Path
+) -> None:
+    payloads = [f"object-{i}".encode() for i in range(8)]
+    for i, payload in enumerate(payloads):
+        put(plane, f"bkt/s/part-{i}.bin", payload)
+    channel = DataChannel(
+        "train", "s3://bkt/s/", input_mode=PIPE, record_wrapper="RecordIO", shuffle_seed=7
+    )
+    done, _, job = run(executor, tmp_path, channel, epochs=3)
+    assert done.status is TrainingJobStatus.COMPLETED, done.failure_reason
+    fed = [(job / "model" / f"epoch-{e}.bin").read_bytes() for e in range(3)]
+    orders = [epoch_order(payloads, 7, e) for e in range(3)]
+    assert fed == [b"".join(recordio(p) for p in order) for order in orders]
+    assert all(sorted(order) == payloads for order in orders)  # each epoch: every object once
+    assert len({tuple(order) for order in [*orders, payloads]}) == 4  # all differ
+    assert orders == [epoch_order(payloads, 7, e) for e in range(3)]  # reproducible
+    assert epoch_order(payloads, 8, 0) != orders[0] and epoch_order(payloads, None, 1) == payloads
+
+
+def test_shuffle_config_orders_an_augmented_manifests_lines(
+    executor: LocalExecutor, plane: DataPlane, tmp_path: Path
+) -> None:
+    labels = [str(i) for i in range(8)]
+    put(plane, "bkt/aug.jsonl", "\n".join(json.dumps({"label": x}) for x in labels).encode())
+    channel = DataChannel(
+        "train",
+        "s3://bkt/aug.jsonl",
+        input_mode=PIPE,
+        record_wrapper="RecordIO",
+        s3_data_type="AugmentedManifestFile",
+        shuffle_seed=3,
+    )
+    source = {"S3DataType": "AugmentedManifestFile", "S3Uri": "s3://bkt/aug.jsonl"}
+    entry = {
+        "ChannelName": "train",
+        "DataSource": {"S3DataSource": source | {"AttributeNames": ["label"]}},
+    }
+    definition = make_definition(
+        READER,
+        channels=(channel,),
+        output_path=str(tmp_path / "out"),
+        document={"InputDataConfig": [entry]},
+    )
+    executor.submit(make_request(tmp_path / "job", definition, {"epochs": "2"}))
+    done = collect(executor, timeout=20)[-1]
+    assert isinstance(done, Finished) and done.status is TrainingJobStatus.COMPLETED
+    for epoch in range(2):
+        order = epoch_order(labels, 3, epoch)
+        assert order != labels
+        data = (tmp_path / "job" / "model" / f"epoch-{epoch}.bin").read_bytes()
+        assert data == b"".join(recordio(x.encode()) for x in order)
+
+
+def test_a_reader_that_closes_an_epoch_early_gets_the_next_one(
+    executor: LocalExecutor, plane: DataPlane, tmp_path: Path
+) -> None:
+    content = bytes(range(256)) * 4096  # 1 MiB: far more than a FIFO holds
+    put(plane, "bkt/big/data.bin", content)
+    channel = DataChannel("train", "s3://bkt/big/", input_mode=PIPE)
+    done, lines, job = run(executor, tmp_path, channel, epochs=3, program=PARTIAL_READER)
+    assert done.status is TrainingJobStatus.COMPLETED, done.failure_reason
+    assert lines == [f"epoch={e} bytes=1000;" for e in range(3)]
+    for epoch in range(3):
+        assert (job / "model" / f"epoch-{epoch}.bin").read_bytes() == content[:1000]
+
+
+def test_the_next_fifo_exists_while_an_epoch_is_being_read(
+    plane: DataPlane, tmp_path: Path
+) -> None:
+    content = bytes(range(256)) * 4096  # the feeder stays blocked writing epoch 0
+    put(plane, "bkt/big/data.bin", content)
+    channel = DataChannel("train", "s3://bkt/big/", input_mode=PIPE)
+    definition = make_definition(READER, channels=(channel,))
+    layout = prepare_job_dir(make_request(tmp_path / "job", definition))
+    (source,) = stage_channels(definition, layout, plane)
+    feeder = PipeFeeder(source)
+    feeder.start()
+    try:
+        with open(f"{source.fifo_prefix}_0", "rb") as fifo:
+            assert fifo.read(1000) == content[:1000]
+            assert stat.S_ISFIFO(Path(f"{source.fifo_prefix}_1").stat().st_mode)
+        with open(f"{source.fifo_prefix}_1", "rb") as fifo:  # closed _0 early: _1 is fed
+            assert fifo.read(1000) == content[:1000]
+    finally:
+        feeder.close()
+    assert feeder.failure is None and feeder.epochs == 0

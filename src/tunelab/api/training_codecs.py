@@ -9,6 +9,7 @@ from typing import Any
 from tunelab.domain.billing import billable_seconds, training_seconds
 from tunelab.domain.names import training_job_arn, tuning_job_arn
 from tunelab.domain.trial import TrainingJob
+from tunelab.execution.outputs import model_artifacts_uri
 from tunelab.service.training import TrainingJobDescription
 
 Wire = dict[str, Any]
@@ -30,9 +31,10 @@ def _drop_none(values: dict[str, Any]) -> Wire:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def model_artifacts(output_path: str, name: str) -> str:
-    """Where SageMaker (and tunelab) put the model: ``<output>/<job>/output/model.tar.gz``."""
-    return f"{output_path.rstrip('/')}/{name}/output/model.tar.gz"
+def model_artifacts(output_path: str, name: str, compression: str = "GZIP") -> str:
+    """Where SageMaker (and tunelab) put the model: ``<output>/<job>/output/model.tar.gz``,
+    or the prefix ``<output>/<job>/output/model/`` when ``CompressionType`` is ``NONE``."""
+    return model_artifacts_uri(output_path, name, compression)
 
 
 def training_job_summary(job: TrainingJob, region: str, account: str) -> Wire:
@@ -62,13 +64,16 @@ def describe_training_job(description: TrainingJobDescription, region: str, acco
         algorithm.setdefault("TrainingImage", definition.training_image)
     output = copy.deepcopy(dict(source.get("OutputDataConfig") or {}))
     output.setdefault("KmsKeyId", "")
+    compression = str(output.get("CompressionType") or "GZIP")
     resources = definition.resources
     stopping = copy.deepcopy(dict(source.get("StoppingCondition") or {}))
     stopping.setdefault("MaxRuntimeInSeconds", 86400)
     wire: Wire = {
         "TrainingJobName": job.name,
         "TrainingJobArn": training_job_arn(job.name, region, account),
-        "ModelArtifacts": {"S3ModelArtifacts": model_artifacts(definition.output_path, job.name)},
+        "ModelArtifacts": {
+            "S3ModelArtifacts": model_artifacts(definition.output_path, job.name, compression)
+        },
         "TrainingJobStatus": str(job.status),
         "SecondaryStatus": str(job.secondary_status),
         "HyperParameters": dict(description.hyperparameters),

@@ -40,6 +40,8 @@ class DataChannel:
     record_wrapper: str | None = None
     s3_data_type: str = "S3Prefix"
     distribution: str = "FullyReplicated"
+    shuffle_seed: int | None = None
+    """``ShuffleConfig.Seed``: Pipe mode feeds each epoch in an order drawn from it."""
 
 
 @dataclass(frozen=True)

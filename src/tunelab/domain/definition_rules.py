@@ -95,12 +95,23 @@ DATA_SOURCES = ("S3DataSource", "FileSystemDataSource", "DatasetSource")
 
 
 def _channels(d: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
-    """Channel names are unique (each is a directory ``input/data/<name>``); each
-    channel's DataSource gives exactly one source."""
+    """Channel names are unique (each is a directory ``input/data/<name>``) and no name
+    is a FIFO of a Pipe-mode channel; each channel's DataSource gives exactly one source."""
     first: dict[str, int] = {}
-    for i, channel in enumerate(d.document.get("InputDataConfig") or ()):
+    entries = d.document.get("InputDataConfig") or ()
+    pipes = _pipe_channels(d, entries)
+    for i, channel in enumerate(entries):
         where = f"{prefix}InputDataConfig[{i}]"
         name = channel.get("ChannelName")
+        fifo = _FIFO_NAME.fullmatch(name) if isinstance(name, str) else None
+        if fifo is not None and fifo.group(1) in pipes:
+            owner = fifo.group(1)
+            yield Violation(
+                f"{where}.ChannelName",
+                f"channel '{name}' has the name of a FIFO of the Pipe-mode channel '{owner}' "
+                f"(InputDataConfig[{pipes[owner]}] streams through input/data/{owner}_0, "
+                f"{owner}_1...); rename one of them",
+            )
         if name in first:
             yield Violation(
                 f"{where}.ChannelName",
@@ -117,6 +128,22 @@ def _channels(d: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
                 f"{where}.DataSource",
                 f"give one data source; got {' and '.join(given)}",
             )
+
+
+_FIFO_NAME = re.compile(r"(.+)_(0|[1-9][0-9]*)")
+"""A name ``<channel>_<epoch>``: the FIFO of epoch ``<epoch>`` of a Pipe-mode channel."""
+
+
+def _pipe_channels(d: TrainingJobDefinition, entries: Any) -> dict[str, int]:
+    """The Pipe-mode channels' names -> their index in ``InputDataConfig``."""
+    default = str(d.input_mode)
+    return {
+        entry["ChannelName"]: i
+        for i, entry in enumerate(entries)
+        if isinstance(entry, Mapping)
+        and isinstance(entry.get("ChannelName"), str)
+        and (entry.get("InputMode") or default) == "Pipe"
+    }
 
 
 def _join(path: str, member: str) -> str:

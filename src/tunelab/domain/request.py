@@ -202,6 +202,7 @@ def _channel(doc: Doc) -> DataChannel:
         record_wrapper=doc.get("RecordWrapperType"),
         s3_data_type=data_type,
         distribution=distribution,
+        shuffle_seed=(doc.get("ShuffleConfig") or {}).get("Seed"),
     )
 
 

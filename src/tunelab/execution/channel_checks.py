@@ -22,12 +22,21 @@ def channel_problems(
     name = f"channel '{channel.name}'"
     mode = channel.input_mode or definition.input_mode
     if channel.s3_data_type == "FileSystem":
+        problems = []
         if not os.path.isabs(channel.uri) or not os.path.isdir(channel.uri):
-            return [
+            problems.append(
                 f"{name}: FileSystemDataSource.DirectoryPath {channel.uri!r} is not a "
                 "directory on this machine (tunelab mounts it in place as the channel)"
-            ]
-        return []
+            )
+        if mode is TrainingInputMode.PIPE:
+            field = (
+                "InputMode" if channel.input_mode else "AlgorithmSpecification.TrainingInputMode"
+            )
+            problems.append(
+                f"{name}: Pipe input mode ({field}) streams S3DataSource channels only; a "
+                "FileSystemDataSource is mounted in place as a directory (File or FastFile)"
+            )
+        return problems
     if channel.s3_data_type == "ManifestFile" and mode is TrainingInputMode.FAST_FILE:
         return [f"{name}: FastFile input mode reads S3Prefix channels only (SageMaker's rule)"]
     if channel.s3_data_type == "AugmentedManifestFile":

@@ -22,7 +22,12 @@ from tunelab.execution.ledger import Ledger
 from tunelab.execution.limits import MemoryLimiter
 from tunelab.execution.local_jobs import RunningJob
 from tunelab.execution.outcome import MAX_REASON, decide
-from tunelab.execution.outputs import kms_key_of, output_reachable, package_outputs
+from tunelab.execution.outputs import (
+    compression_of,
+    kms_key_of,
+    output_reachable,
+    package_outputs,
+)
 from tunelab.execution.processes import signal_group
 from tunelab.execution.storage import DataPlane
 
@@ -109,6 +114,7 @@ def finish_job(
                 name,
                 plane,
                 kms_key_of(request.definition),
+                compression_of(request.definition),
             )
         except (OSError, tarfile.TarError, LaunchError) as exc:
             status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED

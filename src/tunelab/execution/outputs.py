@@ -1,6 +1,9 @@
 """Artifacts out: ``model/`` -> ``<S3OutputPath>/<job>/output/model.tar.gz`` and
 ``output/data/`` -> ``output.tar.gz``, to a local path, tunelab's local object store or an
 S3 endpoint, encrypted with AES-256-GCM when ``OutputDataConfig.KmsKeyId`` names a key.
+With ``OutputDataConfig.CompressionType`` ``NONE`` (SageMaker's uncompressed model output)
+the files are uploaded as they are, under ``output/model/`` and ``output/data/``, and the
+model's URI is the prefix ``.../output/model/``.
 
 An encrypted artifact keeps its name; its bytes are ``MAGIC``, the key id (2-byte length
 + UTF-8), a 12-byte nonce, the ciphertext and the 16-byte GCM tag, the header being
@@ -9,6 +12,7 @@ authenticated too. :func:`decrypt_file` writes the plaintext only once the tag v
 
 from __future__ import annotations
 
+import gzip
 import os
 import struct
 import tarfile
@@ -35,6 +39,19 @@ def kms_key_of(definition: TrainingJobDefinition) -> str | None:
     return output.get("KmsKeyId") or None
 
 
+def compression_of(definition: TrainingJobDefinition) -> str:
+    """``OutputDataConfig.CompressionType``: ``GZIP`` (the default) or ``NONE``."""
+    output = definition.document.get("OutputDataConfig") or {}
+    return str(output.get("CompressionType") or "GZIP")
+
+
+def model_artifacts_uri(output_path: str, training_job_name: str, compression: str) -> str:
+    """``ModelArtifacts.S3ModelArtifacts``: ``<output>/<job>/output/model.tar.gz``, or the
+    prefix ``<output>/<job>/output/model/`` for uncompressed output (``NONE``)."""
+    base = f"{output_path.rstrip('/')}/{training_job_name}/output"
+    return f"{base}/model/" if compression == "NONE" else f"{base}/model.tar.gz"
+
+
 def artifact_dir(
     output_path: str, training_job_name: str, s3_root: str | None = None
 ) -> str | None:
@@ -58,24 +75,33 @@ def package_outputs(
     training_job_name: str,
     data: DataPlane | str | None = None,
     kms_key_id: str | None = None,
+    compression: str = "GZIP",
 ) -> str | None:
     """Pack ``model/`` and ``output/data/`` (entries relative to the packed directory),
     encrypt them with ``kms_key_id``'s key if given, write them atomically under
     ``<output>/<job>/output/`` and return the URI of ``model.tar.gz`` (``file://`` for
-    a local path); None when ``output_path`` is not reachable. Raises ``OSError``,
-    ``tarfile.TarError`` or :class:`LaunchError` (an unknown key)."""
+    a local path); with ``compression`` ``NONE``, put each file as it is (encrypted if
+    a key is given) under ``output/model/`` and ``output/data/`` and return the URI of
+    the prefix ``output/model/``. None when ``output_path`` is not reachable. Raises
+    ``OSError``, ``tarfile.TarError`` or :class:`LaunchError` (an unknown key)."""
     plane = DataPlane.of(data)
     try:
         target = resolve(output_path, plane).child(f"{training_job_name}/output")
     except LaunchError:
         return None
     key = _key(plane.kms, kms_key_id)
+    if compression == "NONE":
+        _put_uncompressed(layout, target, key)
+        model = target.child("model")
+        if model.is_local and not output_path.startswith("s3://"):
+            return Path(model.path).as_uri() + "/"
+        return model.uri + "/"
     sources = ((layout.model_dir, "model.tar.gz"), (layout.output_data_dir, "output.tar.gz"))
     if key is None and target.is_local:  # the common case: packed in place, no copy
         os.makedirs(target.path, exist_ok=True)
         for source, name in sources:
             final = os.path.join(target.path, name)
-            _pack(source, final + ".partial")
+            _pack(source, final + ".partial", name)
             os.replace(final + ".partial", final)
     else:
         _pack_elsewhere(layout, sources, target, key)
@@ -83,6 +109,23 @@ def package_outputs(
     if model.is_local and not output_path.startswith("s3://"):
         return Path(model.path).as_uri()
     return model.uri
+
+
+def _put_uncompressed(layout: JobLayout, target: Location, key: tuple[str, bytes] | None) -> None:
+    """Put every file of ``model/`` under ``target/model/`` and of ``output/data/`` under
+    ``target/data/``, keeping their relative paths (each encrypted with ``key`` if given)."""
+    os.makedirs(layout.root, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=layout.root, prefix=".artifacts-") as work:
+        for source, prefix in ((layout.model_dir, "model"), (layout.output_data_dir, "data")):
+            for folder, _, files in sorted(os.walk(source)):
+                for name in sorted(files):
+                    path = os.path.join(folder, name)
+                    relative = os.path.relpath(path, source).replace(os.sep, "/")
+                    if key is not None:
+                        encrypted = os.path.join(work, "file.enc")
+                        encrypt_file(path, encrypted, key[1], key[0])
+                        path = encrypted
+                    put_file(path, target.child(f"{prefix}/{relative}"))
 
 
 def _pack_elsewhere(
@@ -96,7 +139,7 @@ def _pack_elsewhere(
     with tempfile.TemporaryDirectory(dir=layout.root, prefix=".artifacts-") as work:
         for source, name in sources:
             packed = os.path.join(work, name)
-            _pack(source, packed)
+            _pack(source, packed, name)
             if key is not None:
                 encrypt_file(packed, packed + ".enc", key[1], key[0])
                 packed += ".enc"
@@ -119,11 +162,17 @@ def _key(lookup: KeyLookup | None, key_id: str | None) -> tuple[str, bytes] | No
         ) from None
 
 
-def _pack(source: str, archive: str) -> None:
-    with tarfile.open(archive, "w:gz", compresslevel=_COMPRESS_LEVEL) as tar:
+def _pack(source: str, archive: str, name: str) -> None:
+    """Write ``source``'s entries as a gzipped tar to ``archive``, whose gzip header names
+    the artifact as gzip would (``name`` less ``.gz``), whatever ``archive`` is called."""
+    with (
+        open(archive, "wb") as raw,
+        gzip.GzipFile(name, "wb", _COMPRESS_LEVEL, raw) as packed,
+        tarfile.open(fileobj=packed, mode="w") as tar,
+    ):
         if os.path.isdir(source):
-            for name in sorted(os.listdir(source)):
-                tar.add(os.path.join(source, name), arcname=name)
+            for entry in sorted(os.listdir(source)):
+                tar.add(os.path.join(source, entry), arcname=entry)
 
 
 def encrypt_file(source: str, dest: str, key: bytes, key_id: str) -> None:

@@ -1,9 +1,14 @@
 """Pipe input mode: each Pipe channel is streamed through FIFOs ``input/data/<channel>_0``,
 ``<channel>_1``... one per epoch, as SageMaker does. A :class:`PipeFeeder` thread per
-channel writes the whole channel into FIFO ``n`` once a reader opens it (Gzip objects
-decompressed, each object or augmented-manifest attribute wrapped as one RecordIO record
-when ``RecordWrapperType`` is ``RecordIO``), creates FIFO ``n+1`` and only then closes
-``n``, so a reader that reached the end of an epoch can open the next one at once.
+channel creates FIFO ``n+1``, then writes the whole channel into FIFO ``n`` once a reader
+opens it (Gzip objects decompressed, each object or augmented-manifest attribute wrapped as
+one RecordIO record when ``RecordWrapperType`` is ``RecordIO``) and closes it. So a reader
+done with epoch ``n`` -- at its end or early -- can open ``n+1`` at once; that open blocks
+until the feeder saw ``n`` closed by the reader.
+
+With ``ShuffleConfig.Seed`` the objects (or the augmented manifest's lines) of epoch ``n``
+come in the order :func:`epoch_order` draws from the seed and ``n``: the same for the same
+seed and epoch, different from one epoch to the next.
 
 A read error (a missing object, a corrupt gzip stream) stops the channel and is kept as
 :attr:`PipeFeeder.failure` (naming the channel and the object) *before* the reader sees
@@ -16,11 +21,13 @@ import errno
 import gzip
 import json
 import os
+import random
 import select
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from tunelab.execution.contract import LaunchError
 from tunelab.execution.staging import PipeSource
@@ -30,12 +37,22 @@ RECORDIO_MAGIC = 0xCED7230A
 _CHUNK = 1 << 16
 _OPEN_RETRY = 0.05
 _WRITE_WAIT = 0.2
+T = TypeVar("T")
 
 
 def recordio(payload: bytes) -> bytes:
     """One MXNet RecordIO record: magic, length (flag 0), payload, padding to 4 bytes."""
     header = struct.pack("<II", RECORDIO_MAGIC, len(payload))
     return header + payload + b"\0" * (-len(payload) % 4)
+
+
+def epoch_order(items: Sequence[T], seed: int | None, epoch: int) -> list[T]:
+    """``items`` in the order epoch ``epoch`` feeds them: as given without a seed, else a
+    permutation determined by ``seed`` and ``epoch`` alone (reproducible across runs)."""
+    ordered = list(items)
+    if seed is not None:
+        random.Random(f"tunelab-shuffle:{seed}:{epoch}").shuffle(ordered)
+    return ordered
 
 
 class _Stop(Exception):
@@ -62,6 +79,7 @@ class PipeFeeder(threading.Thread):
         epoch = 0
         while not self._stop_event.is_set():
             try:
+                self._make_next(epoch + 1)
                 fd = self._open_writer(f"{self.source.fifo_prefix}_{epoch}")
             except _Stop:
                 return
@@ -69,8 +87,7 @@ class PipeFeeder(threading.Thread):
                 self.failure = str(error)
                 return
             try:
-                completed = self._write_epoch(fd)
-                os.mkfifo(f"{self.source.fifo_prefix}_{epoch + 1}", 0o600)
+                completed = self._write_epoch(fd, epoch)
             except _Stop:
                 os.close(fd)
                 return
@@ -87,6 +104,16 @@ class PipeFeeder(threading.Thread):
             self.epochs += int(completed)
             epoch += 1
 
+    def _make_next(self, epoch: int) -> None:
+        """Create FIFO ``epoch`` before the reader can be done with the one before it."""
+        fifo = f"{self.source.fifo_prefix}_{epoch}"
+        try:
+            os.mkfifo(fifo, 0o600)
+        except OSError as exc:
+            raise _DataError(
+                f"channel '{self.source.channel.name}': cannot create {fifo}: {exc}"
+            ) from exc
+
     def _open_writer(self, fifo: str) -> int:
         """Open ``fifo`` for writing once a reader has it open (polling, so that
         :meth:`close` is noticed)."""
@@ -101,10 +128,10 @@ class PipeFeeder(threading.Thread):
             if self._stop_event.wait(_OPEN_RETRY):
                 raise _Stop
 
-    def _write_epoch(self, fd: int) -> bool:
+    def _write_epoch(self, fd: int, epoch: int) -> bool:
         """Write the whole channel; False when the reader closed the FIFO early."""
         try:
-            for chunk in self._stream():
+            for chunk in self._stream(epoch):
                 view = memoryview(chunk)
                 while view:
                     _, ready, _ = select.select([], [fd], [], _WRITE_WAIT)
@@ -119,14 +146,14 @@ class PipeFeeder(threading.Thread):
             return False
         return True
 
-    def _stream(self) -> Iterator[bytes]:
-        source = self.source
+    def _stream(self, epoch: int) -> Iterator[bytes]:
+        source, seed = self.source, self.source.channel.shuffle_seed
         wrap = (source.channel.record_wrapper or "None") == "RecordIO"
         if source.manifest is not None:
-            for payload in self._augmented(source.manifest):
+            for payload in self._augmented(source.manifest, epoch):
                 yield recordio(payload) if wrap else payload
             return
-        for location, _ in source.objects:
+        for location, _ in epoch_order(source.objects, seed, epoch):
             if wrap:
                 yield recordio(b"".join(self._read(location)))
             else:
@@ -152,9 +179,10 @@ class PipeFeeder(threading.Thread):
         except OSError as exc:
             raise _DataError(f"channel '{name}': cannot read {location.uri}: {exc}") from exc
 
-    def _augmented(self, manifest: Location) -> Iterator[bytes]:
-        """Each line's ``AttributeNames``, in order: a ``-ref`` attribute's object content,
-        any other attribute's value (a string as it is, anything else as JSON)."""
+    def _augmented(self, manifest: Location, epoch: int) -> Iterator[bytes]:
+        """Each line's ``AttributeNames`` (the lines in :func:`epoch_order`), in order: a
+        ``-ref`` attribute's object content, any other attribute's value (a string as it
+        is, anything else as JSON)."""
         source, name = self.source, self.source.channel.name
         plane = source.plane or DataPlane()
         try:
@@ -162,7 +190,8 @@ class PipeFeeder(threading.Thread):
                 lines = f.read().decode().splitlines()
         except (OSError, UnicodeError) as exc:
             raise _DataError(f"channel '{name}': cannot read {manifest.uri}: {exc}") from exc
-        for number, line in enumerate(lines, 1):
+        numbered = list(enumerate(lines, 1))
+        for number, line in epoch_order(numbered, source.channel.shuffle_seed, epoch):
             if not line.strip():
                 continue
             try:
