@@ -17,6 +17,7 @@ from tunelab.console.templating import PREFIX, render
 from tunelab.domain.errors import ResourceNotFound
 from tunelab.domain.trial import TrainingJob
 from tunelab.execution.contract import attempt_log_path, training_job_dir
+from tunelab.execution.outputs import compression_of, model_artifacts_uri
 from tunelab.execution.staging import artifact_dir
 from tunelab.orchestrator.stoppers import stop_reason, stopped_early
 
@@ -58,7 +59,10 @@ def log_tail(path: str, limit: int = TAIL_BYTES) -> tuple[str, bool]:
 
 def artifacts(console: Console, job: TrainingJob, output_path: str) -> tuple[str | None, list]:
     """The folder the job's artifacts are packed to and the files in it."""
-    folder = artifact_dir(output_path, job.name, console.services.settings.s3_root)
+    try:
+        folder = artifact_dir(output_path, job.name, console.services.settings.s3_root)
+    except ValueError:  # a path no job may have any more ('..' in an s3:// key)
+        return None, []
     if folder is None or not os.path.isdir(folder):
         return folder, []
     found = [
@@ -94,7 +98,9 @@ def routes(console: Console) -> list[BaseRoute]:
             live=not job.status.is_terminal,
             folder=folder,
             files=files,
-            model_uri=f"{output}/{job.name}/output/model.tar.gz",
+            model_uri=model_artifacts_uri(
+                output, job.name, compression_of(description.definition)
+            ),
             directory=job_dir(console, job),
             early=stopped_early(job),
             stop_reason=stop_reason(job),
