@@ -18,3 +18,31 @@ def test_uncompressed_output_shows_the_model_prefix(console: Console) -> None:
     assert page.status_code == 200
     assert f"/{job.name}/output/model/" in page.text
     assert f"/{job.name}/output/model.tar.gz" not in page.text
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_a_live_page_reloads_once_its_job_has_ended(console: Console) -> None:
+    console.services.tuning.create(request(console.home / "runs.log", "ended"))
+    add_training_jobs(console.store, "ended", 1)
+    job = console.services.tuning.training_jobs_of("ended")[0]
+    assert job.status.is_terminal
+    base = f"/console/training-jobs/{job.name}/log?attempt=1"
+    live = console.client.get(f"{base}&live=1", headers=HTMX)
+    assert live.status_code == 204 and live.headers["HX-Refresh"] == "true"
+    assert console.client.get(base, headers=HTMX).status_code == 200  # not a live page
+
+
+def test_the_training_jobs_table_keeps_its_state_in_the_address(console: Console) -> None:
+    console.services.tuning.create(request(console.home / "runs.log", "kept"))
+    add_training_jobs(console.store, "kept", 3)
+    table = console.client.get(
+        "/console/jobs/kept/training-jobs?q=-00&order=Ascending&limit=10", headers=HTMX
+    )
+    assert table.status_code == 200
+    assert table.headers["HX-Replace-Url"] == (
+        "/console/jobs/kept?tab=jobs&q=-00&order=Ascending&limit=10"
+    )
+    page = console.client.get(table.headers["HX-Replace-Url"])
+    assert 'value="-00"' in page.text and "<option selected>Ascending</option>" in page.text

@@ -119,7 +119,11 @@ def routes(console: Console) -> list[BaseRoute]:
         except ResourceNotFound as error:
             return not_found(user, error)
         context = _training_context(console, job, request.query_params)
-        return render("_training_jobs.html", user=user, job=job, tj=context, url=url)
+        response = render("_training_jobs.html", user=user, job=job, tj=context, url=url)
+        if is_htmx(request):  # the page's address keeps the table's state (reload, Back)
+            params = {k: v for k, v in request.query_params.items() if k != "tab"}
+            response.headers["HX-Replace-Url"] = url(f"/jobs/{job.name}", tab="jobs", **params)
+        return response
 
     def chart_data(request: Request, user: User, form: Form) -> Response:
         try:

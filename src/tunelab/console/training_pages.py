@@ -113,6 +113,9 @@ def routes(console: Console) -> list[BaseRoute]:
             job = training.get(request.path_params["name"])
         except ResourceNotFound as error:
             return Response(error.message, status_code=404)
+        if request.query_params.get("live") == "1" and job.status.is_terminal:
+            # the job just ended: reload the page once (status, metrics, artifacts final)
+            return Response(status_code=204, headers={"HX-Refresh": "true"})
         attempt = _attempt(request, job)
         tail, cut = log_tail(attempt_log_path(job_dir(console, job), attempt))
         return render(
