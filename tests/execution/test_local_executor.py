@@ -377,3 +377,19 @@ def test_any_failure_to_start_fails_the_job_not_the_caller(
         "could not start the training job: ValueError: illegal environment variable name"
     )
     assert executor.running() == 0
+
+
+def test_a_failure_to_write_the_artifacts_fails_the_job(
+    executor: LocalExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unusable_key(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("cannot decrypt a stored secret with the master key")
+
+    monkeypatch.setattr("tunelab.execution.local_finish.package_outputs", unusable_key)
+    launch(executor, tmp_path, {"model": "m"})
+    done = finished(collect(executor))
+    assert done.status is TrainingJobStatus.FAILED
+    assert done.failure_reason == (
+        f"could not write the model artifacts to {tmp_path / 'out'}: cannot decrypt a stored "
+        "secret with the master key"
+    )

@@ -73,3 +73,13 @@ def test_roles_file_errors_are_reported(tmp_path: Path) -> None:
     assert roles.check("arn:aws:iam::1:role/r", "s3://bkt2/key", "read") is not None
     assert roles.check("arn:aws:iam::1:role/r", "/data/shared2", "read") is not None
     assert roles.check("arn:aws:iam::1:role/r", "s3://bkt/key", "write") is not None
+
+
+def test_another_master_key_cannot_add_keys(tmp_path: Path) -> None:
+    KeyStore(tmp_path, box=SecretBox(Fernet.generate_key(), "first")).create("models")
+    other = KeyStore(tmp_path, box=SecretBox(Fernet.generate_key(), "TUNELAB_MASTER_KEY"))
+    with pytest.raises(SecretError, match="master key from TUNELAB_MASTER_KEY"):
+        other.check_master_key()
+    with pytest.raises(SecretError):
+        other.create("more")
+    assert [k.alias for k in KeyStore(tmp_path).list()] == ["alias/models"]  # nothing added

@@ -56,6 +56,7 @@ def serve(
     from tunelab.api.app import create_app
     from tunelab.api.auth import Authenticator
     from tunelab.api.server import build_services, is_loopback, run_server
+    from tunelab.service.dataplane import key_store
 
     if no_auth and not is_loopback(host):
         err.print(
@@ -69,6 +70,8 @@ def serve(
     with errors_as_exit_codes():
         settings, store, keys = _open()
         try:
+            keys.check_master_key()  # a wrong TUNELAB_MASTER_KEY: refused here, not per call
+            key_store(settings).check_master_key()
             authenticate = None if no_auth else Authenticator(keys)
             if authenticate is not None and not keys.list():
                 err.print(
@@ -166,7 +169,8 @@ def list_keys() -> None:
 
 @keys_app.command("delete")
 def delete_key(access_key_id: Annotated[str, typer.Argument(help="The key to delete.")]) -> None:
-    """Delete an access key; requests signed with it are refused from then on."""
+    """Delete an access key; requests signed with it are refused within 5 seconds (a
+    server keeps a verified key that long)."""
     with errors_as_exit_codes():
         _, store, keys = _open()
         try:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import os
 import signal
-import tarfile
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, StatusChanged
 from tunelab.execution.clock import Clock
-from tunelab.execution.contract import LaunchError
 from tunelab.execution.hosts import HostProcess
 from tunelab.execution.ledger import Ledger
 from tunelab.execution.limits import MemoryLimiter
@@ -116,7 +114,7 @@ def finish_job(
                 kms_key_of(request.definition),
                 compression_of(request.definition),
             )
-        except (OSError, tarfile.TarError, LaunchError) as exc:
+        except Exception as exc:  # disk, tar, storage, the key (KmsKeyId): the job fails
             status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
             reason = f"could not write the model artifacts to {output_path}: {exc}"[:MAX_REASON]
     events.append(

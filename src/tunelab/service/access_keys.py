@@ -30,11 +30,19 @@ class AccessKeyService:
     ) -> tuple[AccessKey, str]:
         """A new key (generated when ``access_key_id``/``secret`` are omitted) and its
         secret; ``ResourceInUse`` when the id exists."""
+        self.check_master_key()  # a key made with another master key could never be used
         generated_id, generated_secret = generate_access_key()
         key_id, secret = access_key_id or generated_id, secret or generated_secret
         stored = StoredAccessKey(key_id, self.box.encrypt(secret), policy, self.clock.now())
         self.store.access_keys.create(stored)
         return AccessKey(key_id, policy, stored.creation_time), secret
+
+    def check_master_key(self) -> None:
+        """``SecretError`` when the master key cannot decrypt the stored keys' secrets
+        (it is not the one they were made with); nothing when there are none."""
+        stored = self.store.access_keys.list()
+        if stored:
+            self.box.decrypt(stored[0].encrypted_secret)
 
     def list(self) -> list[AccessKey]:
         return [

@@ -59,8 +59,17 @@ class KeyStore:
             self._box = SecretBox.for_home(self._home)
         return self._box
 
+    def check_master_key(self) -> None:
+        """``SecretError`` when the master key cannot decrypt the stored keys (it is not
+        the one they were made with); nothing when there are none."""
+        keys = self.list()
+        if keys:
+            self.data_key(keys[0].key_id)
+
     def create(self, name: str) -> KmsKey:
-        """A new key with the alias ``alias/<name>`` (``ResourceInUse`` if taken)."""
+        """A new key with the alias ``alias/<name>`` (``ResourceInUse`` if taken;
+        ``SecretError`` when the master key is not the stored keys' one)."""
+        self.check_master_key()
         alias = name.removeprefix("alias/")
         if not _ALIAS.fullmatch(alias) or alias.startswith("aws/"):
             raise ValidationError(
