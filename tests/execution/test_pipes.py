@@ -23,7 +23,6 @@ from tunelab.execution.storage import DataPlane
 from .test_contract import PROGRAMS, collect, lines_of, make_definition, make_request
 
 READER = (PROGRAMS / "pipe_reader.py").as_uri()
-PARTIAL_READER = (PROGRAMS / "pipe_partial_reader.py").as_uri()
 PIPE = TrainingInputMode.PIPE
 
 
@@ -51,9 +50,11 @@ def run(
     *channels: DataChannel,
     epochs: int = 2,
     program: str = READER,
+    head: int | None = None,
 ):
     definition = make_definition(program, channels=channels, output_path=str(tmp_path / "out"))
-    request = make_request(tmp_path / "job", definition, {"epochs": str(epochs)})
+    hyperparameters = {"epochs": str(epochs)} | ({} if head is None else {"head": str(head)})
+    request = make_request(tmp_path / "job", definition, hyperparameters)
     executor.submit(request)
     events = collect(executor, timeout=20)
     done = events[-1]
@@ -207,7 +208,7 @@ def test_a_reader_that_closes_an_epoch_early_gets_the_next_one(
     content = bytes(range(256)) * 4096  # 1 MiB: far more than a FIFO holds
     put(plane, "bkt/big/data.bin", content)
     channel = DataChannel("train", "s3://bkt/big/", input_mode=PIPE)
-    done, lines, job = run(executor, tmp_path, channel, epochs=3, program=PARTIAL_READER)
+    done, lines, job = run(executor, tmp_path, channel, epochs=3, head=1000)
     assert done.status is TrainingJobStatus.COMPLETED, done.failure_reason
     assert lines == [f"epoch={e} bytes=1000;" for e in range(3)]
     for epoch in range(3):

@@ -315,3 +315,37 @@ def test_outputs_below_an_object_of_the_store_are_refused(
     request[WHERE]["OutputDataConfig"]["S3OutputPath"] = "s3://models/other/"
     request[WHERE]["CheckpointConfig"]["S3Uri"] = "s3://models/ck"
     assert service.validate(request)
+
+
+def _efs(directory: Path, **extra: Any) -> dict[str, Any]:
+    source = {
+        "FileSystemId": "fs-0123456789abcdef0",
+        "FileSystemAccessMode": "ro",
+        "FileSystemType": "EFS",
+        "DirectoryPath": str(directory),
+    }
+    return {"ChannelName": "images", "DataSource": {"FileSystemDataSource": source}, **extra}
+
+
+def _in_mode(tmp_path: Path, mode: str, *channels: dict[str, Any]) -> dict[str, Any]:
+    request = document(tmp_path, *channels)
+    request[WHERE]["AlgorithmSpecification"]["TrainingInputMode"] = mode
+    return request
+
+
+def test_a_file_system_channel_is_not_streamed_in_pipe_mode(
+    service: TuningService, tmp_path: Path
+) -> None:
+    assert errors(service, _in_mode(tmp_path, "File", _efs(tmp_path, InputMode="Pipe"))) == [
+        f"{WHERE}.InputDataConfig[0]: channel 'images': Pipe input mode (InputMode) streams "
+        "S3DataSource channels only; a FileSystemDataSource is mounted in place as a "
+        "directory (File or FastFile)"
+    ]
+    assert errors(service, _in_mode(tmp_path, "Pipe", _efs(tmp_path))) == [
+        f"{WHERE}.InputDataConfig[0]: channel 'images': Pipe input mode "
+        "(AlgorithmSpecification.TrainingInputMode) streams S3DataSource channels only; a "
+        "FileSystemDataSource is mounted in place as a directory (File or FastFile)"
+    ]
+    for mode in ("File", "FastFile"):
+        service.validate(_in_mode(tmp_path, "Pipe", _efs(tmp_path, InputMode=mode)))
+        service.validate(_in_mode(tmp_path, mode, _efs(tmp_path)))
