@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tunelab.api.training_codecs import model_artifacts
 from tunelab.domain.enums import TrainingJobStatus
 from tunelab.execution.base import Finished
 from tunelab.execution.contract import LaunchError, prepare_job_dir
@@ -19,6 +18,7 @@ from tunelab.execution.outputs import (
     decrypt_file,
     encrypted_key_id,
     is_encrypted,
+    model_artifacts_uri,
     package_outputs,
 )
 from tunelab.execution.storage import DataPlane
@@ -122,9 +122,8 @@ def test_compression_none_puts_the_files_as_they_are(tmp_path: Path) -> None:
     Path(layout.model_dir, "sub", "config.json").write_text("{}")
     Path(layout.output_data_dir, "eval.json").write_text('{"auc": 0.9}')
     uri = package_outputs(layout, "s3://bkt/out", "job", plane, compression="NONE")
-    assert (
-        uri == "s3://bkt/out/job/output/model/" == model_artifacts("s3://bkt/out/", "job", "NONE")
-    )
+    expected = model_artifacts_uri("s3://bkt/out/", "job", "NONE")
+    assert uri == "s3://bkt/out/job/output/model/" == expected
     stored = tmp_path / "s3" / "bkt" / "out" / "job" / "output"
     files = sorted(str(p.relative_to(stored)) for p in stored.rglob("*") if p.is_file())
     assert files == ["data/eval.json", "model/sub/config.json", "model/weights.bin"]
@@ -138,7 +137,10 @@ def test_compression_none_puts_the_files_as_they_are(tmp_path: Path) -> None:
     assert is_encrypted(str(weights))
     decrypt_file(str(weights), str(tmp_path / "plain"), lookup)
     assert (tmp_path / "plain").read_bytes() == b"\x00weights"
-    assert model_artifacts("s3://bkt/out", "job") == "s3://bkt/out/job/output/model.tar.gz"
+    assert (
+        model_artifacts_uri("s3://bkt/out", "job", "GZIP")
+        == "s3://bkt/out/job/output/model.tar.gz"
+    )
 
 
 def test_a_job_with_compression_none_reports_the_model_prefix(tmp_path: Path) -> None:

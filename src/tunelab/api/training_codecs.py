@@ -9,7 +9,7 @@ from typing import Any
 from tunelab.domain.billing import billable_seconds, training_seconds
 from tunelab.domain.names import training_job_arn, tuning_job_arn
 from tunelab.domain.trial import TrainingJob
-from tunelab.execution.outputs import model_artifacts_uri
+from tunelab.execution.outputs import compression_of, model_artifacts_uri
 from tunelab.service.training import TrainingJobDescription
 
 Wire = dict[str, Any]
@@ -29,12 +29,6 @@ TRAINING_DEFINITION_MEMBERS = (
 
 def _drop_none(values: dict[str, Any]) -> Wire:
     return {k: v for k, v in values.items() if v is not None}
-
-
-def model_artifacts(output_path: str, name: str, compression: str = "GZIP") -> str:
-    """Where SageMaker (and tunelab) put the model: ``<output>/<job>/output/model.tar.gz``,
-    or the prefix ``<output>/<job>/output/model/`` when ``CompressionType`` is ``NONE``."""
-    return model_artifacts_uri(output_path, name, compression)
 
 
 def training_job_summary(job: TrainingJob, region: str, account: str) -> Wire:
@@ -64,7 +58,6 @@ def describe_training_job(description: TrainingJobDescription, region: str, acco
         algorithm.setdefault("TrainingImage", definition.training_image)
     output = copy.deepcopy(dict(source.get("OutputDataConfig") or {}))
     output.setdefault("KmsKeyId", "")
-    compression = str(output.get("CompressionType") or "GZIP")
     resources = definition.resources
     stopping = copy.deepcopy(dict(source.get("StoppingCondition") or {}))
     stopping.setdefault("MaxRuntimeInSeconds", 86400)
@@ -72,7 +65,9 @@ def describe_training_job(description: TrainingJobDescription, region: str, acco
         "TrainingJobName": job.name,
         "TrainingJobArn": training_job_arn(job.name, region, account),
         "ModelArtifacts": {
-            "S3ModelArtifacts": model_artifacts(definition.output_path, job.name, compression)
+            "S3ModelArtifacts": model_artifacts_uri(
+                definition.output_path, job.name, compression_of(definition)
+            )
         },
         "TrainingJobStatus": str(job.status),
         "SecondaryStatus": str(job.secondary_status),

@@ -174,13 +174,7 @@ class TrainingRunner:
                 job = retry  # spot interruption or RetryStrategy: run it again after commit
                 relaunch.append(job)
             elif isinstance(event, Finished):
-                job = job.transition(event.secondary, event.time, event.failure_reason or "")
-                job = job.evolve(
-                    status=event.status,
-                    failure_reason=event.failure_reason[:1024] if event.failure_reason else None,
-                    end_time=event.time,
-                    exit_code=event.exit_code,
-                )
+                job = _ended(job, event)
                 del self.running[event.name]
             running.job = job
             changed[event.name] = job
@@ -227,15 +221,22 @@ class TrainingRunner:
         )
 
     def _fail(self, job: TrainingJob, reason: str) -> None:
-        now = self.clock.now()
+        failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
         self.running.pop(job.name, None)
-        self._save(
-            job.transition(SecondaryStatus.FAILED, now, reason).evolve(
-                status=TrainingJobStatus.FAILED, failure_reason=reason[:1024], end_time=now
-            )
-        )
+        self._save(_ended(job, Finished(job.name, self.clock.now(), *failed, None, reason)))
         self._release(job.name)
 
     def _save(self, job: TrainingJob) -> None:
         with self.store.batch() as batch:
             batch.put_training_job(job)
+
+
+def _ended(job: TrainingJob, event: Finished) -> TrainingJob:
+    """``job`` as the attempt that ended with ``event`` leaves it."""
+    job = job.transition(event.secondary, event.time, event.failure_reason or "")
+    return job.evolve(
+        status=event.status,
+        failure_reason=event.failure_reason[:1024] if event.failure_reason else None,
+        end_time=event.time,
+        exit_code=event.exit_code,
+    )
