@@ -32,7 +32,7 @@ from tunelab.domain.enums import TrainingInputMode
 from tunelab.execution.contract import JobLayout, LaunchError
 from tunelab.execution.outputs import artifact_dir, package_outputs
 from tunelab.execution.storage import DataPlane, Location, exists, prefix_objects, resolve
-from tunelab.execution.uris import s3_key_problem
+from tunelab.execution.uris import s3_key_problem, unsafe_segment
 
 __all__ = ["PipeSource", "artifact_dir", "package_outputs", "stage_channel", "stage_channels"]
 
@@ -195,7 +195,7 @@ def manifest_objects(
     for relative in entries[1:]:
         uri = prefix + relative if isinstance(relative, str) else ""
         problem = s3_key_problem(uri) if relative else None
-        if not relative or not uri or problem or not _plain_name(uri[len(folder) :]):
+        if not relative or not uri or problem or unsafe_segment(uri[len(folder) :]) is not None:
             raise LaunchError(
                 f"channel '{channel.name}': the manifest {channel.uri} lists {relative!r}, "
                 f"not a relative key to append to its prefix {prefix}"
@@ -214,12 +214,6 @@ def manifest_objects(
             )
         objects.append((location, uri[len(folder) :]))
     return objects
-
-
-def _plain_name(name: str) -> bool:
-    """True when ``name`` is a relative path with no ``.``, ``..`` or empty segment: a
-    file below the channel directory."""
-    return all(part not in ("", ".", "..") for part in name.split("/"))
 
 
 def shard(

@@ -18,7 +18,7 @@ import fsspec
 from fsspec import AbstractFileSystem
 
 from tunelab.execution.contract import LaunchError
-from tunelab.execution.uris import UnsafeS3Uri, local_path, s3_key_problem
+from tunelab.execution.uris import UnsafeS3Uri, local_path, s3_key_problem, unsafe_segment
 
 KeyLookup = Callable[[str], tuple[str, bytes]]
 """A ``KmsKeyId`` (id, ARN, alias or alias ARN) -> (the key's id, its 32-byte AES key);
@@ -166,8 +166,7 @@ def _files(fs: AbstractFileSystem, root: str) -> list[str]:
 def _relative(base: Location, item: str, root: str) -> str:
     """``item``'s name below ``root`` (a plain ``/``-separated relative path)."""
     relative = item[len(root) + 1 :] if item.startswith(root + "/") else item
-    parts = relative.split("/")
-    if not item.startswith(root + "/") or any(p in ("", ".", "..") for p in parts):
+    if not item.startswith(root + "/") or unsafe_segment(relative) is not None:
         raise LaunchError(
             f"{_uri_of(base, item)}: the object's key relative to {base.uri} is {relative!r}, "
             "which cannot be a file name (a '.', '..' or empty segment)"
@@ -199,17 +198,17 @@ def object_clash(path: str, uri: str) -> str | None:
     if os.path.isdir(path):
         inside = next((os.path.join(r, f) for r, _, fs in os.walk(path) for f in sorted(fs)), None)
         held = uri.rstrip("/") + "/" + os.path.relpath(inside, path) if inside else uri + "/"
-        return (
-            f"{uri}: {held} exists, and a key cannot be both an object and a prefix in "
-            "tunelab's local object store"
-        )
+        return clash_message(uri, held)
     held = object_in_the_way(os.path.dirname(path), uri.rsplit("/", 1)[0])
-    if held is not None:
-        return (
-            f"{uri}: the object {held} exists, and a key cannot be both an object and a "
-            "prefix in tunelab's local object store"
-        )
-    return None
+    return None if held is None else clash_message(uri, f"the object {held}")
+
+
+def clash_message(uri: str, held: str) -> str:
+    """Why ``uri`` cannot be written: ``held`` (what exists) is in its way."""
+    return (
+        f"{uri}: {held} exists, and a key cannot be both an object and a prefix in "
+        "tunelab's local object store"
+    )
 
 
 def object_in_the_way(folder: str, uri: str) -> str | None:

@@ -28,17 +28,20 @@ def s3_key_problem(uri: str) -> str | None:
     bucket, _, key = uri[len("s3://") :].partition("/")
     if not bucket or bucket in (".", "..") or "\\" in bucket:
         return f"{uri}: {bucket!r} is not a bucket name (s3://bucket/key)"
-    segments = key.split("/")
-    if key.endswith("/"):
-        segments.pop()  # a prefix: "train/" is the segment "train"
-    for segment in segments if key else ():
-        if segment in ("", ".", ".."):
-            what = "an empty segment" if not segment else f"a {segment!r} segment"
-            return (
-                f"{uri}: the key {key!r} has {what}; tunelab refuses '.', '..' and empty "
-                "segments in s3:// keys"
-            )
+    segment = unsafe_segment(key[:-1] if key.endswith("/") else key) if key else None
+    if segment is not None:  # (a prefix's trailing "/": "train/" is the segment "train")
+        what = "an empty segment" if not segment else f"a {segment!r} segment"
+        return (
+            f"{uri}: the key {key!r} has {what}; tunelab refuses '.', '..' and empty "
+            "segments in s3:// keys"
+        )
     return None
+
+
+def unsafe_segment(path: str) -> str | None:
+    """The first ``/``-separated segment of ``path`` that is empty, ``.`` or ``..`` (a
+    path that could leave, or name other than, the folder it is relative to), or None."""
+    return next((part for part in path.split("/") if part in ("", ".", "..")), None)
 
 
 def local_path(uri: str, s3_root: str | None = None) -> str | None:

@@ -109,10 +109,10 @@ def unsupported_definition(
             f"{prefix}CheckpointConfig.S3Uri",
             f"https:// checkpoint locations are not available in this version of tunelab; {hint}",
         )
-    yield from _key_problems(definition, prefix)
+    yield from _s3_key_problems(definition, prefix)
 
 
-def _key_problems(definition: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
+def _s3_key_problems(definition: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
     """``s3://`` locations whose key has a ``.``, ``..`` or empty segment (which could name
     a file outside the bucket of the local object store, past the roles)."""
     for i, channel in enumerate(definition.channels):

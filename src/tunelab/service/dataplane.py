@@ -12,7 +12,7 @@ from tunelab.domain.paths import definition_path
 from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.execution.outputs import kms_key_of
 from tunelab.execution.script_mode import SUBMIT_DIRECTORY, is_script_mode, script_of
-from tunelab.execution.storage import DataPlane, object_in_the_way
+from tunelab.execution.storage import DataPlane, clash_message, object_in_the_way
 from tunelab.execution.uris import UnsafeS3Uri, local_path
 from tunelab.service.kms import KeyStore
 from tunelab.service.roles import Roles, authorizer
@@ -84,11 +84,7 @@ def _store_problems(
             continue  # refused with its reason by capabilities.py
         held = object_in_the_way(path or "", uri.rstrip("/"))
         if held is not None:
-            yield Violation(
-                f"{prefix}{field}",
-                f"{uri}: the object {held} exists, and a key cannot be both an object and "
-                "a prefix in tunelab's local object store",
-            )
+            yield Violation(f"{prefix}{field}", clash_message(uri, f"the object {held}"))
 
 
 def _role_problems(
