@@ -158,3 +158,46 @@ def test_a_job_with_compression_none_reports_the_model_prefix(tmp_path: Path) ->
     assert done.model_artifacts == model.as_uri() + "/"
     assert not (out / "job" / "output" / "model.tar.gz").exists()
     assert (model / "model.txt").read_text() == "m"
+
+
+CLASH_TAIL = (
+    "exists, and a key cannot be both an object and a prefix in tunelab's local object store"
+)
+
+
+@pytest.mark.parametrize("kms_key_id", [None, KEY_ID], ids=["plain", "encrypted"])
+@pytest.mark.parametrize(
+    ("in_the_way", "held"),
+    [
+        ("out", "the object s3://bkt/out"),  # an object where the output prefix is needed
+        ("out/job/output/model.tar.gz/x", "s3://bkt/out/job/output/model.tar.gz/x"),
+    ],
+    ids=["object-above", "prefix-at-artifact"],
+)
+def test_an_object_prefix_clash_fails_the_job_with_the_clash_message(
+    tmp_path: Path, kms_key_id: str | None, in_the_way: str, held: str
+) -> None:
+    """An object or prefix that appeared in the output's way after the job was created
+    fails it with the store's clash message, encrypted or not (the plain path once raised
+    a bare NotADirectoryError / IsADirectoryError)."""
+    s3 = tmp_path / "s3"
+    blocker = s3 / "bkt" / in_the_way
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("in the way")
+    output = {"S3OutputPath": "s3://bkt/out"} | ({"KmsKeyId": kms_key_id} if kms_key_id else {})
+    definition = make_definition(
+        (PROGRAMS / "behave.py").as_uri(),
+        output_path="s3://bkt/out",
+        document={"OutputDataConfig": output},
+    )
+    executor = LocalExecutor(data=DataPlane(s3_root=str(s3), kms=lookup))
+    executor.submit(make_request(tmp_path / "job", definition, {"model": "m"}))
+    done = collect(executor)[-1]
+    executor.close()
+    assert isinstance(done, Finished) and done.status is TrainingJobStatus.FAILED
+    assert done.failure_reason == (
+        "could not write the model artifacts to s3://bkt/out: "
+        f"s3://bkt/out/job/output/model.tar.gz: {held} {CLASH_TAIL}"
+    )
+    assert blocker.read_text() == "in the way"
+    assert not list(s3.rglob("*.partial"))

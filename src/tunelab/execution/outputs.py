@@ -24,7 +24,14 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.execution.contract import JobLayout, LaunchError
-from tunelab.execution.storage import DataPlane, KeyLookup, Location, put_file, resolve
+from tunelab.execution.storage import (
+    DataPlane,
+    KeyLookup,
+    Location,
+    check_no_clash,
+    put_file,
+    resolve,
+)
 from tunelab.execution.uris import local_path
 
 MAGIC = b"TUNELAB-AES256GCM\x01"
@@ -98,6 +105,8 @@ def package_outputs(
         return model.uri + "/"
     sources = ((layout.model_dir, "model.tar.gz"), (layout.output_data_dir, "output.tar.gz"))
     if key is None and target.is_local:  # the common case: packed in place, no copy
+        for _, name in sources:  # the same clash check as put_file's, before any write
+            check_no_clash(target.child(name))
         os.makedirs(target.path, exist_ok=True)
         for source, name in sources:
             final = os.path.join(target.path, name)

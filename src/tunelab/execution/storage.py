@@ -222,14 +222,20 @@ def object_in_the_way(folder: str, uri: str) -> str | None:
     return None
 
 
+def check_no_clash(target: Location) -> None:
+    """:class:`ObjectClash` when the local ``target`` cannot be written as a file: it is a
+    folder, or a folder it needs is a file (see :func:`object_clash`)."""
+    clash = object_clash(target.path, target.uri)
+    if clash is not None:
+        raise ObjectClash(clash)
+
+
 def put_file(local: str, target: Location) -> None:
     """Write the local file ``local`` to ``target``; a local target is written atomically
     (a temporary file, then a rename). :class:`ObjectClash` (an ``OSError``) when the
     target is a folder, or needs a folder where a file is."""
     if target.is_local:
-        clash = object_clash(target.path, target.uri)
-        if clash is not None:
-            raise ObjectClash(clash)
+        check_no_clash(target)
         os.makedirs(os.path.dirname(target.path), exist_ok=True)
         partial = f"{target.path}.partial"
         shutil.copyfile(local, partial)
