@@ -92,6 +92,24 @@ def test_record_io_wraps_each_object(
     assert data[:4] == bytes.fromhex("0a23d7ce") and len(data) == 8 + 4 + 8 + 8
 
 
+def test_a_key_listed_twice_in_a_manifest_streams_once_an_epoch(
+    executor: LocalExecutor, plane: DataPlane, tmp_path: Path
+) -> None:
+    """A manifest names a set of objects, as in File and FastFile mode: a key listed again
+    is not streamed again."""
+    put(plane, "bkt/d/a.csv", b"a\n")
+    put(plane, "bkt/d/b.csv", b"b\n")
+    put(
+        plane, "bkt/m", json.dumps([{"prefix": "s3://bkt/d/"}, "a.csv", "b.csv", "a.csv"]).encode()
+    )
+    channel = DataChannel("train", "s3://bkt/m", s3_data_type="ManifestFile", input_mode=PIPE)
+    done, lines, job = run(executor, tmp_path, channel)
+    assert done.status is TrainingJobStatus.COMPLETED, done.failure_reason
+    assert lines == ["epoch=0 bytes=4;", "epoch=1 bytes=4;"]
+    for epoch in range(2):
+        assert (job / "model" / f"epoch-{epoch}.bin").read_bytes() == b"a\nb\n"
+
+
 def test_augmented_manifest_streams_the_attributes_in_order(
     executor: LocalExecutor, plane: DataPlane, tmp_path: Path
 ) -> None:

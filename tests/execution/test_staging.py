@@ -217,6 +217,40 @@ def test_a_manifest_prefix_is_completed_by_its_entries_as_they_are(tmp_path: Pat
     assert tree(layout.channel_dir("train")) == {"part-1.csv": "1", "part-2.csv": "2"}
 
 
+DUPLICATED = json.dumps([{"prefix": "s3://dup/d/"}, "a.csv", "b.csv", "a.csv", "c.csv"])
+
+
+@pytest.mark.parametrize("mode", [TrainingInputMode.FILE, TrainingInputMode.FAST_FILE])
+def test_a_key_listed_twice_in_a_manifest_is_one_file(
+    tmp_path: Path, mode: TrainingInputMode
+) -> None:
+    """A manifest names a set of objects: FastFile once failed on the second entry of a key
+    ("File exists") while File copied it twice to the same path."""
+    files = {f"dup/d/{n}.csv": n.encode() for n in "abc"} | {"dup/m": DUPLICATED.encode()}
+    plane = store(tmp_path, files)
+    channel = DataChannel("train", "s3://dup/m", s3_data_type="ManifestFile", input_mode=mode)
+    assert [name for _, name in channel_objects(channel, plane)] == ["a.csv", "b.csv", "c.csv"]
+    layout, _ = stage(tmp_path, plane, channel)
+    assert tree(layout.channel_dir("train")) == {"a.csv": "a", "b.csv": "b", "c.csv": "c"}
+    fast = mode is TrainingInputMode.FAST_FILE
+    assert Path(layout.channel_dir("train"), "a.csv").is_symlink() is fast
+
+
+def test_a_key_listed_twice_in_a_manifest_goes_to_one_host_when_sharded(tmp_path: Path) -> None:
+    files = {f"dup/d/{n}.csv": n.encode() for n in "abc"} | {"dup/m": DUPLICATED.encode()}
+    plane = store(tmp_path, files)
+    channel = DataChannel(
+        "train", "s3://dup/m", s3_data_type="ManifestFile", distribution="ShardedByS3Key"
+    )
+    definition = make_definition("file:///bin/true", channels=(channel,))
+    seen = []
+    for host in range(2):
+        layout = prepare_job_dir(make_request(tmp_path / f"host-{host}", definition))
+        stage_channels(definition, layout, plane, host_index=host, host_count=2)
+        seen.append(sorted(tree(layout.channel_dir("train"))))
+    assert seen == [["a.csv", "c.csv"], ["b.csv"]]  # each object on one host only
+
+
 @pytest.mark.parametrize(
     "uri", ["s3://bkt/../secret/", "s3://bkt/a/../../secret/s.csv", "s3://bkt//x", "s3://../x"]
 )

@@ -174,7 +174,9 @@ def manifest_objects(
     rule: ``p/part-`` + ``1.csv`` is ``p/part-1.csv``), named by its key relative to the
     prefix's folder (its part up to the last ``/``). An entry whose key has a ``.``, ``..``
     or empty segment is refused; with a prefix that does not end in ``/`` each object is
-    checked against the role too."""
+    checked against the role too. The manifest names a set of objects: a key listed again
+    is the object already listed (one file in File and FastFile mode, streamed once an
+    epoch in Pipe mode, given to one host when sharded), so only its first entry counts."""
     try:
         with manifest.fs.open(manifest.path, "rb") as f:
             entries = json.loads(f.read())
@@ -191,9 +193,12 @@ def manifest_objects(
     prefix = head["prefix"]
     _authorize(channel, plane, role_arn, prefix)
     folder = prefix.rsplit("/", 1)[0] + "/"  # names are relative to the prefix's folder
-    objects = []
+    objects, listed = [], set()
     for relative in entries[1:]:
         uri = prefix + relative if isinstance(relative, str) else ""
+        if uri in listed:
+            continue
+        listed.add(uri)
         problem = s3_key_problem(uri) if relative else None
         if not relative or not uri or problem or unsafe_segment(uri[len(folder) :]) is not None:
             raise LaunchError(
