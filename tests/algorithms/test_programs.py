@@ -91,7 +91,21 @@ def model_files(result: Result) -> list[str]:
 
 @pytest.fixture
 def data(binary_data: Any, multiclass_data: Any, regression_data: Any) -> dict[str, Any]:
-    return {"binary": binary_data, "multiclass": multiclass_data, "regression": regression_data}
+    (x_train, y_train), (x_other, y_other) = regression_data
+    survival = (x_train, censored(y_train)), (x_other, censored(y_other))
+    return {
+        "binary": binary_data,
+        "multiclass": multiclass_data,
+        "regression": regression_data,
+        "survival": survival,
+    }
+
+
+def censored(times: np.ndarray) -> np.ndarray:
+    """survival:cox labels: every third time right-censored (negative)."""
+    labels = times.copy()
+    labels[::3] *= -1
+    return labels
 
 
 def test_xgboost(executor: LocalExecutor, tmp_path: Path, data: dict) -> None:
@@ -114,6 +128,14 @@ def test_xgboost(executor: LocalExecutor, tmp_path: Path, data: dict) -> None:
                     "eval_metric": "poisson-nloglik"}, "regression", tv, "csv", None),
         "gamma": ("tunelab/xgboost", {"num_round": "2", "objective": "reg:gamma",
                   "eval_metric": "gamma-nloglik,gamma-deviance"}, "regression", tv, "csv", None),
+        # XGBoost takes tweedie-nloglik only as tweedie-nloglik@rho; the bare name is the
+        # tuning objective here, with early stopping on it
+        "tweedie": ("tunelab/xgboost", {"num_round": "3", "objective": "reg:tweedie",
+                    "tweedie_variance_power": "1.3", "eval_metric": "tweedie-nloglik@1.7",
+                    "_tuning_objective_metric": "validation:tweedie-nloglik",
+                    "early_stopping_rounds": "2"}, "regression", tv, "csv", None),
+        "cox": ("tunelab/xgboost", {"num_round": "2", "objective": "survival:cox",
+                "eval_metric": "cox-nloglik"}, "survival", tv, "csv", None),
     }  # fmt: skip
     results = run_all(executor, tmp_path, "xgboost", runs, data)
     every_definition_matched("xgboost", results)
@@ -124,6 +146,15 @@ def test_xgboost(executor: LocalExecutor, tmp_path: Path, data: dict) -> None:
     assert binary_run.metrics["train:logloss"] == sorted(binary_run.metrics["train:logloss"])[::-1]
     assert results["regression"].metrics["validation:r2"][-1] > 0  # the objective was added
     assert len(results["multiclass"].metrics["validation:mlogloss"]) == 4
+    tweedie = [line for line in results["tweedie"].lines if line.startswith("[")]
+    assert len(tweedie) == 3 and all(
+        "#011validation-tweedie-nloglik@1.7:" in line
+        and "#011validation-tweedie-nloglik:" in line
+        and "@1.3" not in line
+        for line in tweedie
+    ), tweedie
+    assert len(results["tweedie"].metrics["validation:tweedie-nloglik"]) == 3
+    assert len(results["cox"].metrics["validation:cox-nloglik"]) == 2
     assert model_files(binary_run) == ["xgboost-model"]
     import xgboost
 

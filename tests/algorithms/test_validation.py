@@ -138,7 +138,7 @@ def test_hyperparameters_are_checked_against_the_metadata(
         "TrainingJobDefinition.StaticHyperParameters.objective: must be one of "
         "reg:squarederror, reg:linear, reg:logistic, reg:gamma, reg:pseudohubererror, "
         "reg:squaredlogerror, reg:tweedie, binary:logistic, binary:logitraw, binary:hinge, "
-        "count:poisson, multi:softmax, multi:softprob; got 'binary:logistc'",
+        "count:poisson, multi:softmax, multi:softprob, survival:cox; got 'binary:logistc'",
         "TrainingJobDefinition.StaticHyperParameters.max_dept: is not a hyperparameter of the "
         "built-in xgboost algorithm; did you mean 'max_depth'?",
         "HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[0].Name: 'seed' is "
@@ -251,7 +251,7 @@ def test_multi_definition_and_training_jobs(
     job["HyperParameters"]["eta"] = "0.2"
     training.create(job)
     stored = store.training_job_request("one-xgb")
-    assert len(stored["AlgorithmSpecification"]["MetricDefinitions"]) == 36  # all of them
+    assert len(stored["AlgorithmSpecification"]["MetricDefinitions"]) == 38  # all of them
 
 
 def test_a_registered_algorithm_may_run_a_builtin(service: TuningService, data: Path) -> None:

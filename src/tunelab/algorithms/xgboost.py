@@ -23,6 +23,7 @@ from tunelab.algorithms import evaluation as ev
 from tunelab.algorithms.runtime import ClientError, Environment, log, run
 from tunelab.algorithms.xgboost_spec import CUSTOM_METRICS, MAXIMIZED, SPEC
 
+TWEEDIE = "tweedie-nloglik"
 CHECKPOINT = "xgboost-checkpoint"
 KEEP_CHECKPOINTS = 5
 PARAMETERS = (  # passed to XGBoost as they are
@@ -43,6 +44,21 @@ def eval_metrics(hp: dict[str, Any], objective_metric: str | None) -> list[str]:
         if name not in metrics:
             metrics.append(name)
     return metrics
+
+
+def native_metrics(metrics: list[str], power: float) -> tuple[list[str], dict[str, list[str]]]:
+    """The ``eval_metric`` to give XGBoost for ``metrics``, and the names each metric
+    XGBoost reports is printed under. XGBoost takes tweedie-nloglik only as
+    ``tweedie-nloglik@rho``: the bare name SageMaker predefines is evaluated at the
+    ``tweedie_variance_power`` ``power`` and printed as ``tweedie-nloglik``."""
+    native: list[str] = []
+    printed: dict[str, list[str]] = {}
+    for metric in metrics:
+        name = f"{TWEEDIE}@{power:g}" if metric == TWEEDIE else metric  # XGBoost's own name
+        if name not in native:
+            native.append(name)
+        printed.setdefault(name, []).append(metric)
+    return native, printed
 
 
 def check_labels(y: Any, objective: str, num_class: int | None, where: Any) -> None:
@@ -153,7 +169,8 @@ def _train(env: Environment) -> None:
             check_labels(dataset.y, objective, hp["num_class"], dataset.where)
     target = env.hyperparameters.get("_tuning_objective_metric")
     metrics = eval_metrics(hp, target)
-    native = [m for m in metrics if m not in CUSTOM_METRICS]
+    power = hp["tweedie_variance_power"]
+    native, printed = native_metrics([m for m in metrics if m not in CUSTOM_METRICS], power)
     custom = [m for m in metrics if m in CUSTOM_METRICS]
     given = env.hyperparameters  # XGBoost's own defaults are SageMaker's
     params: dict[str, Any] = {k: hp[k] for k in PARAMETERS if k in given}
@@ -176,11 +193,12 @@ def _train(env: Environment) -> None:
     if resume is not None:
         start, model = resume[0] + 1, xgb.Booster(model_file=bytearray(resume[1].read_bytes()))
         log(f"resuming from checkpoint {resume[1].name}: {start} rounds done")
-    callbacks: list[Any] = [rounds_callback(env, start)]
+    callbacks: list[Any] = [rounds_callback(env, start, printed)]
     if hp["early_stopping_rounds"] and valid is not None:
         name = target.split(":", 1)[1] if target and ":" in target else (metrics or [None])[-1]
+        reported = native_metrics([name], power)[0][0] if name else None  # XGBoost's name
         callbacks.append(xgb.callback.EarlyStopping(
-            rounds=hp["early_stopping_rounds"], metric_name=name, data_name="validation",
+            rounds=hp["early_stopping_rounds"], metric_name=reported, data_name="validation",
             maximize=name in MAXIMIZED if name else None))  # fmt: skip
     booster = xgb.train(
         params,
@@ -206,18 +224,20 @@ def _check(error: Exception) -> str:
     return re.sub(r"^\[[0-9:]+\] [^ ]+:\d+: ", "", first)
 
 
-def rounds_callback(env: Environment, start: int) -> Any:
+def rounds_callback(env: Environment, start: int, printed: dict[str, list[str]]) -> Any:
     """A ``TrainingCallback`` that prints each round's metrics as SageMaker's container
-    does, saves a checkpoint, and ends training after SIGTERM."""
+    does (a metric XGBoost reports under the names ``printed`` gives it, else its own),
+    saves a checkpoint, and ends training after SIGTERM."""
     import xgboost as xgb
 
     class Rounds(xgb.callback.TrainingCallback):
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
             done = start + epoch
             parts = [
-                f"{data}-{name}:{values[-1]:.5f}"
+                f"{data}-{label}:{values[-1]:.5f}"
                 for data, metrics in evals_log.items()
                 for name, values in metrics.items()
+                for label in printed.get(name, [name])
             ]
             log(f"[{done}]#011" + "#011".join(parts))
             save_checkpoint(env.checkpoint_dir, done, model)
