@@ -14,9 +14,11 @@ import pytest
 from tests.execution.conftest import shut_down
 from tunelab.domain.definition import CheckpointSpec
 from tunelab.domain.enums import TrainingJobStatus
+from tunelab.domain.errors import Violation
 from tunelab.execution.base import Finished, OutputLines, StatusChanged
 from tunelab.execution.checkpoints import CheckpointSync, checkpoint_uri
 from tunelab.execution.local import LocalExecutor
+from tunelab.execution.preflight import launch_problems
 from tunelab.execution.storage import DataPlane
 
 from .test_contract import PROGRAMS, collect, lines_of, make_definition, make_request
@@ -52,6 +54,33 @@ def test_restore_mirrors_and_sync_sends_changes_and_deletions(tmp_path: Path) ->
     sync.sync()  # nothing changed locally: nothing is sent
     assert (remote / "new.pt").read_text() == "changed remotely"
     assert (remote / "model.pt").stat().st_mtime_ns >= before
+    assert sync.close() is None
+
+
+def test_a_checkpoint_folder_replaced_by_a_file_of_its_name_syncs(tmp_path: Path) -> None:
+    """The sync once uploaded before deleting: a folder that became a file of its name (or
+    the reverse) clashed with its old self in the local object store, and so did the
+    folder its deleted files left behind."""
+    local, remote = tmp_path / "local", tmp_path / "s3" / "bkt" / "ck"
+    sync = CheckpointSync(str(local), "s3://bkt/ck/", DataPlane(s3_root=str(tmp_path / "s3")), 60)
+    sync.restore()
+    (local / "step").mkdir()
+    (local / "step" / "w.pt").write_text("weights")
+    sync.sync()
+    (local / "step" / "w.pt").unlink()
+    (local / "step").rmdir()
+    (local / "step").write_text("now a file")
+    sync.sync()
+    assert (remote / "step").read_text() == "now a file"
+    (local / "step").unlink()
+    (local / "step").mkdir()
+    (local / "step" / "deep").mkdir()
+    (local / "step" / "deep" / "w.pt").write_text("a folder again")
+    sync.sync()
+    assert (remote / "step" / "deep" / "w.pt").read_text() == "a folder again"
+    (local / "step" / "deep" / "w.pt").unlink()
+    sync.sync()
+    assert os.listdir(remote) == []  # no emptied folder is left to stand for a prefix
     assert sync.close() is None
 
 
@@ -140,3 +169,45 @@ def test_jobs_naming_one_local_path_outside_opt_ml_run_one_at_a_time(
     remote = tmp_path / "s3" / "bkt" / "ck"
     assert (remote / "job-1" / "step.txt").read_text() == "5"
     assert (remote / "job-2" / "step.txt").read_text() == "5"
+    assert os.listdir(remote / "job-1") == ["step.txt"]  # tunelab's marker is not a checkpoint
+
+
+def test_a_local_path_outside_opt_ml_holding_someone_elses_files_is_refused(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    """Restoring empties the LocalPath of what S3Uri does not hold: pointed at a folder of
+    the user's, a job once deleted its files without a word."""
+    mine = tmp_path / "project"
+    (mine / "src").mkdir(parents=True)
+    (mine / "notes.txt").write_text("my notes")
+    (mine / "src" / "train.py").write_text("print()")
+    definition = make_definition(
+        PROGRAM,
+        checkpoint=CheckpointSpec("s3://bkt/ck", str(mine)),
+        output_path=str(tmp_path / "out"),
+    )
+    reason = (
+        f"{mine} holds {mine / 'notes.txt'}, which tunelab did not put there: a training job "
+        "starts with only its own checkpoints in that directory, so tunelab would delete it; "
+        "name a new or empty directory, or one under /opt/ml/"
+    )
+    assert launch_problems(definition, "TrainingJobDefinition", executor._data) == [
+        Violation("TrainingJobDefinition.CheckpointConfig.LocalPath", reason)
+    ]
+    hps = {"steps": "2", "checkpoint_dir": str(mine)}
+    executor.submit(make_request(tmp_path / "job", definition, hps))  # created before the files
+    done = collect(executor)[-1]
+    assert isinstance(done, Finished) and done.status is TrainingJobStatus.FAILED
+    assert done.failure_reason == f"CheckpointConfig.LocalPath {reason}"
+    assert (mine / "notes.txt").read_text() == "my notes"
+    assert (mine / "src" / "train.py").read_text() == "print()"
+    assert not (tmp_path / "s3" / "bkt" / "ck").exists()  # nothing was synced either
+    (mine / "notes.txt").unlink()
+    (mine / "src" / "train.py").unlink()  # an empty directory (folders left) is taken
+    assert launch_problems(definition, "", executor._data) == []
+    executor.submit(make_request(tmp_path / "job-2", definition, hps))
+    done = collect(executor)[-1]
+    assert isinstance(done, Finished) and done.status is TrainingJobStatus.COMPLETED
+    assert (tmp_path / "s3" / "bkt" / "ck" / "step.txt").read_text() == "2"
+    (mine / "step.txt").write_text("from job-2")  # tunelab's from now on: no longer refused
+    assert launch_problems(definition, "", executor._data) == []

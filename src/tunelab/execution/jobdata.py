@@ -14,6 +14,7 @@ from tunelab.execution import container
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.checkpoints import CheckpointSync, checkpoint_uri
 from tunelab.execution.contract import JobLayout
+from tunelab.execution.job_dir import shared_checkpoint_dir
 from tunelab.execution.pipes import PipeFeeder
 from tunelab.execution.script_mode import is_script_mode, prepare_code
 from tunelab.execution.staging import stage_channels
@@ -52,8 +53,9 @@ class JobData:
         checkpoints = None
         uri = checkpoint_uri(request)
         if uri is not None:
+            shared = shared_checkpoint_dir(definition) is not None
             checkpoints = CheckpointSync(
-                layout.checkpoint_dir, uri, plane, plane.checkpoint_interval
+                layout.checkpoint_dir, uri, plane, plane.checkpoint_interval, shared
             )
             checkpoints.restore()
         in_container = container.runs_in_container(image, static)
