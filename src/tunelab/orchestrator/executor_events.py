@@ -1,17 +1,25 @@
 """What the executor reports, applied to the tuning loop's running trials: the
 training jobs it changed, their new metric points, the events for the strategy and
 the early-stopping rule, and the attempts to run again (managed spot, RetryStrategy;
-see :mod:`tunelab.orchestrator.attempts`)."""
+see :mod:`tunelab.orchestrator.attempts`), which wait in a :class:`RelaunchQueue`
+until the tick that carries them is committed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tunelab.domain.enums import TrainingJobStatus
 from tunelab.domain.progress import ImprovementTracker
 from tunelab.domain.trial import MetricPoint, TrainingJob, TrialEvent
-from tunelab.execution.base import ExecutorEvent, Finished, OutputLines, StatusChanged
-from tunelab.orchestrator.attempts import next_attempt
+from tunelab.execution.base import (
+    Executor,
+    ExecutorEvent,
+    Finished,
+    OutputLines,
+    StatusChanged,
+)
+from tunelab.orchestrator.attempts import never_launched, next_attempt
 from tunelab.orchestrator.trials import LiveTrial
 
 
@@ -60,3 +68,38 @@ def apply_executor_events(
                 del live[event.name]
         polled.changed[event.name] = trial.job
     return polled
+
+
+class RelaunchQueue:
+    """The next attempts of the loop's trials, between the tick that commits them and
+    their launch. A next attempt whose job was stopped meanwhile is never launched: its
+    end (``Stopped``) is applied before the executor's events at the next tick."""
+
+    def __init__(self) -> None:
+        self._waiting: list[LiveTrial] = []
+        """Trials whose next attempt the current tick commits."""
+        self._unlaunched: list[Finished] = []
+        """Ends of next attempts that were stopped before they were launched."""
+
+    def poll(
+        self, executor: Executor, live: dict[str, LiveTrial], tracker: ImprovementTracker
+    ) -> Polled:
+        """:func:`apply_executor_events` to the ends of the unlaunched attempts, then to
+        what ``executor`` reports; the attempts to run again wait for :meth:`take`."""
+        unlaunched, self._unlaunched = self._unlaunched, []
+        polled = apply_executor_events([*unlaunched, *executor.poll()], live, tracker)
+        self._waiting += polled.relaunch
+        return polled
+
+    def take(self, now: float) -> list[LiveTrial]:
+        """The waiting trials to launch, in order, now that their attempt is committed;
+        those being stopped are left out, and their end is applied at the next
+        :meth:`poll`."""
+        waiting, self._waiting = self._waiting, []
+        launch = []
+        for trial in waiting:
+            if trial.job.status is TrainingJobStatus.STOPPING:  # stopped before it ran again
+                self._unlaunched.append(never_launched(trial.job, now))
+            else:
+                launch.append(trial)
+        return launch

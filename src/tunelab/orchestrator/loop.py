@@ -8,7 +8,9 @@ only then stop the jobs the rule condemned and launch the new ones. Because
 decisions, new training jobs and the strategy state are committed before any
 process is signalled or started, a crash at any point loses no suggestion or
 decision and acts on none twice; :mod:`tunelab.orchestrator.recovery` picks up
-from the store.
+from the store. The commit is :mod:`tunelab.orchestrator.tick_commit`'s; the next
+attempts of spot-interrupted or retried jobs wait in a
+:class:`~tunelab.orchestrator.executor_events.RelaunchQueue` until it is done.
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import ConflictError
 from tunelab.domain.progress import ImprovementTracker
-from tunelab.domain.trial import MetricPoint, TrainingJob, TrialEvent
+from tunelab.domain.trial import TrainingJob, TrialEvent
 from tunelab.domain.tuning_job import TuningJob
-from tunelab.execution.base import Executor, Finished
+from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
-from tunelab.orchestrator.attempts import never_launched
 from tunelab.orchestrator.completion import (
     ConvergenceWatch,
     end_unrunnable,
@@ -31,13 +32,14 @@ from tunelab.orchestrator.completion import (
     next_wait,
     terminal_snapshot,
 )
-from tunelab.orchestrator.executor_events import Polled, apply_executor_events
+from tunelab.orchestrator.executor_events import RelaunchQueue
 from tunelab.orchestrator.launches import launch_request, new_trial, open_slots
 from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.orchestrator.progress import Progress
 from tunelab.orchestrator.recovery import StrategyUnavailable, recover
 from tunelab.orchestrator.stoppers import EarlyStoppingOptions
 from tunelab.orchestrator.stopping_jobs import StopRequests, apply_stops, stop_running
+from tunelab.orchestrator.tick_commit import TickWrites, commit_tick
 from tunelab.orchestrator.trials import LiveTrial
 from tunelab.stopping.base import EarlyStopper
 from tunelab.store.base import Store
@@ -89,11 +91,9 @@ class TuningLoop:
         """The strategy has nothing more to propose."""
         self.started_at = self.job.creation_time
         self._stop_requests = StopRequests(settings.status_poll_interval)
-        self._relaunch: list[LiveTrial] = []
+        self._relaunches = RelaunchQueue()
         """Jobs whose attempt ended without ending them (spot, RetryStrategy): their next
         attempt is committed in this tick and launched after it."""
-        self._unlaunched: list[Finished] = []
-        """Ends of next attempts that were stopped before they were launched."""
         self.stopped_early = 0
         """Training jobs this loop stopped early on a rule's decision (Hyperband's too;
         not its stops at MaxResource)."""
@@ -143,7 +143,7 @@ class TuningLoop:
             self._report()
             return True
         now = self.clock.now()
-        polled = self._collect()
+        polled = self._relaunches.poll(self.executor, self.live, self.tracker)
         changed, points, events = polled.changed, polled.points, polled.events
         self.strategy.observe(events)
         stops = self._early_stops(events, changed, now)
@@ -152,17 +152,15 @@ class TuningLoop:
             self._check_completion(now)
         new = self._suggest(now) if self._may_launch() else []
         terminal = self._terminal_status(changed)
+        writes = TickWrites(changed, points, new, self.strategy if events or new else None)
+        converged_at = self._convergence.detected_at
         try:
-            self._commit(changed, points, new, bool(events or new), terminal)
+            self.job = commit_tick(self.store, self.job, writes, terminal, converged_at)
         except ConflictError:  # the tuning job changed meanwhile (a stop request)
             self.job = self.store.get_tuning_job(self.job.name)
-            self._commit(changed, points, new, bool(events or new), None)
-        relaunch, self._relaunch = self._relaunch, []
-        for trial in relaunch:
-            if trial.job.status is TrainingJobStatus.STOPPING:  # stopped before it ran again
-                self._unlaunched.append(never_launched(trial.job, now))  # ends at the next tick
-            else:
-                self._launch(trial)
+            self.job = commit_tick(self.store, self.job, writes, None, converged_at)
+        for trial in self._relaunches.take(now):
+            self._launch(trial)
         for name in stops:
             self.executor.stop(name)
         for trial in new:
@@ -170,40 +168,6 @@ class TuningLoop:
         self.lease.renew()
         self._report()
         return self.job.status.is_terminal
-
-    def _commit(
-        self,
-        changed: dict[str, TrainingJob],
-        points: list[tuple[str, list[MetricPoint]]],
-        new: list[LiveTrial],
-        save_state: bool,
-        terminal: TuningJob | None,
-    ) -> None:
-        """Write the tick in one transaction."""
-        converged_at = self._convergence.detected_at
-        with self.store.batch() as batch:
-            for job in changed.values():
-                batch.put_training_job(job)
-            for name, batch_points in points:
-                batch.add_metric_points(name, batch_points)
-            for trial in new:
-                batch.add_training_job(trial.job)
-            if save_state:
-                batch.save_strategy_state(self.job.name, self.strategy.state())
-            if terminal is not None:
-                self.job = batch.put_tuning_job(terminal)
-            elif converged_at is not None and self.job.convergence_detected_time is None:
-                converged = self.job.evolve(convergence_detected_time=converged_at)
-                self.job = batch.put_tuning_job(converged)
-
-    def _collect(self) -> Polled:
-        """Apply the ends of unlaunched attempts, then what the executor reports."""
-        unlaunched, self._unlaunched = self._unlaunched, []
-        polled = apply_executor_events(
-            [*unlaunched, *self.executor.poll()], self.live, self.tracker
-        )
-        self._relaunch += polled.relaunch
-        return polled
 
     # -- decisions --------------------------------------------------------------------
 

@@ -1,0 +1,60 @@
+"""One tick of the tuning loop written to the store in ONE transaction.
+
+The loop commits everything a tick decided (training job snapshots, metric points,
+new training jobs, the strategy's state, the tuning job's terminal snapshot or its
+convergence time) before it signals or starts any process, so a crash loses no
+decision and acts on none twice (see :mod:`tunelab.orchestrator.loop`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tunelab.domain.trial import MetricPoint, TrainingJob
+from tunelab.domain.tuning_job import TuningJob
+from tunelab.orchestrator.trials import LiveTrial
+from tunelab.store.base import Store
+from tunelab.strategies.base import Strategy
+
+
+@dataclass(frozen=True)
+class TickWrites:
+    """What one tick writes besides its tuning job."""
+
+    changed: Mapping[str, TrainingJob]
+    """The latest snapshot of every training job the tick changed, by name."""
+    points: Sequence[tuple[str, list[MetricPoint]]]
+    """New metric points, per training job, in the order they were reported."""
+    new: Sequence[LiveTrial]
+    """The trials the tick created (their training jobs are added)."""
+    strategy: Strategy | None
+    """The strategy whose state is saved (read inside the transaction); None when it
+    neither observed nor suggested anything."""
+
+
+def commit_tick(
+    store: Store,
+    job: TuningJob,
+    writes: TickWrites,
+    terminal: TuningJob | None,
+    converged_at: float | None,
+) -> TuningJob:
+    """Write ``writes`` and, for tuning job ``job``, its ``terminal`` snapshot, or else
+    ``converged_at`` as its convergence time when it has none yet, in one transaction.
+    Returns the tuning job as stored (``job`` when it was not written). Raises
+    ``ConflictError`` when the tuning job changed meanwhile: nothing is written."""
+    with store.batch() as batch:
+        for training_job in writes.changed.values():
+            batch.put_training_job(training_job)
+        for name, batch_points in writes.points:
+            batch.add_metric_points(name, batch_points)
+        for trial in writes.new:
+            batch.add_training_job(trial.job)
+        if writes.strategy is not None:
+            batch.save_strategy_state(job.name, writes.strategy.state())
+        if terminal is not None:
+            job = batch.put_tuning_job(terminal)
+        elif converged_at is not None and job.convergence_detected_time is None:
+            job = batch.put_tuning_job(job.evolve(convergence_detected_time=converged_at))
+    return job
