@@ -7,10 +7,12 @@ Contract:
   ``step`` k is resource k + 1. A job's bracket is drawn when its first report
   arrives (:class:`~tunelab.strategies.hyperband_rungs.Brackets`); at each rung of
   its bracket the rung rule promotes or stops it, and at ``MaxResource`` it is
-  stopped. Each verdict is a :class:`RungDecision` with its reason; ``decide``
-  returns those reached by the events just observed, so the strategy is its own
-  early-stopping rule (``tunelab.stopping.EarlyStopper``). A verdict is reached
-  once per job and rung: a job run again after a crash keeps its earlier ones.
+  stopped (:class:`~tunelab.strategies.hyperband_ledger.RungLedger` keeps the jobs
+  and reaches these verdicts). Each verdict is a :class:`RungDecision` with its
+  reason; ``decide`` returns those reached by the events just observed, so the
+  strategy is its own early-stopping rule (``tunelab.stopping.EarlyStopper``). A
+  verdict is reached once per job and rung: a job run again after a crash keeps its
+  earlier ones.
 - New configurations (:mod:`~tunelab.strategies.hyperband_sampling`) are uniform
   random, SageMaker's way (discrete spaces without repetition); with
   ``sampler="model"`` they come from a TPE-like density model fitted on the
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -35,16 +37,19 @@ import numpy as np
 from tunelab.domain.search_space import ParamValue
 from tunelab.domain.trial import Suggestion, TrialEvent
 from tunelab.strategies.base import StrategyState, TuningProblem, rng_from_state, rng_state
-from tunelab.strategies.hyperband_rungs import Brackets, Observation, judge
+from tunelab.strategies.hyperband_ledger import (
+    MAX_RESOURCE_REASON,
+    JobRecord,
+    RungDecision,
+    RungLedger,
+)
+from tunelab.strategies.hyperband_rungs import Brackets
 from tunelab.strategies.hyperband_sampling import SAMPLERS, ConfigSampler
 
 STATE_VERSION = 1
 DEFAULT_MAX_RESOURCE = 81
 """MaxResource of a plain :class:`TuningProblem` (the loop always passes a
 :class:`HyperbandProblem` with the request's resources)."""
-MAX_RESOURCE_REASON = "Hyperband: reached MaxResource"
-"""How the reason of every stop at ``MaxResource`` begins (such a job ran its full
-resource: it was not stopped early)."""
 
 
 @dataclass(frozen=True)
@@ -59,27 +64,6 @@ class HyperbandProblem(TuningProblem):
     density model) or ``gp`` (MOBSTER-style Gaussian process)."""
     brackets: int | None = None
     """Use only the first ``brackets`` brackets (1 = plain ASHA); None: all."""
-
-
-@dataclass(frozen=True)
-class RungDecision:
-    """A verdict at a rung (``stop`` False: promoted), with its reason."""
-
-    trial_id: str
-    step: int
-    stop: bool
-    reason: str
-
-
-@dataclass
-class _Job:
-    definition: int
-    bracket: int
-    point: list[float]
-    levels: dict[int, float] = field(default_factory=dict)
-    """Value at each rung reached (and at MaxResource)."""
-    stopped_at: int | None = None
-    done: bool = False
 
 
 class HyperbandStrategy:
@@ -105,8 +89,7 @@ class HyperbandStrategy:
         self._weights = self._brackets.weights()
         resources = (settings["min_resource"], settings["max_resource"])
         self._sampler = ConfigSampler(problem, rng, settings["sampler"], resources, issued)
-        self._jobs: dict[str, _Job] = {}
-        self._rungs: dict[tuple[int, int], list[float]] = {}
+        self._ledger = RungLedger(self._brackets, problem.objective_type)
         self._fresh: list[RungDecision] = []
 
     # -- construction ------------------------------------------------------------------
@@ -144,7 +127,7 @@ class HyperbandStrategy:
             issued = {index[e["definition"]]: e["configs"] for e in state["issued"]}
             strategy = cls(problem, rng_from_state(state["rng"]), state["settings"], issued)
             for entry in state["jobs"]:
-                job = _Job(
+                job = JobRecord(
                     definition=index[entry["definition"]],
                     bracket=entry["bracket"],
                     point=[float(u) for u in entry["point"]],
@@ -152,7 +135,7 @@ class HyperbandStrategy:
                     stopped_at=entry["stopped_at"],
                     done=entry["done"],
                 )
-                strategy._add(entry["id"], job)
+                strategy._ledger.add(entry["id"], job)
             if strategy._sampler.gp is not None and "gp" in state:
                 strategy._sampler.gp.load(state["gp"], index)
         except KeyError as missing:
@@ -176,7 +159,7 @@ class HyperbandStrategy:
                     "stopped_at": job.stopped_at,
                     "done": job.done,
                 }
-                for trial_id, job in self._jobs.items()
+                for trial_id, job in self._ledger.jobs.items()
             ],
         }
         if self._sampler.gp is not None:
@@ -186,46 +169,14 @@ class HyperbandStrategy:
     # -- suggestions -------------------------------------------------------------------
 
     def suggest(self, count: int) -> list[Suggestion]:
-        return self._sampler.batch(count, self)
-
-    def evidence(self, index: int) -> tuple[list[Observation], list[tuple[list[float], int]]]:
-        """Definition ``index``'s values at rungs and MaxResource, and the point and
-        highest level reached of each of its jobs still running."""
-        jobs = [job for job in self._jobs.values() if job.definition == index]
-        observations = [
-            Observation(tuple(job.point), level, value)
-            for job in jobs
-            for level, value in job.levels.items()
-        ]
-        running = [
-            (job.point, max(job.levels, default=0))
-            for job in jobs
-            if job.stopped_at is None and not job.done
-        ]
-        return observations, running
-
-    def at_level(self, index: int, needed: int) -> tuple[list[list[float]], list[float]]:
-        """Points and values at the highest level with at least ``needed`` finite values."""
-        by_level: dict[int, tuple[list[list[float]], list[float]]] = {}
-        for job in self._jobs.values():
-            if job.definition != index:
-                continue
-            for level, value in job.levels.items():
-                if math.isfinite(value):
-                    points, values = by_level.setdefault(level, ([], []))
-                    points.append(job.point)
-                    values.append(value)
-        for level in sorted(by_level, reverse=True):
-            if len(by_level[level][1]) >= needed:
-                return by_level[level]
-        return [], []
+        return self._sampler.batch(count, self._ledger)
 
     # -- observations and verdicts -------------------------------------------------------
 
     def observe(self, events: Sequence[TrialEvent]) -> None:
         self._fresh = []
         for event in events:
-            job = self._jobs.get(event.trial_id)
+            job = self._ledger.jobs.get(event.trial_id)
             if event.is_final:
                 if job is not None:
                     job.done = True
@@ -238,14 +189,16 @@ class HyperbandStrategy:
                 job = self._admit(event)
                 if job is None:
                     continue
-            self._report(event.trial_id, job, event.step, event.value)
+            decision = self._ledger.report(event.trial_id, event.step, event.value)
+            if decision is not None:
+                self._fresh.append(decision)
 
     def decide(self, events: Sequence[TrialEvent]) -> list[RungDecision]:
         """The verdicts reached by ``events``, which :meth:`observe` just took."""
         keys = {(e.trial_id, e.step) for e in events if not e.is_final}
         return [d for d in self._fresh if (d.trial_id, d.step) in keys]
 
-    def _admit(self, event: TrialEvent) -> _Job | None:
+    def _admit(self, event: TrialEvent) -> JobRecord | None:
         names = [d.name for d in self._problem.definitions]
         if event.definition_name not in names:
             return None
@@ -255,8 +208,8 @@ class HyperbandStrategy:
         if not space.contains(event.params):
             return None
         bracket = int(self._rng.choice(len(self._weights), p=self._weights))
-        job = _Job(index, bracket, [float(u) for u in space.encode(event.params)])
-        self._add(event.trial_id, job)
+        job = JobRecord(index, bracket, [float(u) for u in space.encode(event.params)])
+        self._ledger.add(event.trial_id, job)
         self._sampler.started(index, job.point)
         return job
 
@@ -265,38 +218,17 @@ class HyperbandStrategy:
             if d.name == event.definition_name and d.space.contains(event.params):
                 self._sampler.started(index, [float(u) for u in d.space.encode(event.params)])
 
-    def _add(self, trial_id: str, job: _Job) -> None:
-        self._jobs[trial_id] = job
-        rungs = self._brackets.rungs(job.bracket)
-        for level, value in job.levels.items():
-            if level in rungs:
-                self._rungs.setdefault((job.bracket, level), []).append(value)
-
-    def _report(self, trial_id: str, job: _Job, step: int, value: float) -> None:
-        level, top = step + 1, self._brackets.max_resource
-        if job.stopped_at is not None or level in job.levels or level > top:
-            return
-        if level == top:
-            job.levels[level], job.stopped_at = value, level
-            reason = f"{MAX_RESOURCE_REASON} ({top} reports of the objective)"
-            self._fresh.append(RungDecision(trial_id, step, True, reason))
-            return
-        if level not in self._brackets.rungs(job.bracket):
-            return
-        earlier = self._rungs.setdefault((job.bracket, level), [])
-        verdict = judge(value, earlier, self._problem.objective_type, self._brackets.eta)
-        job.levels[level] = value
-        earlier.append(value)
-        where = f"rung {level} of bracket {job.bracket} (resource {level}/{top})"
-        ranked = f"ranked {verdict.rank} of {verdict.recorded} with {value:.6g}"
-        if verdict.promoted:
-            reason = f"Hyperband: promoted at {where}: {ranked}; the top {verdict.keep} go on"
-        else:
-            job.stopped_at = level
-            reason = f"Hyperband: stopped at {where}: {ranked}; only the top {verdict.keep} go on"
-        self._fresh.append(RungDecision(trial_id, step, not verdict.promoted, reason))
-
 
 def _json_number(value: float) -> float | str:
     """JSON has no infinities: they are kept as text (``float`` reads them back)."""
     return value if math.isfinite(value) else repr(value)
+
+
+__all__ = [
+    "DEFAULT_MAX_RESOURCE",
+    "MAX_RESOURCE_REASON",
+    "STATE_VERSION",
+    "HyperbandProblem",
+    "HyperbandStrategy",
+    "RungDecision",
+]

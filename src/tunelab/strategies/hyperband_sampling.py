@@ -48,7 +48,8 @@ Config = tuple[ParamValue, ...]
 
 
 class Evidence(Protocol):
-    """What the strategy knows about a definition's jobs (index into definitions)."""
+    """What the strategy knows about a definition's jobs (index into definitions):
+    its :class:`~tunelab.strategies.hyperband_ledger.RungLedger`."""
 
     def at_level(self, index: int, needed: int) -> tuple[list[list[float]], list[float]]:
         """Points and values at the highest level with at least ``needed`` finite values."""
