@@ -523,11 +523,31 @@ def test_channel_s3_uri_accepts_local_paths(uri: str) -> None:
     assert check(_with_channel_uri(uri)) == []
 
 
-@pytest.mark.parametrize("uri", ["ftp://x", "data/train", "file://", "C:\\data"])
-def test_channel_s3_uri_refuses_other_schemes_and_relative_paths(uri: str) -> None:
+LOCAL_RULE = f"must match the pattern {S3_PATTERN}, or be a file:// URI or an absolute local path"
+
+
+@pytest.mark.parametrize("uri", ["ftp://x", "file://"])
+def test_channel_s3_uri_refuses_other_schemes(uri: str) -> None:
+    path = "TrainingJobDefinition.InputDataConfig[0].DataSource.S3DataSource.S3Uri"
+    assert check(_with_channel_uri(uri)) == [v(path, f"{LOCAL_RULE}; got {uri!r}")]
+
+
+@pytest.mark.parametrize(
+    ("uri", "absolute"),
+    [("data/train", "file:///path/to/data/train"), ("file:data/", "file:///path/to/data/"),
+     ("C:\\data", "file:///path/to/C:\\data")],
+)  # fmt: skip
+def test_a_relative_channel_s3_uri_is_told_where_relative_paths_work(
+    uri: str, absolute: str
+) -> None:
     path = "TrainingJobDefinition.InputDataConfig[0].DataSource.S3DataSource.S3Uri"
     assert check(_with_channel_uri(uri)) == [
-        v(path, f"must match the pattern {S3_PATTERN}; got {uri!r}")
+        v(
+            path,
+            f"{LOCAL_RULE}; got {uri!r}: a relative path is resolved only in a job file, "
+            "against its folder, by `tunelab run` and `tunelab validate`; here write an "
+            f"absolute one ({absolute})",
+        )
     ]
 
 

@@ -18,7 +18,8 @@ tunelab's local extension: tunelab runs training jobs locally, so a string whose
 is named ``S3Uri`` (``S3DataSource.S3Uri``, ``CheckpointConfig.S3Uri``,
 ``OutputDataConfig.S3OutputPath``, and CreateTrainingJob's debugger, profiler and
 TensorBoard output paths) also accepts a ``file://`` URI or an absolute local path
-(starting with ``/``) besides the model's ``(https|s3)://...``. All else stays strict.
+(starting with ``/``) besides the model's ``(https|s3)://...``; a refused one is told so
+(and where relative paths work). All else stays strict.
 """
 
 from __future__ import annotations
@@ -103,9 +104,27 @@ def _check_string(value: str, shape: Shape, path: str, out: list[Violation]) -> 
     pattern = shape.metadata.get("pattern")
     if pattern is None or compile_pattern(pattern).fullmatch(value):
         return
-    if shape.name in LOCAL_URI_SHAPES and _LOCAL_URI.fullmatch(value):
-        return
-    out.append(Violation(path, f"must match the pattern {pattern}; got {_short(value)}"))
+    if shape.name not in LOCAL_URI_SHAPES:
+        out.append(Violation(path, f"must match the pattern {pattern}; got {_short(value)}"))
+    elif not _LOCAL_URI.fullmatch(value):
+        out.append(Violation(path, _local_uri_message(value, pattern)))
+
+
+def _local_uri_message(value: str, pattern: str) -> str:
+    """Why ``value`` is no location for an ``S3Uri`` shape (tunelab's local extension):
+    what is accepted, and for a relative path, where relative paths work."""
+    message = (
+        f"must match the pattern {pattern}, or be a file:// URI or an absolute local path; "
+        f"got {_short(value)}"
+    )
+    if "://" in value or value.startswith("/"):
+        return message
+    relative = value.removeprefix("file:")
+    return (
+        f"{message}: a relative path is resolved only in a job file, against its folder, by "
+        f"`tunelab run` and `tunelab validate`; here write an absolute one "
+        f"(file:///path/to/{relative})"
+    )
 
 
 def _limits(n: float, shape: Shape, path: str, out: list[Violation], unit: str) -> None:
