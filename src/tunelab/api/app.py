@@ -1,4 +1,5 @@
-"""The ASGI application: SageMaker's JSON 1.1 API on ``POST /``.
+"""The ASGI application: SageMaker's JSON 1.1 API on ``POST /``, and beside it the
+CloudWatch Logs operations that read training jobs' logs (``tunelab.api.logs_wire``).
 
 Per request: resolve ``X-Amz-Target`` to an operation, authenticate (SigV4) and
 authorize, answer a read whose data has not changed from the answer cache
@@ -29,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from tunelab.api import handlers_resources  # noqa: F401  (registers its operations)
+from tunelab.api import handlers_resources, logs_search, logs_wire  # noqa: F401 (registering)
 from tunelab.api.cache import ResponseCache, dependencies
 from tunelab.api.handlers import HANDLERS, Context
 from tunelab.api.wire import CONTENT_TYPE, TARGET_PREFIX, ApiError, encode, parse_body
@@ -198,6 +199,8 @@ def _settle() -> None:
     under load."""
     for operation in HANDLERS:
         input_shape(operation)
+    for name in logs_wire.LOGS_HANDLERS:
+        logs_wire.input_shape(name)
     if not _settled:
         _settled.append(True)
         gc.collect()
@@ -205,7 +208,11 @@ def _settle() -> None:
 
 
 def _operation(request: Request) -> str:
+    """A SageMaker operation's name, or a Logs operation's action (``logs:<Op>``)."""
     target = request.headers.get("x-amz-target", "")
+    action = logs_wire.action_of(target)
+    if action is not None:
+        return action
     if not target.startswith(TARGET_PREFIX):
         raise ApiError("UnknownOperationException", f"unknown X-Amz-Target {target!r}")
     operation = target[len(TARGET_PREFIX) :]
@@ -245,7 +252,8 @@ def _scopes(operation: str, body: bytes) -> tuple[Any, ...] | None:
 
 def _handle(services: Services, caller: Caller, operation: str, body: bytes) -> bytes:
     request = parse_body(body)
-    violations = check_input(operation, request)
+    logs = logs_wire.is_logs_action(operation)
+    violations = [] if logs else check_input(operation, request)
     try:
         if violations:
             raise ValidationError(violations)
@@ -259,6 +267,8 @@ def _handle(services: Services, caller: Caller, operation: str, body: bytes) -> 
             region=caller.region or settings.region,
             account=settings.account,
         )
+        if logs:
+            return encode(logs_wire.handle(context, operation, request))
         return encode(HANDLERS[operation](context, request))
     except TunelabError as error:
         raise ApiError.of(error) from None

@@ -11,6 +11,7 @@ import time
 from starlette.requests import Request
 
 from tunelab.api.app import Caller
+from tunelab.api.logs_wire import SIGNING_SERVICE, is_logs_action
 from tunelab.api.policy import Policy
 from tunelab.api.sigv4 import AuthError, verify
 from tunelab.api.wire import ApiError
@@ -45,8 +46,11 @@ class Authenticator:
 
     def __call__(self, request: Request, body: bytes, operation: str) -> Caller:
         """The caller of a verified request allowed to run ``operation``; raises
-        ``ApiError`` with the AWS code otherwise."""
+        ``ApiError`` with the AWS code otherwise. A CloudWatch Logs action
+        (``logs:<Operation>``) must be signed for the service ``logs``, any other
+        operation for ``sagemaker``."""
         scope = request.scope
+        service = SIGNING_SERVICE if is_logs_action(operation) else "sagemaker"
         try:
             verified = verify(
                 method=request.method,
@@ -57,6 +61,7 @@ class Authenticator:
                 secret_for=self._secret,
                 now=time.time(),
                 max_skew=self.max_skew,
+                service=service,
             )
             entry = self._lookup(verified.access_key_id)
             assert entry is not None

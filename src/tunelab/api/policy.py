@@ -3,6 +3,10 @@
 A refusal is ``AccessDeniedException`` with HTTP 400, the status AWS lists for it among
 the common errors of its JSON services (DynamoDB, SageMaker); the message reads like
 IAM's: ``User: <key id> is not authorized to perform: sagemaker:<Operation> ...``.
+
+The CloudWatch Logs operations that read training jobs' logs are actions
+``logs:<Operation>`` (``logs:GetLogEvents``); they only read, so ``read-only`` allows
+them. In a list they may be named with or without ``logs:``.
 """
 
 from __future__ import annotations
@@ -31,10 +35,20 @@ SERVED_OPERATIONS: tuple[str, ...] = (
     "DescribeAlgorithm",
     "ListAlgorithms",
 )
+"""The SageMaker operations tunelab serves."""
+LOGS_ACTIONS: tuple[str, ...] = (
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+    "logs:GetLogEvents",
+    "logs:FilterLogEvents",
+)
+"""The CloudWatch Logs actions tunelab serves (all of them read)."""
+KNOWN = SERVED_OPERATIONS + LOGS_ACTIONS
 READ_ONLY_PREFIXES = ("Describe", "List")  # ListTags included
 FULL = "full"
 READ_ONLY = "read-only"
 _PREFIX = "sagemaker:"
+_LOGS_PREFIX = "logs:"
 
 Kind = Literal["full", "read-only", "operations"]
 
@@ -61,31 +75,32 @@ class Policy:
             return cls("full")
         if stripped.lower() == READ_ONLY:
             return cls("read-only")
-        names = [n.strip().removeprefix(_PREFIX) for n in stripped.split(",")]
+        names = [_canonical(n.strip()) for n in stripped.split(",")]
         names = [n for n in names if n]
         if not names:
             raise PolicyError(
                 f"empty policy: use '{FULL}', '{READ_ONLY}' or a comma-separated list of "
-                f"operations ({', '.join(SERVED_OPERATIONS)})"
+                f"operations ({', '.join(KNOWN)})"
             )
-        unknown = [n for n in names if n not in SERVED_OPERATIONS]
+        unknown = [n for n in names if n not in KNOWN]
         if unknown:
             raise PolicyError(_unknown_message(unknown))
         return cls("operations", frozenset(names))
 
     def allows(self, operation: str) -> bool:
         """Whether a key with this policy may call ``operation`` (a SageMaker operation
-        name as in ``X-Amz-Target: SageMaker.<operation>``)."""
+        name as in ``X-Amz-Target: SageMaker.<operation>``, or a Logs action
+        ``logs:<Operation>``)."""
         if self.kind == "full":
             return True
         if self.kind == "read-only":
-            return operation.startswith(READ_ONLY_PREFIXES)
+            return operation in LOGS_ACTIONS or operation.startswith(READ_ONLY_PREFIXES)
         return operation in self.operations
 
     def check(self, operation: str, access_key_id: str) -> None:
         """Raise ``AccessDeniedException`` (400) unless :meth:`allows` ``operation``."""
         if not self.allows(operation):
-            action = f"sagemaker:{operation}"
+            action = operation if operation.startswith(_LOGS_PREFIX) else f"sagemaker:{operation}"
             raise AuthError(
                 "AccessDeniedException",
                 400,
@@ -96,16 +111,24 @@ class Policy:
     def __str__(self) -> str:
         if self.kind != "operations":
             return self.kind
-        return ",".join(op for op in SERVED_OPERATIONS if op in self.operations)
+        return ",".join(op for op in KNOWN if op in self.operations)
+
+
+def _canonical(name: str) -> str:
+    """A listed name as :data:`KNOWN` has it: ``sagemaker:`` dropped, a bare
+    Logs operation given its ``logs:``."""
+    if name.startswith((_PREFIX, _LOGS_PREFIX)):
+        return name.removeprefix(_PREFIX)
+    return _LOGS_PREFIX + name if _LOGS_PREFIX + name in LOGS_ACTIONS else name
 
 
 def _unknown_message(unknown: list[str]) -> str:
     parts = []
     for name in unknown:
-        close = difflib.get_close_matches(name, SERVED_OPERATIONS, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, KNOWN, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]}?)" if close else ""
         parts.append(f"'{name}'{hint}")
     return (
         f"unknown operation {', '.join(parts)} in policy; use '{FULL}', '{READ_ONLY}' or a "
-        f"comma-separated list of: {', '.join(SERVED_OPERATIONS)}"
+        f"comma-separated list of: {', '.join(KNOWN)}"
     )
