@@ -49,6 +49,46 @@ def attempt_log_path(job_dir: str, attempt: int) -> str:
     return os.path.join(job_dir, "logs", f"attempt-{attempt}.log")
 
 
+RESERVED_FOLDERS = {
+    "input": "the job's config files and data channels",
+    "model": "the model (SM_MODEL_DIR), packaged as model.tar.gz",
+    "output": "the job's output (output/data, the failure file)",
+    "code": "the script-mode code (SAGEMAKER_SUBMIT_DIRECTORY)",
+    "logs": "tunelab's logs of the job's attempts",
+    "hosts": "the folders of the job's other hosts",
+}
+"""The folders of the job directory (``/opt/ml/<name>``) that hold something else than
+checkpoints, and what: the container contract's and tunelab's own."""
+
+
+def local_path_problem(local_path: str) -> str | None:
+    """Why ``CheckpointConfig.LocalPath`` ``local_path`` cannot be a checkpoint folder, or
+    None: it must be absolute and neither ``/opt/ml`` itself nor one of
+    :data:`RESERVED_FOLDERS` or a path inside one (restoring checkpoints empties the
+    checkpoint folder of what ``S3Uri`` does not hold, and syncing uploads all it holds).
+    ``/opt/ml/checkpoints`` (the default) and other new folders under ``/opt/ml`` are fine."""
+    local = os.path.normpath(local_path)
+    if not os.path.isabs(local):
+        return f"{local_path!r} must be an absolute path"
+    if not (local + "/").startswith(_CONTAINER_ROOT):
+        return None
+    relative = local[len(_CONTAINER_ROOT) :]
+    top = relative.split("/")[0]
+    if top and top not in RESERVED_FOLDERS:
+        return None
+    if not top:
+        what = "is the job directory itself"
+    elif relative == top:
+        what = f"is the folder of {RESERVED_FOLDERS[top]}"
+    else:
+        what = f"is inside /opt/ml/{top}, the folder of {RESERVED_FOLDERS[top]}"
+    return (
+        f"{local_path!r} {what}: restoring checkpoints would delete its files "
+        "and syncing would upload them as checkpoints; name a folder of its own, such as "
+        "/opt/ml/checkpoints (the default)"
+    )
+
+
 def shared_checkpoint_dir(definition: TrainingJobDefinition) -> str | None:
     """The directory of this machine a job's checkpoints live in when its
     ``CheckpointConfig.LocalPath`` is an absolute path outside ``/opt/ml/``: the same
@@ -73,20 +113,20 @@ class JobLayout:
     @classmethod
     def for_request(cls, request: LaunchRequest) -> JobLayout:
         """``checkpoint_dir`` is ``CheckpointConfig.LocalPath`` when given (a path under
-        ``/opt/ml/`` is re-rooted at the job directory), else ``<root>/checkpoints``."""
+        ``/opt/ml/`` is re-rooted at the job directory), else ``<root>/checkpoints``;
+        :class:`LaunchError` for a ``LocalPath`` :func:`local_path_problem` refuses."""
         root = os.path.abspath(request.job_dir)
         checkpoint = os.path.join(root, "checkpoints")
         spec = request.definition.checkpoint
         if spec is not None and spec.local_path:
+            problem = local_path_problem(spec.local_path)
+            if problem is not None:  # a job stored before the rule was checked at create time
+                raise LaunchError(f"CheckpointConfig.LocalPath {problem}")
             local = os.path.normpath(spec.local_path)
             if (local + "/").startswith(_CONTAINER_ROOT):
                 checkpoint = os.path.join(root, local[len(_CONTAINER_ROOT) :])
-            elif os.path.isabs(local):
-                checkpoint = local
             else:
-                raise LaunchError(
-                    f"CheckpointConfig.LocalPath {spec.local_path!r} must be an absolute path"
-                )
+                checkpoint = local
         return cls(root, checkpoint)
 
     @property

@@ -2,7 +2,8 @@
 program (or the script-mode code) exists and can run, and each data channel exists and
 holds files (a manifest's objects, a ``FileSystemDataSource`` directory, gzip files for
 ``CompressionType`` Gzip, Pipe mode for augmented manifests, ``S3Prefix`` for FastFile),
-and that a checkpoint ``LocalPath`` outside ``/opt/ml/`` holds no files but tunelab's.
+and that a checkpoint ``LocalPath`` is a folder of its own: absolute, not ``/opt/ml`` or a
+folder it gives another purpose, and outside ``/opt/ml/`` holding no files but tunelab's.
 Refusing at create time beats a tuning job whose every training job fails."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.execution.channel_checks import channel_problems
 from tunelab.execution.checkpoints import foreign_file, not_a_checkpoint_dir
 from tunelab.execution.contract import AlgorithmImages, image_of
-from tunelab.execution.job_dir import shared_checkpoint_dir
+from tunelab.execution.job_dir import local_path_problem, shared_checkpoint_dir
 from tunelab.execution.script_mode import is_script_mode, script_problems
 from tunelab.execution.storage import DataPlane
 from tunelab.execution.uris import local_path
@@ -84,6 +85,11 @@ def _problems(
     for i, channel in enumerate(definition.channels):
         for problem in channel_problems(definition, channel, plane):
             yield Violation(f"{prefix}InputDataConfig[{i}]", problem)
+    local = definition.checkpoint.local_path if definition.checkpoint else None
+    problem = local_path_problem(local) if local else None
+    if problem is not None:
+        yield Violation(f"{prefix}CheckpointConfig.LocalPath", problem)
+        return
     shared = shared_checkpoint_dir(definition)
     held = foreign_file(shared) if shared is not None else None
     if shared is not None and held is not None:
