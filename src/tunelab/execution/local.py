@@ -7,9 +7,9 @@ machine's ledger admits it (:mod:`.resources` states the overcommit policy,
 to its CPUs with its memory limited (:mod:`.limits`), in the job's network when it has
 several hosts or network isolation (:mod:`.network`). The last host's log is the job's
 output (:meth:`LocalExecutor.poll` tails it); exits are detected with pidfds so that
-:meth:`wait` wakes up as soon as a host exits. The job ends when every host has
-exited; when one fails the others get SIGTERM (they cannot finish without it); then
-whatever is left of the job's process group is killed, as when containers stop
+:meth:`wait` wakes up as soon as a host exits (:mod:`.exit_watcher`). The job ends when
+every host has exited; when one fails the others get SIGTERM (they cannot finish without
+it); then whatever is left of the job's process group is killed, as when containers stop
 (:mod:`.outcome` tells how it ended).
 
 Managed spot: a running spot job whose capacity the ledger reclaims (for on-demand work,
@@ -25,9 +25,6 @@ its output and reports its end.
 
 from __future__ import annotations
 
-import os
-import selectors
-import time
 from collections.abc import Sequence
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
@@ -40,7 +37,8 @@ from tunelab.execution.base import (
 )
 from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import AlgorithmImages, LaunchError, resolve_argv
-from tunelab.execution.hosts import HostProcess, host_names
+from tunelab.execution.exit_watcher import ExitWatcher
+from tunelab.execution.hosts import host_names
 from tunelab.execution.ledger import Admission, Ledger
 from tunelab.execution.limits import MemoryLimiter
 from tunelab.execution.local_finish import collect_output, finish_job
@@ -96,7 +94,7 @@ class LocalExecutor:
         self._queue: dict[str, QueuedJob] = {}
         self._jobs: dict[str, RunningJob] = {}
         self._pending: list[ExecutorEvent] = []
-        self._selector = selectors.DefaultSelector()
+        self._exits = ExitWatcher(poll_interval)
 
     # -- Executor protocol ------------------------------------------------------------
 
@@ -129,7 +127,7 @@ class LocalExecutor:
         events, self._pending = self._pending, []
         if not self._jobs:
             return events
-        ready = {key.data for key, _ in self._selector.select(0)}
+        ready = self._exits.readable()
         spot = [j.name for j in self._jobs.values() if j.demand.spot and j.stop_reason is None]
         for name, why in self._ledger.reclaimed(spot).items():
             self._jobs[name].begin_stop(SecondaryStatus.INTERRUPTED, now, self._grace, why)
@@ -140,7 +138,7 @@ class LocalExecutor:
             for host in job.hosts:
                 watched = host.pidfd is None or host in ready
                 if host.status is None and watched and host.exited():
-                    self._forget_pidfd(host)
+                    self._exits.forget(host)
             job.notice_failed_host(now, self._grace)
             lines, done = collect_output(job)
             if lines:
@@ -158,17 +156,7 @@ class LocalExecutor:
         if timeout <= 0:
             return
         hosts = [h for job in self._jobs.values() for h in job.hosts if h.status is None]
-        if all(host.pidfd is not None for host in hosts):
-            self._selector.select(timeout)
-            return
-        end = time.monotonic() + timeout
-        while True:
-            if self._selector.select(0) or any(h.pidfd is None and h.exited() for h in hosts):
-                return
-            remaining = end - time.monotonic()
-            if remaining <= 0:
-                return
-            time.sleep(min(self._poll_interval, remaining))
+        self._exits.wait(hosts, timeout)
 
     def stop(self, name: str) -> None:
         queued = self._queue.pop(name, None)
@@ -201,7 +189,7 @@ class LocalExecutor:
             self._ledger.release(job.name)
             if job.network is not None:
                 job.network.remove()
-        self._selector.close()
+        self._exits.close()
 
     # -- starting -----------------------------------------------------------------------
 
@@ -242,15 +230,14 @@ class LocalExecutor:
                 downloading=lambda: self._emit_status(
                     name, SecondaryStatus.DOWNLOADING, "Downloading input data"
                 ),
-                close_fds=self._close_fds,
+                close_fds=self._exits.close_fds,
             )
         except LaunchError as exc:
             self._ledger.release(name)
             self._fail_launch(name, exc)
             return
         for host in started:
-            if host.pidfd is not None:
-                self._selector.register(host.pidfd, selectors.EVENT_READ, host)
+            self._exits.watch(host)
         now = self._clock.now()
         limit = request.definition.stopping.max_runtime_seconds
         deadline = None if limit is None else now + max(0.0, limit - request.runtime_used)
@@ -285,22 +272,4 @@ class LocalExecutor:
     def _release(self, job: RunningJob) -> None:
         self._jobs.pop(job.name, None)
         for host in job.hosts:
-            self._close_fds(host)
-
-    def _forget_pidfd(self, host: HostProcess) -> None:
-        """An exited host's pidfd stays readable: stop watching it."""
-        if host.pidfd is not None:
-            self._selector.unregister(host.pidfd)
-            os.close(host.pidfd)
-            host.pidfd = None
-
-    def _close_fds(self, host: HostProcess) -> None:
-        try:
-            self._forget_pidfd(host)
-        except (KeyError, ValueError):  # never registered
-            if host.pidfd is not None:
-                os.close(host.pidfd)
-                host.pidfd = None
-        if host.log_fd is not None:
-            os.close(host.log_fd)
-            host.log_fd = None
+            self._exits.close_fds(host)
