@@ -141,7 +141,7 @@ def test_a_job_resumes_from_its_checkpoints_after_an_interruption(
 def test_jobs_naming_one_local_path_outside_opt_ml_run_one_at_a_time(
     executor: LocalExecutor, tmp_path: Path
 ) -> None:
-    shared = tmp_path / "shared-ck"  # one directory of this machine for every job naming it
+    shared = tmp_path / "Shared-CK"  # one directory of this machine for every job naming it
     definition = make_definition(
         PROGRAM,
         checkpoint=CheckpointSpec("s3://bkt/ck", str(shared)),

@@ -210,8 +210,9 @@ class LocalExecutor:
             if admission.placements is None:
                 if not queued.announced:
                     queued.announced = admission.reason
+                    reason = admission.reason  # a sentence: first letter up, names kept
                     self._emit_status(
-                        name, SecondaryStatus.STARTING, admission.reason.capitalize()
+                        name, SecondaryStatus.STARTING, reason[:1].upper() + reason[1:]
                     )
                 continue
             del self._queue[name]
