@@ -125,3 +125,17 @@ def test_warm_pool_and_training_plan_filters_match_no_job(checked: Server, finis
         lambda: client.list_training_jobs(TrainingPlanArnEquals="not-an-arn")
     )
     assert code == "ValidationException" and "TrainingPlanArnEquals" in message
+
+
+def test_a_status_no_training_job_has_here_matches_none(checked: Server, finished: str) -> None:
+    """``Deleting`` is a training job status of SageMaker's model, but tunelab never
+    deletes a training job: the filter matches nothing (it was an InternalFailure)."""
+    client = checked.client()
+    assert client.list_training_jobs(StatusEquals="Completed")["TrainingJobSummaries"]
+    for page in (
+        client.list_training_jobs(StatusEquals="Deleting", MaxResults=100),
+        client.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=finished, StatusEquals="Deleting"
+        ),
+    ):
+        assert page["TrainingJobSummaries"] == [] and "NextToken" not in page

@@ -158,12 +158,14 @@ def list_training_jobs_for_hyper_parameter_tuning_job(ctx: Context, request: Req
     sort_by = request.get("SortBy", "Name")
     query = TrainingJobQuery(
         job.name,
-        status=TrainingJobStatus(status) if status else None,
+        status=_training_status(status),
         sort_by=sort_by,
         sort_order=request.get("SortOrder", "Ascending"),
         limit=_limit(request),
         after=_after(request, filters, operation, sort_by),
     )
+    if _never_held(status):
+        return {"TrainingJobSummaries": []}
     page = ctx.tuning.store.list_training_jobs(query)  # the tuning job exists: read above
     response: Response = {
         "TrainingJobSummaries": [
@@ -194,6 +196,18 @@ def describe_training_job(ctx: Context, request: Request) -> Response:
     return tcodecs.describe_training_job(description, ctx.region, ctx.account)
 
 
+def _never_held(status: str | None) -> bool:
+    """Whether ``StatusEquals`` names a training job status of SageMaker's model that no
+    tunelab training job ever has (``Deleting``: tunelab does not delete training jobs):
+    the filter matches no job."""
+    return status is not None and status not in {member.value for member in TrainingJobStatus}
+
+
+def _training_status(status: str | None) -> TrainingJobStatus | None:
+    """``StatusEquals`` as a status to query (None: no filter, or :func:`_never_held`)."""
+    return None if status is None or _never_held(status) else TrainingJobStatus(status)
+
+
 @operation("ListTrainingJobs")
 def list_training_jobs(ctx: Context, request: Request) -> Response:
     """``WarmPoolStatusEquals`` and ``TrainingPlanArnEquals`` match no job: tunelab
@@ -203,7 +217,7 @@ def list_training_jobs(ctx: Context, request: Request) -> Response:
     sort_by = request.get("SortBy", "CreationTime")
     query = TrainingJobQuery(
         None,
-        status=TrainingJobStatus(status) if status else None,
+        status=_training_status(status),
         name_contains=request.get("NameContains"),
         sort_by=sort_by,
         sort_order=request.get("SortOrder", "Ascending"),
@@ -211,7 +225,9 @@ def list_training_jobs(ctx: Context, request: Request) -> Response:
         after=_after(request, filters, operation, sort_by),
         **_windows(request),
     )
-    if any(request.get(member) is not None for member in UNMATCHABLE_TRAINING_FILTERS):
+    if _never_held(status) or any(
+        request.get(member) is not None for member in UNMATCHABLE_TRAINING_FILTERS
+    ):
         return {"TrainingJobSummaries": []}
     page = ctx.training.list(query)
     response: Response = {
