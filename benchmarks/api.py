@@ -264,7 +264,10 @@ def main() -> None:
             config=Config(retries={"max_attempts": 1}),
         )
         names = [f"bench-{i:02d}" for i in range(args.jobs)]
-        per_job = max(4, int(2 * (args.seconds + 30) / args.sleep)) if args.sleep > 0 else 1
+        # enough training jobs to run through the measurement, within SageMaker's (and
+        # tunelab's) limit of 500 per tuning job
+        per_job = min(500, max(4, int(2 * (args.seconds + 30) / args.sleep)))
+        per_job = per_job if args.sleep > 0 else 1
         for seed, name in enumerate(names):
             client.create_hyper_parameter_tuning_job(
                 **job(name, program, root / "output", args.sleep, per_job, seed)
