@@ -71,3 +71,25 @@ def write_log(jobs_root: Path, job: TrainingJob, text: str) -> Path:
     log = path / f"attempt-{job.attempt}.log"
     log.write_text(text)
     return log
+
+
+def add_dense_reports(
+    store: SqlStore,
+    job: TrainingJob,
+    count: int,
+    seconds: float,
+    first_step: int = 0,
+    from_second: float = 0.0,
+) -> list[MetricPoint]:
+    """``count`` reports of ``loss`` (steps ``first_step`` on) spread evenly over
+    ``seconds`` from ``from_second`` after the job's start, as a program printing in
+    a tight loop writes them; the k-th step's loss is 1/(k + 1)."""
+    start = (job.start_time or job.creation_time) + from_second
+    steps = range(first_step, first_step + count)
+    points = [
+        MetricPoint("loss", 1.0 / (step + 1), start + i * seconds / count, step)
+        for i, step in enumerate(steps)
+    ]
+    with store.batch() as batch:
+        batch.add_metric_points(job.name, points)
+    return points

@@ -4,7 +4,7 @@ uncompressed files when OutputDataConfig.CompressionType is NONE."""
 from __future__ import annotations
 
 from tests.console.conftest import Console
-from tests.console.jobs import add_training_jobs
+from tests.console.jobs import add_dense_reports, add_training_jobs
 from tests.console.server import request
 
 
@@ -46,3 +46,22 @@ def test_the_training_jobs_table_keeps_its_state_in_the_address(console: Console
     )
     page = console.client.get(table.headers["HX-Replace-Url"])
     assert 'value="-00"' in page.text and "<option selected>Ascending</option>" in page.text
+
+
+def test_metrics_are_plotted_per_report_even_when_printed_within_a_moment(
+    console: Console,
+) -> None:
+    """2,000 reports printed within 0.3 s: on a time axis they fall on a few hundred
+    milliseconds, one vertical line; the chart's x is the report number, one per
+    report, and the seconds since the start stay for the hover and the time axis."""
+    console.services.tuning.create(request(console.home / "runs.log", "dense"))
+    job = add_training_jobs(console.store, "dense", 1, epochs=1)[0]  # its first report
+    add_dense_reports(console.store, job, 1999, seconds=0.3, first_step=1)
+    data = console.client.get(f"/console/training-jobs/{job.name}/metrics.json").json()
+    (series,) = data["series"]
+    assert series["name"] == "loss"
+    assert series["x"] == list(range(1, 2001))
+    assert series["y"][-1] == 1.0 / 2000  # the last report, step 1999
+    seconds = series["seconds"]
+    assert len(seconds) == 2000 and seconds == sorted(seconds)
+    assert seconds[0] >= 0 and seconds[-1] <= 0.3

@@ -1,5 +1,5 @@
-"""The training job page: hyperparameters, final metrics, metrics over time,
-the live tail of its log, its status transitions and its artifacts."""
+"""The training job page: hyperparameters, final metrics, metrics per report (or over
+time), the live tail of its log, its status transitions and its artifacts."""
 
 from __future__ import annotations
 
@@ -130,6 +130,10 @@ def routes(console: Console) -> list[BaseRoute]:
         )
 
     def metrics(request: Request, user: User, form: Form) -> Response:
+        """Each metric's reports: ``x`` the report number (the k-th report of the
+        metric is step k, what the chart plots by default: reports printed in the
+        same millisecond stay apart), ``seconds`` since the job started (the time
+        axis and the hover), ``y`` the value."""
         try:
             job = training.get(request.path_params["name"])
         except ResourceNotFound as error:
@@ -137,10 +141,10 @@ def routes(console: Console) -> list[BaseRoute]:
         start = job.start_time or job.creation_time
         series: dict[str, dict[str, list]] = {}
         for point in training.store.metric_points(job.name):
-            found = series.setdefault(point.metric_name, {"x": [], "y": [], "step": []})
-            found["x"].append(round(point.timestamp - start, 3))
+            found = series.setdefault(point.metric_name, {"x": [], "y": [], "seconds": []})
+            found["x"].append(point.step + 1)
             found["y"].append(point.value)
-            found["step"].append(point.step + 1)
+            found["seconds"].append(round(point.timestamp - start, 3))
         return JSONResponse(
             {
                 "series": [{"name": k, **v} for k, v in series.items()],

@@ -165,16 +165,33 @@
     tick();
   }
 
+  // a training job's metrics: against the report number (the k-th report of a metric is
+  // step k; reports printed within a millisecond stay apart) or the seconds since start
+  var metricsData = null;
+  function metricsAxis() {
+    var select = document.getElementById("metrics-axis");
+    return select && select.value === "seconds" ? "seconds" : "report";
+  }
   function drawMetrics(data) {
+    metricsData = data;
     if (!data.series.length) { draw("chart-metrics", [], empty("No metric reported yet")); return; }
+    var axis = metricsAxis();
+    var reports = Math.max.apply(null, data.series.map(function (s) { return s.x.length; }));
     draw("chart-metrics", data.series.map(function (s, k) {
-      return { type: "scatter", mode: "lines+markers", name: s.name, x: s.x, y: s.y, customdata: s.step,
+      return { type: "scatter", mode: s.x.length > 200 ? "lines" : "lines+markers", name: s.name,
+        x: axis === "seconds" ? s.seconds : s.x, y: s.y,
+        customdata: s.x.map(function (step, i) { return [step, s.seconds[i]]; }),
         line: { color: COLORS[k % COLORS.length] }, yaxis: k === 0 ? "y" : "y2",
-        hovertemplate: s.name + "<br>report %{customdata}, %{x} s: %{y}<extra></extra>" };
-    }), layout({ xaxis: { title: { text: "seconds since start" }, gridcolor: "#edf0f5" },
+        hovertemplate: s.name + "<br>report %{customdata[0]}, %{customdata[1]} s: %{y}<extra></extra>" };
+    }), layout({ uirevision: axis,  // a refresh keeps the user's zoom; another axis resets it
+      xaxis: { title: { text: axis === "seconds" ? "seconds since start" : "report number" }, gridcolor: "#edf0f5",
+        dtick: axis === "report" && reports <= 12 ? 1 : null },
       yaxis: { title: { text: data.series[0].name }, gridcolor: "#edf0f5" },
       yaxis2: { overlaying: "y", side: "right", showgrid: false, visible: data.series.length > 1 } }));
   }
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "metrics-axis" && metricsData) { drawMetrics(metricsData); }
+  });
 
   // -- a definition's heading follows its name field as the user types --------------
   document.addEventListener("input", function (event) {
