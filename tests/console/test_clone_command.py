@@ -53,6 +53,61 @@ def test_clone_writes_the_request_to_edit_and_run(tmp_path: Path) -> None:
     assert run(home, tmp_path, "clone", "missing").returncode == 3
 
 
+NAME_RULE = "must match the pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}"
+
+
+def test_a_new_name_that_breaks_the_name_rule_is_refused_at_clone_time(tmp_path: Path) -> None:
+    """The rule ``tunelab validate`` and ``run`` apply, with their message and exit code,
+    before anything is written (not only when the written file is run)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    store = SqlStore(f"sqlite:///{home / 'tunelab.db'}")
+    TuningService(Settings(home=home, database_url=store.url), store).create(
+        request(tmp_path / "runs.log", "original")
+    )
+    store.close()
+    error = "error (ValidationException): HyperParameterTuningJobName: "
+    refused = {  # the new name and a line of the message
+        "bad_name!": f"{error}{NAME_RULE}; got 'bad_name!'",
+        "-dash-first": f"{error}{NAME_RULE}; got '-dash-first'",
+        "x" * 33: "- HyperParameterTuningJobName: must be at most 32 characters long; got 33",
+    }
+    for name, line in refused.items():
+        result = run(home, tmp_path, "clone", "original", "--new-name", name)
+        assert result.returncode == 2, result.stderr
+        assert line in result.stderr.splitlines()
+        assert list(tmp_path.glob("*.json")) == []
+    assert run(home, tmp_path, "clone", "original", "--new-name", "x" * 32).returncode == 0
+
+
+def test_output_may_name_a_folder_and_bad_options_are_errors_not_tracebacks(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    store = SqlStore(f"sqlite:///{home / 'tunelab.db'}")
+    TuningService(Settings(home=home, database_url=store.url), store).create(
+        request(tmp_path / "runs.log", "original")
+    )
+    store.close()
+    (tmp_path / "drafts").mkdir()
+    for folder in ("drafts", "new-folder/"):  # an existing folder, or one ending in /
+        result = run(home, tmp_path, "clone", "original", "-o", folder)
+        assert result.returncode == 0, result.stderr
+        written = json.loads((tmp_path / folder / "original-clone.json").read_text())
+        assert written["HyperParameterTuningJobName"] == "original-clone"
+
+    result = run(home, tmp_path, "clone", "original", "-o", "missing/x.json")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --output: cannot write missing/x.json: ")
+    assert "Traceback" not in result.stderr
+
+    result = run(home, tmp_path, "clone", "original", "--warm-start-type", "TransferLearning")
+    assert result.returncode == 2
+    assert result.stderr == "error: --warm-start-type: only with --warm-start\n"
+    assert not (tmp_path / "original-clone.json").exists()
+
+
 def test_warm_start_needs_a_single_definition(tmp_path: Path) -> None:
     import pytest
 

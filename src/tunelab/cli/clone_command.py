@@ -17,17 +17,27 @@ from tunelab.cli.app import (
     backend,
     err,
     errors_as_exit_codes,
+    local_destination,
     out,
 )
 from tunelab.cli.backend import LocalBackend, RemoteBackend
 from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER
 from tunelab.domain.enums import WarmStartType
-from tunelab.domain.errors import ValidationError
+from tunelab.domain.errors import ValidationError, raise_for
 from tunelab.domain.sagemaker_model import input_shape
+from tunelab.domain.shape_check import check_shape
 from tunelab.store.sql.tags import TUNING_JOB
 
 CREATE = "CreateHyperParameterTuningJob"
 MAX_NAME = 32
+
+
+def check_new_name(name: str) -> None:
+    """``ValidationError`` when ``name`` breaks SageMaker's rule for a tuning job's
+    name (the service model's length and pattern), with the message ``tunelab
+    validate`` gives for the field in a job file."""
+    field = "HyperParameterTuningJobName"
+    raise_for(check_shape(name, input_shape(CREATE).members[field], field))
 
 
 def clone_request(
@@ -101,26 +111,59 @@ def clone(
         bool, typer.Option("--warm-start", help="Warm start the new job from NAME.")
     ] = False,
     warm_start_type: Annotated[
-        WarmStartType, typer.Option(help="The warm start type (with --warm-start).")
-    ] = WarmStartType.IDENTICAL_DATA_AND_ALGORITHM,
+        WarmStartType | None,
+        typer.Option(
+            help="The warm start type (only with --warm-start; default IdenticalDataAndAlgorithm)."
+        ),
+    ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="The file to write (default NEW.json).")
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The file to write, or a folder for NEW.json (default NEW.json).",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the file.")] = False,
     endpoint: Endpoint = None,
 ) -> None:
     """Write a tuning job's CreateHyperParameterTuningJob request, renamed (and
     optionally warm starting from it), to a JSON file to edit and run."""
+    if warm_start_type is not None and not warm_start:
+        raise _usage("--warm-start-type: only with --warm-start")
+    if new_name is not None:
+        with errors_as_exit_codes():
+            check_new_name(new_name)
     with backend(endpoint) as target:
         document, tags = _request_and_tags(target, name)
     parent = document.get("HyperParameterTuningJobName", name)
     new = new_name or f"{parent[: MAX_NAME - len('-clone')]}-clone"
+    kind = (warm_start_type or WarmStartType.IDENTICAL_DATA_AND_ALGORITHM) if warm_start else None
     with errors_as_exit_codes():
-        cloned = clone_request(document, new, warm_start_type if warm_start else None, tags)
-    path = output or Path(f"{new}.json")
+        cloned = clone_request(document, new, kind, tags)
+    path = _output_path(output, new)
     if path.exists() and not force:
-        err.print(ERROR, f": {path} exists; --force overwrites it", highlight=False, sep="")
-        raise typer.Exit(2)
-    path.write_text(json.dumps(cloned, indent=2) + "\n", encoding="utf-8")
+        raise _usage(f"{path} exists; --force overwrites it")
+    try:
+        path.write_text(json.dumps(cloned, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise _usage(f"--output: cannot write {path}: {error.strerror or error}") from None
     how = f", warm starting from {parent}" if warm_start else ""
     out.print(f"wrote {path} ({new}{how}); edit it, then: tunelab run {path}", highlight=False)
+
+
+def _output_path(output: str | None, new_name: str) -> Path:
+    """Where ``--output`` says to write: ``NEW.json`` here by default, or in the folder
+    it names (an existing one, or one ending in ``/``, created here)."""
+    if output is None:
+        return Path(f"{new_name}.json")
+    try:
+        target = local_destination(output)
+    except OSError as error:
+        raise _usage(f"--output: cannot create the folder {output}: {error.strerror}") from None
+    return target / f"{new_name}.json" if target.is_dir() else target
+
+
+def _usage(message: str) -> typer.Exit:
+    err.print(ERROR, f": {message}", highlight=False, sep="")
+    return typer.Exit(2)
