@@ -13,7 +13,9 @@ from tunelab.orchestrator.progress import Progress as TuningProgress
 
 
 class ProgressDisplay:
-    """Use as a context manager; pass :meth:`update` as the loop's callback."""
+    """Use as a context manager; pass :meth:`update` as the loop's callback. The bar
+    shows from the first update on: a job that never starts here (another process
+    runs it) leaves no progress line before its error."""
 
     def __init__(self, console: Console, name: str, objective: str, total: int | None) -> None:
         self.console, self.objective = console, objective
@@ -28,9 +30,9 @@ class ProgressDisplay:
         )
         self.task = self.bar.add_task(name, total=total, detail="starting")
         self.last: TuningProgress | None = None
+        self.started = False
 
     def __enter__(self) -> ProgressDisplay:
-        self.bar.start()
         return self
 
     def __exit__(
@@ -39,9 +41,13 @@ class ProgressDisplay:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self.bar.stop()
+        if self.started:
+            self.bar.stop()
 
     def update(self, progress: TuningProgress) -> None:
+        if not self.started:
+            self.started = True
+            self.bar.start()
         if progress == self.last:
             return
         self.last = progress

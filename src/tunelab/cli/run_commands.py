@@ -37,6 +37,7 @@ from tunelab.cli.render import (
 )
 from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import TunelabError
+from tunelab.orchestrator.progress import Progress
 from tunelab.store.base import TrainingJobQuery
 
 
@@ -79,9 +80,7 @@ def run(
     Ctrl-C stops the tuning job (a second Ctrl-C leaves it running)."""
     with backend(endpoint) as target:
         name, resumed = target.create(load_job_file(job_file))
-        if resumed:
-            err.print(f"Resuming tuning job {name}", highlight=False)
-        _follow(target, name, as_json, quiet)
+        _follow(target, name, as_json, quiet, f"Resuming tuning job {name}" if resumed else None)
 
 
 @app.command()
@@ -98,9 +97,26 @@ class _Terminated(Exception):
     """SIGTERM arrived (a service manager or a shutdown ending this process)."""
 
 
-def _follow(target: LocalBackend | RemoteBackend, name: str, as_json: bool, quiet: bool) -> None:
+def _follow(
+    target: LocalBackend | RemoteBackend,
+    name: str,
+    as_json: bool,
+    quiet: bool,
+    announce: str | None = None,
+) -> None:
+    """Run or follow the job to its end, then print the outcome; ``announce`` is
+    printed once the job runs here (not when another process holds it)."""
     wire = target.describe(name)
     interrupts = 0
+    display: ProgressDisplay | None = None
+
+    def on_progress(progress: Progress) -> None:
+        nonlocal announce
+        if announce is not None:
+            err.print(announce, highlight=False)
+            announce = None
+        if display is not None:
+            display.update(progress)
 
     def on_interrupt(signum: int, frame: object) -> None:
         nonlocal interrupts
@@ -117,13 +133,13 @@ def _follow(target: LocalBackend | RemoteBackend, name: str, as_json: bool, quie
     signal.signal(signal.SIGTERM, on_terminate)  # a shutdown: the job survives it
     try:
         if quiet or as_json:
-            status = target.follow(name, None)
+            status = target.follow(name, on_progress)
         else:
             total = wire["HyperParameterTuningJobConfig"]["ResourceLimits"].get(
                 "MaxNumberOfTrainingJobs"
             )
             with ProgressDisplay(err, name, _objective_name(wire), total) as display:
-                status = target.follow(name, display.update)
+                status = target.follow(name, on_progress)
     except (KeyboardInterrupt, _Terminated) as interrupted:
         err.print(f"Left tuning job {name} unfinished; `tunelab resume {name}` continues it.")
         raise typer.Exit(143 if isinstance(interrupted, _Terminated) else 130) from None
