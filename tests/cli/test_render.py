@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from typer.testing import CliRunner
 
-from tunelab.cli.render import TIMESTAMP_KEYS, iso, print_json, short_value, training_jobs_table
+from tunelab.cli.app import app
+from tunelab.cli.render import (
+    TIMESTAMP_KEYS,
+    iso,
+    print_json,
+    short_value,
+    training_jobs_table,
+    tuning_jobs_table,
+)
 
 
 def test_hyperparameter_values_are_shortened_for_display_only() -> None:
@@ -66,3 +76,49 @@ def test_every_timestamp_the_cli_prints_is_written_as_a_time() -> None:
     ):
         walk(model.operation_model(operation).output_shape, set())
     assert found <= TIMESTAMP_KEYS
+
+
+NAME = "a-thirty-two-char-tuning-job-nam"  # as long as SageMaker allows
+COUNTERS = {"Completed": 2, "InProgress": 0, "Stopped": 0, "NonRetryableError": 0}
+
+
+def shown(table: Any, width: int = 80) -> list[str]:
+    """The lines of ``table`` on a terminal ``width`` columns wide."""
+    console = Console(file=io.StringIO(), width=width)
+    console.print(table)
+    return console.file.getvalue().splitlines()
+
+
+def test_names_in_tables_are_never_cut_or_folded_on_an_80_column_terminal() -> None:
+    """A name is what the next command is typed with: it stays whole on one line (for
+    the eye, copy and paste, and grep); the other columns wrap to make room."""
+    tuning = {
+        "HyperParameterTuningJobName": NAME,
+        "HyperParameterTuningJobStatus": "InProgress",
+        "Strategy": "Hyperband",
+        "TrainingJobStatusCounters": COUNTERS,
+        "ResourceLimits": {"MaxNumberOfTrainingJobs": 500},
+        "CreationTime": 0,
+    }
+    assert any(NAME in line for line in shown(tuning_jobs_table([tuning])))
+    training = {
+        "TrainingJobName": f"{NAME}-001-3f437936",
+        "TrainingJobDefinitionName": "gradient-boosting",
+        "TrainingJobStatus": "Completed",
+        "ObjectiveStatus": "Failed",
+        "TunedHyperParameters": {"learning_rate": "0.1", "max_depth": "5", "subsample": "0.8"},
+    }
+    assert any(f"{NAME}-001-3f437936" in line for line in shown(training_jobs_table([training])))
+
+
+def test_algorithm_and_hyperparameter_names_are_never_cut_on_an_80_column_terminal(
+    tmp_path: Path,
+) -> None:
+    env = {"TUNELAB_HOME": str(tmp_path / "home"), "COLUMNS": "80"}
+    listed = CliRunner().invoke(app, ["algorithms", "list"], env=env)
+    assert listed.exit_code == 0, listed.stderr
+    assert any("│ linear-learner " in line for line in listed.stdout.splitlines())
+    described = CliRunner().invoke(app, ["algorithms", "describe", "linear-learner"], env=env)
+    assert described.exit_code == 0, described.stderr
+    lines = described.stdout.splitlines()
+    assert any("binary_classifier_model_selection_criteria" in line for line in lines)

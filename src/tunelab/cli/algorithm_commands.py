@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.table import Table
 from rich.text import Text
 
 from tunelab.algorithms import catalog, images
@@ -21,7 +20,7 @@ from tunelab.algorithms.spec import (
     training_specification,
 )
 from tunelab.cli.app import AsJson, app, backend, err, errors_as_exit_codes, out
-from tunelab.cli.render import print_json, short_time
+from tunelab.cli.render import named_rows_table, print_json, short_time
 from tunelab.domain.errors import ValidationError
 
 algorithms_app = typer.Typer(
@@ -75,7 +74,9 @@ def list_algorithms(as_json: AsJson = False) -> None:
     if as_json:
         print_json(out, {"Algorithms": rows})
         return
-    table = Table("Name", "Kind", "TrainingImage", "Objectives", "Description", "Created")
+    table = named_rows_table(
+        "Name", "Kind", "TrainingImage", "Objectives", "Description", "Created"
+    )
     for row in rows:
         created = short_time(row["CreationTime"]) if "CreationTime" in row else "-"
         table.add_row(
@@ -114,7 +115,9 @@ def _print_builtin(spec: AlgorithmSpec) -> None:
     out.print(f"Program: python -m {spec.module} train", highlight=False)
     shown = ", ".join([f"tunelab/{spec.name}", *images.sagemaker_images(spec.name)])
     out.print(f"TrainingImage: {shown} (and SageMaker's other regions)", highlight=False)
-    table = Table("Hyperparameter", "Type", "Valid values", "Default", "Required", "Recommended")
+    table = named_rows_table(
+        "Hyperparameter", "Type", "Valid values", "Default", "Required", "Recommended"
+    )
     for hp in spec.hyperparameters:
         if hp.values:
             valid = ", ".join(v for v in hp.values if v not in hp.unavailable)
@@ -138,11 +141,11 @@ def _print_builtin(spec: AlgorithmSpec) -> None:
             recommended,
         )
     out.print(table)
-    objectives = Table("Objective metric", "Direction", "Regex")
+    objectives = named_rows_table("Objective metric", "Direction", "Regex")
     for metric in spec.objectives:
         objectives.add_row(metric.name, str(metric.direction), metric.regex)
     out.print(objectives)
-    channels = Table("Channel", "Required", "Content types")
+    channels = named_rows_table("Channel", "Required", "Content types")
     for channel in spec.channels:
         types = ", ".join(channel.content_types) or "any"
         channels.add_row(channel.name, "yes" if channel.required else "", types)

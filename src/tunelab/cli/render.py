@@ -78,11 +78,22 @@ def best_first_order(wire: Mapping[str, Any]) -> str:
     return "Descending" if maximize else "Ascending"
 
 
+def named_rows_table(*headers: str, title: str | None = None) -> Table:
+    """A table whose first column holds names to type into other commands: never
+    wrapped or cut short (the other columns wrap to make room); the other cells fold
+    rather than lose text to an ellipsis."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column(headers[0], no_wrap=True)
+    for header in headers[1:]:
+        table.add_column(header, overflow="fold")
+    return table
+
+
 def training_jobs_table(summaries: Iterable[Mapping[str, Any]], title: str | None = None) -> Table:
     """A table of ``HyperParameterTrainingJobSummary`` dicts."""
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for column in ("Training job", "Definition", "Status", "Objective", "Hyperparameters"):
-        table.add_column(column, overflow="fold")
+    table = named_rows_table(
+        "Training job", "Definition", "Status", "Objective", "Hyperparameters", title=title
+    )
     for summary in summaries:
         final = summary.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
         hyperparameters = ", ".join(
@@ -103,9 +114,7 @@ def training_jobs_table(summaries: Iterable[Mapping[str, Any]], title: str | Non
 
 def tuning_jobs_table(summaries: Iterable[Mapping[str, Any]]) -> Table:
     """A table of ``HyperParameterTuningJobSummary`` dicts."""
-    table = Table(header_style="bold")
-    for column in ("Tuning job", "Status", "Strategy", "Training jobs", "Created"):
-        table.add_column(column)
+    table = named_rows_table("Tuning job", "Status", "Strategy", "Training jobs", "Created")
     for summary in summaries:
         counters = summary["TrainingJobStatusCounters"]
         done = counters["Completed"] + counters["Stopped"] + counters["NonRetryableError"]
