@@ -10,22 +10,46 @@ reached, 130 interrupted.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.core import TyperGroup
 
 from tunelab.cli.backend import LocalBackend, RemoteBackend
 from tunelab.domain.errors import TunelabError
 
+
+def _help_as_paragraphs(command: Any) -> None:
+    """Make the help of ``command`` and of every command under it flowing paragraphs:
+    Rich help keeps a docstring's line breaks, which in a list of commands cut its
+    sentences short mid-line ("... (or follow one the" / "server runs)")."""
+    if command.help:
+        text = inspect.cleandoc(command.help)
+        command.help = "\n\n".join(" ".join(p.split()) for p in text.split("\n\n"))
+    for sub in getattr(command, "commands", {}).values():
+        _help_as_paragraphs(sub)
+
+
+class _Commands(TyperGroup):
+    """``tunelab``'s commands, built when the command line is read (every command
+    module has registered its commands by then)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        _help_as_paragraphs(self)
+
+
 app = typer.Typer(
     name="tunelab",
+    cls=_Commands,
     help="Self-hosted hyperparameter tuning with SageMaker's job format.",
     no_args_is_help=True,
     add_completion=False,
