@@ -46,7 +46,7 @@ def _open():
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Accept unsigned requests (loopback only).")
     ] = False,
@@ -66,6 +66,10 @@ def serve(
             highlight=False,
             sep="",
         )
+        raise typer.Exit(2)
+    unavailable = _cannot_listen(host, port)
+    if unavailable:  # said before the scheduler resumes any tuning job
+        err.print(ERROR, f": --port: cannot listen on {host}:{port}: {unavailable}", sep="")
         raise typer.Exit(2)
     with errors_as_exit_codes():
         settings, store, keys = _open()
@@ -91,6 +95,26 @@ def serve(
             run_server(app_, host, port)
         finally:
             store.close()
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` (the address is taken, or
+    names no interface of this machine), or None when it can: a socket bound as
+    uvicorn binds it (``SO_REUSEADDR``), then closed."""
+    import socket
+
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return str(error.strerror)
+    family, kind, protocol, _, address = found[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return str(error.strerror or error)
+    return None
 
 
 def console_routes_for(
