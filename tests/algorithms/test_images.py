@@ -11,7 +11,13 @@ import sys
 import pytest
 
 from tests.execution.test_contract import make_definition
-from tunelab.algorithms.images import REPOSITORIES, builtin_for, module_for, sagemaker_images
+from tunelab.algorithms.images import (
+    REPOSITORIES,
+    builtin_for,
+    module_for,
+    sagemaker_images,
+    unrecognized_reason,
+)
 from tunelab.execution.contract import resolve_argv
 from tunelab.service.capabilities import unsupported_definition
 
@@ -111,3 +117,85 @@ def test_a_builtin_image_runs_its_program_with_this_interpreter() -> None:
     assert [v.path for v in unsupported_definition(other, "TrainingJobDefinition")] == [
         "TrainingJobDefinition.AlgorithmSpecification.TrainingImage"
     ]
+
+
+XGB_TAGS = (
+    "tunelab runs sagemaker-xgboost with the tags 0.90-1, 0.90-2, 1.0-1, 1.2-1, 1.2-2, 1.3-1, "
+    "1.5-1, 1.7-1, 3.0-5 (each also as <tag>-cpu-py3)"
+)
+
+
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        (  # us-east-1's account in eu-west-1
+            "683313688378.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+            "the account of sagemaker-xgboost in eu-west-1 is 141502667606, not 683313688378 "
+            "(683313688378 is its account in us-east-1)",
+        ),
+        (
+            "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:9.9-9",
+            f"{XGB_TAGS}, not '9.9-9'",
+        ),
+        (
+            "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost",
+            f"it names no tag: {XGB_TAGS}",
+        ),
+        (
+            "683313688378.dkr.ecr.us-east-9.amazonaws.com/sagemaker-xgboost:1.7-1",
+            "tunelab knows no sagemaker-xgboost image in the region 'us-east-9'; "
+            "683313688378 is its account in us-east-1",
+        ),
+        (
+            "123456789012.dkr.ecr.eu-wst-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+            "tunelab knows no sagemaker-xgboost image in the region 'eu-wst-1' "
+            "(did you mean eu-west-1?)",
+        ),
+        (
+            "683313688378.dkr.ecr.us-east-1.example.com/sagemaker-xgboost:1.7-1",
+            "the domain 'example.com' is not ECR's (amazonaws.com, amazonaws.com.cn, "
+            "c2s.ic.gov, sc2s.sgov.gov, csp.hci.ic.gov)",
+        ),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/knn:2",
+            "the account of knn in us-east-1 is 382416733822, not 123456789012; "
+            "tunelab runs knn with the tags 1, latest, not '2'",
+        ),
+        (
+            "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1.7-1",
+            "tunelab runs xgboost with the tags 1, latest, not '1.7-1' "
+            "(1.7-1 is a tag of sagemaker-xgboost)",
+        ),
+    ],
+)
+def test_a_near_miss_of_a_builtin_image_says_which_part_does_not_match(
+    image: str, why: str
+) -> None:
+    """A SageMaker built-in image URI with one wrong part was not recognized, and nothing
+    said so: the user only learnt that no MetricDefinition named the objective."""
+    assert builtin_for(image) is None
+    algorithm = "knn" if "/knn:" in image else "xgboost"
+    assert unrecognized_reason(image) == (
+        f"{image!r} looks like SageMaker's image of the built-in algorithm {algorithm}, but "
+        f"tunelab does not recognize it: {why}"
+    )
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",  # recognized
+        "tunelab/xgboost",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-algorithm:1",  # not a built-in's
+        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-training:1.9.0-cpu-py38",
+        "file:///opt/train.py",
+        None,
+    ],
+)
+def test_other_images_need_no_reason(image: str | None) -> None:
+    assert unrecognized_reason(image) is None
+
+
+def test_an_image_in_script_mode_is_not_a_near_miss() -> None:
+    near = "683313688378.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    assert unrecognized_reason(near, {"sagemaker_program": "train.py"}) is None

@@ -159,3 +159,29 @@ def test_a_channels_shuffle_seed_is_kept() -> None:
     )
     channels = parse_training_job_request(request).definition.channels
     assert [c.shuffle_seed for c in channels] == [42, None]
+
+
+MISSING = (
+    "AlgorithmSpecification.MetricDefinitions: A metric is required for this hyperparameter "
+    "tuning job objective. Provide a metric in the metric definitions: no MetricDefinition "
+    "is named 'validation:accuracy'"
+)
+
+
+def test_an_image_that_came_with_no_metrics_is_named_when_the_objective_has_none() -> None:
+    """A near miss of a built-in's image (here us-east-1's account in eu-west-1) gets no
+    predefined metrics; the message once said nothing of the image."""
+    image = "683313688378.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    algorithm = {"TrainingImage": image, "TrainingInputMode": "File"}
+    assert tuning_messages(AlgorithmSpecification=algorithm) == [
+        f"{MISSING}; TrainingImage '{image}' came with no predefined metrics: tunelab "
+        "predefines them only for its built-in algorithms' images (`tunelab algorithms "
+        "describe NAME` lists them), so check the image URI or define the metric"
+    ]
+    # a program of the user's, or metric definitions that lack the objective: no hint
+    program = {"TrainingImage": "file:///bin/true", "TrainingInputMode": "File"}
+    assert tuning_messages(AlgorithmSpecification=program) == [MISSING]
+    other = [{"Name": "train:loss", "Regex": "loss=([0-9.]+)"}]
+    assert tuning_messages(AlgorithmSpecification=algorithm | {"MetricDefinitions": other}) == [
+        MISSING
+    ]

@@ -21,8 +21,10 @@ from tunelab.domain.definition import (
     TrainingJobDefinition,
 )
 from tunelab.domain.enums import SecondaryStatus, TrainingInputMode, TrainingJobStatus
+from tunelab.domain.errors import Violation
 from tunelab.domain.search_space import SearchSpace
 from tunelab.execution.base import ExecutorEvent, Finished, LaunchRequest, OutputLines
+from tunelab.execution.container import runs_in_container
 from tunelab.execution.contract import (
     JobLayout,
     LaunchError,
@@ -33,6 +35,7 @@ from tunelab.execution.contract import (
     user_args,
 )
 from tunelab.execution.local import LocalExecutor
+from tunelab.execution.preflight import launch_problems
 from tunelab.execution.staging import package_outputs, stage_channel
 from tunelab.execution.storage import DataPlane
 
@@ -326,6 +329,25 @@ def test_resolve_argv(tmp_path: Path) -> None:
     unknown = dataclasses.replace(by_name, algorithm_name="other")
     with pytest.raises(LaunchError, match="AlgorithmName 'other' is not an algorithm registered"):
         resolve_argv(unknown, images.get)
+
+
+def test_a_bare_absolute_path_is_named_as_a_file_uri(tmp_path: Path) -> None:
+    """A TrainingImage written as a path (``/abs/train.py``) was called a container
+    image; it is a program to be written ``file:///abs/train.py``."""
+    script = tmp_path / "train.py"
+    script.write_text("print('hi')\n")
+    definition = make_definition(str(script))
+    reason = (
+        f"'{script}' is a path: write it as file://{script} (tunelab runs programs "
+        "named by file:// URIs)"
+    )
+    with pytest.raises(LaunchError) as raised:
+        resolve_argv(definition)
+    assert str(raised.value) == f"TrainingImage {reason}"
+    assert not runs_in_container(str(script), {})
+    assert launch_problems(definition, "TrainingJobDefinition") == [
+        Violation("TrainingJobDefinition.AlgorithmSpecification.TrainingImage", reason)
+    ]
 
 
 def test_stage_a_directory_a_file_uri_and_a_missing_source(tmp_path: Path) -> None:

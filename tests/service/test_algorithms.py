@@ -93,3 +93,32 @@ def test_algorithms_must_name_a_local_program(service: TuningService) -> None:
         ValidationError, match=r"the program file:///nowhere/train\.py does not exist"
     ):
         service.validate(by_name("epochs-algo"))
+
+
+def test_a_near_miss_builtin_image_and_a_bare_path_are_told_what_to_write(
+    service: TuningService,
+) -> None:
+    """An image that looks like SageMaker's XGBoost image but names another region's
+    account is told so (it was told only that no MetricDefinition had the objective's
+    name); a program named by a bare path is told its file:// URI."""
+    request = document()
+    spec = request["TrainingJobDefinition"]["AlgorithmSpecification"]
+    del spec["MetricDefinitions"]
+    spec["TrainingImage"] = "683313688378.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    with pytest.raises(ValidationError) as error:
+        service.validate(request)
+    assert [str(v) for v in error.value.violations] == [
+        "TrainingJobDefinition.AlgorithmSpecification.TrainingImage: "
+        "'683313688378.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1' looks like "
+        "SageMaker's image of the built-in algorithm xgboost, but tunelab does not recognize "
+        "it: the account of sagemaker-xgboost in eu-west-1 is 141502667606, not 683313688378 "
+        "(683313688378 is its account in us-east-1)"
+    ]
+    request = document()
+    request["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] = str(PROGRAM)
+    with pytest.raises(ValidationError) as error:
+        service.validate(request)
+    assert [str(v) for v in error.value.violations] == [
+        f"TrainingJobDefinition.AlgorithmSpecification.TrainingImage: '{PROGRAM}' is a path: "
+        f"write it as file://{PROGRAM} (tunelab runs programs named by file:// URIs)"
+    ]

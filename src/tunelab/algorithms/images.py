@@ -3,10 +3,12 @@ SageMaker's own image URIs for the same algorithm, ``<account>.dkr.ecr.<region>.
 <repository>:<tag>``, with the account SageMaker uses in that region (the tables of the
 SageMaker Python SDK's ``image_uris``). SageMaker's LightGBM has no image of its own: it
 is JumpStart's training script in a framework image, recognized by its
-``sagemaker_submit_directory``. Pure data and a lookup."""
+``sagemaker_submit_directory``. Pure data and a lookup, and why a near miss (an account,
+region or tag that does not match) is not recognized."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -118,6 +120,12 @@ _ECR = re.compile(
     r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.(?P<domain>[a-z0-9.]+)/"
     r"(?P<repository>[a-z0-9._/-]+):(?P<tag>[A-Za-z0-9._-]+)"
 )
+_ECR_LIKE = re.compile(
+    r"(?P<account>[0-9]+)\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.(?P<domain>[a-z0-9.]+)/"
+    r"(?P<repository>[a-z0-9._/-]+)(?::(?P<tag>[A-Za-z0-9._-]+))?"
+)
+"""What :func:`unrecognized_reason` takes for an attempt at an ECR URI: any account
+length, and no tag."""
 _TUNELAB = re.compile(r"tunelab/(?P<name>[a-z0-9-]+)(?::[A-Za-z0-9._-]+)?")
 
 
@@ -150,6 +158,74 @@ def builtin_for(image: str | None, hyperparameters: Mapping[str, str] | None = N
         ):
             return repository.algorithm
     return None
+
+
+def unrecognized_reason(
+    image: str | None, hyperparameters: Mapping[str, str] | None = None
+) -> str | None:
+    """Why ``image``, which looks like SageMaker's image of a built-in algorithm (an ECR
+    URI ``<account>.dkr.ecr.<region>.<domain>/<repository>:<tag>`` whose repository is one
+    of :data:`REPOSITORIES`), is not recognized as that built-in: which of the domain, the
+    region, the account for the region (naming the expected one) and the tag (naming the
+    tags tunelab runs) does not match. None for a recognized image, one that runs a
+    script (script mode) and any image that does not look like a built-in's."""
+    hyperparameters = hyperparameters or {}
+    if not image or any(key in hyperparameters for key in SCRIPT_MODE):
+        return None
+    match = _ECR_LIKE.fullmatch(image.strip())
+    if match is None or builtin_for(image, hyperparameters) is not None:
+        return None
+    repository = next((r for r in REPOSITORIES if r.name == match["repository"]), None)
+    if repository is None:
+        return None
+    problems = []
+    if match["domain"] not in DOMAINS:
+        problems.append(f"the domain {match['domain']!r} is not ECR's ({', '.join(DOMAINS)})")
+    problems += _registry_problems(repository, match["region"], match["account"])
+    if match["tag"] not in repository.tags:
+        problems.append(_tag_problem(repository, match["tag"]))
+    return (
+        f"{image!r} looks like SageMaker's image of the built-in algorithm "
+        f"{repository.algorithm}, but tunelab does not recognize it: " + "; ".join(problems)
+    )
+
+
+def _registry_problems(repository: Repository, region: str, account: str) -> list[str]:
+    """How ``account`` in ``region`` differs from the account ``repository`` is in there."""
+    expected = repository.registries.get(region)
+    if expected == account:
+        return []
+    elsewhere = sorted(r for r, a in repository.registries.items() if a == account)
+    known = f"{account} is its account in {', '.join(elsewhere)}" if elsewhere else ""
+    if expected is not None:
+        where = f" ({known})" if known else ""
+        return [
+            f"the account of {repository.name} in {region} is {expected}, not {account}{where}"
+        ]
+    unknown = f"tunelab knows no {repository.name} image in the region {region!r}"
+    if known:
+        return [f"{unknown}; {known}"]
+    close = difflib.get_close_matches(region, repository.registries, n=1)
+    if close:
+        return [f"{unknown} (did you mean {close[0]}?)"]
+    return [f"{unknown}; its regions: {', '.join(sorted(repository.registries))}"]
+
+
+def _tag_problem(repository: Repository, tag: str | None) -> str:
+    """Why ``tag`` (None: no tag) is not one of ``repository``'s, naming the tags it has
+    and another repository of the same algorithm that has ``tag``."""
+    suffix = "-cpu-py3"
+    tags = repository.tags
+    short = [t for t in tags if not (t.endswith(suffix) and t.removesuffix(suffix) in tags)]
+    folded = f" (each also as <tag>{suffix})" if len(short) < len(tags) else ""
+    runs = f"tunelab runs {repository.name} with the tags {', '.join(short)}{folded}"
+    if tag is None:
+        return f"it names no tag: {runs}"
+    other = next(
+        (r for r in REPOSITORIES if r.algorithm == repository.algorithm and tag in r.tags), None
+    )
+    moved = f" ({tag} is a tag of {other.name})" if other is not None else ""
+    return f"{runs}, not {tag!r}{moved}"
 
 
 def module_for(image: str | None, hyperparameters: Mapping[str, str] | None = None) -> str | None:

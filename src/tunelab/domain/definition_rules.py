@@ -36,12 +36,21 @@ def _definition(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> It
     if d.objective is not None:
         names = {m.name for m in d.metric_definitions}
         if d.objective.metric_name not in names:
+            image, hint = d.training_image or "", ""
+            if image and not image.startswith("file:") and not d.metric_definitions:
+                # the service fills in a built-in's metrics: none came with this image
+                hint = (
+                    f"; TrainingImage {image!r} came with no predefined metrics: tunelab "
+                    "predefines them only for its built-in algorithms' images (`tunelab "
+                    "algorithms describe NAME` lists them), so check the image URI or "
+                    "define the metric"
+                )
             yield Violation(
                 f"{algorithm}.MetricDefinitions",
                 "A metric is required for this "
                 "hyperparameter tuning job objective. Provide a metric in the metric "
                 f"definitions: no MetricDefinition is named "
-                f"'{d.objective.metric_name}'",
+                f"'{d.objective.metric_name}'{hint}",
             )
     yield from _algorithm(d, algorithm)
     yield from _ranges(spec, index, d)

@@ -28,6 +28,7 @@ from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.instance_types import instance_type
 from tunelab.execution.job_dir import shared_checkpoint_dir
 from tunelab.execution.script_mode import is_script_mode
+from tunelab.execution.uris import image_path_problem
 
 MODULE = "tunelab.execution.container"
 PREFIX = "tunelab-"
@@ -57,8 +58,9 @@ def engine_available() -> bool:
 
 
 def runs_in_container(image: str | None, static: Mapping[str, str]) -> bool:
-    """An image that is not a ``file:`` program, a built-in or a framework image."""
-    if not image or image.startswith("file:"):
+    """An image that is not a ``file:`` program (nor a path, which should be one), a
+    built-in or a framework image."""
+    if not image or image.startswith("file:") or image_path_problem(image) is not None:
         return False
     return builtin_for(image, static) is None and not is_script_mode(image, static)
 

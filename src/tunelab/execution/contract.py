@@ -40,7 +40,7 @@ from tunelab.execution.toolkit_env import (
     training_environment,
     user_args,
 )
-from tunelab.execution.uris import local_path
+from tunelab.execution.uris import image_path_problem, local_path
 
 __all__ = [
     "CURRENT_HOST",
@@ -96,6 +96,8 @@ def resolve_argv(
             f"AlgorithmName {definition.algorithm_name!r} is not an algorithm registered "
             "with tunelab (CreateAlgorithm)"
         )
+    if (problem := image_path_problem(image)) is not None:
+        raise LaunchError(f"TrainingImage {problem}")
     builtin = module_for(image, definition.static_hyperparameters)
     if builtin is not None:
         return [sys.executable, "-m", builtin, "train"]

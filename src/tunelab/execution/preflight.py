@@ -1,7 +1,8 @@
 """Checks, before a job is stored, that its training jobs can start here: the
-program (or the script-mode code) exists and can run, and each data channel exists and
-holds files (a manifest's objects, a ``FileSystemDataSource`` directory, gzip files for
-``CompressionType`` Gzip, Pipe mode for augmented manifests, ``S3Prefix`` for FastFile),
+program (or the script-mode code) exists and can run (a program is named by a ``file:``
+URI, not a bare path), and each data channel exists and holds files (a manifest's
+objects, a ``FileSystemDataSource`` directory, gzip files for ``CompressionType`` Gzip,
+Pipe mode for augmented manifests, ``S3Prefix`` for FastFile),
 and that a checkpoint ``LocalPath`` is a folder of its own: absolute, not ``/opt/ml`` or a
 folder it gives another purpose, and outside ``/opt/ml/`` holding no files but tunelab's.
 Refusing at create time beats a tuning job whose every training job fails."""
@@ -21,7 +22,7 @@ from tunelab.execution.contract import AlgorithmImages, image_of
 from tunelab.execution.job_dir import local_path_problem, shared_checkpoint_dir
 from tunelab.execution.script_mode import is_script_mode, script_problems
 from tunelab.execution.storage import DataPlane
-from tunelab.execution.uris import local_path
+from tunelab.execution.uris import image_path_problem, local_path
 
 
 def check_launchable(
@@ -64,11 +65,13 @@ def _problems(
             f"{definition.algorithm_name!r} is registered with tunelab "
             "(CreateAlgorithm)",
         )
+    where = f"{prefix}AlgorithmSpecification.TrainingImage"
+    if not definition.training_image:
+        where = f"{prefix}AlgorithmSpecification.AlgorithmName"
+    if (problem := image_path_problem(image)) is not None:
+        yield Violation(where, problem)
     if image is not None and image.startswith("file:"):
         program = local_path(image)
-        where = f"{prefix}AlgorithmSpecification.TrainingImage"
-        if not definition.training_image:
-            where = f"{prefix}AlgorithmSpecification.AlgorithmName"
         if program is None or not os.path.isfile(program):
             yield Violation(where, f"the program {image} does not exist")
         elif not program.endswith(".py") and not os.access(program, os.X_OK):

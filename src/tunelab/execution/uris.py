@@ -76,3 +76,15 @@ def local_path(uri: str, s3_root: str | None = None) -> str | None:
 def file_uri(path: str) -> str:
     """``file:///abs/path`` for a local path."""
     return "file://" + os.path.abspath(path)
+
+
+def image_path_problem(image: str | None) -> str | None:
+    """Why a ``TrainingImage`` written as an absolute path (``/abs/train.py``, which no
+    container image name can be) is refused: a program is named ``file:///abs/train.py``.
+    None for any other image."""
+    if not image or not image.startswith("/"):
+        return None
+    return (
+        f"{image!r} is a path: write it as {file_uri(image)} (tunelab runs programs named "
+        "by file:// URIs)"
+    )

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tunelab.algorithms import catalog
-from tunelab.algorithms.images import builtin_for
+from tunelab.algorithms.images import builtin_for, unrecognized_reason
 from tunelab.algorithms.validation import check_definition, context_of, predefined_metrics
 from tunelab.domain.definition_rules import MAX_METRIC_DEFINITIONS
 from tunelab.domain.errors import ResourceNotFound, ValidationError, Violation, raise_for
@@ -95,6 +95,11 @@ class AlgorithmService:
                     objective = (context.objective or {}).get("MetricName")
                     limit = MAX_METRIC_DEFINITIONS if path else 40
                     metrics = predefined_metrics(builtin, objective, static, limit)
+            given = metrics or algorithm.get("MetricDefinitions")
+            missing = builtin is None and path and not given  # no metric for the objective
+            if missing and (reason := unrecognized_reason(image, static)):
+                where = f"{path}.AlgorithmSpecification.TrainingImage"
+                problems.append(Violation(where, reason))
             if metrics and not algorithm.get("MetricDefinitions"):
                 algorithm["MetricDefinitions"] = copy.deepcopy(metrics)
         raise_for(problems)

@@ -18,7 +18,7 @@ from tunelab.execution import container
 from tunelab.execution.network import isolation_problem
 from tunelab.execution.resources import Machine, Overcommit, oversize
 from tunelab.execution.script_mode import PROGRAM, SUBMIT_DIRECTORY, framework_of, script_of
-from tunelab.execution.uris import s3_key_problem
+from tunelab.execution.uris import image_path_problem, s3_key_problem
 from tunelab.strategies.hyperband_sampling import SAMPLER_TAG, SAMPLERS
 from tunelab.strategies.registry import ENTRIES, STRATEGIES
 
@@ -138,6 +138,9 @@ def _image_problems(
     """A ``TrainingImage`` runs as a ``file:`` program, a built-in algorithm, a framework
     image in script mode, or (any other image) with ``docker`` when an engine answers."""
     if image is None or image.startswith("file:") or builtin_for(image, static):
+        return
+    if (problem := image_path_problem(image)) is not None:
+        yield Violation(where, problem)
         return
     if framework_of(image) is not None:
         program, submit = script_of(static)
