@@ -201,3 +201,38 @@ def test_an_object_prefix_clash_fails_the_job_with_the_clash_message(
     )
     assert blocker.read_text() == "in the way"
     assert not list(s3.rglob("*.partial"))
+
+
+@pytest.mark.parametrize("as_uri", [False, True], ids=["absolute-path", "file-uri"])
+@pytest.mark.parametrize(
+    ("in_the_way", "held"),
+    [
+        ("out", "the file {out}"),  # a file where the output folder is needed
+        ("out/job/output/model.tar.gz/x", "{out}/job/output/model.tar.gz/x"),
+    ],
+    ids=["file-above", "folder-at-artifact"],
+)
+def test_a_file_folder_clash_at_a_local_output_path_names_no_object_store(
+    tmp_path: Path, as_uri: bool, in_the_way: str, held: str
+) -> None:
+    """A local output path (an absolute path or a ``file://`` URI) is no object store: its
+    clash is a path that cannot be both a file and a folder."""
+    blocker = tmp_path / in_the_way
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("in the way")
+    out = (tmp_path / "out").as_uri() if as_uri else str(tmp_path / "out")
+    definition = make_definition(
+        (PROGRAMS / "behave.py").as_uri(),
+        output_path=out,
+        document={"OutputDataConfig": {"S3OutputPath": out}},
+    )
+    executor = LocalExecutor()
+    executor.submit(make_request(tmp_path / "job", definition, {"model": "m"}))
+    done = collect(executor)[-1]
+    executor.close()
+    assert isinstance(done, Finished) and done.status is TrainingJobStatus.FAILED
+    assert done.failure_reason == (
+        f"could not write the model artifacts to {out}: {out}/job/output/model.tar.gz: "
+        f"{held.format(out=out)} exists, and a local path cannot be both a file and a folder"
+    )
+    assert blocker.read_text() == "in the way"

@@ -194,21 +194,33 @@ class ObjectClash(OSError):
 def object_clash(path: str, uri: str) -> str | None:
     """Why the object ``uri`` cannot be written to the local file ``path`` (the object
     store keeps ``s3://b/k`` as the file ``b/k``, so ``k`` cannot be an object and a
-    prefix at once): ``path`` is a folder, or a folder it needs is a file. None if it can."""
+    prefix at once; a local ``uri`` is a file): ``path`` is a folder, or a folder it needs
+    is a file. None if it can."""
     if os.path.isdir(path):
         inside = next((os.path.join(r, f) for r, _, fs in os.walk(path) for f in sorted(fs)), None)
         held = uri.rstrip("/") + "/" + os.path.relpath(inside, path) if inside else uri + "/"
         return clash_message(uri, held)
     held = object_in_the_way(os.path.dirname(path), uri.rsplit("/", 1)[0])
-    return None if held is None else clash_message(uri, f"the object {held}")
+    if held is None:
+        return None
+    return clash_message(uri, f"the {'object' if _in_object_store(uri) else 'file'} {held}")
 
 
 def clash_message(uri: str, held: str) -> str:
-    """Why ``uri`` cannot be written: ``held`` (what exists) is in its way."""
-    return (
-        f"{uri}: {held} exists, and a key cannot be both an object and a prefix in "
-        "tunelab's local object store"
-    )
+    """Why ``uri`` cannot be written: ``held`` (what exists) is in its way. Worded for
+    where ``uri`` is: tunelab's local object store (``s3://``) or a local path."""
+    if _in_object_store(uri):
+        return (
+            f"{uri}: {held} exists, and a key cannot be both an object and a prefix in "
+            "tunelab's local object store"
+        )
+    return f"{uri}: {held} exists, and a local path cannot be both a file and a folder"
+
+
+def _in_object_store(uri: str) -> bool:
+    """A local file of ``uri`` is in tunelab's local object store (else a local path or
+    a ``file://`` URI): an ``s3://`` URI checked for clashes is the store's."""
+    return uri.startswith("s3://")
 
 
 def object_in_the_way(folder: str, uri: str) -> str | None:
