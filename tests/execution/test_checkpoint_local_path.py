@@ -18,6 +18,7 @@ from tunelab.domain.errors import Violation
 from tunelab.domain.request import parse_tuning_job
 from tunelab.domain.training_request import parse_training_job_request
 from tunelab.execution.base import Finished
+from tunelab.execution.job_dir import JobLayout, shared_checkpoint_dir
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.preflight import check_launchable, launch_problems
 from tunelab.execution.storage import DataPlane
@@ -43,9 +44,18 @@ REFUSED = [
     "/opt/ml/logs",
     "/opt/ml/hosts/algo-2",
     "/opt/ml/checkpoints/../model",
+    "//opt/ml",  # POSIX keeps a leading // in normpath: it still names /opt/ml
+    "//opt/ml/input",
+    "//opt/ml/model/",
     "relative/ck",
 ]
-TAKEN = ["/opt/ml/checkpoints", "/opt/ml/checkpoints/", "/opt/ml/ck/deep", "/opt/ml/inputs"]
+TAKEN = [
+    "/opt/ml/checkpoints",
+    "/opt/ml/checkpoints/",
+    "/opt/ml/ck/deep",
+    "/opt/ml/inputs",
+    "//opt/ml/checkpoints",
+]
 
 
 def _definition(local_path: str, tmp_path: Path) -> Any:
@@ -82,6 +92,20 @@ def test_the_message_names_the_folder_and_the_rule(tmp_path: Path) -> None:
         "config files and data channels" + SAFETY
     )
     assert message("relative/ck") == "'relative/ck' must be an absolute path"
+    assert message("//opt/ml/input") == (
+        "'//opt/ml/input' is the folder of the job's config files and data channels" + SAFETY
+    )
+
+
+def test_a_local_path_starting_with_two_slashes_is_under_the_job_directory(
+    tmp_path: Path,
+) -> None:
+    """``//opt/ml/ck`` is ``/opt/ml/ck``: re-rooted at the job directory like it, not a
+    folder of this machine shared by every job that names it."""
+    definition = _definition("//opt/ml/ck", tmp_path)
+    assert shared_checkpoint_dir(definition) is None
+    layout = JobLayout.for_request(make_request(tmp_path / "job", definition))
+    assert layout.checkpoint_dir == str(tmp_path / "job" / "ck")
 
 
 def test_create_training_job_and_tuning_job_definitions_are_refused(tmp_path: Path) -> None:

@@ -189,7 +189,7 @@ def test_a_local_path_outside_opt_ml_holding_someone_elses_files_is_refused(
     reason = (
         f"{mine} holds {mine / 'notes.txt'}, which tunelab did not put there: a training job "
         "starts with only its own checkpoints in that directory, so tunelab would delete it; "
-        "name a new or empty directory, or one under /opt/ml/"
+        "name a new or empty directory, or one under /opt/ml/ such as /opt/ml/checkpoints"
     )
     assert launch_problems(definition, "TrainingJobDefinition", executor._data) == [
         Violation("TrainingJobDefinition.CheckpointConfig.LocalPath", reason)

@@ -195,5 +195,6 @@ def not_a_checkpoint_dir(local_dir: str, held: str) -> str:
     return (
         f"{local_dir} holds {held}, which tunelab did not put "
         "there: a training job starts with only its own checkpoints in that directory, so "
-        "tunelab would delete it; name a new or empty directory, or one under /opt/ml/"
+        "tunelab would delete it; name a new or empty directory, or one under /opt/ml/ "
+        "such as /opt/ml/checkpoints"
     )

@@ -61,13 +61,20 @@ RESERVED_FOLDERS = {
 checkpoints, and what: the container contract's and tunelab's own."""
 
 
+def normalized_local_path(local_path: str) -> str:
+    """``CheckpointConfig.LocalPath`` in one spelling: ``os.path.normpath``, and a leading
+    ``//`` (which POSIX's normpath keeps) as ``/``, so ``//opt/ml/x`` is ``/opt/ml/x``."""
+    local = os.path.normpath(local_path)
+    return "/" + local.lstrip("/") if local.startswith("//") else local
+
+
 def local_path_problem(local_path: str) -> str | None:
     """Why ``CheckpointConfig.LocalPath`` ``local_path`` cannot be a checkpoint folder, or
     None: it must be absolute and neither ``/opt/ml`` itself nor one of
     :data:`RESERVED_FOLDERS` or a path inside one (restoring checkpoints empties the
     checkpoint folder of what ``S3Uri`` does not hold, and syncing uploads all it holds).
     ``/opt/ml/checkpoints`` (the default) and other new folders under ``/opt/ml`` are fine."""
-    local = os.path.normpath(local_path)
+    local = normalized_local_path(local_path)
     if not os.path.isabs(local):
         return f"{local_path!r} must be an absolute path"
     if not (local + "/").startswith(_CONTAINER_ROOT):
@@ -97,7 +104,7 @@ def shared_checkpoint_dir(definition: TrainingJobDefinition) -> str | None:
     spec = definition.checkpoint
     if spec is None or not spec.local_path:
         return None
-    local = os.path.normpath(spec.local_path)
+    local = normalized_local_path(spec.local_path)
     if (local + "/").startswith(_CONTAINER_ROOT) or not os.path.isabs(local):
         return None
     return local
@@ -122,7 +129,7 @@ class JobLayout:
             problem = local_path_problem(spec.local_path)
             if problem is not None:  # a job stored before the rule was checked at create time
                 raise LaunchError(f"CheckpointConfig.LocalPath {problem}")
-            local = os.path.normpath(spec.local_path)
+            local = normalized_local_path(spec.local_path)
             if (local + "/").startswith(_CONTAINER_ROOT):
                 checkpoint = os.path.join(root, local[len(_CONTAINER_ROOT) :])
             else:
