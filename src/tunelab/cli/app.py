@@ -163,4 +163,8 @@ import tunelab.cli.spot_commands as _spot  # noqa: E402, F401  (registers spot)
 from tunelab.cli import serve_commands  # noqa: E402, F401  (registers serve, access-keys)
 
 if __name__ == "__main__":
-    main()
+    # python -m tunelab.cli.app: the command modules registered their commands on the
+    # module tunelab.cli.app, not on this __main__ copy of it: run that one
+    from tunelab.cli.launch import main as launch
+
+    launch()
