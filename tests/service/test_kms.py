@@ -83,3 +83,15 @@ def test_another_master_key_cannot_add_keys(tmp_path: Path) -> None:
     with pytest.raises(SecretError):
         other.create("more")
     assert [k.alias for k in KeyStore(tmp_path).list()] == ["alias/models"]  # nothing added
+
+
+def test_every_stored_key_is_checked_and_the_failing_one_named(tmp_path: Path) -> None:
+    right = SecretBox(Fernet.generate_key(), "first")
+    KeyStore(tmp_path, box=right).create("models")
+    stray = KeyStore(tmp_path / "stray", box=SecretBox(Fernet.generate_key(), "another"))
+    made = stray.create("stray")  # a key made with another master key, moved in
+    for folder in ("keys", "aliases"):
+        for path in (tmp_path / "stray" / "kms" / folder).iterdir():
+            path.rename(tmp_path / "kms" / folder / path.name)
+    with pytest.raises(SecretError, match=rf"^KMS key alias/stray \(.*{made.key_id}\.json\): "):
+        KeyStore(tmp_path, box=right).check_master_key()

@@ -2,10 +2,15 @@
 
 Every job command works on the local store, or with ``--endpoint URL`` (or
 ``TUNELAB_ENDPOINT``) on a running ``tunelab serve``. Exit codes: 0 success
-(``run``: the tuning job Completed), 1 the tuning job Failed or was Stopped, 2
-bad input (the message names the field and the rule), 3 a job that does not
-exist or is busy, 4 the server refused the credentials, 5 the server could not be
-reached, 130 interrupted.
+(``run``: the tuning job Completed), 1 the tuning job Failed or was Stopped (or an
+error without a code of its own, e.g. a server's ``InternalFailure``), 2
+bad input or configuration (the message names the field and the rule; a master key,
+``TUNELAB_MASTER_KEY`` or ``master.key``, that is invalid or cannot decrypt the stored
+secrets), 3 a job that does not exist or is busy, 4 the server refused the credentials,
+5 the server could not be reached, 130 interrupted by Ctrl-C (``run``/``resume``: the
+first stops the tuning job, a second leaves it unfinished), 143 ended by SIGTERM
+(``run``/``resume`` leave the tuning job unfinished). ``tunelab resume`` continues a job
+left unfinished.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typer.core import TyperGroup
 
 from tunelab.cli.backend import LocalBackend, RemoteBackend
 from tunelab.domain.errors import TunelabError
+from tunelab.service.secrets import SecretError
 
 
 def _help_as_paragraphs(command: Any) -> None:
@@ -105,9 +111,14 @@ def local_destination(destination: str) -> Path:
 
 @contextmanager
 def errors_as_exit_codes() -> Iterator[None]:
+    """Tunelab errors as a message and the exit code of ``EXIT_CODES`` (1 for others);
+    a master key error is a configuration error: exit 2."""
     try:
         yield
     except TunelabError as error:
+        if isinstance(error, SecretError):  # the master key is invalid or not the secrets' one
+            err.print(ERROR, f": {error.message}", highlight=False, sep="")
+            raise typer.Exit(2) from None
         err.print(ERROR, f" ({error.code}): {error.message}", highlight=False, sep="")
         raise typer.Exit(EXIT_CODES.get(error.code, 1)) from None
 

@@ -16,6 +16,7 @@ from tunelab.cli.app import (
     out,
 )
 from tunelab.cli.render import short_time
+from tunelab.cli.stored_secrets import check_master_key
 
 kms_app = typer.Typer(help="Keys for OutputDataConfig.KmsKeyId (encrypted artifacts).")
 app.add_typer(kms_app, name="kms")
@@ -36,8 +37,10 @@ def _keys():  # the key store of the configured home
 def create_key(
     name: Annotated[str, typer.Argument(help="The key's alias: KmsKeyId alias/NAME names it.")],
 ) -> None:
-    """Create a 256-bit AES key (stored encrypted with the master key)."""
+    """Create a 256-bit AES key, stored encrypted with the master key (refused when that
+    key cannot decrypt the secrets already stored)."""
     with errors_as_exit_codes():
+        check_master_key()
         key = _keys().create(name)
     out.print(f"KeyId: {key.key_id}", highlight=False, soft_wrap=True)
     out.print(f"KeyArn: {key.arn}", highlight=False, soft_wrap=True)

@@ -18,6 +18,7 @@ from tunelab.cli.app import (
     out,
 )
 from tunelab.cli.render import short_time
+from tunelab.cli.stored_secrets import home_access_keys
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -29,20 +30,6 @@ keys_app = typer.Typer(help="API credentials for `tunelab serve` (SigV4, as AWS 
 app.add_typer(keys_app, name="access-keys")
 
 
-def _open():
-    from tunelab.execution.clock import SystemClock
-    from tunelab.service.access_keys import AccessKeyService
-    from tunelab.service.secrets import SecretBox
-    from tunelab.service.settings import Settings
-    from tunelab.store.sql.store import SqlStore
-
-    settings = Settings.from_env()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    store = SqlStore(settings.database_url)
-    keys = AccessKeyService(store, SecretBox.for_home(settings.home), SystemClock())
-    return settings, store, keys
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -52,11 +39,13 @@ def serve(
     ] = False,
 ) -> None:
     """Serve SageMaker's API (boto3, the AWS CLI and the SageMaker SDK work against
-    it) and run every tuning job in the background."""
+    it) and run every tuning job in the background.
+
+    Refuses (exit 2) a master key, TUNELAB_MASTER_KEY or $TUNELAB_HOME/master.key, that
+    cannot decrypt every secret already stored (access keys and KMS keys)."""
     from tunelab.api.app import create_app
     from tunelab.api.auth import Authenticator
     from tunelab.api.server import build_services, is_loopback, run_server
-    from tunelab.service.dataplane import key_store
 
     if no_auth and not is_loopback(host):
         err.print(
@@ -71,30 +60,26 @@ def serve(
     if unavailable:  # said before the scheduler resumes any tuning job
         err.print(ERROR, f": --port: cannot listen on {host}:{port}: {unavailable}", sep="")
         raise typer.Exit(2)
-    with errors_as_exit_codes():
-        settings, store, keys = _open()
-        try:
-            keys.check_master_key()  # a wrong TUNELAB_MASTER_KEY: refused here, not per call
-            key_store(settings).check_master_key()
-            authenticate = None if no_auth else Authenticator(keys)
-            if authenticate is not None and not keys.list():
-                err.print(
-                    WARNING,
-                    ": no access keys yet; create one with `tunelab access-keys create`",
-                    highlight=False,
-                    sep="",
-                )
-            services = build_services(settings, store)
-            app_ = create_app(services, authenticate, console_routes_for(services, keys, no_auth))
+    # a wrong TUNELAB_MASTER_KEY is refused here, not request by request
+    with errors_as_exit_codes(), home_access_keys(verify_master_key=True) as opened:
+        settings, store, keys = opened
+        authenticate = None if no_auth else Authenticator(keys)
+        if authenticate is not None and not keys.list():
             err.print(
-                f"tunelab serving on http://{host}:{port} (console: /console/) "
-                f"({'no authentication' if no_auth else 'SigV4 authentication'}); "
-                f"data in {settings.home}",
+                WARNING,
+                ": no access keys yet; create one with `tunelab access-keys create`",
                 highlight=False,
+                sep="",
             )
-            run_server(app_, host, port)
-        finally:
-            store.close()
+        services = build_services(settings, store)
+        app_ = create_app(services, authenticate, console_routes_for(services, keys, no_auth))
+        err.print(
+            f"tunelab serving on http://{host}:{port} (console: /console/) "
+            f"({'no authentication' if no_auth else 'SigV4 authentication'}); "
+            f"data in {settings.home}",
+            highlight=False,
+        )
+        run_server(app_, host, port)
 
 
 def _cannot_listen(host: str, port: int) -> str | None:
@@ -155,7 +140,10 @@ def create_key(
         str, typer.Option(help="full, read-only, or operation names separated by commas.")
     ] = "full",
 ) -> None:
-    """Create an access key; its secret is printed once."""
+    """Create an access key; its secret is printed once.
+
+    Refused (exit 2) when the master key, TUNELAB_MASTER_KEY or $TUNELAB_HOME/master.key,
+    cannot decrypt every secret already stored (access keys and KMS keys)."""
     from tunelab.api.policy import Policy, PolicyError
 
     try:
@@ -163,12 +151,8 @@ def create_key(
     except PolicyError as error:
         err.print(ERROR, f": --policy: {error}", highlight=False, sep="")
         raise typer.Exit(2) from None
-    with errors_as_exit_codes():
-        _, store, keys = _open()
-        try:
-            key, secret = keys.create(str(parsed), access_key_id, secret_access_key)
-        finally:
-            store.close()
+    with errors_as_exit_codes(), home_access_keys(verify_master_key=True) as (_, _, keys):
+        key, secret = keys.create(str(parsed), access_key_id, secret_access_key)
     out.print(f"AWS_ACCESS_KEY_ID={key.access_key_id}", highlight=False)
     out.print(f"AWS_SECRET_ACCESS_KEY={secret}", highlight=False)
     err.print(f"policy: {key.policy} (the secret is not shown again)", highlight=False)
@@ -177,12 +161,8 @@ def create_key(
 @keys_app.command("list")
 def list_keys() -> None:
     """List access keys and their policies (never their secrets)."""
-    with errors_as_exit_codes():
-        _, store, keys = _open()
-        try:
-            found = keys.list()
-        finally:
-            store.close()
+    with errors_as_exit_codes(), home_access_keys() as (_, _, keys):
+        found = keys.list()
     for key in found:
         out.print(
             f"{key.access_key_id}  {key.policy}  {short_time(key.creation_time)}", highlight=False
@@ -195,12 +175,8 @@ def list_keys() -> None:
 def delete_key(access_key_id: Annotated[str, typer.Argument(help="The key to delete.")]) -> None:
     """Delete an access key; requests signed with it are refused within 5 seconds (a
     server keeps a verified key that long)."""
-    with errors_as_exit_codes():
-        _, store, keys = _open()
-        try:
-            keys.delete(access_key_id)
-        finally:
-            store.close()
+    with errors_as_exit_codes(), home_access_keys() as (_, _, keys):
+        keys.delete(access_key_id)
     out.print(f"deleted {access_key_id}", highlight=False)
 
 

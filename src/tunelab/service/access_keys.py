@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from tunelab.domain.errors import ResourceNotFound
 from tunelab.execution.clock import Clock
-from tunelab.service.secrets import SecretBox, generate_access_key
+from tunelab.service.kms import KeyStore
+from tunelab.service.secrets import SecretBox, SecretError, generate_access_key
 from tunelab.store.base import Store
 from tunelab.store.sql.registry import StoredAccessKey
 
@@ -38,11 +39,13 @@ class AccessKeyService:
         return AccessKey(key_id, policy, stored.creation_time), secret
 
     def check_master_key(self) -> None:
-        """``SecretError`` when the master key cannot decrypt the stored keys' secrets
-        (it is not the one they were made with); nothing when there are none."""
-        stored = self.store.access_keys.list()
-        if stored:
-            self.box.decrypt(stored[0].encrypted_secret)
+        """``SecretError`` naming the first stored key whose secret the master key cannot
+        decrypt (it is not the one the secret was made with); nothing when there are none."""
+        for stored in self.store.access_keys.list():
+            try:
+                self.box.decrypt(stored.encrypted_secret)
+            except SecretError as error:
+                raise SecretError(f"access key {stored.access_key_id}: {error.message}") from None
 
     def list(self) -> list[AccessKey]:
         return [
@@ -65,3 +68,13 @@ class AccessKeyService:
         if stored is None:
             raise ResourceNotFound(f"Access key '{access_key_id}' does not exist")
         return AccessKey(stored.access_key_id, stored.policy, stored.creation_time)
+
+
+def check_master_key_decrypts_all(access_keys: AccessKeyService, kms_keys: KeyStore) -> None:
+    """``SecretError`` unless the master key decrypts every secret stored in the home: the
+    access keys' secrets and the KMS keys' material (nothing stored: any valid key does).
+    Every command that stores a secret calls it first: a secret stored with another master
+    key would leave no key that decrypts them all, and ``tunelab serve`` refuses to start
+    then. ``access_keys`` and ``kms_keys`` must hold the same master key."""
+    access_keys.check_master_key()
+    kms_keys.check_master_key()

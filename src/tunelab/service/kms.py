@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tunelab.domain.errors import ResourceInUse, ResourceNotFound, ValidationError
-from tunelab.service.secrets import SecretBox
+from tunelab.service.secrets import SecretBox, SecretError
 
 _ALIAS = re.compile(r"[A-Za-z0-9/_-]{1,250}")
 _KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -60,11 +60,15 @@ class KeyStore:
         return self._box
 
     def check_master_key(self) -> None:
-        """``SecretError`` when the master key cannot decrypt the stored keys (it is not
-        the one they were made with); nothing when there are none."""
-        keys = self.list()
-        if keys:
-            self.data_key(keys[0].key_id)
+        """``SecretError`` naming the first stored key that the master key cannot decrypt
+        (it is not the one the key was made with); nothing when there are none."""
+        folder = self.root / "keys"
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            record = json.loads(path.read_text())
+            try:
+                self.box.decrypt(record["EncryptedKey"])
+            except SecretError as error:
+                raise SecretError(f"KMS key {record['Alias']} ({path}): {error.message}") from None
 
     def create(self, name: str) -> KmsKey:
         """A new key with the alias ``alias/<name>`` (``ResourceInUse`` if taken;
