@@ -38,3 +38,15 @@ def test_every_help_works_and_lists_commands_in_flowing_sentences(tmp_path: Path
         first_paragraph = " ".join(doc.split("\n\n")[0].split())
         lines = [" ".join(line.strip("│ ").split()) for line in listing.stdout.splitlines()]
         assert f"{words[-1]} {first_paragraph}" in lines, (words, listing.stdout)
+
+
+def test_run_help_says_what_ctrl_c_and_sigterm_do(tmp_path: Path) -> None:
+    env = {"TUNELAB_HOME": str(tmp_path / "home"), "COLUMNS": "250"}
+    text = " ".join(CliRunner().invoke(app, ["run", "--help"], env=env).stdout.split())
+    assert "Ctrl-C stops the tuning job (its training jobs get SIGTERM, then SIGKILL" in text
+    assert (
+        "A second Ctrl-C, or SIGTERM, ends this command at once (exit 130, or 143) and "
+        "leaves the job unfinished (with --endpoint, to the server): `tunelab resume NAME` "
+        "continues it."
+    ) in text
+    assert "leaves it running" not in text

@@ -2,7 +2,8 @@
 run a tuning job to the end with a progress bar, and continue an interrupted one.
 
 Exit codes as :mod:`tunelab.cli.app` lists them: ``run`` and ``resume`` exit 0 when
-the tuning job Completed, 1 when it Failed or was Stopped, 130 when interrupted.
+the tuning job Completed, 1 when it Failed or was Stopped, 130 after Ctrl-C, 143 after
+SIGTERM.
 """
 
 from __future__ import annotations
@@ -77,7 +78,11 @@ def run(
 
     Locally the job runs in this process: running the same file again resumes it
     if it was interrupted. With --endpoint the server runs it and this follows.
-    Ctrl-C stops the tuning job (a second Ctrl-C leaves it running)."""
+
+    Ctrl-C stops the tuning job (its training jobs get SIGTERM, then SIGKILL after
+    the grace period). A second Ctrl-C, or SIGTERM, ends this command at once (exit
+    130, or 143) and leaves the job unfinished (with --endpoint, to the server):
+    `tunelab resume NAME` continues it."""
     with backend(endpoint) as target:
         name, resumed = target.create(load_job_file(job_file))
         _follow(target, name, as_json, quiet, f"Resuming tuning job {name}" if resumed else None)
@@ -88,7 +93,9 @@ def resume(
     name: JobName, as_json: AsJson = False, quiet: Quiet = False, endpoint: Endpoint = None
 ) -> None:
     """Continue a tuning job whose process was interrupted (or follow one the
-    server runs)."""
+    server runs).
+
+    Ctrl-C and SIGTERM act as they do in `tunelab run`."""
     with backend(endpoint) as target:
         _follow(target, name, as_json, quiet)
 
