@@ -5,8 +5,8 @@ the completion criteria in this order: ``TargetObjectiveMetricValue``,
 ``MaxNumberOfTrainingJobsNotImproving`` (BestObjectiveNotImproving),
 ``CompleteOnConvergence`` (:class:`ConvergenceWatch`), ``MaxRuntimeInSeconds``; then
 the failure limit: when the first training jobs all failed (:func:`failure_limit`),
-the tuning job will fail. Once none of its training jobs runs,
-:func:`terminal_snapshot` tells whether the job ended and how
+the tuning job will fail (not with Grid, which runs every combination). Once none of
+its training jobs runs, :func:`terminal_snapshot` tells whether the job ended and how
 (:func:`final_status`), and why it failed (:func:`failure_reason`).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from tunelab.domain.enums import TuningJobStatus
+from tunelab.domain.enums import StrategyType, TuningJobStatus
 from tunelab.domain.errors import ConflictError
 from tunelab.domain.progress import ImprovementTracker
 from tunelab.domain.trial import TrainingJob
@@ -74,10 +74,14 @@ def next_wait(job: TuningJob, started_at: float, poll_interval: float, clock: Cl
     return wait
 
 
-def failure_limit(spec: TuningJobSpec) -> int:
+def failure_limit(spec: TuningJobSpec) -> int | None:
     """How many training jobs must fail, before any succeeds, for the tuning job to
     fail: ``max(3, MaxParallelTrainingJobs)``, capped at ``MaxNumberOfTrainingJobs``
-    (at 3 when that is unset)."""
+    (at 3 when that is unset). None for Grid: it runs every combination it promised
+    (a value that crashes the program does not cancel the others), and fails only when
+    none gave the objective."""
+    if spec.strategy is StrategyType.GRID:
+        return None
     budget = spec.max_jobs or 3
     return min(budget, max(3, spec.limits.max_parallel_training_jobs))
 
@@ -104,7 +108,8 @@ def finishing(
         return Finishing("the strategy's model detected convergence (CompleteOnConvergence)")
     if limits.max_runtime_seconds and now - started_at >= limits.max_runtime_seconds:
         return Finishing(f"MaxRuntimeInSeconds ({limits.max_runtime_seconds} s) reached")
-    if tracker.succeeded == 0 and tracker.failed >= failure_limit(job.spec):
+    limit = failure_limit(job.spec)
+    if limit is not None and tracker.succeeded == 0 and tracker.failed >= limit:
         return Finishing(f"the first {tracker.failed} training jobs failed", failed=True)
     return None
 
