@@ -20,6 +20,7 @@ from tunelab.execution.base import (
     StatusChanged,
 )
 from tunelab.orchestrator.attempts import never_launched, next_attempt
+from tunelab.orchestrator.stopping_jobs import ran_full_course
 from tunelab.orchestrator.trials import LiveTrial
 
 
@@ -44,7 +45,8 @@ def apply_executor_events(
     tracker: ImprovementTracker,
 ) -> Polled:
     """Apply the events, in order, to the trials in ``live`` (others are ignored).
-    A job that ended leaves ``live`` and its final objective goes to ``tracker``."""
+    A job that ended leaves ``live`` and its final objective goes to ``tracker``
+    (judged when it ran its full course)."""
     polled = Polled()
     for event in executor_events:
         trial = live.get(event.name)
@@ -64,7 +66,7 @@ def apply_executor_events(
                 polled.relaunch.append(trial)
             else:
                 polled.events.append(trial.on_finished(event))
-                tracker.add(trial.job.final_objective_value)
+                tracker.add(trial.job.final_objective_value, judged=ran_full_course(trial.job))
                 del live[event.name]
         polled.changed[event.name] = trial.job
     return polled

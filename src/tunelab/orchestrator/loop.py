@@ -153,12 +153,12 @@ class TuningLoop:
         new = self._suggest(now) if self._may_launch() else []
         terminal = self._terminal_status(changed)
         writes = TickWrites(changed, points, new, self.strategy if events or new else None)
-        converged_at = self._convergence.detected_at
+        converged_at, streak = self._convergence.detected_at, self.tracker.streak
         try:
-            self.job = commit_tick(self.store, self.job, writes, terminal, converged_at)
+            self.job = commit_tick(self.store, self.job, writes, terminal, converged_at, streak)
         except ConflictError:  # the tuning job changed meanwhile (a stop request)
             self.job = self.store.get_tuning_job(self.job.name)
-            self.job = commit_tick(self.store, self.job, writes, None, converged_at)
+            self.job = commit_tick(self.store, self.job, writes, None, converged_at, streak)
         for trial in self._relaunches.take(now):
             self._launch(trial)
         for name in stops:

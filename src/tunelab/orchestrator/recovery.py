@@ -43,6 +43,7 @@ from tunelab.orchestrator.stoppers import (
     problem_for,
     report_cap,
 )
+from tunelab.orchestrator.stopping_jobs import ran_full_course
 from tunelab.orchestrator.trials import LiveTrial
 from tunelab.stopping.base import EarlyStopper
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
@@ -93,7 +94,7 @@ def recover(
     jobs = list(iterate_training_jobs(store, TrainingJobQuery(job.name, sort_by="CreationTime")))
     finished = sorted((j for j in jobs if j.status.is_terminal), key=lambda j: j.end_time or 0)
     for done in finished:
-        tracker.add(done.final_objective_value)
+        tracker.add(done.final_objective_value, judged=ran_full_course(done))
     now = clock.now()
     relaunch: list[LiveTrial] = []
     stopped: list[TrainingJob] = []
@@ -105,12 +106,12 @@ def recover(
         if not going_on:
             message = "Stopped with its tuning job" if broken is None else f"Stopped: {broken}"
             stopped.append(_stopped(store, spec, unfinished, now, message))
-            tracker.add(stopped[-1].final_objective_value)
+            tracker.add(stopped[-1].final_objective_value, judged=ran_full_course(stopped[-1]))
             continue
         if unfinished.status is TrainingJobStatus.STOPPING:  # an early stop was decided
             message = "Stopped (its stop was decided before tunelab was interrupted)"
             stopped.append(_stopped(store, spec, unfinished, now, message))
-            tracker.add(stopped[-1].final_objective_value)
+            tracker.add(stopped[-1].final_objective_value, judged=ran_full_course(stopped[-1]))
             continue
         if unfinished.pid is not None:
             unfinished = _restarted(unfinished, now)

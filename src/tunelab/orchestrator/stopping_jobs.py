@@ -7,6 +7,8 @@
   job was stopped or completed).
 - :class:`StopRequests`: the stop requests a running loop receives, here or through
   the store; a stop of the tuning job is written to the store (:func:`store_stopping`).
+- :func:`ran_full_course`: whether an ended job was stopped by none of these before
+  its end, so that ``BestObjectiveNotImproving`` judges it (:mod:`tunelab.domain.progress`).
 
 The status history of a job stopped by :func:`apply_stops` says why
 (:func:`~tunelab.orchestrator.stoppers.decided_message` of the rule's reason, or
@@ -25,7 +27,12 @@ from tunelab.domain.trial import TrainingJob
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
-from tunelab.orchestrator.stoppers import REQUESTED, decided_message, ran_full_resource
+from tunelab.orchestrator.stoppers import (
+    REQUESTED,
+    decided_message,
+    ran_full_resource,
+    stop_reason,
+)
 from tunelab.orchestrator.trials import LiveTrial
 from tunelab.stopping.base import Decision
 from tunelab.store.base import Store
@@ -66,6 +73,18 @@ def apply_stops(
             stops.append(name)
         changed[name] = trial.job
     return stops, stopped_early
+
+
+def ran_full_course(job: TrainingJob) -> bool:
+    """Whether an ended training job ran its full course: anything but a job tunelab
+    stopped (an early-stopping rule, a ``StopTrainingJob`` request, the tuning job's
+    stop or completion), unless the stop was Hyperband's at ``MaxResource``. A job
+    stopped by its own ``StoppingCondition`` ran its course."""
+    stopped = job.status is TrainingJobStatus.STOPPED
+    if not stopped or job.secondary_status is not SecondaryStatus.STOPPED:
+        return True
+    reason = stop_reason(job)
+    return reason is not None and ran_full_resource(reason)
 
 
 def stop_running(

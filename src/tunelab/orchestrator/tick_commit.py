@@ -1,9 +1,10 @@
 """One tick of the tuning loop written to the store in ONE transaction.
 
 The loop commits everything a tick decided (training job snapshots, metric points,
-new training jobs, the strategy's state, the tuning job's terminal snapshot or its
-convergence time) before it signals or starts any process, so a crash loses no
-decision and acts on none twice (see :mod:`tunelab.orchestrator.loop`).
+new training jobs, the strategy's state, the tuning job's terminal snapshot, or its
+convergence time and its count of training jobs not improving) before it signals or
+starts any process, so a crash loses no decision and acts on none twice (see
+:mod:`tunelab.orchestrator.loop`).
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ def commit_tick(
     writes: TickWrites,
     terminal: TuningJob | None,
     converged_at: float | None,
+    jobs_not_improving: int | None = None,
 ) -> TuningJob:
     """Write ``writes`` and, for tuning job ``job``, its ``terminal`` snapshot, or else
-    ``converged_at`` as its convergence time when it has none yet, in one transaction.
-    Returns the tuning job as stored (``job`` when it was not written). Raises
-    ``ConflictError`` when the tuning job changed meanwhile: nothing is written."""
+    ``converged_at`` as its convergence time when it has none yet and
+    ``jobs_not_improving`` (the loop's count, read by Describe) when it changed, in one
+    transaction. Returns the tuning job as stored (``job`` when it was not written).
+    Raises ``ConflictError`` when the tuning job changed meanwhile: nothing is written."""
     with store.batch() as batch:
         for training_job in writes.changed.values():
             batch.put_training_job(training_job)
@@ -55,6 +58,18 @@ def commit_tick(
             batch.save_strategy_state(job.name, writes.strategy.state())
         if terminal is not None:
             job = batch.put_tuning_job(terminal)
-        elif converged_at is not None and job.convergence_detected_time is None:
-            job = batch.put_tuning_job(job.evolve(convergence_detected_time=converged_at))
+        elif changes := _progress_changes(job, converged_at, jobs_not_improving):
+            job = batch.put_tuning_job(job.evolve(**changes))
     return job
+
+
+def _progress_changes(
+    job: TuningJob, converged_at: float | None, jobs_not_improving: int | None
+) -> dict[str, float | int]:
+    """The tuning job's fields to update while it runs (none: no write)."""
+    changes: dict[str, float | int] = {}
+    if converged_at is not None and job.convergence_detected_time is None:
+        changes["convergence_detected_time"] = converged_at
+    if jobs_not_improving is not None and jobs_not_improving != job.jobs_not_improving:
+        changes["jobs_not_improving"] = jobs_not_improving
+    return changes

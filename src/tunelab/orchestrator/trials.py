@@ -75,7 +75,9 @@ class LiveTrial:
         return points, reports
 
     def on_finished(self, event: Finished) -> TrialEvent:
-        """Close the attempt: status, final objective, objective status, reason."""
+        """Close the attempt: status, final objective, objective status, reason. A job
+        without an objective value has ObjectiveStatus Failed (not evaluated); only one
+        that ended by itself gets a FailureReason saying so, not one tunelab stopped."""
         value = self.latest_objective if event.status is not TrainingJobStatus.FAILED else None
         reason = event.failure_reason
         if value is not None and not math.isfinite(value):  # diverged: it cannot win
@@ -87,7 +89,8 @@ class LiveTrial:
         objective_status = (
             ObjectiveStatus.SUCCEEDED if value is not None else ObjectiveStatus.FAILED
         )
-        if value is None and event.status is not TrainingJobStatus.FAILED and reason is None:
+        ended_itself = event.status is TrainingJobStatus.COMPLETED
+        if value is None and ended_itself and reason is None:
             reason = self.missing_objective_reason()
         job = self.job.transition(event.secondary, event.time, reason or "")
         self.job = job.evolve(
