@@ -4,6 +4,7 @@ knows about the wire format."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,8 @@ from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import attempt_log_path, training_job_dir
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.preflight import check_launchable
-from tunelab.orchestrator.lease import holder_is_dead
+from tunelab.orchestrator.following import follow
+from tunelab.orchestrator.lease import LeaseKeeper, holder_is_dead
 from tunelab.orchestrator.loop import LoopSettings, TuningLoop
 from tunelab.orchestrator.progress import Progress
 from tunelab.service.algorithms import AlgorithmService
@@ -70,6 +72,9 @@ class TuningService:
         self.clock = clock or SystemClock()
         self.algorithms = AlgorithmService(store, self.clock)
         self._loop: TuningLoop | None = None
+        self._created: set[str] = set()
+        """Tuning jobs :meth:`create_or_resume` created here (:meth:`run` may follow them)."""
+        self._stop_requested = False
 
     # -- create -------------------------------------------------------------------
 
@@ -130,9 +135,12 @@ class TuningService:
 
     def create_or_resume(self, document: Mapping[str, Any]) -> tuple[TuningJob, bool]:
         """Create the job; if a job of that name exists with the very same request
-        and has not ended, return it instead (True: it is being resumed)."""
+        and has not ended, return it instead (True: it is being resumed). A new job's
+        lease is taken for this process at once, so that a server on the same store
+        (whose scheduler adopts the jobs no live process holds) leaves it to
+        :meth:`run`; should the server take it first, :meth:`run` follows it there."""
         try:
-            return self.create(document), False
+            job = self.create(document)
         except ResourceInUse:
             existing = self.store.get_tuning_job(document["HyperParameterTuningJobName"])
             if dict(existing.spec.document) != self.prepared(document):
@@ -143,15 +151,42 @@ class TuningService:
                     "give the new job another HyperParameterTuningJobName"
                 ) from None
             return existing, True
+        self._created.add(job.name)
+        # a server may take it between the insert and now: run() then follows it
+        with contextlib.suppress(ConflictError):
+            LeaseKeeper(self.store, job.name, self.clock, LoopSettings.lease_ttl).acquire()
+        return job, False
 
     # -- run --------------------------------------------------------------------------
 
     def run(self, name: str, on_progress: Callable[[Progress], None] | None = None) -> TuningJob:
         """Drive the tuning job in this process until it ends (resuming it if it
-        was interrupted). ``ConflictError`` if another live process runs it."""
+        was interrupted). ``ConflictError`` if another live process runs it, unless
+        :meth:`create_or_resume` created it here: then it is followed where it runs (a
+        stop asked for with :meth:`request_stop` is passed on), and run here should that
+        process go away first."""
         job = self.store.get_tuning_job(name)
         if job.status.is_terminal:
             raise ConflictError(f"Tuning job '{job.name}' has ended ({job.status})")
+        while True:
+            try:
+                return self._run_here(job, on_progress)
+            except ConflictError:
+                if job.name not in self._created:
+                    raise
+            poll = self.settings.poll_interval
+            followed = follow(self.store, self.clock, job.name, on_progress, self._stopping, poll)
+            if followed is not None:
+                return followed
+
+    def _stopping(self) -> bool:
+        """Whether :meth:`request_stop` was called."""
+        return self._stop_requested
+
+    def _run_here(
+        self, job: TuningJob, on_progress: Callable[[Progress], None] | None
+    ) -> TuningJob:
+        """Drive the job with a loop in this process (``ConflictError`` as in :meth:`run`)."""
         if uses_linear_algebra(job.spec):
             limit_math_threads()
         executor = LocalExecutor(
@@ -164,6 +199,8 @@ class TuningService:
         )
         settings = LoopSettings(str(self.settings.jobs_root), self.settings.poll_interval)
         self._loop = TuningLoop(self.store, executor, self.clock, job.name, settings, on_progress)
+        if self._stop_requested:  # asked while following the process that ran it
+            self._loop.request_stop()
         try:
             return self._loop.run()
         finally:
@@ -171,8 +208,9 @@ class TuningService:
             executor.close()
 
     def request_stop(self) -> None:
-        """Ask the loop running in this process to stop its job (signal-safe: only
-        sets a flag the loop reads at its next tick)."""
+        """Ask the loop running in this process (or the process :meth:`run` follows) to
+        stop its job (signal-safe: only sets flags read at the next tick or poll)."""
+        self._stop_requested = True
         if self._loop is not None:
             self._loop.request_stop()
 
@@ -182,16 +220,22 @@ class TuningService:
         return self.store.get_tuning_job(name)
 
     def describe(self, name: str) -> TuningJobDescription:
-        """``DescribeHyperParameterTuningJob``'s facts, from one read of the store."""
+        """``DescribeHyperParameterTuningJob``'s facts, from one read of the store. The
+        count of training jobs not improving is the one the tuning loop stores as it
+        goes (it alone knows which jobs ran their full course); a job no loop of this
+        version ran yet has it counted here from every ended job."""
         found = self.store.tuning_job_overview(name)
-        tracker = ImprovementTracker(found.job.spec.objective_type)
-        for _, value in found.ended:
-            tracker.add(value)
+        not_improving = found.job.jobs_not_improving
+        if not_improving is None:
+            tracker = ImprovementTracker(found.job.spec.objective_type)
+            for _, value in found.ended:
+                tracker.add(value)
+            not_improving = tracker.streak
         return TuningJobDescription(
             job=found.job,
             counters=found.counters,
             best=found.best,
-            jobs_not_improving=tracker.streak,
+            jobs_not_improving=not_improving,
             last_modified_time=found.last_modified_time,
             overall_best=self._overall_best(found.job, found.best),
         )
