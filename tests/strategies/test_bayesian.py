@@ -233,6 +233,20 @@ def test_convergence_signal() -> None:
     assert strategy.converged(threshold=0.0) is False or gain == 0.0
 
 
+def test_convergence_does_not_depend_on_where_the_metric_is_zero() -> None:
+    """A loss whose optimum is 0 converges like the same loss shifted by 1: near 0, 1% of
+    |best| is no amount, so the spread of the results sets the scale. (It used to run
+    its whole budget: 60 of 60 jobs where the +1 shift stopped after 8.)"""
+    runs = {}
+    for offset in (0.0, 1.0):
+        strategy = _create(_problem((None, SQUARE)), seed=2)
+        _run(strategy, lambda p, offset=offset: offset + 20 * _bowl(p), initial_points(2))
+        young = strategy.converged()
+        _run(strategy, lambda p, offset=offset: offset + 20 * _bowl(p), 12)
+        runs[offset] = (young, strategy.converged())
+    assert runs == {0.0: (False, True), 1.0: (False, True)}
+
+
 def test_state_round_trip_with_jobs_in_flight() -> None:
     problem = _problem(("a", SQUARE), ("b", SQUARE))
     original = _create(problem, seed=5)

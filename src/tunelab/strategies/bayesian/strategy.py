@@ -51,6 +51,7 @@ from tunelab.strategies.bayesian.transform import OutputTransform
 
 STATE_VERSION = 1
 CONVERGENCE_THRESHOLD = 0.01
+"""``CompleteOnConvergence``: 1% (see :meth:`BayesianStrategy.converged`)."""
 
 
 class BayesianStrategy:
@@ -120,12 +121,17 @@ class BayesianStrategy:
 
     # -- suggestions --------------------------------------------------------------------
 
-    def _targets(self) -> Targets | None:
+    def _values(self) -> np.ndarray:
+        """Every finite result so far in internal units (minimized: ``sign * value``)."""
         sign = -1.0 if self._problem.objective_type is ObjectiveType.MAXIMIZE else 1.0
-        values = np.array(
+        return np.array(
             [sign * v for h in self._history.definitions for _, v in h.observations
              if v is not None]
         )  # fmt: skip
+
+    def _targets(self) -> Targets | None:
+        sign = -1.0 if self._problem.objective_type is ObjectiveType.MAXIMIZE else 1.0
+        values = self._values()
         if len(values) == 0:
             return None
         transform = OutputTransform(values)
@@ -198,15 +204,26 @@ class BayesianStrategy:
         )
 
     def converged(self, threshold: float = CONVERGENCE_THRESHOLD) -> bool:
-        """SageMaker's ``CompleteOnConvergence`` signal: True when the model expects no
-        configuration to improve on the best value by more than ``threshold`` (1%) of
-        ``|best|``; False while :meth:`expected_improvement` is None. With a best value
-        of exactly 0, only an expected improvement of 0 counts as converged. Pure."""
+        """SageMaker's ``CompleteOnConvergence`` signal ("no significant improvement, 1%
+        or less"): True when the model expects no configuration to improve on the best
+        value by more than ``threshold`` (1%) of the larger of ``|best|`` and the spread
+        of the results so far (:func:`_spread`: a standard deviation that a diverged job
+        does not inflate). The spread keeps the rule meaningful when the best value is
+        near 0 (a loss or error whose optimum is 0), where 1% of ``|best|`` is no amount
+        at all; when ``|best|`` exceeds the spread, 1% of it rules as before. False while
+        :meth:`expected_improvement` is None. Pure."""
         gain = self.expected_improvement()
         targets = self._targets()
         if gain is None or targets is None:
             return False
-        return gain <= threshold * abs(targets.best_raw)
+        return gain <= threshold * max(abs(targets.best_raw), _spread(self._values()))
+
+
+def _spread(values: np.ndarray) -> float:
+    """Interquartile range / 1.349 (the standard deviation of a normal sample); the
+    standard deviation when most values are equal."""
+    q1, q3 = np.percentile(values, [25, 75])
+    return float(q3 - q1) / 1.349 if q3 > q1 else float(np.std(values))
 
 
 def _floats(theta: np.ndarray | None) -> list[float] | None:
