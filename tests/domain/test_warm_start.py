@@ -69,3 +69,18 @@ def test_values_are_read_in_the_child_space_clipped_or_left_out() -> None:
         ("c", {"lr": 0.001, "kernel": "linear", "depth": 4}, None, TrainingJobStatus.FAILED),
     ]
     assert all(e.is_final for e in events)
+
+
+def test_a_discrete_value_the_child_no_longer_offers_is_left_out_not_clipped() -> None:
+    """An integer outside the child's narrower range is no configuration the child could
+    run: clipping it to the bound would mark the bound as evaluated (never run then)."""
+    parent = parse_tuning_job(make_document()).definitions[0]
+    child = SearchSpace((IntegerRange("depth", 1, 4), CategoricalRange("kernel", ("rbf",))))
+    jobs = [
+        job("wide", {"depth": "7", "kernel": "rbf", "lr": "0.01"}, 0.5),
+        job("inside", {"depth": "4", "kernel": "rbf", "lr": "0.01"}, 0.6),
+    ]
+    events = parent_events(child, parent, jobs)
+    assert [(e.trial_id, dict(e.params)) for e in events] == [
+        ("inside", {"depth": 4, "kernel": "rbf"})
+    ]

@@ -227,3 +227,142 @@ def test_identical_data_and_algorithm_changes_only_the_listed_members(
     service.validate(child(StoppingCondition={"MaxRuntimeInSeconds": 30}))
     del kept["EnableNetworkIsolation"]  # (whether this machine can isolate is another rule)
     service.validate(child("TransferLearning", **kept))
+
+
+def test_a_parent_is_listed_once(service: TuningService) -> None:
+    """Listing a parent twice (in any case) would feed and count its jobs twice."""
+    parent(service)
+    assert refusals(service, child(parents=("parent-1", "PARENT-1"))) == [
+        f"{PARENTS}[1].HyperParameterTuningJobName: 'PARENT-1' is already "
+        "ParentHyperParameterTuningJobs[0] (names ignore case); list each parent once"
+    ]
+
+
+def test_the_objective_keeps_its_direction(service: TuningService) -> None:
+    parent(service)
+    request = child()
+    request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"] = (
+        "Maximize"
+    )
+    assert refusals(service, request) == [
+        f"{PARENTS}[0].HyperParameterTuningJobName: 'parent-1' minimizes 'loss'; a warm start "
+        "child optimizes the same objective (MetricName and Type), so it may not maximize it"
+    ]
+
+
+def test_a_local_data_folder_is_the_same_with_or_without_its_trailing_slash(
+    service: TuningService, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.csv").write_text("1,2\n")
+
+    def channel(uri: str) -> list[dict]:
+        source = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}
+        return [{"ChannelName": "train", "DataSource": source}]
+
+    request = document(
+        name="parent-1",
+        max_jobs=2,
+        StaticHyperParameters={"seconds_per_epoch": "0", "epochs": "2"},
+        InputDataConfig=channel(data.as_uri() + "/"),
+    )
+    service.run(service.create(request).name)
+    service.validate(child(InputDataConfig=channel(data.as_uri())))
+    service.validate(child(InputDataConfig=channel(str(data))))
+    other = tmp_path / "data2"
+    other.mkdir()
+    (other / "train.csv").write_text("1,2\n")
+    assert refusals(service, child(InputDataConfig=channel(other.as_uri()))) == [
+        f"{PARENTS}[0].HyperParameterTuningJobName: IdenticalDataAndAlgorithm needs the input "
+        "data of 'parent-1'; use TransferLearning for new data"
+    ]
+
+
+SIX = {
+    "CategoricalParameterRanges": [
+        {"Name": "x", "Values": ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6"]}
+    ]
+}
+
+
+def discrete(request: dict, strategy: str, max_jobs: int | None) -> dict:
+    config = request["HyperParameterTuningJobConfig"]
+    config["Strategy"] = strategy
+    config["ParameterRanges"] = copy.deepcopy(SIX)
+    if max_jobs is None:
+        del config["ResourceLimits"]["MaxNumberOfTrainingJobs"]
+    else:
+        config["ResourceLimits"]["MaxNumberOfTrainingJobs"] = max_jobs
+    return request
+
+
+def discrete_parent(service: TuningService, strategy: str, max_jobs: int | None) -> set[str]:
+    request = document(
+        name="parent-1",
+        max_jobs=1,
+        StaticHyperParameters={"seconds_per_epoch": "0", "epochs": "1"},
+    )
+    service.run(service.create(discrete(request, strategy, max_jobs)).name)
+    return {j.tuned_hyperparameters["x"] for j in service.training_jobs_of("parent-1")}
+
+
+def tried_by(service: TuningService, name: str) -> list[str]:
+    return [j.tuned_hyperparameters["x"] for j in service.training_jobs_of(name)]
+
+
+def test_a_random_child_runs_only_what_its_parents_left_untried(
+    service: TuningService,
+) -> None:
+    """README: Random never runs a configuration twice; with a warm start that counts the
+    parents' configurations (same RandomSeed as the parent, as `tunelab clone
+    --warm-start` writes it)."""
+    evaluated = discrete_parent(service, "Random", 4)
+    assert len(evaluated) == 4
+    job = service.create(discrete(child(), "Random", 2))
+    assert service.run(job.name).status is TuningJobStatus.COMPLETED
+    ran = tried_by(service, job.name)
+    assert len(ran) == 2 and not evaluated & set(ran)
+
+
+@pytest.mark.parametrize("strategy", ["Random", "Bayesian"])
+def test_random_and_bayesian_need_enough_untried_combinations(
+    service: TuningService, strategy: str
+) -> None:
+    discrete_parent(service, "Random", 4)
+    path = "HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs"
+    assert refusals(service, discrete(child(), strategy, 3)) == [
+        f"{path}: the parent jobs already evaluated 4 of the 6 combinations of the "
+        f"hyperparameter ranges, and the {strategy} strategy never runs one twice: the 2 left "
+        "are fewer than MaxNumberOfTrainingJobs (3); lower it to at most 2 or provide "
+        "additional ranges"
+    ]
+    service.validate(discrete(child(), strategy, 2))
+
+
+def test_a_child_of_a_finished_grid_is_refused_before_it_runs_nothing(
+    service: TuningService,
+) -> None:
+    """A Bayesian child of parents that tried every combination used to be accepted, run
+    no job and end Failed blaming the training program."""
+    discrete_parent(service, "Grid", None)
+    path = "HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs"
+    assert refusals(service, discrete(child(), "Bayesian", 3)) == [
+        f"{path}: the parent jobs already evaluated 6 of the 6 combinations of the "
+        "hyperparameter ranges, and the Bayesian strategy never runs one twice: none is left "
+        "to run; provide additional ranges"
+    ]
+    assert refusals(service, discrete(child(), "Grid", None)) == [
+        "HyperParameterTuningJobConfig.ParameterRanges.CategoricalParameterRanges: the parent "
+        "jobs already evaluated 6 of the 6 combinations of the hyperparameter ranges, and the "
+        "Grid strategy never runs one twice: no grid point is left to run; add values to the "
+        "ranges, or leave out WarmStartConfig to run the whole grid again"
+    ]
+
+
+def test_a_grid_child_runs_the_grid_points_its_parents_did_not(service: TuningService) -> None:
+    evaluated = discrete_parent(service, "Random", 4)
+    job = service.create(discrete(child(), "Grid", None))
+    assert service.run(job.name).status is TuningJobStatus.COMPLETED
+    ran = tried_by(service, job.name)
+    assert sorted(ran) == sorted({"0.1", "0.2", "0.3", "0.4", "0.5", "0.6"} - evaluated)

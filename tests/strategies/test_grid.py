@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from tunelab.domain.enums import ObjectiveType
+from tunelab.domain.enums import ObjectiveType, TrainingJobStatus
 from tunelab.domain.search_space import (
     CategoricalRange,
     ContinuousRange,
     IntegerRange,
     SearchSpace,
 )
-from tunelab.domain.trial import Suggestion
+from tunelab.domain.trial import Suggestion, TrialEvent
 from tunelab.strategies.base import DefinitionSpace, TuningProblem
 from tunelab.strategies.grid import GridStrategy
 
@@ -117,3 +117,46 @@ def test_continuous_ranges_are_refused_with_their_names() -> None:
     space = SearchSpace((ContinuousRange("eta", 0.1, 0.5), CategoricalRange("c", ("a",))))
     with pytest.raises(ValueError, match=r"'xgb' has continuous ranges \['eta'\]"):
         _grid(_problem(("xgb", space)))
+
+
+def _evaluated(*configs: dict[str, str], definition: str | None = None) -> list[TrialEvent]:
+    """Finished jobs of another tuning job (a warm start's parent), as observed."""
+    return [
+        TrialEvent(f"parent-{i}", definition, c, TrainingJobStatus.COMPLETED, 1.0, is_final=True)
+        for i, c in enumerate(configs)
+    ]
+
+
+def test_warm_start_runs_only_the_grid_points_its_parents_did_not_evaluate() -> None:
+    problem = _problem((None, TWO_BY_THREE))
+    strategy = _grid(problem)
+    strategy.observe(
+        _evaluated(
+            {"booster": "gbtree", "depth": "3"},
+            {"booster": "dart", "depth": "6"},
+            {"booster": "xgb", "depth": "6"},  # not in this grid: ignored
+        )
+    )
+    first = strategy.suggest(2)
+    assert [tuple(s.params.values()) for s in first] == [("gbtree", "6"), ("gbtree", "9")]
+    state = json.loads(json.dumps(strategy.state()))
+    restored = GridStrategy.restore(problem, state)
+    rest = [tuple(s.params.values()) for s in restored.suggest(10)]
+    assert rest == [("dart", "3"), ("dart", "9")]
+    assert [tuple(s.params.values()) for s in strategy.suggest(10)] == rest
+    assert restored.suggest(1) == []
+
+
+def test_observing_its_own_grid_points_changes_nothing() -> None:
+    problem = _problem(("svm", PAIR), ("xgb", TWO_BY_THREE))
+    strategy, reference = _grid(problem), _grid(problem)
+    issued = strategy.suggest(3)
+    strategy.observe(
+        [
+            TrialEvent(
+                f"t{i}", s.definition_name, s.params, TrainingJobStatus.COMPLETED, 0.5, None, True
+            )
+            for i, s in enumerate(issued)
+        ]
+    )
+    assert issued + strategy.suggest(10) == reference.suggest(20)

@@ -12,13 +12,14 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from tunelab.domain.enums import ObjectiveType, ScalingType
+from tunelab.domain.enums import ObjectiveType, ScalingType, TrainingJobStatus
 from tunelab.domain.search_space import (
     CategoricalRange,
     ContinuousRange,
     IntegerRange,
     SearchSpace,
 )
+from tunelab.domain.trial import Suggestion, TrialEvent
 from tunelab.strategies.base import DefinitionSpace, TuningProblem
 from tunelab.strategies.random import RandomStrategy
 
@@ -173,3 +174,49 @@ def test_restore_refuses_states_that_do_not_fit() -> None:
     bad = {**state, "issued": [{"definition": "only", "configs": [["w", 1]]}]}
     with pytest.raises(ValueError, match="not in the space"):
         RandomStrategy.restore(problem, bad)
+
+
+def _parent_events(suggestions: list[Suggestion], failed: int = 0) -> list[TrialEvent]:
+    """A warm-start parent's finished jobs as the orchestrator feeds them: no definition
+    name, final; the first ``failed`` of them Failed without a value."""
+    return [
+        TrialEvent(
+            f"parent-{i}",
+            None,
+            s.params,
+            TrainingJobStatus.FAILED if i < failed else TrainingJobStatus.COMPLETED,
+            None if i < failed else float(i),
+            is_final=True,
+        )
+        for i, s in enumerate(suggestions)
+    ]
+
+
+def test_warm_start_skips_the_discrete_configurations_its_parents_evaluated() -> None:
+    """README: Random runs no configuration twice; with a warm start that counts the
+    parents' (failed ones too, as the Bayesian strategy does). Same seed as the parent,
+    as ``tunelab clone --warm-start`` writes it."""
+    problem = _problem(("only", SIX))
+    parent = _strategy(problem, seed=5).suggest(4)
+    child = _strategy(problem, seed=5)
+    child.observe(_parent_events(parent, failed=1))
+    rest = child.suggest(6)
+    assert len(rest) == 2
+    assert {tuple(s.params.items()) for s in rest}.isdisjoint(
+        tuple(s.params.items()) for s in parent
+    )
+    assert child.suggest(1) == []
+
+
+def test_warm_start_with_the_parents_seed_does_not_replay_their_continuous_draws() -> None:
+    space = SearchSpace((ContinuousRange("x", 0.0, 1.0), IntegerRange("n", 1, 50)))
+    problem = _problem((None, space))
+    parent = _strategy(problem, seed=3).suggest(5)
+    child = _strategy(problem, seed=3)
+    child.observe(_parent_events(parent))
+    first = child.suggest(2)
+    assert {tuple(s.params.items()) for s in first}.isdisjoint(
+        tuple(s.params.items()) for s in parent
+    )
+    restored = RandomStrategy.restore(problem, child.state())
+    assert restored.suggest(4) == child.suggest(4)

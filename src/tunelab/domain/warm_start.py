@@ -1,38 +1,44 @@
 """Warm start: SageMaker's rules for a tuning job that starts from parent tuning
-jobs, and how a parent's training job becomes an observation of the child.
+jobs (how a parent's training job becomes an observation of the child:
+:mod:`.warm_start_events`, re-exported here).
 
 Rules (SageMaker's developer guide and API reference): at most 5 parents (the
-model), each in a terminal state, with a single training job definition; the
-child optimizes the same objective metric; the set of hyperparameter names
-(static and tuned) is the same; a hyperparameter tuned in both keeps its type;
-at most 10 changes, counting a tuned hyperparameter made static (a categorical
-range counts its number of values) and a changed static value;
+model), each listed once and in a terminal state, with a single training job
+definition; the child optimizes the same objective (metric and ``Type``); the set of
+hyperparameter names (static and tuned) is the same; a hyperparameter tuned in both
+keeps its type; at most 10 changes, counting a tuned hyperparameter made static (a
+categorical range counts its number of values) and a changed static value;
 ``IdenticalDataAndAlgorithm`` also keeps the training image (or algorithm) and
-the input data, and changes only the members of :data:`MAY_CHANGE` (with the
-ranges, objective and definition name, compared by the other rules): the members of
-:data:`KEPT` must be those of each parent's definition. Parents of parents are not
-used. The parents' training jobs and
-the child's count together against the training-job quota.
+the input data (a local folder compares equal with or without its trailing ``/``; an
+``s3://`` prefix as written), and changes only the members of :data:`MAY_CHANGE` (with
+the ranges, objective and definition name, compared by the other rules): the members
+of :data:`KEPT` must be those of each parent's definition. Parents of parents are not
+used. The parents' training jobs and the child's count together against the
+training-job quota.
+
+Random, Bayesian and Grid never run a configuration the parents evaluated, so in a
+discrete space (tunelab's rule, after SageMaker's "enough combinations"): Random and
+Bayesian need at least ``MaxNumberOfTrainingJobs`` combinations the parents left
+untried, and Grid (which runs the untried grid points) at least one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import posixpath
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
 
 from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER, TrainingJobDefinition
-from tunelab.domain.enums import TrainingJobStatus, WarmStartType
+from tunelab.domain.enums import StrategyType, WarmStartType
 from tunelab.domain.errors import Violation
-from tunelab.domain.paths import definition_path
-from tunelab.domain.search_space import (
-    CategoricalRange,
-    ContinuousRange,
-    IntegerRange,
-    ParamValue,
-    SearchSpace,
-)
-from tunelab.domain.trial import TrainingJob, TrialEvent
+from tunelab.domain.paths import CONFIG, definition_path, ranges_path
+from tunelab.domain.search_space import CategoricalRange, ContinuousRange, IntegerRange
+from tunelab.domain.trial import TrainingJob
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
+from tunelab.domain.warm_start_events import evaluated_configurations, parent_events
+
+__all__ = ["MAX_CHANGES", "Parent", "check_parents", "parent_events"]
 
 MAX_CHANGES = 10
 PATH = "WarmStartConfig.ParentHyperParameterTuningJobs"
@@ -60,13 +66,18 @@ KEPT: tuple[tuple[str, object], ...] = (
 """The other members of a definition, each with the value its absence means."""
 
 
+SKIPS_EVALUATED = (StrategyType.RANDOM, StrategyType.BAYESIAN, StrategyType.GRID)
+"""Strategies that never run a configuration a parent evaluated."""
+
+
 @dataclass(frozen=True)
 class Parent:
-    """A parent tuning job as the rules need it: the job and how many training
-    jobs it launched."""
+    """A parent tuning job as the rules need it: the job, how many training jobs it
+    launched, and those training jobs (their configurations count as evaluated)."""
 
     job: TuningJob
     training_jobs: int
+    jobs: tuple[TrainingJob, ...] = ()
 
 
 def check_parents(
@@ -82,8 +93,19 @@ def _check(
     assert spec.warm_start is not None
     child = spec.definitions[0]
     total = 0
+    listed: dict[str, int] = {}
+    usable: list[Parent] = []
     for index, (name, parent) in enumerate(zip(spec.warm_start.parents, parents, strict=True)):
         where = f"{PATH}[{index}].HyperParameterTuningJobName"
+        key = (name if parent is None else parent.job.name).lower()
+        if key in listed:
+            yield Violation(
+                where,
+                f"'{name}' is already ParentHyperParameterTuningJobs[{listed[key]}] (names "
+                "ignore case); list each parent once",
+            )
+            continue
+        listed[key] = index
         if parent is None:
             yield Violation(where, f"tuning job '{name}' does not exist")
             continue
@@ -102,9 +124,11 @@ def _check(
                 "definitions; warm start needs parents with a single one",
             )
             continue
+        usable.append(parent)
         yield from _compare(where, job.name, job.spec.definitions[0], child, spec.warm_start.type)
         if spec.warm_start.type is WarmStartType.IDENTICAL_DATA_AND_ALGORITHM:
             yield from _kept(definition_path(spec, 0), job.name, job.spec.definitions[0], child)
+    yield from _combinations_left(spec, usable)
     limit = spec.max_jobs or 0
     if total + limit > max_training_jobs:
         yield Violation(
@@ -134,6 +158,13 @@ def _compare(
             where,
             f"'{name}' optimizes '{theirs.metric_name}'; a warm start child must optimize the "
             f"same objective metric, not '{mine.metric_name}'",
+        )
+    elif mine is not None and theirs is not None and mine.type != theirs.type:
+        yield Violation(
+            where,
+            f"'{name}' {theirs.type.lower()}s '{theirs.metric_name}'; a warm start child "
+            f"optimizes the same objective (MetricName and Type), so it may not "
+            f"{mine.type.lower()} it",
         )
     added, dropped = _names(child) - _names(parent), _names(parent) - _names(child)
     if added or dropped:
@@ -176,12 +207,63 @@ def _compare(
                 "IdenticalDataAndAlgorithm needs the training image (or "
                 f"algorithm) of '{name}'; use TransferLearning to change it",
             )
-        if {(c.name, c.uri) for c in parent.channels} != {(c.name, c.uri) for c in child.channels}:
+        if _data(parent) != _data(child):
             yield Violation(
                 where,
                 f"IdenticalDataAndAlgorithm needs the input data of '{name}'; "
                 "use TransferLearning for new data",
             )
+
+
+def _data(definition: TrainingJobDefinition) -> set[tuple[str, str]]:
+    return {(c.name, _data_location(c.uri)) for c in definition.channels}
+
+
+def _data_location(uri: str) -> str:
+    """The data a channel URI names, for comparing a child's data with its parents':
+    an ``s3://`` prefix as written (``train`` also matches ``train2/``: it is another
+    prefix than ``train/``); a local folder (path or ``file:`` URI) normalized, so
+    ``file:///d/train/``, ``file:///d/train`` and ``/d/train`` are the same."""
+    if uri.startswith("s3://"):
+        return uri
+    parsed = urlparse(uri)
+    path = unquote(parsed.path) if parsed.scheme == "file" else uri
+    return posixpath.normpath(path) if path else uri
+
+
+def _combinations_left(spec: TuningJobSpec, parents: Sequence[Parent]) -> Iterator[Violation]:
+    """Random, Bayesian and Grid skip what the parents evaluated: in a discrete space
+    enough combinations must be left (see the module doc)."""
+    space = spec.definitions[0].search_space
+    cardinality = space.cardinality
+    if spec.strategy not in SKIPS_EVALUATED or cardinality is None or not parents:
+        return
+    tried: set[tuple[object, ...]] = set()
+    for parent in parents:
+        events = parent_events(space, parent.job.spec.definitions[0], parent.jobs)
+        tried |= evaluated_configurations(space, events)
+    left = cardinality - len(tried)
+    evaluated = (
+        f"the parent jobs already evaluated {len(tried)} of the {cardinality} combinations "
+        f"of the hyperparameter ranges, and the {spec.strategy} strategy never runs one twice"
+    )
+    if spec.strategy is StrategyType.GRID:
+        if left == 0:
+            yield Violation(
+                f"{ranges_path(spec, 0)}.CategoricalParameterRanges",
+                f"{evaluated}: no grid point is left to run; add values to the ranges, or "
+                "leave out WarmStartConfig to run the whole grid again",
+            )
+        return
+    wanted = spec.limits.max_number_of_training_jobs or 0
+    if left < wanted:
+        rest = (
+            f"the {left} left are fewer than MaxNumberOfTrainingJobs ({wanted}); lower it "
+            f"to at most {left} or provide additional ranges"
+            if left
+            else "none is left to run; provide additional ranges"
+        )
+        yield Violation(f"{CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs", f"{evaluated}: {rest}")
 
 
 def _kept(
@@ -203,49 +285,3 @@ def _kind(r: object) -> str:
         IntegerRange: "integer",
         CategoricalRange: "categorical",
     }[type(r)]
-
-
-def parent_events(
-    child: SearchSpace, parent_definition: TrainingJobDefinition, jobs: Sequence[TrainingJob]
-) -> list[TrialEvent]:
-    """The parent's finished training jobs as final events in the child's space:
-    values come from the job's tuned or static hyperparameters; numbers outside a
-    child range are clipped to it; a job whose categorical value the child no longer
-    offers is left out."""
-    events = []
-    for job in jobs:
-        if not job.status.is_terminal:
-            continue
-        values: Mapping[str, str] = {
-            **parent_definition.static_hyperparameters,
-            **job.tuned_hyperparameters,
-        }
-        params = _in_space(child, values)
-        if params is None:
-            continue
-        status = job.status if job.final_objective_value is not None else TrainingJobStatus.FAILED
-        events.append(
-            TrialEvent(job.name, None, params, status, job.final_objective_value, is_final=True)
-        )
-    return events
-
-
-def _in_space(space: SearchSpace, values: Mapping[str, str]) -> dict[str, ParamValue] | None:
-    params: dict[str, ParamValue] = {}
-    for r in space.ranges:
-        text = values.get(r.name)
-        if text is None:
-            return None
-        try:
-            value = r.parse(text)
-        except ValueError:
-            return None
-        if isinstance(r, CategoricalRange):
-            if value not in r.values:
-                return None
-        elif isinstance(r, IntegerRange):
-            value = min(max(int(value), r.min_value), r.max_value)
-        else:
-            value = min(max(float(value), r.min_value), r.max_value)
-        params[r.name] = value
-    return params

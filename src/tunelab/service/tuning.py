@@ -115,11 +115,13 @@ class TuningService:
         return autotune(resolved, self.settings.quotas.max_training_jobs)
 
     def _parent(self, name: str) -> Parent | None:
+        """A warm-start parent with its training jobs, or None when it does not exist."""
         try:
             job = self.store.get_tuning_job(name)
         except ResourceNotFound:
             return None
-        return Parent(job, self.store.counters(job.name).total)
+        jobs = tuple(iterate_training_jobs(self.store, TrainingJobQuery(job.name)))
+        return Parent(job, self.store.counters(job.name).total, jobs)
 
     def create(self, document: Mapping[str, Any], created_by: str | None = None) -> TuningJob:
         """Validate and store the job InProgress; a refused request stores nothing.

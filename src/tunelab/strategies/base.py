@@ -83,6 +83,19 @@ class ConvergenceSignal(Protocol):
     def converged(self) -> bool: ...
 
 
+def event_definition(problem: TuningProblem, event: TrialEvent) -> int | None:
+    """Index of the definition an event belongs to: the one it names (when its
+    hyperparameter names are that definition's); for an event naming no definition of
+    ``problem`` (a warm-start parent's), the only definition with its hyperparameter
+    names. None when there is no such definition."""
+    names = set(event.params)
+    for i, d in enumerate(problem.definitions):
+        if d.name == event.definition_name:
+            return i if names == set(d.space.names) else None
+    matches = [i for i, d in enumerate(problem.definitions) if names == set(d.space.names)]
+    return matches[0] if len(matches) == 1 else None
+
+
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """The generator's state as JSON-compatible data."""
     return dict(rng.bit_generator.state)

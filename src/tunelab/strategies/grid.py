@@ -6,9 +6,13 @@ Contract:
   (lexicographic, the last range varies fastest).
 - Definitions are interleaved round robin: A#0, B#0, A#1, B#1, ...; when one runs
   out the others continue in their order.
+- A configuration observed before the grid reached it (a warm start's parents'
+  jobs, failed ones included) is skipped: it counts as run. Other results are
+  ignored and the generator is not used (the grid is deterministic).
 - After the last configuration ``suggest`` returns ``[]`` (exhausted).
-- Results are ignored and the generator is not used (the grid is deterministic).
-- ``state()`` is ``{"version": 1, "position": <suggestions issued>, "sizes": [...]}``.
+- ``state()`` is ``{"version": 1, "position": <grid points passed, issued or
+  skipped>, "sizes": [...]}``, plus ``"skip"`` (per definition, the observed
+  configurations still ahead) when there are any.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from typing import Any, Self
 
 import numpy as np
 
-from tunelab.domain.search_space import ParamValue
+from tunelab.domain.search_space import CategoricalRange, IntegerRange, ParamValue, SearchSpace
 from tunelab.domain.trial import Suggestion, TrialEvent
-from tunelab.strategies.base import StrategyState, TuningProblem
+from tunelab.strategies.base import StrategyState, TuningProblem, event_definition
 
 STATE_VERSION = 1
+
+Config = tuple[ParamValue, ...]
 
 
 def _round_robin(sizes: Sequence[int]) -> Iterator[int]:
@@ -35,10 +41,29 @@ def _round_robin(sizes: Sequence[int]) -> Iterator[int]:
                 yield i
 
 
+def _grid_index(space: SearchSpace, config: Config) -> int | None:
+    """Position of ``config`` in ``space.grid()``, or None when it is not a grid point."""
+    index = 0
+    for r, value in zip(space.ranges, config, strict=True):
+        if isinstance(r, CategoricalRange) and isinstance(value, str) and value in r.values:
+            offset, size = r.values.index(value), len(r.values)
+        elif isinstance(r, IntegerRange) and type(value) is int and r.contains(value):
+            offset, size = value - r.min_value, r.max_value - r.min_value + 1
+        else:
+            return None
+        index = index * size + offset
+    return index
+
+
 class GridStrategy:
     """Exhaustive search over discrete spaces (see the module doc)."""
 
-    def __init__(self, problem: TuningProblem, position: int = 0) -> None:
+    def __init__(
+        self,
+        problem: TuningProblem,
+        position: int = 0,
+        skip: Mapping[int, Sequence[Config]] | None = None,
+    ) -> None:
         """Raises ValueError when a definition has a continuous range."""
         sizes: list[int] = []
         for d in problem.definitions:
@@ -56,13 +81,14 @@ class GridStrategy:
         self._sizes = sizes
         self._position = position
         self._order = _round_robin(sizes)
-        consumed = [0] * len(sizes)
+        self._consumed = [0] * len(sizes)
         for index in itertools.islice(self._order, position):  # O(position), cheap
-            consumed[index] += 1
+            self._consumed[index] += 1
         self._grids: list[Iterator[dict[str, ParamValue]]] = [
-            itertools.islice(d.space.grid(), consumed[i], None)
+            itertools.islice(d.space.grid(), self._consumed[i], None)
             for i, d in enumerate(problem.definitions)
         ]
+        self._skip: list[set[Config]] = [set((skip or {}).get(i, ())) for i in range(len(sizes))]
 
     @classmethod
     def create(cls, problem: TuningProblem, rng: np.random.Generator) -> Self:
@@ -78,7 +104,8 @@ class GridStrategy:
                 f"unknown GridStrategy state version {state.get('version')!r} "
                 f"(this tunelab reads version {STATE_VERSION})"
             )
-        strategy = cls(problem, int(state["position"]))
+        skip = {i: [tuple(c) for c in configs] for i, configs in enumerate(state.get("skip", []))}
+        strategy = cls(problem, int(state["position"]), skip)
         if "sizes" in state and list(state["sizes"]) != strategy._sizes:
             raise ValueError(
                 f"state was saved for grids of sizes {list(state['sizes'])}, "
@@ -93,14 +120,43 @@ class GridStrategy:
 
     def suggest(self, count: int) -> list[Suggestion]:
         suggestions: list[Suggestion] = []
-        for index in itertools.islice(self._order, max(count, 0)):
+        while len(suggestions) < count:
+            index = next(self._order, None)
+            if index is None:
+                break
             params = next(self._grids[index])
-            suggestions.append(Suggestion(self._problem.definitions[index].name, params))
             self._position += 1
+            self._consumed[index] += 1
+            space = self._problem.definitions[index].space
+            config = tuple(params[name] for name in space.names)
+            if config in self._skip[index]:
+                self._skip[index].discard(config)
+                continue
+            suggestions.append(Suggestion(self._problem.definitions[index].name, params))
         return suggestions
 
     def observe(self, events: Sequence[TrialEvent]) -> None:
-        """Grid search learns nothing from results."""
+        """Grid points the grid has not reached yet are skipped (see the module doc)."""
+        for event in events:
+            index = event_definition(self._problem, event)
+            if index is None:
+                continue
+            space = self._problem.definitions[index].space
+            config = tuple(event.params[name] for name in space.names)
+            at = _grid_index(space, config)
+            if at is not None and at >= self._consumed[index]:
+                self._skip[index].add(config)
 
     def state(self) -> StrategyState:
-        return {"version": STATE_VERSION, "position": self._position, "sizes": list(self._sizes)}
+        state: StrategyState = {
+            "version": STATE_VERSION,
+            "position": self._position,
+            "sizes": list(self._sizes),
+        }
+        if any(self._skip):
+            spaces = [d.space for d in self._problem.definitions]
+            state["skip"] = [
+                [list(c) for c in sorted(skip, key=lambda c: _grid_index(space, c) or 0)]
+                for space, skip in zip(spaces, self._skip, strict=True)
+            ]
+        return state

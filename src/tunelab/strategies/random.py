@@ -9,9 +9,14 @@ Contract:
   next one follows the decoded distribution *conditioned on not being issued yet*
   (sampling without replacement). When all its configurations are issued it is
   exhausted; when every definition is exhausted ``suggest`` returns fewer (or none).
-- Results are ignored; ``observe`` accepts any events.
-- ``state()`` is versioned JSON: the generator state and the issued discrete
-  configurations; ``restore`` continues exactly.
+- Results are ignored, but every observed configuration counts as tried (a warm
+  start's parents, failed jobs included, as the Bayesian strategy counts them): a
+  discrete definition never issues it, and a draw of another definition that equals
+  one exactly is drawn again (a child with its parent's ``RandomSeed`` continues the
+  parent's sequence instead of replaying it). ``observe`` accepts any events.
+- ``state()`` is versioned JSON: the generator state, the issued discrete
+  configurations (observed ones included) and the observed configurations of the
+  other definitions; ``restore`` continues exactly.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from tunelab.strategies.base import (
     DefinitionSpace,
     StrategyState,
     TuningProblem,
+    event_definition,
     rng_from_state,
     rng_state,
 )
@@ -114,6 +120,11 @@ class _Discrete:
                 self._left[self._position[config]] = 0.0
         return self._configs
 
+    def mark_tried(self, config: Config) -> None:
+        """Never issue ``config``: it was evaluated elsewhere (a warm start's parent)."""
+        if config not in self._issued_set:
+            self._issue(config)
+
     def _issue(self, config: Config) -> dict[str, ParamValue]:
         self.issued.append(config)
         self._issued_set.add(config)
@@ -130,6 +141,7 @@ class RandomStrategy:
         problem: TuningProblem,
         rng: np.random.Generator,
         issued: Mapping[int, list[Config]] | None = None,
+        tried: Mapping[int, list[Config]] | None = None,
     ) -> None:
         self._problem = problem
         self._rng = rng
@@ -139,6 +151,13 @@ class RandomStrategy:
             for i, d in enumerate(problem.definitions)
             if d.space.is_discrete
         }
+        self._tried: dict[int, list[Config]] = {
+            i: list((tried or {}).get(i, ()))
+            for i in range(len(problem.definitions))
+            if i not in self._discrete
+        }
+        """Observed configurations of the definitions that are not discrete, in order."""
+        self._tried_sets = {i: set(configs) for i, configs in self._tried.items()}
 
     @classmethod
     def create(cls, problem: TuningProblem, rng: np.random.Generator) -> Self:
@@ -153,16 +172,9 @@ class RandomStrategy:
                 f"unknown RandomStrategy state version {state.get('version')!r} "
                 f"(this tunelab reads version {STATE_VERSION})"
             )
-        issued: dict[int, list[Config]] = {}
-        for entry in state.get("issued", []):
-            index = _definition_index(problem.definitions, entry["definition"])
-            space = problem.definitions[index].space
-            configs = [tuple(c) for c in entry["configs"]]
-            for c in configs:
-                if not space.contains(dict(zip(space.names, c, strict=True))):
-                    raise ValueError(f"issued configuration {list(c)!r} is not in the space")
-            issued[index] = configs
-        return cls(problem, rng_from_state(state["rng"]), issued)
+        issued = _configs_by_definition(problem, state.get("issued", []), "issued")
+        tried = _configs_by_definition(problem, state.get("tried", []), "tried")
+        return cls(problem, rng_from_state(state["rng"]), issued, tried)
 
     def suggest(self, count: int) -> list[Suggestion]:
         suggestions: list[Suggestion] = []
@@ -181,12 +193,37 @@ class RandomStrategy:
             if pick in self._discrete:
                 params = self._discrete[pick].draw(self._rng)
             else:
-                params = definition.space.decode(self._rng.random(definition.space.dimension))
+                params = self._draw_untried(pick)
             suggestions.append(Suggestion(definition.name, params))
         return suggestions
 
+    def _draw_untried(self, index: int) -> dict[str, ParamValue]:
+        """A draw of a definition that is not discrete, drawn again while it equals a
+        tried configuration (each redraw passes at most one of them)."""
+        space = self._problem.definitions[index].space
+        tried = self._tried_sets[index]
+        params = space.decode(self._rng.random(space.dimension))
+        for _ in range(len(tried)):
+            if tuple(params[name] for name in space.names) not in tried:
+                break
+            params = space.decode(self._rng.random(space.dimension))
+        return params
+
     def observe(self, events: Sequence[TrialEvent]) -> None:
-        """Random search learns nothing from results."""
+        """Results are ignored; each event's configuration counts as tried."""
+        for event in events:
+            index = event_definition(self._problem, event)
+            if index is None:
+                continue
+            space = self._problem.definitions[index].space
+            if not space.contains(event.params):
+                continue
+            config = tuple(event.params[name] for name in space.names)
+            if index in self._discrete:
+                self._discrete[index].mark_tried(config)
+            elif config not in self._tried_sets[index]:
+                self._tried[index].append(config)
+                self._tried_sets[index].add(config)
 
     def state(self) -> StrategyState:
         return {
@@ -200,7 +237,32 @@ class RandomStrategy:
                 for i, d in self._discrete.items()
                 if d.issued
             ],
+            **({"tried": self._tried_json()} if any(self._tried.values()) else {}),
         }
+
+    def _tried_json(self) -> list[dict[str, Any]]:
+        return [
+            {"definition": self._problem.definitions[i].name, "configs": [list(c) for c in t]}
+            for i, t in self._tried.items()
+            if t
+        ]
+
+
+def _configs_by_definition(
+    problem: TuningProblem, entries: Sequence[Mapping[str, Any]], what: str
+) -> dict[int, list[Config]]:
+    """A state's ``issued`` or ``tried`` lists by definition index; ValueError for a
+    definition the problem lacks or a configuration outside its space."""
+    found: dict[int, list[Config]] = {}
+    for entry in entries:
+        index = _definition_index(problem.definitions, entry["definition"])
+        space = problem.definitions[index].space
+        configs = [tuple(c) for c in entry["configs"]]
+        for c in configs:
+            if not space.contains(dict(zip(space.names, c, strict=True))):
+                raise ValueError(f"{what} configuration {list(c)!r} is not in the space")
+        found[index] = configs
+    return found
 
 
 def _definition_index(definitions: Sequence[DefinitionSpace], name: str | None) -> int:

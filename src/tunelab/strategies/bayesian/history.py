@@ -23,7 +23,7 @@ from typing import Any
 from tunelab.domain.enums import TrainingJobStatus
 from tunelab.domain.search_space import ParamValue
 from tunelab.domain.trial import TrialEvent
-from tunelab.strategies.base import TuningProblem
+from tunelab.strategies.base import TuningProblem, event_definition
 
 Config = tuple[ParamValue, ...]
 
@@ -51,16 +51,9 @@ class History:
         self.names = [d.space.names for d in problem.definitions]
         self.definitions = [DefinitionHistory() for _ in problem.definitions]
 
-    def definition_of(self, event: TrialEvent) -> int | None:
-        for i, d in enumerate(self.problem.definitions):
-            if d.name == event.definition_name:
-                return i if set(event.params) == set(d.space.names) else None
-        matches = [i for i, names in enumerate(self.names) if set(names) == set(event.params)]
-        return matches[0] if len(matches) == 1 else None
-
     def observe(self, events: Sequence[TrialEvent]) -> None:
         for event in events:
-            index = self.definition_of(event)
+            index = event_definition(self.problem, event)
             if index is None:
                 continue
             history = self.definitions[index]
