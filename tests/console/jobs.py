@@ -6,9 +6,16 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tunelab.domain.enums import ObjectiveStatus, SecondaryStatus, TrainingJobStatus
+from tunelab.domain.enums import (
+    ObjectiveStatus,
+    SecondaryStatus,
+    TrainingJobStatus,
+    TuningJobStatus,
+)
 from tunelab.domain.trial import MetricPoint, StatusTransition, TrainingJob
+from tunelab.execution.contract import training_job_dir
 from tunelab.orchestrator.stoppers import DECIDED
+from tunelab.service.tuning import TuningService
 from tunelab.store.sql.store import SqlStore
 
 
@@ -66,7 +73,7 @@ def add_training_jobs(
 
 
 def write_log(jobs_root: Path, job: TrainingJob, text: str) -> Path:
-    path = jobs_root / (job.tuning_job_name or "_standalone") / job.name / "logs"
+    path = Path(training_job_dir(str(jobs_root), job.tuning_job_name, job.name)) / "logs"
     path.mkdir(parents=True, exist_ok=True)
     log = path / f"attempt-{job.attempt}.log"
     log.write_text(text)
@@ -93,3 +100,37 @@ def add_dense_reports(
     with store.batch() as batch:
         batch.add_metric_points(job.name, points)
     return points
+
+
+GRID = ("0.1", "0.2", "0.3")
+
+
+def finished_grid_job(service: TuningService, runs_log: Path, name: str) -> None:
+    """A Completed Grid tuning job over ``x`` in :data:`GRID` whose training jobs
+    (written straight into the store) evaluated every grid point."""
+    from tests.console.server import request
+
+    document = request(runs_log, name)
+    config = document["HyperParameterTuningJobConfig"]
+    config["Strategy"] = "Grid"
+    del config["RandomSeed"], config["ResourceLimits"]["MaxNumberOfTrainingJobs"]
+    config["ParameterRanges"] = {"CategoricalParameterRanges": [{"Name": "x", "Values": GRID}]}
+    job = service.create(document)
+    with service.store.batch() as batch:
+        for i, x in enumerate(GRID, start=1):
+            batch.add_training_job(
+                TrainingJob(
+                    name=f"{name}-{i:03d}",
+                    tuning_job_name=name,
+                    sequence=i,
+                    definition_name=None,
+                    tuned_hyperparameters={"x": x},
+                    creation_time=1000.0 + i,
+                    status=TrainingJobStatus.COMPLETED,
+                    secondary_status=SecondaryStatus.COMPLETED,
+                    objective_status=ObjectiveStatus.SUCCEEDED,
+                    final_objective_value=(float(x) - 0.3) ** 2,
+                    end_time=1001.0 + i,
+                )
+            )
+        batch.put_tuning_job(job.evolve(status=TuningJobStatus.COMPLETED, end_time=2000.0))

@@ -101,3 +101,32 @@ def test_a_running_attempt_has_no_stream_before_its_launch_is_recorded(tmp_path:
         assert found.stream("logs-launch/algo-1-1700000001") is None
     finally:
         store.close()
+
+
+def test_the_log_of_a_training_job_created_on_its_own_is_where_its_stream_reads_it(
+    tmp_path: Path,
+) -> None:
+    """``TuningService.log_path`` (the CLI's pointer to a training job's log) used to raise
+    TypeError for a ``CreateTrainingJob`` job; it names the file README documents, the
+    one its log stream reads."""
+    from tunelab.cli.backend import LocalBackend
+
+    settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'tunelab.db'}")
+    store = SqlStore(settings.database_url)
+    try:
+        clock = SystemClock()
+        training = TrainingService(store, clock, settings.s3_root, settings)
+        tuning = TuningService(settings, store, clock)
+        job = training.create(jobs.training_job("solo-log"))
+        path = LocalBackend(tuning).log_path("solo-log")
+        assert path == str(
+            settings.jobs_root / "_standalone" / "solo-log" / "logs" / "attempt-1.log"
+        )
+        Path(path).parent.mkdir(parents=True)
+        Path(path).write_text("epoch 1\n")
+        with store.batch() as batch:
+            batch.put_training_job(job.transition(S.TRAINING, 1_700_000_000.0, "Training"))
+        [stream] = TrainingLogs(tuning, training).streams(training.get("solo-log"))
+        assert stream.path == path
+    finally:
+        store.close()

@@ -22,8 +22,6 @@ from tunelab.execution.staging import artifact_dir
 from tunelab.orchestrator.stoppers import stop_reason, stopped_early
 
 TAIL_BYTES = 64 * 1024
-STANDALONE = "_standalone"
-"""The folder of training jobs created on their own (``CreateTrainingJob``)."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ def training_url(name: str, suffix: str = "") -> str:
 
 def job_dir(console: Console, job: TrainingJob) -> str:
     root = str(console.services.settings.jobs_root)
-    return training_job_dir(root, job.tuning_job_name or STANDALONE, job.name)
+    return training_job_dir(root, job.tuning_job_name, job.name)
 
 
 def log_tail(path: str, limit: int = TAIL_BYTES) -> tuple[str, bool]:

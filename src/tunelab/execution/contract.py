@@ -29,8 +29,8 @@ from tunelab.execution.job_dir import (
     input_data_config,
     prepare_job_dir,
     resource_config,
-    training_job_dir,
 )
+from tunelab.execution.job_dir import training_job_dir as folder_of_training_job
 from tunelab.execution.toolkit_env import (
     LOG_LEVEL,
     build_environment,
@@ -49,6 +49,7 @@ __all__ = [
     "LOG_LEVEL",
     "NETWORK_INTERFACE",
     "SINGLE_HOST",
+    "STANDALONE_FOLDER",
     "AlgorithmImages",
     "Host",
     "JobLayout",
@@ -67,6 +68,20 @@ __all__ = [
     "training_job_dir",
     "user_args",
 ]
+
+
+STANDALONE_FOLDER = "_standalone"
+"""The folder, under the jobs root, of the training jobs created on their own
+(``CreateTrainingJob``); no tuning job's name can be it (names start with a letter or
+digit)."""
+
+
+def training_job_dir(jobs_root: str, tuning_job_name: str | None, training_job_name: str) -> str:
+    """Where a training job's directory lives: ``<jobs_root>/<tuning job>/<training job>``,
+    or ``<jobs_root>/_standalone/<training job>`` (:data:`STANDALONE_FOLDER`) for a job
+    created on its own (``tuning_job_name`` None)."""
+    folder = STANDALONE_FOLDER if tuning_job_name is None else tuning_job_name
+    return folder_of_training_job(jobs_root, folder, training_job_name)
 
 
 AlgorithmImages = Callable[[str], str | None]

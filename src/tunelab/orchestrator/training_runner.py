@@ -213,7 +213,7 @@ class TrainingRunner:
                 training_job_arn=training_job_arn(job.name, self.region, self.account),
                 definition=definition,
                 hyperparameters=dict(definition.static_hyperparameters),
-                job_dir=training_job_dir(self.jobs_root, "_standalone", job.name),
+                job_dir=training_job_dir(self.jobs_root, None, job.name),  # on its own
                 attempt=job.attempt,
                 not_after=not_after,
                 runtime_used=runtime_used,

@@ -36,8 +36,6 @@ from tunelab.service.tuning import TuningService
 from tunelab.store.base import TrainingJobQuery
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-STANDALONE = "_standalone"
-"""The folder of the training jobs created on their own (``CreateTrainingJob``)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ class TrainingLogs:
     def streams(self, job: TrainingJob) -> list[LogStream]:
         """The job's streams whose log file exists, in attempt then host order."""
         hosts = host_names(self.training.definition_of(job).resources.instance_count)
-        folder = training_job_dir(self.jobs_root, job.tuning_job_name or STANDALONE, job.name)
+        folder = training_job_dir(self.jobs_root, job.tuning_job_name, job.name)
         found: list[LogStream] = []
         seconds: dict[str, int] = {}
         for attempt, (launched, recorded) in enumerate(attempt_launches(job), start=1):

@@ -280,7 +280,8 @@ class TuningService:
         return list(iterate_training_jobs(self.store, TrainingJobQuery(name)))
 
     def log_path(self, job: TrainingJob) -> str:
-        """The log of the training job's latest attempt."""
+        """The log of the training job's latest attempt (launched by a tuning job or
+        created on its own)."""
         root = str(self.settings.jobs_root)
         return attempt_log_path(training_job_dir(root, job.tuning_job_name, job.name), job.attempt)
 
