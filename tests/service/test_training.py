@@ -99,3 +99,29 @@ def test_dataset_sources_are_refused_as_not_available(training: TrainingService)
         "InputDataConfig[0].DataSource.DatasetSource: dataset sources are not available in "
         "this version of tunelab; give S3DataSource or FileSystemDataSource"
     ]
+
+
+def test_the_server_s_training_service_uses_the_server_s_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server built with a home other than the environment's used to check a
+    CreateTrainingJob's KmsKeyId (and RoleArn) against the environment's home, refusing a
+    key of its own key store that its tuning jobs accept."""
+    from tunelab.api.server import build_services
+    from tunelab.service.kms import KeyStore
+
+    server_home, environment_home = tmp_path / "server", tmp_path / "environment"
+    server_home.mkdir()
+    environment_home.mkdir()
+    monkeypatch.setenv("TUNELAB_HOME", str(environment_home))
+    monkeypatch.delenv("TUNELAB_MASTER_KEY", raising=False)
+    store = SqlStore(f"sqlite:///{server_home / 'tunelab.db'}")
+    settings = Settings(home=server_home, database_url=store.url)
+    try:
+        services = build_services(settings, store, scheduler=False)
+        KeyStore(server_home).create("models")
+        output = {"S3OutputPath": "s3://models/out/", "KmsKeyId": "alias/models"}
+        job = services.training.create(request(OutputDataConfig=output))
+        assert services.training.describe(job.name).definition.output_path == "s3://models/out/"
+    finally:
+        store.close()

@@ -26,7 +26,7 @@ def build_services(
     settings: Settings, store: Store, clock: Clock | None = None, scheduler: bool = True
 ) -> Services:
     clock = clock or SystemClock()
-    training = TrainingService(store, clock, settings.s3_root)
+    training = TrainingService(store, clock, settings.s3_root, settings)
     return Services(
         settings=settings,
         tuning=TuningService(settings, store, clock),

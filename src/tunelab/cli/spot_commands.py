@@ -34,7 +34,7 @@ def _open():  # (settings, store, training service)
     settings = Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
     store = SqlStore(settings.database_url)
-    return settings, store, TrainingService(store, SystemClock(), settings.s3_root)
+    return settings, store, TrainingService(store, SystemClock(), settings.s3_root, settings)
 
 
 @spot_app.command("interrupt")
