@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -122,3 +124,32 @@ def test_algorithm_and_hyperparameter_names_are_never_cut_on_an_80_column_termin
     assert described.exit_code == 0, described.stderr
     lines = described.stdout.splitlines()
     assert any("binary_classifier_model_selection_criteria" in line for line in lines)
+
+
+def test_describe_and_run_say_why_a_tuning_job_completed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DescribeHyperParameterTuningJob has no field for it: the CLI derives the reason
+    (here the target objective value, reached by the first training job)."""
+    from tests.service.test_tuning import document
+
+    monkeypatch.setenv("RUNS_LOG", str(tmp_path / "runs.log"))
+    request = document(name="reached", max_jobs=4, parallel=1)
+    request["TrainingJobDefinition"]["StaticHyperParameters"] = {
+        "epochs": "1",
+        "seconds_per_epoch": "0",
+    }
+    config = request["HyperParameterTuningJobConfig"]
+    config["TuningJobCompletionCriteria"] = {"TargetObjectiveMetricValue": 2.0}
+    job_file = tmp_path / "job.json"
+    job_file.write_text(json.dumps(request))
+    env = {"TUNELAB_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    expected = "Completion reason  TargetObjectiveMetricValue (2) reached: the best training job's"
+    ran = CliRunner().invoke(app, ["run", str(job_file), "--quiet"], env=env)
+    assert ran.exit_code == 0, ran.stderr
+    assert any(line.startswith(expected) for line in ran.stdout.splitlines()), ran.stdout
+    described = CliRunner().invoke(app, ["describe", "reached"], env=env)
+    assert described.exit_code == 0, described.stderr
+    assert any(line.startswith(expected) for line in described.stdout.splitlines())
+    as_json = CliRunner().invoke(app, ["describe", "reached", "--json"], env=env)
+    assert "the best training job's" not in as_json.stdout  # the response stays SageMaker's

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from tests.console.conftest import Console
-from tests.console.jobs import add_training_jobs, write_log
+from tests.console.jobs import add_training_jobs, finished_grid_job, write_log
 from tests.console.server import PROGRAM, request, two_definition_request
 from tests.console.test_wizard_form import as_fields
 from tunelab.console.wizard_build import form_for_document
@@ -113,6 +113,19 @@ def test_the_summary_stops_polling_once_the_job_ended(console: Console) -> None:
     assert "Completed" in summary.text and "stop-button" not in summary.text
     page = console.client.get("/console/jobs/job-1")
     assert "Delete" in page.text and "stop-button" not in page.text
+
+
+def test_the_job_page_says_why_a_completed_job_completed(console: Console) -> None:
+    """Describe has no field for it: the page derives it as the CLI does
+    (``tunelab.service.completion_reason``)."""
+    make_job(console, "job-1", count=4)  # the request's MaxNumberOfTrainingJobs
+    assert "completion-reason" not in console.client.get("/console/jobs/job-1").text
+    job = console.services.tuning.get("job-1")
+    with console.store.batch() as batch:
+        batch.put_tuning_job(job.evolve(status=TuningJobStatus.COMPLETED, end_time=2000.0))
+    shown = '<dd id="completion-reason">all 4 training jobs of MaxNumberOfTrainingJobs ran</dd>'
+    assert shown in console.client.get("/console/jobs/job-1").text
+    assert shown in console.client.get("/console/jobs/job-1/summary", headers=HTMX).text
 
 
 def test_training_jobs_tab_sorts_filters_and_pages(console: Console) -> None:
@@ -300,6 +313,24 @@ def test_clone_prefills_the_wizard_and_offers_warm_start(console: Console) -> No
     assert 'value="parent-2"' in text and '"ParentHyperParameterTuningJobs"' in text
     assert 'value="IdenticalDataAndAlgorithm" selected' in text and 'value="vision"' in text
     assert console.client.get("/console/create?clone=nope").status_code == 404
+
+
+def test_a_warm_start_clone_that_create_would_refuse_says_so_in_the_wizard(
+    console: Console,
+) -> None:
+    """The wizard runs the create-time checks on the clone as it opens: the refusal of a
+    warm start from a Grid job that ran every grid point shows beside the ranges."""
+    finished_grid_job(console.services.tuning, console.home / "runs.log", "grid")
+    page = console.client.get("/console/create?clone=grid&warm_start=1")
+    assert page.status_code == 200
+    assert '<span id="badge-2" class="badge-error">1 to fix</span>' in page.text
+    assert (
+        '<div class="field-error" id="err-d0-hps"><span>the parent jobs already evaluated 3 of '
+        "the 3 combinations of the hyperparameter ranges, and the Grid strategy never runs one "
+        "twice: no grid point is left to run; add values to the ranges, or leave out "
+        "WarmStartConfig to run the whole grid again</span></div>"
+    ) in page.text
+    assert "no grid point" not in console.client.get("/console/create?clone=grid").text
 
 
 def test_upload_a_job_file(console: Console) -> None:

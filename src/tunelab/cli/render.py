@@ -13,6 +13,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from tunelab.service.completion_reason import CompletionFacts, completion_reason
+
 TIMESTAMP_KEYS = {  # every timestamp member of the responses the CLI prints
     "ConvergenceDetectedTime",
     "CreationTime",
@@ -137,12 +139,13 @@ def description_table(wire: Mapping[str, Any]) -> Table:
     config = wire["HyperParameterTuningJobConfig"]
     counters = wire["TrainingJobStatusCounters"]
     objectives = wire["ObjectiveStatusCounters"]
-    rows = [
+    rows: list[tuple[str, object]] = [
         ("Name", wire["HyperParameterTuningJobName"]),
         ("Status", wire["HyperParameterTuningJobStatus"]),
         ("Strategy", config["Strategy"]),
         ("Created", short_time(wire["CreationTime"])),
         ("Ended", short_time(wire.get("HyperParameterTuningEndTime"))),
+        ("Completion reason", completion_reason(CompletionFacts.of_response(wire))),
         ("Training jobs", ", ".join(f"{k} {v}" for k, v in counters.items())),
         ("Objectives", ", ".join(f"{k} {v}" for k, v in objectives.items())),
     ]
@@ -162,5 +165,6 @@ def description_table(wire: Mapping[str, Any]) -> Table:
     if wire.get("FailureReason"):
         rows.append(("Failure reason", wire["FailureReason"]))
     for key, value in rows:
-        table.add_row(key, str(value))
+        if value is not None:
+            table.add_row(key, str(value))
     return table

@@ -15,10 +15,12 @@ from tunelab.console.app import Console
 from tunelab.console.session import User
 from tunelab.console.templating import PREFIX, render
 from tunelab.domain.definition import TrainingJobDefinition
+from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import ResourceNotFound
 from tunelab.domain.search_space import CategoricalRange, IntegerRange
 from tunelab.domain.trial import TrainingJob
 from tunelab.domain.tuning_job import TuningJob
+from tunelab.service.completion_reason import CompletionFacts, completion_reason
 from tunelab.store.base import Counters
 
 
@@ -80,6 +82,9 @@ class JobView:
     best: TrainingJob | None
     best_hyperparameters: Mapping[str, str]
     now: float
+    completion_reason: str | None = None
+    """Why the job completed (:mod:`tunelab.service.completion_reason`); None unless
+    it is Completed."""
 
     @property
     def live(self) -> bool:
@@ -103,7 +108,11 @@ def job_view(console: Console, name: str) -> JobView:
     hyperparameters: Mapping[str, str] = {}
     if best is not None:
         hyperparameters = dict(best.tuned_hyperparameters)
-    return JobView(job, tuning.store.counters(job.name), best, hyperparameters, tuning.clock.now())
+    reason = None
+    if job.status is TuningJobStatus.COMPLETED:  # an ended job: its page is not polled
+        reason = completion_reason(CompletionFacts.of_description(tuning.describe(job.name)))
+    counters = tuning.store.counters(job.name)
+    return JobView(job, counters, best, hyperparameters, tuning.clock.now(), reason)
 
 
 def not_found(user: User, error: ResourceNotFound) -> Response:
