@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.console.jobs import finished_grid_job
 from tests.console.server import request, two_definition_request
 from tunelab.cli.clone_command import clone_request, request_from_description
 from tunelab.service.settings import Settings
@@ -133,3 +134,38 @@ def test_a_describe_response_gives_back_the_request() -> None:
         "HyperParameterTuningJobConfig": {"Strategy": "Random"},
         "TrainingJobDefinition": {},
     }
+
+
+def test_a_warm_start_clone_that_create_would_refuse_is_written_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    """A finished Grid job's parents evaluated every grid point: a warm start from it is
+    refused at create time, and clone says so as it writes the file to edit."""
+    home = tmp_path / "home"
+    home.mkdir()
+    store = SqlStore(f"sqlite:///{home / 'tunelab.db'}")
+    service = TuningService(Settings(home=home, database_url=store.url), store)
+    finished_grid_job(service, tmp_path / "runs.log", "grid")
+    store.close()
+
+    result = run(home, tmp_path, "clone", "grid", "--warm-start")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("wrote grid-clone.json (grid-clone, warm starting from grid)")
+    assert result.stderr == (
+        "warning: tunelab run would refuse grid-clone.json as it is (ValidationException): "
+        "HyperParameterTuningJobConfig.ParameterRanges.CategoricalParameterRanges: the parent "
+        "jobs already evaluated 3 of the 3 combinations of the hyperparameter ranges, and the "
+        "Grid strategy never runs one twice: no grid point is left to run; add values to the "
+        "ranges, or leave out WarmStartConfig to run the whole grid again\n"
+    )
+    written = json.loads((tmp_path / "grid-clone.json").read_text())
+    assert written["WarmStartConfig"]["ParentHyperParameterTuningJobs"] == [
+        {"HyperParameterTuningJobName": "grid"}
+    ]
+    # the same edited as the warning says is accepted; a clone without warm start too
+    ranges = written["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    ranges["CategoricalParameterRanges"][0]["Values"].append("0.4")
+    (tmp_path / "grid-clone.json").write_text(json.dumps(written))
+    assert run(home, tmp_path, "validate", "grid-clone.json").returncode == 0
+    cold = run(home, tmp_path, "clone", "grid", "--new-name", "cold")
+    assert cold.returncode == 0 and cold.stderr == ""

@@ -12,6 +12,7 @@ import typer
 
 from tunelab.cli.app import (
     ERROR,
+    WARNING,
     Endpoint,
     app,
     backend,
@@ -23,7 +24,7 @@ from tunelab.cli.app import (
 from tunelab.cli.backend import LocalBackend, RemoteBackend
 from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER
 from tunelab.domain.enums import WarmStartType
-from tunelab.domain.errors import ValidationError, raise_for
+from tunelab.domain.errors import TunelabError, ValidationError, raise_for
 from tunelab.domain.sagemaker_model import input_shape
 from tunelab.domain.shape_check import check_shape
 from tunelab.store.sql.tags import TUNING_JOB
@@ -134,22 +135,44 @@ def clone(
     if new_name is not None:
         with errors_as_exit_codes():
             check_new_name(new_name)
-    with backend(endpoint) as target:
-        document, tags = _request_and_tags(target, name)
-    parent = document.get("HyperParameterTuningJobName", name)
-    new = new_name or f"{parent[: MAX_NAME - len('-clone')]}-clone"
     kind = (warm_start_type or WarmStartType.IDENTICAL_DATA_AND_ALGORITHM) if warm_start else None
-    with errors_as_exit_codes():
+    with backend(endpoint) as target:  # a tunelab error: its message and exit code
+        document, tags = _request_and_tags(target, name)
+        parent = document.get("HyperParameterTuningJobName", name)
+        new = new_name or f"{parent[: MAX_NAME - len('-clone')]}-clone"
         cloned = clone_request(document, new, kind, tags)
-    path = _output_path(output, new)
+        path = _write(cloned, _output_path(output, new), force)
+        how = f", warm starting from {parent}" if warm_start else ""
+        out.print(f"wrote {path} ({new}{how}); edit it, then: tunelab run {path}", highlight=False)
+        if isinstance(target, LocalBackend):
+            _warn_if_refused(target, cloned, path)
+
+
+def _write(cloned: dict[str, Any], path: Path, force: bool) -> Path:
+    """Write the request as JSON to ``path`` (an existing file only with ``force``)."""
     if path.exists() and not force:
         raise _usage(f"{path} exists; --force overwrites it")
     try:
         path.write_text(json.dumps(cloned, indent=2) + "\n", encoding="utf-8")
     except OSError as error:
         raise _usage(f"--output: cannot write {path}: {error.strerror or error}") from None
-    how = f", warm starting from {parent}" if warm_start else ""
-    out.print(f"wrote {path} ({new}{how}); edit it, then: tunelab run {path}", highlight=False)
+    return path
+
+
+def _warn_if_refused(target: LocalBackend, cloned: dict[str, Any], path: Path) -> None:
+    """Run the create-time checks on the written request (the name's availability
+    included) and print a refusal as a warning: the file is written all the same, to be
+    edited as the message says (a parent still running may also end before it is run).
+    Only locally: a server's jobs are checked by the server when the file is run."""
+    try:
+        target.service.validate(cloned, name_must_be_free=True)
+    except TunelabError as error:
+        err.print(
+            WARNING,
+            f": tunelab run would refuse {path} as it is ({error.code}): {error.message}",
+            highlight=False,
+            sep="",
+        )
 
 
 def _output_path(output: str | None, new_name: str) -> Path:
