@@ -3,9 +3,12 @@ uncompressed files when OutputDataConfig.CompressionType is NONE."""
 
 from __future__ import annotations
 
+import math
+
 from tests.console.conftest import Console
 from tests.console.jobs import add_dense_reports, add_training_jobs
 from tests.console.server import request
+from tunelab.domain.trial import MetricPoint
 
 
 def test_uncompressed_output_shows_the_model_prefix(console: Console) -> None:
@@ -65,3 +68,20 @@ def test_metrics_are_plotted_per_report_even_when_printed_within_a_moment(
     seconds = series["seconds"]
     assert len(seconds) == 2000 and seconds == sorted(seconds)
     assert seconds[0] >= 0 and seconds[-1] <= 0.3
+
+
+def test_a_metric_that_reads_infinity_is_plotted_as_a_gap(console: Console) -> None:
+    """A metric other than the objective may read inf (a diverged grad norm; nan is
+    not stored): strict JSON has no such number, so the chart's data gives None there, a
+    gap in the line, where it was an HTTP 500."""
+    console.services.tuning.create(request(console.home / "runs.log", "diverged"))
+    job = add_training_jobs(console.store, "diverged", 1, epochs=1)[0]
+    start = job.start_time or job.creation_time
+    values = [0.5, math.inf, -math.inf, 0.25]
+    points = [MetricPoint("grad_norm", v, start + i, i) for i, v in enumerate(values)]
+    with console.store.batch() as batch:
+        batch.add_metric_points(job.name, points)
+    response = console.client.get(f"/console/training-jobs/{job.name}/metrics.json")
+    assert response.status_code == 200
+    (series,) = [s for s in response.json()["series"] if s["name"] == "grad_norm"]
+    assert series["y"] == [0.5, None, None, 0.25]

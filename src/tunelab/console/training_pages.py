@@ -3,6 +3,7 @@ time), the live tail of its log, its status transitions and its artifacts."""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -131,7 +132,7 @@ def routes(console: Console) -> list[BaseRoute]:
         """Each metric's reports: ``x`` the report number (the k-th report of the
         metric is step k, what the chart plots by default: reports printed in the
         same millisecond stay apart), ``seconds`` since the job started (the time
-        axis and the hover), ``y`` the value."""
+        axis and the hover), ``y`` the value (None, a gap, for inf or nan)."""
         try:
             job = training.get(request.path_params["name"])
         except ResourceNotFound as error:
@@ -141,7 +142,8 @@ def routes(console: Console) -> list[BaseRoute]:
         for point in training.store.metric_points(job.name):
             found = series.setdefault(point.metric_name, {"x": [], "y": [], "seconds": []})
             found["x"].append(point.step + 1)
-            found["y"].append(point.value)
+            finite = math.isfinite(point.value)  # strict JSON: inf and nan are gaps
+            found["y"].append(point.value if finite else None)
             found["seconds"].append(round(point.timestamp - start, 3))
         return JSONResponse(
             {
