@@ -38,6 +38,7 @@ from tunelab.execution.contract import prepare_job_dir as _prepare_job_dir
 from tunelab.execution.jobdata import JobData  # data in/out of a host (execution/jobdata.py)
 from tunelab.execution.limits import HostLimit, MemoryLimiter, pin_prefix
 from tunelab.execution.network import JobNetwork
+from tunelab.execution.program_files import read_regular_file
 from tunelab.execution.resources import HostPlacement
 from tunelab.execution.storage import DataPlane
 
@@ -106,13 +107,9 @@ class HostProcess:
         """The last lines of the host's log (read from the file for hosts not streamed)."""
         if self.tail:
             return list(self.tail)
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(max(0, os.fstat(f.fileno()).st_size - 64 * 1024))
-                text = f.read().decode("utf-8", errors="replace")
-        except OSError:
-            return []
-        return text.splitlines()[-TAIL_LINES:]
+        logs = os.path.dirname(self.log_path)  # the program may have replaced the file
+        data = read_regular_file(self.log_path, logs, 64 * 1024, tail=True)
+        return (data or b"").decode("utf-8", errors="replace").splitlines()[-TAIL_LINES:]
 
 
 def launch_host(

@@ -22,8 +22,9 @@ and later jobs reuse it. The program then runs with that environment's ``python`
 When pip fails, the job fails with ``InstallRequirementsError`` (the toolkit's name) and
 no environment is left behind.
 
-Imports nothing of tunelab but the standard-library-only key module: its output belongs
-to the job's log, its failures to the job.
+Imports nothing of tunelab but standard-library-only modules (the key, the toolkit's
+reading of hyperparameters): its output belongs to the job's log, its failures to the
+job.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ import sys
 import tempfile
 
 from tunelab.execution.script_env_key import REQUIREMENTS, environment_key
+from tunelab.execution.toolkit_hyperparameters import (
+    decode_hyperparameters,
+    user_args,
+    user_hyperparameters,
+)
 
 ENVS_VARIABLE = "TUNELAB_SCRIPT_ENVS"
 BASE_PTH = "_tunelab_base_site.pth"
@@ -207,11 +213,34 @@ def fail(base: str, failure: str) -> int:
     return 1
 
 
+def script_args(base: str) -> list[str]:
+    """The script's arguments: ``SM_USER_ARGS``, or when the executor left it out of the
+    environment (too large for one variable) the same built from
+    ``input/config/hyperparameters.json``."""
+    if "SM_USER_ARGS" in os.environ:
+        return [str(a) for a in json.loads(os.environ["SM_USER_ARGS"])]
+    with open(os.path.join(base, "input", "config", "hyperparameters.json")) as f:
+        return user_args(user_hyperparameters(decode_hyperparameters(json.load(f))))
+
+
+def argument_problem(args: list[str]) -> str | None:
+    """Why the script cannot get ``args`` (``--name value`` pairs): a NUL character, which
+    no command-line argument can hold; None when it can."""
+    for i, arg in enumerate(args):
+        if "\0" in arg:
+            flag, what = args[i - i % 2], "value" if i % 2 else "name"
+            return (
+                f"ScriptModeError: the {what} of the hyperparameter {flag!r} holds a NUL "
+                "character (U+0000); script mode passes each hyperparameter to the script "
+                "as command-line arguments (--name value), which cannot hold one"
+            )
+    return None
+
+
 def main() -> int:
     base = os.environ["SAGEMAKER_BASE_DIR"]
     code = os.path.join(base, "code")
     program = os.environ.get("SM_USER_ENTRY_POINT", "")
-    args = json.loads(os.environ.get("SM_USER_ARGS", "[]"))
     if not program or not os.path.isdir(code):
         missing = "no sagemaker_program, or the code directory is missing"
         return fail(base, f"ScriptModeError: {missing}")
@@ -228,12 +257,21 @@ def main() -> int:
         path = os.environ.get("PATH")
         os.environ["PATH"] = os.pathsep.join([os.path.join(venv, "bin"), *filter(None, [path])])
         os.environ["VIRTUAL_ENV"] = venv
-    argv = command(code, program, [str(a) for a in args], python)
+    try:
+        args = script_args(base)
+    except (OSError, ValueError) as exc:
+        return fail(base, f"ScriptModeError: cannot read the hyperparameters: {exc}")
+    if (problem := argument_problem(args)) is not None:
+        return fail(base, problem)
+    argv = command(code, program, args, python)
     paths = [code, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(paths)
     os.chdir(code)
     print(f"Invoking script with the following command:\n\n{' '.join(argv)}\n", flush=True)
-    os.execv(argv[0] if os.path.isabs(argv[0]) else os.path.join(code, argv[0]), argv)
+    try:
+        os.execv(argv[0] if os.path.isabs(argv[0]) else os.path.join(code, argv[0]), argv)
+    except OSError as exc:  # e.g. E2BIG: arguments and environment over Linux's limit
+        return fail(base, f"ScriptModeError: could not start the script {argv[0]}: {exc}")
     return 1  # not reached
 
 

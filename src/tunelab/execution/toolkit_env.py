@@ -1,6 +1,13 @@
 """The process environment of SageMaker's training-container contract: the
 sagemaker-training-toolkit's training environment (``SM_TRAINING_ENV``) and the ``SM_*``
 variables it derives from it, as the toolkit inside framework images sets them.
+
+Hyperparameters SageMaker accepts (100 values of 2,500 characters) can make an aggregate
+variable (``SM_HPS``, ``SM_TRAINING_ENV``, ``SM_USER_ARGS``) longer than Linux lets one
+variable be, or the whole environment larger than a program may start with: such
+aggregates are left out, each with a line for the job's log (:func:`launch_environment`);
+``hyperparameters.json`` and ``SM_HP_<NAME>`` still carry every hyperparameter, and a
+script still gets its arguments (:mod:`.script_entry` reads them from the file).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tunelab.execution.base import LaunchRequest
+from tunelab.execution.errors import LaunchError
 from tunelab.execution.job_dir import (
     INSTANCE_GROUP,
     NETWORK_INTERFACE,
@@ -20,49 +28,24 @@ from tunelab.execution.job_dir import (
     input_data_config,
     resource_config,
 )
-
-LOG_LEVEL = 20  # logging.INFO, the toolkit's default
-# Hyperparameters the toolkit keeps out of SM_HPS / SM_HP_* / SM_USER_ARGS (params.py);
-# any other ``sagemaker_`` key becomes a framework parameter.
-_TOOLKIT_HYPERPARAMETERS = frozenset(
-    {
-        "sagemaker_program",
-        "sagemaker_submit_directory",
-        "sagemaker_enable_cloudwatch_metrics",
-        "sagemaker_region",
-        "sagemaker_container_log_level",
-        "sagemaker_job_name",
-        "default_user_module_name",
-        "_tuning_objective_metric",
-        "sagemaker_s3_output",
-    }
+from tunelab.execution.toolkit_hyperparameters import (
+    decode_hyperparameters,
+    framework_parameters,
+    user_args,
+    user_hyperparameters,
 )
 
-
-def decode_hyperparameters(values: Mapping[str, str]) -> dict[str, Any]:
-    """The toolkit's reading of ``hyperparameters.json``: each value JSON-decoded when it
-    parses ("0.1" -> 0.1, "true" -> True), else kept as the string."""
-    decoded: dict[str, Any] = {}
-    for key, value in values.items():
-        try:
-            decoded[key] = json.loads(value)
-        except (ValueError, TypeError):
-            decoded[key] = value
-    return decoded
-
-
-def user_args(hyperparameters: Mapping[str, Any]) -> list[str]:
-    """``SM_USER_ARGS``: ``--name value`` pairs sorted by name (``-n`` for one-letter names),
-    values rendered with ``str`` as the toolkit does."""
-    args: list[str] = []
-    for key in sorted(hyperparameters):
-        value = hyperparameters[key]
-        args.append(f"--{key}" if len(key) > 1 else f"-{key}")
-        if isinstance(value, Mapping):
-            args.append(",".join(f"{k}={v}" for k, v in sorted(value.items())))
-        else:
-            args.append("" if value is None else str(value))
-    return args
+LOG_LEVEL = 20  # logging.INFO, the toolkit's default
+MAX_VARIABLE_BYTES = 32 * 4096
+"""Linux's limit on one ``NAME=value`` string given to a program (MAX_ARG_STRLEN), its
+terminating NUL included."""
+ARGV_ROOM = 64 * 1024
+"""Bytes of the exec limit kept for the program's arguments and the launch wrappers'
+(``taskset``, ``prlimit``, ``ip netns exec``) and the variables the host adds."""
+LEFT_OUT_FIRST = ("SM_TRAINING_ENV", "SM_HPS", "SM_USER_ARGS", "SM_FRAMEWORK_PARAMS")
+"""The aggregate variables left out, in this order, of an environment over the exec
+limit: each repeats what ``input/config/hyperparameters.json`` and ``SM_HP_<NAME>`` hold."""
+_STACK_ARG_CAP = 6 * 1024 * 1024  # Linux: at most 3/4 of _STK_LIM (8 MiB) for exec's strings
 
 
 def training_environment(
@@ -71,16 +54,8 @@ def training_environment(
     """The toolkit's training environment (``SM_TRAINING_ENV``), keyed as it keys it."""
     definition = request.definition
     decoded = decode_hyperparameters(request.hyperparameters)
-    hps = {
-        k: v
-        for k, v in decoded.items()
-        if k not in _TOOLKIT_HYPERPARAMETERS and not k.startswith("sagemaker_")
-    }
-    framework = {
-        k: v
-        for k, v in decoded.items()
-        if k.startswith("sagemaker_") and k not in _TOOLKIT_HYPERPARAMETERS
-    }
+    hps = user_hyperparameters(decoded)
+    framework = framework_parameters(decoded)
     resources = resource_config(definition, host)
     groups = {g["instance_group_name"]: g for g in resources["instance_groups"]}
     channels = {c.name: layout.channel_dir(c.name) for c in definition.channels}
@@ -190,11 +165,24 @@ def build_environment(
     base: Mapping[str, str] | None = None,
     host: Host = SINGLE_HOST,
 ) -> dict[str, str]:
-    """The process environment: ``base`` (default ``os.environ``) without inherited
+    """:func:`launch_environment` without its notes."""
+    return launch_environment(request, layout, base, host)[0]
+
+
+def launch_environment(
+    request: LaunchRequest,
+    layout: JobLayout,
+    base: Mapping[str, str] | None = None,
+    host: Host = SINGLE_HOST,
+) -> tuple[dict[str, str], list[str]]:
+    """The process environment and a line for the job's log per variable left out of it.
+
+    The environment: ``base`` (default ``os.environ``) without inherited
     ``SM_*``/``SAGEMAKER_BASE_DIR``, ``PYTHONUNBUFFERED=1``, ``TRAINING_JOB_NAME``,
     ``TRAINING_JOB_ARN``, for script mode ``TUNELAB_SCRIPT_ENVS`` (where requirements.txt
     environments are kept, an absolute path), the definition's ``Environment``, then the
-    toolkit variables."""
+    toolkit variables, fitted to what Linux lets a program start with
+    (:func:`fit_to_exec_limits`). Raises :class:`LaunchError` when it cannot fit."""
     from tunelab.execution import script_mode  # it imports this module (via .contract)
 
     source = os.environ if base is None else base
@@ -205,9 +193,98 @@ def build_environment(
     env["TRAINING_JOB_NAME"] = request.training_job_name
     env["TRAINING_JOB_ARN"] = request.training_job_arn
     definition = request.definition
-    if script_mode.is_script_mode(definition.training_image, definition.static_hyperparameters):
+    script = script_mode.is_script_mode(
+        definition.training_image, definition.static_hyperparameters
+    )
+    if script:
         env[script_mode.SCRIPT_ENVS] = script_mode.script_envs_dir(source)
     env.update(request.definition.environment)
     env["SAGEMAKER_BASE_DIR"] = layout.root
-    env.update(toolkit_variables(training_environment(request, layout, host)))
-    return env
+    toolkit = toolkit_variables(training_environment(request, layout, host))
+    env.update(toolkit)
+    # a script-mode job's toolkit step execs the script with its arguments and this env
+    hps = user_hyperparameters(decode_hyperparameters(request.hyperparameters))
+    return fit_to_exec_limits(env, set(toolkit), user_args(hps) if script else [])
+
+
+def fit_to_exec_limits(
+    env: Mapping[str, str], removable: set[str], argv: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """``env`` without the variables of ``removable`` that Linux would refuse to start a
+    program with, and a log line for each: first any over :data:`MAX_VARIABLE_BYTES`, then
+    :data:`LEFT_OUT_FIRST` in turn while the whole environment, with ``argv`` and
+    :data:`ARGV_ROOM`, is over :func:`exec_limit`. Raises :class:`LaunchError` when it
+    still is."""
+    fitted, notes = dict(env), []
+    for name, value in env.items():
+        size = len(_entry(name, value))
+        if name in removable and size > MAX_VARIABLE_BYTES:
+            del fitted[name]
+            notes.append(
+                _left_out(
+                    name,
+                    f"it would take {size:,} bytes, more than the {MAX_VARIABLE_BYTES:,}"
+                    " bytes Linux allows one environment variable (MAX_ARG_STRLEN)",
+                )
+            )
+    limit = exec_limit()
+    room = limit - ARGV_ROOM - strings_bytes(argv)
+    for name in LEFT_OUT_FIRST:
+        total = environment_bytes(fitted)
+        if total <= room:
+            break
+        if name in fitted and name in removable:
+            del fitted[name]
+            notes.append(_left_out(name, _over(total, room, limit)))
+    total = environment_bytes(fitted)
+    if total > room:
+        raise LaunchError(
+            "the training job's environment cannot be set: "
+            + _over(total, room, limit)
+            + " even without "
+            + ", ".join(LEFT_OUT_FIRST)
+            + "; use fewer or shorter hyperparameters or Environment variables"
+            + (" (a script gets each hyperparameter as an argument too)" if argv else "")
+        )
+    return fitted, notes
+
+
+def exec_limit() -> int:
+    """How many bytes of argument and environment strings (with their pointers) Linux
+    lets a program start with (ARG_MAX): a quarter of the stack size limit (``ulimit
+    -s``), at least 128 KiB and at most 6 MiB."""
+    try:
+        limit = os.sysconf("SC_ARG_MAX")
+    except (ValueError, OSError):
+        limit = 2 * 1024 * 1024
+    return min(max(limit, MAX_VARIABLE_BYTES), _STACK_ARG_CAP)
+
+
+def environment_bytes(env: Mapping[str, str]) -> int:
+    """What ``env`` takes of :func:`exec_limit`: each ``NAME=value``, its NUL and pointer."""
+    return sum(len(_entry(k, v)) + 8 for k, v in env.items())
+
+
+def strings_bytes(strings: list[str]) -> int:
+    """What argument strings take of :func:`exec_limit` (each with its NUL and pointer)."""
+    return sum(len(os.fsencode(s)) + 9 for s in strings)
+
+
+def _entry(name: str, value: str) -> bytes:
+    """``NAME=value`` and its NUL as exec gets it."""
+    return os.fsencode(name) + b"=" + os.fsencode(value) + b"\0"
+
+
+def _over(total: int, room: int, limit: int) -> str:
+    return (
+        f"the environment would take {total:,} bytes, more than the {room:,} bytes left "
+        f"for it of Linux's {limit:,}-byte limit on a program's arguments and environment "
+        "(ARG_MAX: a quarter of `ulimit -s`)"
+    )
+
+
+def _left_out(name: str, why: str) -> str:
+    return (
+        f"tunelab: {name} is not set: {why}; the hyperparameters are in "
+        "$SAGEMAKER_BASE_DIR/input/config/hyperparameters.json and SM_HP_<NAME>"
+    )
