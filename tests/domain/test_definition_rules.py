@@ -44,6 +44,19 @@ def test_channel_names_are_unique(messages: Any) -> None:
 
 
 @pytest.mark.parametrize("messages", [tuning_messages, training_messages])
+def test_a_channel_is_not_named_dot_or_dot_dot(messages: Any) -> None:
+    channels = [channel("train"), channel("."), channel("..")]
+    assert messages(InputDataConfig=channels) == [
+        f"InputDataConfig[{i}].ChannelName: '{name}' matches SageMaker's pattern "
+        "[A-Za-z0-9\\.\\-_]+ but names no folder of its own: a channel's data is the folder "
+        f"input/data/<ChannelName> (/opt/ml/input/data/ in SageMaker), and '{name}' is "
+        f"{what}; choose another name"
+        for i, name, what in ((1, ".", "input/data itself"), (2, "..", "its parent, input"))
+    ]
+    assert messages(InputDataConfig=[channel("..."), channel(".a"), channel("a.")]) == []
+
+
+@pytest.mark.parametrize("messages", [tuning_messages, training_messages])
 def test_a_channel_is_not_named_like_a_fifo_of_a_pipe_channel(messages: Any) -> None:
     pipe = channel("a") | {"InputMode": "Pipe"}
     assert messages(InputDataConfig=[pipe, channel("a_0"), channel("a_12")]) == [

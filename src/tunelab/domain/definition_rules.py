@@ -104,8 +104,9 @@ DATA_SOURCES = ("S3DataSource", "FileSystemDataSource", "DatasetSource")
 
 
 def _channels(d: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
-    """Channel names are unique (each is a directory ``input/data/<name>``) and no name
-    is a FIFO of a Pipe-mode channel; each channel's DataSource gives exactly one source."""
+    """Channel names are unique (each is a directory ``input/data/<name>``), neither ``.``
+    nor ``..``, and no name is a FIFO of a Pipe-mode channel; each channel's DataSource
+    gives exactly one source."""
     first: dict[str, int] = {}
     entries = d.document.get("InputDataConfig") or ()
     pipes = _pipe_channels(d, entries)
@@ -120,6 +121,14 @@ def _channels(d: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
                 f"channel '{name}' has the name of a FIFO of the Pipe-mode channel '{owner}' "
                 f"(InputDataConfig[{pipes[owner]}] streams through input/data/{owner}_0, "
                 f"{owner}_1...); rename one of them",
+            )
+        if name in _NO_FOLDER:
+            yield Violation(
+                f"{where}.ChannelName",
+                f"'{name}' matches SageMaker's pattern [A-Za-z0-9\\.\\-_]+ but names no folder "
+                "of its own: a channel's data is the folder input/data/<ChannelName> "
+                f"(/opt/ml/input/data/ in SageMaker), and '{name}' is {_NO_FOLDER[name]}; "
+                "choose another name",
             )
         if name in first:
             yield Violation(
@@ -139,6 +148,8 @@ def _channels(d: TrainingJobDefinition, prefix: str) -> Iterator[Violation]:
             )
 
 
+_NO_FOLDER = {".": "input/data itself", "..": "its parent, input"}
+"""Channel names the pattern allows that are no folder under ``input/data/``."""
 _FIFO_NAME = re.compile(r"(.+)_(0|[1-9][0-9]*)")
 """A name ``<channel>_<epoch>``: the FIFO of epoch ``<epoch>`` of a Pipe-mode channel."""
 
