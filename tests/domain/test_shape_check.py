@@ -272,6 +272,33 @@ def test_map_value_type_path_names_the_key() -> None:
     ]
 
 
+def test_a_lone_surrogate_is_refused_in_any_string_key_or_value() -> None:
+    doc = single()
+    static = doc["TrainingJobDefinition"]["StaticHyperParameters"]
+    static["s"], static["k\udfff"] = "a\ud800b", "1"
+    doc["Tags"] = [{"Key": "team", "Value": "\udc80"}]
+    rule = "must be text that can be encoded as UTF-8 (a JSON \\ud800-\\udfff escape alone is "
+    assert check(doc) == [
+        v(
+            "TrainingJobDefinition.StaticHyperParameters['s']",
+            rule + "not a character); got a lone surrogate U+D800 at position 1 of 'a\\ud800b'",
+        ),
+        v(
+            "TrainingJobDefinition.StaticHyperParameters['k\\udfff']",
+            "key " + rule + "not a character); got a lone surrogate U+DFFF at position 1 of "
+            "'k\\udfff'",
+        ),
+        v(
+            "Tags[0].Value",
+            rule + "not a character); got a lone surrogate U+DC80 at position 0 of '\\udc80'",
+        ),
+    ]
+    static.update(s="😀 \U0001f600 a\u202eb", k="x")  # pairs and other characters are text
+    del static["k\udfff"]
+    doc["Tags"] = [{"Key": "team", "Value": "é"}]
+    assert check(doc) == []
+
+
 def test_timestamps_accept_numbers_and_iso_8601_strings() -> None:
     good = {"CreationTimeAfter": 1_700_000_000, "CreationTimeBefore": "2024-01-01T00:00:00Z"}
     assert check_input("ListTrainingJobs", good) == []

@@ -4,7 +4,8 @@ Rules, all read from the shape objects: the JSON type of every value (``null`` i
 it is a type error, as for botocore's client-side validator), required members,
 ``min``/``max`` (string length, list/map entry count, numeric value), ``enum``,
 ``pattern`` (a full match), map keys and values, and unknown structure members (likely
-typos, with a suggestion when one is close). Each violation names its field path, e.g.
+typos, with a suggestion when one is close), and that every string is text (no lone
+surrogate: it could not be encoded as UTF-8). Each violation names its field path, e.g.
 ``TrainingJobDefinitions[1].StaticHyperParameters['lr']``.
 
 The model's patterns are Java regular expressions, translated for Python's ``re``:
@@ -97,6 +98,9 @@ def _check(value: Any, shape: Shape, path: str, out: list[Violation]) -> None:
 
 
 def _check_string(value: str, shape: Shape, path: str, out: list[Violation]) -> None:
+    if (problem := _not_text(value)) is not None:
+        out.append(Violation(path, problem))
+        return
     _limits(len(value), shape, path, out, "character")
     enum: list[str] = shape.metadata.get("enum", [])
     if enum and value not in enum:
@@ -108,6 +112,21 @@ def _check_string(value: str, shape: Shape, path: str, out: list[Violation]) -> 
         out.append(Violation(path, f"must match the pattern {pattern}; got {_short(value)}"))
     elif not _LOCAL_URI.fullmatch(value):
         out.append(Violation(path, _local_uri_message(value, pattern)))
+
+
+def _not_text(value: str) -> str | None:
+    """Why ``value`` cannot be UTF-8 (nor stored, written to a file or put in a program's
+    environment): a lone surrogate, which JSON's ``\\ud800``-style escapes can make; None
+    when it is text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return (
+            "must be text that can be encoded as UTF-8 (a JSON \\ud800-\\udfff escape alone "
+            f"is not a character); got a lone surrogate U+{ord(value[error.start]):04X} at "
+            f"position {error.start} of {_short(value)}"
+        )
+    return None
 
 
 def _local_uri_message(value: str, pattern: str) -> str:
