@@ -210,6 +210,18 @@ def test_stopping_a_job_no_process_runs_finishes_the_stop(service: TuningService
     assert service.training_jobs_of(created.name) == []
 
 
+def test_a_stopping_job_is_told_to_wait_before_it_is_deleted(service: TuningService) -> None:
+    created = service.create(document())
+    with pytest.raises(ValidationError, match="is InProgress; stop it before deleting it"):
+        service.delete(created.name)
+    service.stop(created.name, finish_orphans=False)  # a process would finish the stop
+    with pytest.raises(ValidationError) as error:
+        service.delete(created.name)
+    assert str(error.value) == (
+        f"Tuning job '{created.name}' is Stopping; wait until it is Stopped, then delete it"
+    )
+
+
 def test_run_and_delete(service: TuningService, monkeypatch: pytest.MonkeyPatch) -> None:
     created = service.create(
         document(max_jobs=2, StaticHyperParameters={"seconds_per_epoch": "0"})

@@ -318,6 +318,10 @@ class TuningService:
 
     def delete(self, name: str) -> None:
         job = self.store.get_tuning_job(name)
+        if job.status is TuningJobStatus.STOPPING:
+            raise ValidationError(
+                f"Tuning job '{job.name}' is Stopping; wait until it is Stopped, then delete it"
+            )
         if not job.status.is_terminal:
             raise ValidationError(
                 f"Tuning job '{job.name}' is {job.status}; stop it before deleting it"
