@@ -2,7 +2,9 @@
 
 Hybrid layout: what is listed, filtered, sorted or joined is a real column; the
 request document, tuned hyperparameters, status transitions and strategy state
-are JSON. Times are float epoch seconds (``Double``). This module describes the
+are JSON. Times are float epoch seconds (``Double``). Every text column is
+``StorableString`` or ``StorableText`` (``storable``: NUL and lone surrogates are
+stored as U+FFFD on every backend). This module describes the
 schema at the newest migration; ``HEAD_REVISION`` must name that migration
 (a test compares it with Alembic's head and the migrated schema with these
 tables).
@@ -30,11 +32,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    String,
     Table,
-    Text,
     UniqueConstraint,
 )
+
+from tunelab.store.sql.storable import StorableString, StorableText
 
 HEAD_REVISION = "0006"
 """The newest Alembic revision; a database at this revision needs no migration."""
@@ -51,9 +53,9 @@ metadata = MetaData(
     }
 )
 
-NAME = String(255)
+NAME = StorableString(255)
 """Names are at most 63 characters in SageMaker; leave room."""
-ACTOR = String(128)
+ACTOR = StorableString(128)
 """Who created a resource: an access key id."""
 
 tuning_jobs = Table(
@@ -62,16 +64,16 @@ tuning_jobs = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", NAME, nullable=False),
     Column("name_key", NAME, nullable=False, unique=True),
-    Column("status", String(32), nullable=False, index=True),
+    Column("status", StorableString(32), nullable=False, index=True),
     Column("creation_time", Double, nullable=False, index=True),
     Column("last_modified_time", Double, nullable=False),
     Column("end_time", Double),
-    Column("failure_reason", Text),
+    Column("failure_reason", StorableText),
     Column("jobs_not_improving", Integer),
     Column("convergence_detected_time", Double),
     Column("version", Integer, nullable=False),
     Column("document", JSON, nullable=False),
-    Column("lease_owner", String(255)),
+    Column("lease_owner", StorableString(255)),
     Column("lease_expires_at", Double),
     Column("created_by", ACTOR),
     sqlite_autoincrement=True,  # ids are never reused: they key the parsed-spec cache
@@ -90,11 +92,11 @@ training_jobs = Table(
     Column("definition_name", NAME),
     Column("tuned_hyperparameters", JSON, nullable=False),
     Column("creation_time", Double, nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("secondary_status", String(32), nullable=False),
-    Column("objective_status", String(32), nullable=False),
+    Column("status", StorableString(32), nullable=False),
+    Column("secondary_status", StorableString(32), nullable=False),
+    Column("objective_status", StorableString(32), nullable=False),
     Column("final_objective_value", Double),
-    Column("failure_reason", Text),
+    Column("failure_reason", StorableText),
     Column("start_time", Double),
     Column("end_time", Double),
     Column("last_modified_time", Double),
@@ -105,7 +107,7 @@ training_jobs = Table(
     Column("transitions", JSON, nullable=False),
     Column("request", JSON),
     Column("created_by", ACTOR),
-    Column("lease_owner", String(255)),
+    Column("lease_owner", StorableString(255)),
     Column("lease_expires_at", Double),
     Column("stop_requested_time", Double),
     Index(None, "creation_time"),
@@ -148,10 +150,10 @@ tags = Table(
     "tags",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("resource_type", String(64), nullable=False),
+    Column("resource_type", StorableString(64), nullable=False),
     Column("resource_key", NAME, nullable=False),
-    Column("key", String(128), nullable=False),
-    Column("value", String(256), nullable=False),
+    Column("key", StorableString(128), nullable=False),
+    Column("value", StorableString(256), nullable=False),
     UniqueConstraint("resource_type", "resource_key", "key"),
 )
 """Tags of tuning jobs, training jobs and algorithms, by resource type and the
@@ -171,9 +173,9 @@ algorithms = Table(
 access_keys = Table(
     "access_keys",
     metadata,
-    Column("access_key_id", String(128), primary_key=True),
-    Column("encrypted_secret", Text, nullable=False),
-    Column("policy", Text, nullable=False),
+    Column("access_key_id", StorableString(128), primary_key=True),
+    Column("encrypted_secret", StorableText, nullable=False),
+    Column("policy", StorableText, nullable=False),
     Column("creation_time", Double, nullable=False),
 )
 """API credentials; secrets encrypted with the home's master key."""
