@@ -1,7 +1,9 @@
 """The ASGI application: SageMaker's JSON 1.1 API on ``POST /``, and beside it the
 CloudWatch Logs operations that read training jobs' logs (``tunelab.api.logs_wire``).
 
-Per request: resolve ``X-Amz-Target`` to an operation, authenticate (SigV4) and
+Per request: read the body, at most ``MAX_BODY_BYTES`` (5 MiB; a larger one gets HTTP
+413 before it is read, or as soon as a chunked one passes it), resolve
+``X-Amz-Target`` to an operation, authenticate (SigV4) and
 authorize, answer a read whose data has not changed from the answer cache
 (``tunelab.api.cache``), else parse the body, check it against botocore's input shape
 for the operation, run the handler (reads on a SQLite store on the event loop, the rest
@@ -33,7 +35,14 @@ from starlette.types import Receive, Scope, Send
 from tunelab.api import handlers_resources, logs_search, logs_wire  # noqa: F401 (registering)
 from tunelab.api.cache import ResponseCache, dependencies
 from tunelab.api.handlers import HANDLERS, Context
-from tunelab.api.wire import CONTENT_TYPE, TARGET_PREFIX, ApiError, encode, parse_body
+from tunelab.api.wire import (
+    CONTENT_TYPE,
+    TARGET_PREFIX,
+    ApiError,
+    encode,
+    parse_body,
+    read_body,
+)
 from tunelab.domain.errors import TunelabError, ValidationError
 from tunelab.domain.sagemaker_model import input_shape
 from tunelab.domain.shape_check import check_input
@@ -107,10 +116,13 @@ def create_app(
     cache = ResponseCache(None if changes is None else changes.generations)
     inline_reads = READS_ON_THE_LOOP and str(getattr(store, "url", "")).startswith("sqlite")
 
-    async def answer(request: Request, body: bytes) -> tuple[int, bytes, str]:
-        """(HTTP status, body, request id) of an API request."""
+    async def answer(scope: Scope, receive: Receive) -> tuple[int, bytes, str]:
+        """(HTTP status, body, request id) of an API request; its body is read first, at
+        most ``MAX_BODY_BYTES`` of it (``read_body``)."""
         request_id = str(uuid.UUID(int=_random.getrandbits(128), version=4))
         try:
+            body = await read_body(scope["headers"], receive)
+            request = Request(scope)
             operation = _operation(request)
             caller = authenticate(request, body, operation) if authenticate else Caller(None)
             key, seen = _cache_key(operation, caller, body), None
@@ -137,17 +149,11 @@ def create_app(
             return 500, failure.body(), request_id
 
     async def endpoint(request: Request) -> Response:
-        status, payload, request_id = await answer(request, await request.body())
+        status, payload, request_id = await answer(request.scope, request.receive)
         return _reply(status, payload, request_id)
 
     async def fast_path(scope: Scope, receive: Receive, send: Send) -> None:
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        status, payload, request_id = await answer(Request(scope), b"".join(chunks))
+        status, payload, request_id = await answer(scope, receive)
         headers = [
             (b"content-type", CONTENT_TYPE_BYTES),
             (b"content-length", str(len(payload)).encode()),

@@ -9,7 +9,7 @@ import base64
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -49,6 +49,49 @@ class ApiError(Exception):
 
     def body(self) -> bytes:
         return json.dumps({"__type": self.code, "message": self.message[:1024]}).encode()
+
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+"""The largest request body the API reads: 5 MiB. SageMaker's request documents are far
+smaller (a CreateHyperParameterTuningJob of 10 definitions, each with 100
+hyperparameters of 2500 ASCII characters, is under 3 MB). A larger body is refused with
+HTTP 413: before any of it is read when ``Content-Length`` announces it, and as soon as
+a chunked body passes the limit."""
+
+
+def body_too_large(announced: int | None = None) -> ApiError:
+    """The error for a body over ``MAX_BODY_BYTES`` (``announced``: its Content-Length)."""
+    size = f"over {MAX_BODY_BYTES}" if announced is None else f"{announced}"
+    return ApiError(
+        "SerializationException",
+        f"the request body is {size} bytes; the API accepts at most {MAX_BODY_BYTES} "
+        "bytes (5 MiB)",
+        status=413,
+    )
+
+
+async def read_body(
+    headers: Iterable[tuple[bytes, bytes]],
+    receive: Callable[[], Awaitable[Mapping[str, Any]]],
+    limit: int = MAX_BODY_BYTES,
+) -> bytes:
+    """The body of an ASGI request, read with ``receive``, if it is at most ``limit``
+    bytes; else ``body_too_large`` is raised, without calling ``receive`` when the
+    ``Content-Length`` header says so, or right after the chunk that passes the limit."""
+    for name, value in headers:  # the HTTP server refuses a malformed Content-Length
+        if name.lower() == b"content-length" and value.isdigit() and int(value) > limit:
+            raise body_too_large(int(value))
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 MAX_DEPTH = 64
