@@ -1,10 +1,10 @@
 """Use cases for tuning jobs: validate, create, run, resume, describe, list, stop,
 delete. The CLI (and later the API and the console) call these; nothing here
-knows about the wire format."""
+knows about the wire format. Running a job here, or following the process that runs
+it, is :class:`~tunelab.service.tuning_driver.TuningDriver`'s."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,18 +28,15 @@ from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 from tunelab.domain.warm_start import Parent, check_parents
 from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import attempt_log_path, training_job_dir
-from tunelab.execution.local import LocalExecutor
 from tunelab.execution.preflight import check_launchable
-from tunelab.orchestrator.following import follow
-from tunelab.orchestrator.lease import LeaseKeeper, holder_is_dead
-from tunelab.orchestrator.loop import LoopSettings, TuningLoop
+from tunelab.orchestrator.lease import holder_is_dead
 from tunelab.orchestrator.progress import Progress
 from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.autotune import autotune
 from tunelab.service.capabilities import unsupported
 from tunelab.service.dataplane import data_plane, spec_problems
-from tunelab.service.settings import Settings, machine_ledger, memory_limiter
-from tunelab.service.threads import limit_math_threads, uses_linear_algebra
+from tunelab.service.settings import Settings
+from tunelab.service.tuning_driver import TuningDriver
 from tunelab.store.base import (
     Counters,
     Page,
@@ -71,10 +68,8 @@ class TuningService:
         self.settings, self.store = settings, store
         self.clock = clock or SystemClock()
         self.algorithms = AlgorithmService(store, self.clock)
-        self._loop: TuningLoop | None = None
-        self._created: set[str] = set()
-        """Tuning jobs :meth:`create_or_resume` created here (:meth:`run` may follow them)."""
-        self._stop_requested = False
+        self._driver = TuningDriver(settings, store, self.clock, self.algorithms)
+        """Runs jobs here, or follows those :meth:`create_or_resume` created here."""
 
     # -- create -------------------------------------------------------------------
 
@@ -153,10 +148,7 @@ class TuningService:
                     "give the new job another HyperParameterTuningJobName"
                 ) from None
             return existing, True
-        self._created.add(job.name)
-        # a server may take it between the insert and now: run() then follows it
-        with contextlib.suppress(ConflictError):
-            LeaseKeeper(self.store, job.name, self.clock, LoopSettings.lease_ttl).acquire()
+        self._driver.hold(job.name)
         return job, False
 
     # -- run --------------------------------------------------------------------------
@@ -167,54 +159,12 @@ class TuningService:
         :meth:`create_or_resume` created it here: then it is followed where it runs (a
         stop asked for with :meth:`request_stop` is passed on), and run here should that
         process go away first."""
-        job = self.store.get_tuning_job(name)
-        if job.status.is_terminal:
-            raise ConflictError(f"Tuning job '{job.name}' has ended ({job.status})")
-        while True:
-            try:
-                return self._run_here(job, on_progress)
-            except ConflictError:
-                if job.name not in self._created:
-                    raise
-            poll = self.settings.poll_interval
-            followed = follow(self.store, self.clock, job.name, on_progress, self._stopping, poll)
-            if followed is not None:
-                return followed
-
-    def _stopping(self) -> bool:
-        """Whether :meth:`request_stop` was called."""
-        return self._stop_requested
-
-    def _run_here(
-        self, job: TuningJob, on_progress: Callable[[Progress], None] | None
-    ) -> TuningJob:
-        """Drive the job with a loop in this process (``ConflictError`` as in :meth:`run`)."""
-        if uses_linear_algebra(job.spec):
-            limit_math_threads()
-        executor = LocalExecutor(
-            stop_grace_seconds=self.settings.stop_grace_seconds,
-            s3_root=self.settings.s3_root,
-            algorithms=self.algorithms.image,
-            data=data_plane(self.settings),
-            ledger=machine_ledger(self.settings),  # the machine's accounts (ledger.py)
-            limiter=memory_limiter(self.settings),
-        )
-        settings = LoopSettings(str(self.settings.jobs_root), self.settings.poll_interval)
-        self._loop = TuningLoop(self.store, executor, self.clock, job.name, settings, on_progress)
-        if self._stop_requested:  # asked while following the process that ran it
-            self._loop.request_stop()
-        try:
-            return self._loop.run()
-        finally:
-            self._loop = None
-            executor.close()
+        return self._driver.run(name, on_progress)
 
     def request_stop(self) -> None:
         """Ask the loop running in this process (or the process :meth:`run` follows) to
         stop its job (signal-safe: only sets flags read at the next tick or poll)."""
-        self._stop_requested = True
-        if self._loop is not None:
-            self._loop.request_stop()
+        self._driver.request_stop()
 
     # -- read -------------------------------------------------------------------------
 
