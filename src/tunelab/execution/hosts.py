@@ -14,13 +14,16 @@ reported by the last host); the others write ``attempt-<n>-algo-<k>.log``.
 
 All hosts of a job form one process group, led by ``algo-1``'s process: it is the
 process the store records, and signalling the group reaches every host. A single-host
-job's process also leads its own session. Every host starts as
+job's process also leads its own session. Every host's environment carries the
+attempt's marker (:mod:`.job_processes`), so that the processes it starts outside the
+group (daemons) are found and killed at the end. Every host starts as
 ``[ip netns exec NS] taskset -c CPUS [prlimit --as=BYTES] program train``
 (:mod:`.network`, :mod:`.limits`), each wrapper exec-ing the next.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -33,14 +36,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tunelab.execution.base import LaunchRequest
-from tunelab.execution.contract import Host, JobLayout, LaunchError, build_environment
+from tunelab.execution.contract import Host, JobLayout, LaunchError
 from tunelab.execution.contract import prepare_job_dir as _prepare_job_dir
+from tunelab.execution.interpreter import interpreter_problem
+from tunelab.execution.job_processes import MARKER_VARIABLE, job_marker
 from tunelab.execution.jobdata import JobData  # data in/out of a host (execution/jobdata.py)
 from tunelab.execution.limits import HostLimit, MemoryLimiter, pin_prefix
 from tunelab.execution.network import JobNetwork
 from tunelab.execution.program_files import read_regular_file
 from tunelab.execution.resources import HostPlacement
 from tunelab.execution.storage import DataPlane
+from tunelab.execution.toolkit_env import launch_environment
 
 TAIL_LINES = 20
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -127,7 +133,11 @@ def launch_host(
     """Lay out the host's root, stage its data, start its process. ``pgid``: the job's
     process group (None: this host starts it); ``hide_gpus``: the machine has GPUs, so
     ``CUDA_VISIBLE_DEVICES`` must name the host's only. Raises :class:`LaunchError`."""
+    search = request.definition.environment.get("PATH", os.environ.get("PATH"))
+    if (problem := interpreter_problem(argv[0], search)) is not None:
+        raise LaunchError(f"TrainingImage program {argv[0]} cannot run: {problem}")
     job_dir = request.job_dir
+    marker = job_marker(job_dir, request.attempt)  # the same for every host (job_processes.py)
     index = hosts.index(placement.host)
     host = Host(placement.host, hosts, placement.threads, len(placement.gpus))
     if index > 0:
@@ -137,7 +147,7 @@ def launch_host(
         )
     layout = _prepare_job_dir(request, host)
     data = JobData.prepare(request, layout, plane, host_index=index, host_count=len(hosts))
-    env = build_environment(request, layout, host=host)
+    env, notes = launch_environment(request, layout, host=host)
     for name in THREAD_VARIABLES:
         if name not in request.definition.environment:
             env[name] = str(placement.threads)
@@ -145,6 +155,7 @@ def launch_host(
         env["CUDA_VISIBLE_DEVICES"] = ",".join(placement.gpus)
     if network is not None:
         env.update(network.environment(host.name))
+    env[MARKER_VARIABLE] = marker
     limit, memory_prefix = limiter.prepare(
         f"{request.training_job_name}-{host.name}", placement.memory_bytes
     )
@@ -163,6 +174,9 @@ def launch_host(
         out = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         raise LaunchError(f"could not create the log file {log_path}: {exc}") from exc
+    if notes:  # the variables left out (toolkit_env.py): the log's first lines say so
+        with contextlib.suppress(OSError):
+            os.write(out, "".join(f"{note}\n" for note in notes).encode())
     group = {"start_new_session": True} if len(hosts) == 1 else {"process_group": pgid or 0}
     try:
         proc = subprocess.Popen(

@@ -16,9 +16,11 @@ from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, StatusChanged
 from tunelab.execution.clock import Clock
 from tunelab.execution.hosts import HostProcess
+from tunelab.execution.job_processes import kill_marked
 from tunelab.execution.ledger import Ledger
 from tunelab.execution.limits import MemoryLimiter
 from tunelab.execution.local_jobs import RunningJob
+from tunelab.execution.log_lines import split_lines
 from tunelab.execution.outcome import MAX_REASON, decide
 from tunelab.execution.outputs import (
     compression_of,
@@ -29,38 +31,34 @@ from tunelab.execution.outputs import (
 from tunelab.execution.processes import signal_group
 from tunelab.execution.storage import DataPlane
 
-_MAX_LINE = 64 * 1024  # a partial line longer than this is delivered as it is
 _READ_CHUNK = 1 << 16
 
 
 def read_lines(host: HostProcess, final: bool = False) -> list[str]:
-    """New complete lines of the host's log (and the partial last one when ``final``)."""
+    """New complete lines of the host's log (and the partial last one when ``final``), as
+    :mod:`.log_lines` defines lines."""
     if host.log_fd is None:
         return []
     chunks = [host.partial]
     while chunk := os.read(host.log_fd, _READ_CHUNK):
         chunks.append(chunk)
-    data = b"".join(chunks)
-    *complete, partial = data.split(b"\n")
-    if final or len(partial) > _MAX_LINE:
-        if partial:
-            complete.append(partial)
-        partial = b""
-    host.partial = partial
-    lines = [raw.decode("utf-8", errors="replace").rstrip("\r") for raw in complete]
+    complete, host.partial = split_lines(b"".join(chunks), final)
+    lines = [raw.decode("utf-8", errors="replace") for raw in complete]
     host.tail.extend(lines)
     return lines
 
 
 def collect_output(job: RunningJob) -> tuple[list[str], bool]:
     """The job's new output lines (its last host's log) and whether it ended: once every
-    host exited, what is left of its process group is killed, as when containers stop,
+    host exited, every process the job started is killed, as when containers stop (its
+    process group, and the processes carrying its marker: daemons that left the group),
     and the hosts are reaped."""
     output = job.hosts[-1]
     lines = read_lines(output)
     done = all(h.status is not None for h in job.hosts)
     if done:
         signal_group(job.pgid, signal.SIGKILL)  # the "containers" go away
+        kill_marked(job.marker)  # with what left the group (setsid, double fork)
         for host in job.hosts:
             host.reap()
         lines += read_lines(output, final=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import Finished, LaunchRequest
 from tunelab.execution.hosts import HostProcess
+from tunelab.execution.job_processes import job_marker
 from tunelab.execution.network import JobNetwork
 from tunelab.execution.processes import signal_group
 from tunelab.execution.resources import Demand
@@ -55,6 +56,11 @@ class RunningJob:
     @property
     def pgid(self) -> int:
         return self.hosts[0].proc.pid
+
+    @property
+    def marker(self) -> str:
+        """What the environment of every process of the attempt carries (job_processes.py)."""
+        return job_marker(self.request.job_dir, self.request.attempt)
 
     def begin_stop(
         self, reason: SecondaryStatus, now: float, grace: float, message: str | None = None

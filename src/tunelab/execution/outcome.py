@@ -5,7 +5,8 @@ and whether the reason is tunelab's (``internal``: the job may be run again).
   ``MaxWaitTimeExceeded`` (Stopped), or ``Interrupted`` (spot capacity reclaimed:
   Failed, internal);
 - every host exited 0: ``Completed``;
-- otherwise the first host that failed gives the reason: its ``output/failure``, else
+- otherwise the first host that failed gives the reason: its ``output/failure`` (a
+  regular file; the first 1024 characters, FailureReason's limit), else
   ``OutOfMemoryError`` when its memory ran out (:mod:`.limits`), else a lost instance
   (internal) when the kernel's OOM killer ended it although it stayed within its own
   limit (the machine's memory, overcommitted, ran out), else ``AlgorithmError`` with
@@ -23,6 +24,7 @@ from tunelab.domain.instance_types import DEFAULT_INSTANCE_TYPE
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.hosts import HostProcess
 from tunelab.execution.limits import MemoryLimiter
+from tunelab.execution.program_files import read_regular_file
 
 MAX_REASON = 1024
 
@@ -96,13 +98,9 @@ def _exit_code(status: int | None) -> int | None:
 def _host_failure(
     request: LaunchRequest, host: HostProcess, limiter: MemoryLimiter, oom_before: int | None
 ) -> tuple[str, bool]:
-    try:
-        with open(host.layout.failure_path, encoding="utf-8", errors="replace") as f:
-            written = f.read(MAX_REASON)
-        if written.strip():
-            return written, False
-    except OSError:
-        pass
+    written = _failure_file(host)
+    if written.strip():
+        return written, False
     tail = host.log_tail()
     instance = request.definition.resources.instance_type or DEFAULT_INSTANCE_TYPE
     if limiter.oom(host.limit, tail):
@@ -125,6 +123,14 @@ def _host_failure(
     else:
         how = f"exited with code {status}"
     return _with_tail(f"AlgorithmError: program {how}", tail), False
+
+
+def _failure_file(host: HostProcess) -> str:
+    """The start of the host's ``output/failure`` (as much as a FailureReason holds), if
+    it is a regular file inside the host's root (:mod:`.program_files`: a FIFO there
+    would block the open forever)."""
+    data = read_regular_file(host.layout.failure_path, host.layout.root, 4 * MAX_REASON)
+    return (data or b"").decode("utf-8", errors="replace")[:MAX_REASON]
 
 
 def _with_tail(head: str, tail: Sequence[str]) -> str:

@@ -12,6 +12,7 @@ authenticated too. :func:`decrypt_file` writes the plaintext only once the tag v
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import struct
@@ -97,6 +98,8 @@ def package_outputs(
     except LaunchError:
         return None
     key = _key(plane.kms, kms_key_id)
+    for source in (layout.model_dir, layout.output_data_dir):
+        _check_inside(source, layout.root)
     if compression == "NONE":
         _put_uncompressed(layout, target, key)
         model = target.child("model")
@@ -110,7 +113,12 @@ def package_outputs(
         os.makedirs(target.path, exist_ok=True)
         for source, name in sources:
             final = os.path.join(target.path, name)
-            _pack(source, final + ".partial", name)
+            try:
+                _pack(source, final + ".partial", name)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(final + ".partial")  # no half archive beside the artifacts
+                raise
             os.replace(final + ".partial", final)
     else:
         _pack_elsewhere(layout, sources, target, key)
@@ -129,6 +137,7 @@ def _put_uncompressed(layout: JobLayout, target: Location, key: tuple[str, bytes
             for folder, _, files in sorted(os.walk(source)):
                 for name in sorted(files):
                     path = os.path.join(folder, name)
+                    _check_inside(path, layout.root)  # a link's target is what is put
                     relative = os.path.relpath(path, source).replace(os.sep, "/")
                     if key is not None:
                         encrypted = os.path.join(work, "file.enc")
@@ -153,6 +162,22 @@ def _pack_elsewhere(
                 encrypt_file(packed, packed + ".enc", key[1], key[0])
                 packed += ".enc"
             put_file(packed, target.child(name))
+
+
+def _check_inside(path: str, root: str) -> None:
+    """Raise ``ValueError`` when ``path`` is a link that leads out of the job directory
+    ``root``: SageMaker packs what is in the container's ``/opt/ml/model`` and
+    ``output/data``, so tunelab does not pull in files from elsewhere on the machine."""
+    if not os.path.islink(path):
+        return
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    if os.path.commonpath([real, real_root]) != real_root:
+        relative = os.path.relpath(path, root)
+        raise ValueError(
+            f"{relative} is a symbolic link to {real}, outside the job directory: only "
+            "what is inside it is packed (as SageMaker packs /opt/ml/model and "
+            "/opt/ml/output/data)"
+        )
 
 
 def _key(lookup: KeyLookup | None, key_id: str | None) -> tuple[str, bytes] | None:

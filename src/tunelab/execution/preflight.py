@@ -19,6 +19,7 @@ from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.execution.channel_checks import channel_problems
 from tunelab.execution.checkpoints import foreign_file, not_a_checkpoint_dir
 from tunelab.execution.contract import AlgorithmImages, image_of
+from tunelab.execution.interpreter import interpreter_problem
 from tunelab.execution.job_dir import local_path_problem, shared_checkpoint_dir
 from tunelab.execution.script_mode import is_script_mode, script_problems
 from tunelab.execution.storage import DataPlane
@@ -72,14 +73,21 @@ def _problems(
         yield Violation(where, problem)
     if image is not None and image.startswith("file:"):
         program = local_path(image)
-        if program is None or not os.path.isfile(program):
+        search = definition.environment.get("PATH", os.environ.get("PATH"))
+        if program is None or not os.path.exists(program):
             yield Violation(where, f"the program {image} does not exist")
+        elif os.path.isdir(program):
+            yield Violation(where, f"the program {image} is a directory, not a program file")
+        elif not os.path.isfile(program):
+            yield Violation(where, f"the program {image} is not a regular file")
         elif not program.endswith(".py") and not os.access(program, os.X_OK):
             yield Violation(
                 where,
                 f"the program {image} is not executable (chmod +x it, "
                 "or give a .py file, which runs with tunelab's Python)",
             )
+        elif not program.endswith(".py") and (bad := interpreter_problem(program, search)):
+            yield Violation(where, f"the program {image} cannot run: {bad}")
     static = definition.static_hyperparameters
     if image is not None and is_script_mode(image, static) and not definition.algorithm_name:
         field = "StaticHyperParameters" if prefix else "HyperParameters"

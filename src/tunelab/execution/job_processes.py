@@ -1,0 +1,88 @@
+"""Every process a training job attempt started, wherever it went: each host process gets
+the environment variable :data:`MARKER_VARIABLE`, whose value names the attempt
+(:func:`job_marker`), and every process it starts inherits it, also one that left the
+job's process group or session (``setsid``, a double fork: a daemon). When the attempt
+ends, :func:`kill_marked` finds them by reading ``/proc/<pid>/environ`` and kills them,
+as the end of a SageMaker job's container ends every process in it.
+
+Why this way: it needs no root and no cgroup delegation (``cgroup.kill`` would), and it
+finds daemons that the process group misses. ``PR_SET_CHILD_SUBREAPER`` would make
+orphans children of tunelab, but not say which job they came from, and a tunelab
+restarted after a crash is nobody's subreaper. Limits: only processes of tunelab's own
+user are readable (a job's processes are), and a process started with a scrubbed
+environment (``env -i``) carries no marker, so it escapes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+from tunelab.execution.processes import process_start_time
+
+MARKER_VARIABLE = "TUNELAB_JOB_ATTEMPT"
+_MAX_PASSES = 100
+
+
+def job_marker(job_dir: str, attempt: int) -> str:
+    """The marker of one attempt of the job in ``job_dir``: unique on the machine, since a
+    job directory belongs to one job of one tunelab home."""
+    return f"{os.path.abspath(job_dir)}#attempt-{attempt}"
+
+
+def marked_processes(marker: str) -> set[tuple[int, int]]:
+    """(pid, start time) of the live processes whose environment carries ``marker``."""
+    entry = f"{MARKER_VARIABLE}={marker}".encode()
+    found = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit() and _carries(int(name), entry):
+            start = process_start_time(int(name))
+            if start is not None:
+                found.add((int(name), start))
+    return found
+
+
+def kill_marked(marker: str) -> int:
+    """SIGKILL every process carrying ``marker``, again until a pass finds none it has
+    not killed (a process may fork while the first pass runs). Returns how many."""
+    entry = f"{MARKER_VARIABLE}={marker}".encode()
+    killed: set[tuple[int, int]] = set()
+    for _ in range(_MAX_PASSES):
+        new = marked_processes(marker) - killed
+        if not new:
+            break
+        for pid, start in new:
+            _kill(pid, start, entry)
+        killed |= new
+    return len(killed)
+
+
+def _carries(pid: int, entry: bytes) -> bool:
+    """Whether ``pid``'s environment holds ``entry`` (False when unreadable: another
+    user's process, a zombie, gone)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return entry in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def _kill(pid: int, start: int, entry: bytes) -> None:
+    """SIGKILL ``pid`` if it is still the marked process that started at ``start``."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except OSError:  # no pidfds: a recycled pid is ruled out by the start time alone
+        if process_start_time(pid) == start and _carries(pid, entry):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        return
+    try:  # the pidfd pins the process: check that it is the one found, then kill it
+        if process_start_time(pid) == start and _carries(pid, entry):
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    finally:
+        os.close(pidfd)

@@ -1,0 +1,134 @@
+"""Daemons a training program starts (setsid, double fork) end with its job: completed,
+stopped or failed to launch; the marker on its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tunelab.domain.enums import TrainingJobStatus
+from tunelab.execution.base import Finished
+from tunelab.execution.job_processes import (
+    MARKER_VARIABLE,
+    job_marker,
+    kill_marked,
+    marked_processes,
+)
+from tunelab.execution.local import LocalExecutor
+from tunelab.execution.processes import process_start_time
+
+from .test_contract import collect, make_definition, make_request
+
+DAEMON = """
+def daemon(then):
+    if os.fork() == 0:
+        os.setsid()  # a session and process group of its own
+        if os.fork() == 0:
+            with open(sys.argv[0] + ".pid", "w") as f:
+                f.write(str(os.getpid()))
+            then()
+        os._exit(0)
+    os.wait()
+    while not os.path.exists(sys.argv[0] + ".pid"):
+        time.sleep(0.01)
+"""
+
+
+@pytest.fixture
+def leftovers() -> Iterator[list[int]]:
+    """Pids of daemons a test started: killed at the end, should the test fail."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return not stat[stat.rindex(b")") + 2 :].startswith(b"Z")
+
+
+def _gone_soon(pid: int) -> bool:
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not _alive(pid)
+
+
+def _program(tmp_path: Path, main: str) -> Path:
+    program = tmp_path / "prog.py"
+    program.write_text(f"#!{sys.executable}\nimport os, sys, time\n{DAEMON}\n{main}")
+    program.chmod(0o755)
+    return program
+
+
+def test_a_daemon_ends_with_its_completed_job(
+    executor: LocalExecutor, tmp_path: Path, leftovers: list[int]
+) -> None:
+    main = (
+        "def quiet():\n"
+        "    for fd in (0, 1, 2): os.close(fd)\n"
+        "    time.sleep(60)\n"
+        'daemon(quiet)\nprint("loss=0.4", flush=True)\n'
+    )
+    program = _program(tmp_path, main)
+    executor.submit(make_request(tmp_path / "job", make_definition(program.as_uri())))
+    done = collect(executor)[-1]
+    assert isinstance(done, Finished) and done.status is TrainingJobStatus.COMPLETED
+    pid = int(Path(f"{program}.pid").read_text())
+    leftovers.append(pid)
+    assert _gone_soon(pid)
+
+
+def test_a_daemon_writing_the_log_ends_with_its_stopped_job(
+    executor: LocalExecutor, tmp_path: Path, leftovers: list[int]
+) -> None:
+    main = (
+        "def chatty():\n"
+        "    while True:\n"
+        '        print("daemon still logging", flush=True)\n'
+        "        time.sleep(0.05)\n"
+        'daemon(chatty)\nprint("ready", flush=True)\ntime.sleep(60)\n'
+    )
+    program = _program(tmp_path, main)
+    executor.submit(make_request(tmp_path / "job", make_definition(program.as_uri())))
+    collect(executor, until="ready")
+    pid = int(Path(f"{program}.pid").read_text())
+    leftovers.append(pid)
+    executor.stop("job")
+    done = collect(executor)[-1]
+    assert isinstance(done, Finished) and done.status is TrainingJobStatus.STOPPED
+    assert _gone_soon(pid)
+    log = tmp_path / "job" / "logs" / "attempt-1.log"
+    size = log.stat().st_size
+    time.sleep(0.3)
+    assert log.stat().st_size == size  # nothing writes to the stopped job's log
+
+
+def test_kill_marked_finds_processes_by_their_environment(leftovers: list[int]) -> None:
+    marker = job_marker("/tmp/some-job", 3)
+    env = dict(os.environ, **{MARKER_VARIABLE: marker})
+    marked = subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
+    other = subprocess.Popen(
+        ["sleep", "60"], env=dict(env, **{MARKER_VARIABLE: job_marker("/tmp/some-job", 4)})
+    )
+    leftovers += [marked.pid, other.pid]
+    try:
+        assert marked_processes(marker) == {(marked.pid, process_start_time(marked.pid))}
+        assert kill_marked(marker) == 1
+        assert marked.wait(5) == -signal.SIGKILL
+        assert other.poll() is None and marked_processes(marker) == set()
+    finally:
+        other.kill()
+        other.wait()
