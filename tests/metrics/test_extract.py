@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 
 import pytest
 
@@ -171,3 +173,66 @@ def test_a_match_that_reads_no_number_is_remembered() -> None:
     assert extractor.feed(["loss=nan acc=0.5", "loss=abc"], 1.0) == []
     assert extractor.unreadable == {"acc": "acc=0.5", "loss": "abc"}
     assert [p.value for p in extractor.feed(["loss=0.25"], 2.0)] == [0.25]
+
+
+RUNAWAY = MetricDefinition("m1", r"(a|aa)+$")
+"""Catastrophic backtracking: ~1.6**n steps on ``"a" * n + "b"``."""
+
+
+def test_a_runaway_regex_is_disabled_for_the_job_and_the_other_metrics_go_on() -> None:
+    extractor = MetricExtractor([LOSS, RUNAWAY])
+    line = "a" * 34 + "b"  # ~5 s with re and with regex; hours at 50
+    points = extractor.feed(["loss: 1", line, "loss: 2", "aaa"], 0.0)
+    assert points == [MetricPoint("loss", 1.0, 0.0, 0), MetricPoint("loss", 2.0, 0.0, 1)]
+    assert extractor.disabled == {
+        "m1": "MetricRegexTooSlow: metric 'm1': its regex '(a|aa)+$' took longer than 100 ms "
+        "on a log line of 35 characters, so the metric is no longer read for this training "
+        "job (a regex such as (a|aa)+$ backtracks for hours on a line it does not match)"
+    }
+    assert extractor.feed(["a" * 60 + "b", "loss: 3"], 1.0) == [MetricPoint("loss", 3.0, 1.0, 2)]
+
+
+def test_a_runaway_regex_lets_other_threads_run() -> None:
+    """The match releases the GIL: the server's API threads answer meanwhile (with ``re``,
+    the other thread got no turn for the seconds the match took)."""
+    turns: list[float] = []
+    stop = threading.Event()
+
+    def other_thread() -> None:
+        while not stop.wait(0.001):
+            turns.append(time.monotonic())
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    try:
+        started = time.monotonic()
+        MetricExtractor([RUNAWAY]).feed(["a" * 34 + "b"], 0.0)
+        ended = time.monotonic()
+    finally:
+        stop.set()
+        thread.join()
+    assert len([t for t in turns if started < t < ended]) >= 5
+
+
+def test_sagemaker_regexes_on_a_line_at_the_cap_stay_within_the_budget() -> None:
+    long_line = "x" * (256 * 1024 - 40) + " loss: 0.5 #011validation-auc:0.75"
+    extractor = MetricExtractor([ACCURACY, AUC, TRAIN_AUC, LOSS])
+    assert [p.metric_name for p in extractor.feed([long_line] * 3, 0.0)] == ["loss"] * 3
+    assert extractor.disabled == {}
+
+
+@pytest.mark.parametrize(
+    ("regex", "line", "value"),
+    [
+        (r"(?i)LOSS=([0-9.]+)", "epoch 1 loss=0.5", 0.5),  # case-insensitive: no shortcut
+        (r"(?x) loss \s* = \s* ([0-9.]+)", "loss = 0.5", 0.5),  # verbose: blanks ignored
+        (r"[[:alpha:]]=([0-9.]+)", "loss=0.5", 0.5),  # a POSIX class: no literal "]="
+        (r"val{1,2}=([0-9.]+)", "vall=0.5", 0.5),
+        (r".*\[[0-9]+\].*#011validation-auc:([0-9.]+)", "[3]#011validation-auc:0.5", 0.5),
+    ],
+)
+def test_lines_skipped_for_a_missing_literal_are_only_those_that_cannot_match(
+    regex: str, line: str, value: float
+) -> None:
+    extractor = MetricExtractor([MetricDefinition("m", regex)])
+    assert [p.value for p in extractor.feed([line, "nothing here"], 0.0)] == [value]
