@@ -291,6 +291,31 @@ def test_a_regex_that_matches_but_reads_no_number_says_so(harness: Harness) -> N
     )
 
 
+def test_an_objective_regex_over_its_time_budget_fails_the_objective_saying_why(
+    harness: Harness,
+) -> None:
+    """A regex that backtracks without end on one line is turned off for its job (the
+    server goes on); the job's later reports go unread, so its objective fails with the
+    reason instead of keeping the value read before."""
+    regex = r"validation:accuracy=([0-9.]+)(?:a|aa)*$"
+    harness.create(make_document(max_jobs=1, parallel=1, regex=regex))
+    runaway = "validation:accuracy=0.9" + "a" * 60 + "b"
+
+    def program(request: LaunchRequest) -> SimulatedRun:
+        lines = (
+            (1.0, "validation:accuracy=0.5"),
+            (2.0, runaway),
+            (3.0, "validation:accuracy=0.7"),
+        )
+        return SimulatedRun(lines=lines, duration=4.0)
+
+    harness.loop("job-1", harness.executor(program)).run()
+    job = jobs_of(harness, "job-1")[0]
+    assert job.objective_status is ObjectiveStatus.FAILED
+    assert job.final_objective_value is None
+    assert job.failure_reason.startswith("MetricRegexTooSlow: metric 'validation:accuracy'")
+
+
 def test_a_lone_failed_job_gives_its_reason_to_the_tuning_job(harness: Harness) -> None:
     harness.create(make_document(max_jobs=1, parallel=1))
 

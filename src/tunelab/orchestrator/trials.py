@@ -77,7 +77,9 @@ class LiveTrial:
     def on_finished(self, event: Finished) -> TrialEvent:
         """Close the attempt: status, final objective, objective status, reason. A job
         without an objective value has ObjectiveStatus Failed (not evaluated); only one
-        that ended by itself gets a FailureReason saying so, not one tunelab stopped."""
+        that ended by itself gets a FailureReason saying so, not one tunelab stopped. A
+        job whose objective regex was turned off (over its time budget on a line) has no
+        final value either: its later reports went unread; the reason says why."""
         value = self.latest_objective if event.status is not TrainingJobStatus.FAILED else None
         reason = event.failure_reason
         if value is not None and not math.isfinite(value):  # diverged: it cannot win
@@ -86,6 +88,9 @@ class LiveTrial:
                 f"objective metric '{self.objective_name}' is {value}"
             )
             value = None
+        off = self.extractor.disabled.get(self.objective_name or "")
+        if off is not None:  # the objective's regex ran over its budget: later values unread
+            value, reason = None, reason or off
         objective_status = (
             ObjectiveStatus.SUCCEEDED if value is not None else ObjectiveStatus.FAILED
         )
