@@ -70,6 +70,18 @@ def test_a_large_failure_file_gives_its_first_1024_characters(
     assert _run(executor, tmp_path, body).failure_reason == "é" * 1024
 
 
+def test_terminal_codes_are_left_out_of_the_failure_reason(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    """Colours and cursor moves a program writes would garble the CLI and the console
+    that show the reason; tabs and newlines stay."""
+    body = (
+        'open(failure, "w").write("\\x1b[31mboom\\x1b[0m\\tat\\x07 line\\n2\\x1b[2K")\n'
+        "sys.exit(2)\n"
+    )
+    assert _run(executor, tmp_path, body).failure_reason == "boom\tat line\n2"
+
+
 def test_read_regular_file(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"0123456789")
     os.mkfifo(tmp_path / "fifo")

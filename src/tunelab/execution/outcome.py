@@ -15,6 +15,7 @@ and whether the reason is tunelab's (``internal``: the job may be run again).
 
 from __future__ import annotations
 
+import re
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,11 +83,24 @@ def decide(
     if failed is None:
         return Outcome(TrainingJobStatus.COMPLETED, SecondaryStatus.COMPLETED, exit_code=0)
     reason, internal = _host_failure(request, failed, limiter, oom_kills_at_start)
+    reason = printable(reason)
     if len(hosts) > 1:
         reason = f"{failed.name}: {reason}"
     return Outcome(
         TrainingJobStatus.FAILED, SecondaryStatus.FAILED, reason[:MAX_REASON], internal, exit_code
     )
+
+
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""ANSI escape sequences (colours, cursor moves) and control characters but tab and
+newline."""
+
+
+def printable(text: str) -> str:
+    """``text`` a program wrote (its ``output/failure``, its log's last lines) without
+    terminal codes: a FailureReason is shown by the CLI and the console, where colours
+    and cursor moves of the program's would garble them."""
+    return _TERMINAL_CODES.sub("", text)
 
 
 def _exit_code(status: int | None) -> int | None:
