@@ -21,7 +21,13 @@ from tunelab.domain.progress import ImprovementTracker
 from tunelab.domain.trial import TrainingJob
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 from tunelab.execution.clock import Clock
-from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
+from tunelab.store.base import (
+    LeaseLost,
+    Store,
+    StoreBatch,
+    TrainingJobQuery,
+    iterate_training_jobs,
+)
 from tunelab.strategies.base import ConvergenceSignal, Strategy
 
 
@@ -206,18 +212,28 @@ def terminal_snapshot(
 
 
 def end_unrunnable(
-    store: Store, clock: Clock, job: TuningJob, reason: str, tracker: ImprovementTracker
+    store: Store,
+    clock: Clock,
+    job: TuningJob,
+    reason: str,
+    tracker: ImprovementTracker,
+    fence: Callable[[StoreBatch], None] | None = None,
 ) -> TuningJob:
     """End a tuning job that cannot go on (its strategy cannot be built): ``Failed``
     with ``reason`` as its FailureReason, or ``Stopped`` when it is being stopped (a
-    stop request that comes in meanwhile wins). Returns the stored terminal job."""
+    stop request that comes in meanwhile wins), written under ``fence`` (the loop's
+    lease: ``LeaseLost``). Returns the stored terminal job."""
     while not job.status.is_terminal:
         stopping = job.status is TuningJobStatus.STOPPING
         status = TuningJobStatus.STOPPED if stopping else TuningJobStatus.FAILED
         final = ended(job, status, clock.now(), None if stopping else reason[:1024], tracker, None)
         try:
             with store.batch() as batch:
+                if fence is not None:
+                    fence(batch)
                 job = batch.put_tuning_job(final)
+        except LeaseLost:
+            raise
         except ConflictError:  # the job changed meanwhile (a stop request): decide again
             job = store.get_tuning_job(job.name)
     return job

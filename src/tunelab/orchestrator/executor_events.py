@@ -6,7 +6,7 @@ until the tick that carries them is committed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tunelab.domain.enums import TrainingJobStatus
@@ -74,12 +74,15 @@ def apply_executor_events(
 
 class RelaunchQueue:
     """The next attempts of the loop's trials, between the tick that commits them and
-    their launch. A next attempt whose job was stopped meanwhile is never launched: its
+    their launch (or, for those :meth:`hold` holds, the moment their previous process
+    is gone). A next attempt whose job was stopped meanwhile is never launched: its
     end (``Stopped``) is applied before the executor's events at the next tick."""
 
     def __init__(self) -> None:
         self._waiting: list[LiveTrial] = []
         """Trials whose next attempt the current tick commits."""
+        self._held: list[tuple[LiveTrial, Callable[[], bool]]] = []
+        """Trials whose next attempt is committed, each with when it may launch."""
         self._unlaunched: list[Finished] = []
         """Ends of next attempts that were stopped before they were launched."""
 
@@ -93,11 +96,22 @@ class RelaunchQueue:
         self._waiting += polled.relaunch
         return polled
 
+    def hold(self, trial: LiveTrial, ready: Callable[[], bool]) -> None:
+        """Keep ``trial``, whose next attempt is committed, until ``ready()`` (say its
+        previous attempt's leftover process is gone)."""
+        self._held.append((trial, ready))
+
     def take(self, now: float) -> list[LiveTrial]:
-        """The waiting trials to launch, in order, now that their attempt is committed;
-        those being stopped are left out, and their end is applied at the next
-        :meth:`poll`."""
+        """The waiting trials to launch, in order, now that their attempt is committed
+        (and the held ones that are ready); those being stopped are left out, and their
+        end is applied at the next :meth:`poll`."""
         waiting, self._waiting = self._waiting, []
+        held, self._held = self._held, []
+        for trial, is_ready in held:
+            if is_ready():
+                waiting.append(trial)
+            else:
+                self._held.append((trial, is_ready))
         launch = []
         for trial in waiting:
             if trial.job.status is TrainingJobStatus.STOPPING:  # stopped before it ran again

@@ -10,13 +10,21 @@ process is signalled or started, a crash at any point loses no suggestion or
 decision and acts on none twice; :mod:`tunelab.orchestrator.recovery` picks up
 from the store. The commit is :mod:`tunelab.orchestrator.tick_commit`'s; the next
 attempts of spot-interrupted or retried jobs wait in a
-:class:`~tunelab.orchestrator.executor_events.RelaunchQueue` until it is done.
+:class:`~tunelab.orchestrator.executor_events.RelaunchQueue` until it is done, and
+jobs a crashed driver left running wait there until their leftover process is gone
+(:mod:`tunelab.orchestrator.orphans`: ended in the background, the loop goes on).
+
+Every write of the loop is fenced on its lease (:mod:`tunelab.orchestrator.lease`),
+which a heartbeat keeps while the loop lives: a loop that another process took over
+(its process stalled past the lease) writes nothing more, launches nothing, and its
+tick raises ``ConflictError``; the new holder ends and reruns what it left running.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import ConflictError
@@ -35,14 +43,15 @@ from tunelab.orchestrator.completion import (
 from tunelab.orchestrator.executor_events import RelaunchQueue
 from tunelab.orchestrator.launches import launch_request, new_trial, open_slots
 from tunelab.orchestrator.lease import LeaseKeeper
+from tunelab.orchestrator.orphans import OrphanReaper
 from tunelab.orchestrator.progress import Progress
-from tunelab.orchestrator.recovery import StrategyUnavailable, recover
+from tunelab.orchestrator.recovery import Ending, StrategyUnavailable, recover, stop_when_gone
 from tunelab.orchestrator.stoppers import EarlyStoppingOptions
 from tunelab.orchestrator.stopping_jobs import StopRequests, apply_stops, stop_running
-from tunelab.orchestrator.tick_commit import TickWrites, commit_tick
+from tunelab.orchestrator.tick_commit import TickWrites, commit_tick_or_retry
 from tunelab.orchestrator.trials import LiveTrial
 from tunelab.stopping.base import EarlyStopper
-from tunelab.store.base import Store
+from tunelab.store.base import LeaseLost, Store
 from tunelab.strategies.base import Strategy
 
 
@@ -53,6 +62,7 @@ class LoopSettings:
     poll_interval: float = 0.5
     """Longest wait between two ticks when nothing happens."""
     lease_ttl: float = 30.0
+    """Seconds a lease lasts unrenewed; a heartbeat thread renews it every third of it."""
     early_stopping: EarlyStoppingOptions = field(default_factory=EarlyStoppingOptions)
     status_poll_interval: float = 0.5
     """How often the loop re-reads its tuning job for a stop request made elsewhere
@@ -81,7 +91,12 @@ class TuningLoop:
         self.store, self.executor, self.clock = store, executor, clock
         self.settings = settings
         self.on_progress = on_progress
-        self.lease = LeaseKeeper(store, name, clock, settings.lease_ttl)
+        ttl = settings.lease_ttl
+        self.lease = LeaseKeeper(store, name, clock, ttl, heartbeat=ttl / 3)
+        self._orphans = OrphanReaper(executor.terminate_orphans)
+        """Processes of training jobs a crashed driver left running, being ended."""
+        self._ending: list[Ending] = []
+        """Jobs to end Stopped once their leftover process is gone."""
         self.job: TuningJob = store.get_tuning_job(name)
         self.live: dict[str, LiveTrial] = {}
         self.finishing: str | None = None
@@ -116,35 +131,55 @@ class TuningLoop:
         return self.job
 
     def start(self) -> None:
-        """Take the lease, restore the strategy and relaunch unfinished jobs. A job
-        whose strategy cannot be built ends here (``Failed`` with that reason, or
-        ``Stopped`` when it was being stopped): the next :meth:`tick` returns True."""
+        """Take the lease, restore the strategy and relaunch unfinished jobs (those a
+        crashed driver left running once their process is gone: see
+        :mod:`tunelab.orchestrator.orphans`; returns without waiting). A job whose
+        strategy cannot be built ends here (``Failed`` with that reason, or ``Stopped``
+        when it was being stopped): :meth:`tick` returns True once no process is left."""
         self.lease.acquire()
         try:
-            state = recover(
-                self.store, self.executor, self.job, self.clock, self.settings.early_stopping
-            )
-        except StrategyUnavailable as error:
-            self._unrunnable = True
-            self.tracker, self.created = error.tracker, error.created
-            self.job = end_unrunnable(self.store, self.clock, self.job, error.reason, self.tracker)
-            return
+            self._recover()
+        except LeaseLost:
+            raise self.lease.taken_over() from None
         except BaseException:
             self.lease.release()
             raise
+
+    def _recover(self) -> None:
+        try:
+            options, fence = self.settings.early_stopping, self.lease.fence
+            state = recover(
+                self.store, self.executor, self.job, self.clock, options, self._orphans, fence
+            )
+        except StrategyUnavailable as error:
+            self._unrunnable = True
+            self.tracker, self.created, self._ending = error.tracker, error.created, error.ending
+            self.job = end_unrunnable(
+                self.store, self.clock, self.job, error.reason, self.tracker, self.lease.fence
+            )
+            return
         self.strategy, self.tracker, self.created = state.strategy, state.tracker, state.created
-        self.stopper = state.stopper
+        self.stopper, self._ending = state.stopper, state.ending
         for trial in state.relaunch:
-            self._launch(trial)
+            name = trial.job.name
+            if self._orphans.gone(name):
+                self._launch(trial)
+            else:  # launched by a tick once its leftover process is gone
+                self.live[name] = trial
+                self._relaunches.hold(trial, partial(self._orphans.gone, name))
 
     def tick(self) -> bool:
-        """One round; True once the tuning job reached a terminal status."""
-        if self._unrunnable:
-            self._report()
-            return True
+        """One round; True once the tuning job reached a terminal status. Raises
+        ``ConflictError`` once another process took the job over (nothing written)."""
+        self.lease.check()
         now = self.clock.now()
+        if self._unrunnable:
+            self._commit(TickWrites(self._end_leftovers(now), [], [], None), None, progress=False)
+            self._report()
+            return not self._ending
         polled = self._relaunches.poll(self.executor, self.live, self.tracker)
         changed, points, events = polled.changed, polled.points, polled.events
+        changed.update(self._end_leftovers(now))
         self.strategy.observe(events)
         stops = self._early_stops(events, changed, now)
         self._check_stop_request()
@@ -153,12 +188,7 @@ class TuningLoop:
         new = self._suggest(now) if self._may_launch() else []
         terminal = self._terminal_status(changed)
         writes = TickWrites(changed, points, new, self.strategy if events or new else None)
-        converged_at, streak = self._convergence.detected_at, self.tracker.streak
-        try:
-            self.job = commit_tick(self.store, self.job, writes, terminal, converged_at, streak)
-        except ConflictError:  # the tuning job changed meanwhile (a stop request)
-            self.job = self.store.get_tuning_job(self.job.name)
-            self.job = commit_tick(self.store, self.job, writes, None, converged_at, streak)
+        self._commit(writes, terminal)
         for trial in self._relaunches.take(now):
             self._launch(trial)
         for name in stops:
@@ -168,6 +198,28 @@ class TuningLoop:
         self.lease.renew()
         self._report()
         return self.job.status.is_terminal
+
+    def _commit(
+        self, writes: TickWrites, terminal: TuningJob | None, progress: bool = True
+    ) -> None:
+        """Commit the tick (with the tuning job's progress fields unless not
+        ``progress``), fenced on the lease: ``ConflictError`` when it was lost."""
+        converged_at, streak = self._convergence.detected_at, self.tracker.streak
+        if not progress:
+            converged_at, streak = None, None
+        try:
+            self.job = commit_tick_or_retry(
+                self.store, self.job, writes, terminal, converged_at, streak, self.lease.fence
+            )
+        except LeaseLost:
+            raise self.lease.taken_over() from None
+
+    def _end_leftovers(self, now: float) -> dict[str, TrainingJob]:
+        """The jobs to stop whose leftover process is now gone, Stopped."""
+        if not self._ending:
+            return {}
+        spec, tracker = self.job.spec, self.tracker
+        return stop_when_gone(self.store, spec, self._ending, self._orphans, now, tracker)
 
     # -- decisions --------------------------------------------------------------------
 
@@ -229,7 +281,7 @@ class TuningLoop:
     def _suggest(self, now: float) -> list[LiveTrial]:
         """Ask the strategy to fill the open slots; the new trials join ``live``."""
         spec = self.job.spec
-        slots = open_slots(spec, len(self.live), self.created)
+        slots = open_slots(spec, len(self.live) + len(self._ending), self.created)
         if slots <= 0:
             return []
         suggestions = self.strategy.suggest(slots)
@@ -245,8 +297,9 @@ class TuningLoop:
 
     def _terminal_status(self, changed: dict[str, TrainingJob]) -> TuningJob | None:
         """The job's terminal snapshot once nothing runs and nothing more will start
-        (``changed``: the training jobs this tick commits with it)."""
-        if self.live or self.job.status.is_terminal:
+        (``changed``: the training jobs this tick commits with it), and no process a
+        crashed driver left is still being ended."""
+        if self.live or self._ending or self.job.status.is_terminal:
             return None
         return terminal_snapshot(
             self.store,

@@ -4,12 +4,15 @@ its committed state, the results so far, and what to launch.
 After a crash (``kill -9`` of the process that ran the loop) the store holds
 every training job the strategy ever proposed. Finished ones are kept as they
 are and never run again. Unfinished ones left a process behind, or none:
-a leftover process is terminated (its exit status can no longer be known), and
-the job is run again under the same name, as attempt n+1, with its
+a leftover process is terminated (its exit status can no longer be known; in the
+background with an :class:`~tunelab.orchestrator.orphans.OrphanReaper`), and once it
+is gone the job is run again under the same name, as attempt n+1, with its
 ``checkpoints/`` kept so a checkpointing program resumes; its secondary status
 shows ``Interrupted`` then ``Restarting``. A job that never started is simply
 launched. If the tuning job was being stopped, unfinished jobs end ``Stopped``;
-so does a job whose early stop was decided (and committed) before the crash.
+so does a job whose early stop was decided (and committed) before the crash. Until
+its leftover process is gone, a job keeps that process in the store (a crash
+meanwhile ends it again), and one to stop stays unended (:func:`stop_when_gone`).
 The early-stopping rule is rebuilt from the store after the relaunched jobs'
 points are forgotten (:func:`~tunelab.orchestrator.stoppers.build_stopper`).
 
@@ -21,8 +24,8 @@ tuning job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tunelab.domain.enums import (
@@ -37,6 +40,7 @@ from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 from tunelab.domain.warm_start import parent_events
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
+from tunelab.orchestrator.orphans import OrphanReaper
 from tunelab.orchestrator.stoppers import (
     EarlyStoppingOptions,
     build_stopper,
@@ -46,18 +50,31 @@ from tunelab.orchestrator.stoppers import (
 from tunelab.orchestrator.stopping_jobs import ran_full_course
 from tunelab.orchestrator.trials import LiveTrial
 from tunelab.stopping.base import EarlyStopper
-from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
+from tunelab.store.base import Store, StoreBatch, TrainingJobQuery, iterate_training_jobs
 from tunelab.strategies.base import Strategy
 from tunelab.strategies.registry import create_strategy, restore_strategy
 
 
 class StrategyUnavailable(Exception):
     """The tuning job's strategy cannot be built; raised by :func:`recover` once the
-    unfinished training jobs are stopped, with the results so far."""
+    unfinished training jobs are stopped (or, with a leftover process, listed in
+    ``ending``), with the results so far."""
 
-    def __init__(self, reason: str, tracker: ImprovementTracker, created: int) -> None:
+    def __init__(
+        self,
+        reason: str,
+        tracker: ImprovementTracker,
+        created: int,
+        ending: list[Ending] | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason, self.tracker, self.created = reason, tracker, created
+        self.ending = ending or []
+
+
+Ending = tuple[TrainingJob, str]
+"""An unfinished job to end ``Stopped`` (with this message) once its leftover process
+is gone (:func:`stop_when_gone`)."""
 
 
 @dataclass
@@ -67,6 +84,7 @@ class Recovered:
     created: int
     relaunch: list[LiveTrial]
     stopper: EarlyStopper | None = None
+    ending: list[Ending] = field(default_factory=list)
 
 
 def recover(
@@ -75,8 +93,15 @@ def recover(
     job: TuningJob,
     clock: Clock,
     options: EarlyStoppingOptions | None = None,
+    orphans: OrphanReaper | None = None,
+    fence: Callable[[StoreBatch], None] | None = None,
 ) -> Recovered:
-    """Rebuild the loop's state from the store; persists what it changes. Raises
+    """Rebuild the loop's state from the store; persists what it changes (in a batch
+    ``fence`` may make conditional: the loop's lease). Leftover processes are ended by
+    ``orphans`` in the background, once that batch is committed: a trial to relaunch
+    must wait for ``orphans.gone(name)``, and a job to stop is left to
+    :func:`stop_when_gone` (``ending``); without ``orphans``, they are ended here
+    first, blocking up to the executor's grace period. Raises
     :class:`StrategyUnavailable` (after stopping the unfinished training jobs) when
     the strategy cannot be built."""
     spec = job.spec
@@ -98,38 +123,73 @@ def recover(
     now = clock.now()
     relaunch: list[LiveTrial] = []
     stopped: list[TrainingJob] = []
+    ending: list[Ending] = []
     unfinished_jobs = [j for j in jobs if not j.status.is_terminal]
-    executor.terminate_orphans(
-        [(j.pid, j.pid_start_time) for j in unfinished_jobs if j.pid is not None]
-    )
+    leftovers = {j.name: (j.pid, j.pid_start_time) for j in unfinished_jobs if j.pid is not None}
+    if orphans is None:
+        executor.terminate_orphans(list(leftovers.values()))
+    background = orphans is not None
     for unfinished in unfinished_jobs:
-        if not going_on:
-            message = "Stopped with its tuning job" if broken is None else f"Stopped: {broken}"
-            stopped.append(_stopped(store, spec, unfinished, now, message))
-            tracker.add(stopped[-1].final_objective_value, judged=ran_full_course(stopped[-1]))
-            continue
-        if unfinished.status is TrainingJobStatus.STOPPING:  # an early stop was decided
-            message = "Stopped (its stop was decided before tunelab was interrupted)"
-            stopped.append(_stopped(store, spec, unfinished, now, message))
-            tracker.add(stopped[-1].final_objective_value, judged=ran_full_course(stopped[-1]))
+        message = _stop_message(going_on, broken, unfinished)
+        if message is not None:
+            if background and unfinished.name in leftovers:
+                ending.append((unfinished, message))  # Stopped once its process is gone
+            else:
+                stopped.append(_stopped(store, spec, unfinished, now, message))
+                done = stopped[-1]
+                tracker.add(done.final_objective_value, judged=ran_full_course(done))
             continue
         if unfinished.pid is not None:
-            unfinished = _restarted(unfinished, now)
+            unfinished = _restarted(unfinished, now, keep_process=background)
         definition = spec.definition(unfinished.definition_name)
         params = definition.search_space.parse(unfinished.tuned_hyperparameters)
         relaunch.append(LiveTrial(unfinished, definition, params, report_cap(spec)))
     with store.batch() as batch:
+        if fence is not None:
+            fence(batch)
         for done in stopped:
             batch.put_training_job(done)
         for trial in relaunch:
             if trial.job.attempt > 1:
                 batch.put_training_job(trial.job)
                 batch.delete_metric_points(trial.job.name)
+    if orphans is not None:
+        for name, (pid, pid_start_time) in leftovers.items():
+            orphans.end(name, pid, pid_start_time)
     created = max((j.sequence for j in jobs), default=0)
     if strategy is None:
-        raise StrategyUnavailable(broken or "no strategy", tracker, created)
+        raise StrategyUnavailable(broken or "no strategy", tracker, created, ending)
     stopper = build_stopper(store, spec, strategy, options)
-    return Recovered(strategy, tracker, created, relaunch, stopper)
+    return Recovered(strategy, tracker, created, relaunch, stopper, ending)
+
+
+def _stop_message(going_on: bool, broken: str | None, job: TrainingJob) -> str | None:
+    """Why an unfinished job ends ``Stopped`` instead of running again (None: it runs)."""
+    if not going_on:
+        return "Stopped with its tuning job" if broken is None else f"Stopped: {broken}"
+    if job.status is TrainingJobStatus.STOPPING:  # an early stop was decided
+        return "Stopped (its stop was decided before tunelab was interrupted)"
+    return None
+
+
+def stop_when_gone(
+    store: Store,
+    spec: TuningJobSpec,
+    ending: list[Ending],
+    orphans: OrphanReaper,
+    now: float,
+    tracker: ImprovementTracker,
+) -> dict[str, TrainingJob]:
+    """The jobs of ``ending`` whose leftover process is gone, ``Stopped`` as of ``now``
+    (to commit) and added to ``tracker``; they leave ``ending``."""
+    done: dict[str, TrainingJob] = {}
+    for item in list(ending):
+        job, message = item
+        if orphans.gone(job.name):
+            ending.remove(item)
+            done[job.name] = _stopped(store, spec, job, now, message)
+            tracker.add(done[job.name].final_objective_value, judged=ran_full_course(job))
+    return done
 
 
 def _strategy(
@@ -162,7 +222,9 @@ def warm_start_events(store: Store, spec: TuningJobSpec) -> list[TrialEvent]:
     return events
 
 
-def _restarted(job: TrainingJob, now: float) -> TrainingJob:
+def _restarted(job: TrainingJob, now: float, keep_process: bool = False) -> TrainingJob:
+    """The job's next attempt; with ``keep_process`` it keeps the leftover process of
+    the last one (being ended in the background) until the next attempt starts."""
     interrupted = job.transition(
         SecondaryStatus.INTERRUPTED,
         now,
@@ -171,8 +233,8 @@ def _restarted(job: TrainingJob, now: float) -> TrainingJob:
     return interrupted.evolve(
         attempt=job.attempt + 1,
         status=TrainingJobStatus.IN_PROGRESS,
-        pid=None,
-        pid_start_time=None,
+        pid=job.pid if keep_process else None,
+        pid_start_time=job.pid_start_time if keep_process else None,
         start_time=None,
     )
 

@@ -9,13 +9,14 @@ starts any process, so a crash loses no decision and acts on none twice (see
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from tunelab.domain.errors import ConflictError
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.orchestrator.trials import LiveTrial
-from tunelab.store.base import Store
+from tunelab.store.base import LeaseLost, Store, StoreBatch
 from tunelab.strategies.base import Strategy
 
 
@@ -41,13 +42,18 @@ def commit_tick(
     terminal: TuningJob | None,
     converged_at: float | None,
     jobs_not_improving: int | None = None,
+    fence: Callable[[StoreBatch], None] | None = None,
 ) -> TuningJob:
     """Write ``writes`` and, for tuning job ``job``, its ``terminal`` snapshot, or else
     ``converged_at`` as its convergence time when it has none yet and
     ``jobs_not_improving`` (the loop's count, read by Describe) when it changed, in one
-    transaction. Returns the tuning job as stored (``job`` when it was not written).
-    Raises ``ConflictError`` when the tuning job changed meanwhile: nothing is written."""
+    transaction, which ``fence`` may make conditional (the loop's lease:
+    :meth:`~tunelab.orchestrator.lease.LeaseKeeper.fence`). Returns the tuning job as
+    stored (``job`` when it was not written). Raises ``ConflictError`` when the tuning
+    job changed meanwhile, ``LeaseLost`` when the fence refused: nothing is written."""
     with store.batch() as batch:
+        if fence is not None:
+            fence(batch)
         for training_job in writes.changed.values():
             batch.put_training_job(training_job)
         for name, batch_points in writes.points:
@@ -61,6 +67,27 @@ def commit_tick(
         elif changes := _progress_changes(job, converged_at, jobs_not_improving):
             job = batch.put_tuning_job(job.evolve(**changes))
     return job
+
+
+def commit_tick_or_retry(
+    store: Store,
+    job: TuningJob,
+    writes: TickWrites,
+    terminal: TuningJob | None,
+    converged_at: float | None,
+    jobs_not_improving: int | None,
+    fence: Callable[[StoreBatch], None] | None,
+) -> TuningJob:
+    """:func:`commit_tick`; when the tuning job changed meanwhile (a stop request), the
+    same writes again on the stored job, without ``terminal`` (a later tick decides the
+    end). ``LeaseLost`` (the fence refused) is raised as it is."""
+    try:
+        return commit_tick(store, job, writes, terminal, converged_at, jobs_not_improving, fence)
+    except LeaseLost:
+        raise
+    except ConflictError:
+        job = store.get_tuning_job(job.name)
+        return commit_tick(store, job, writes, None, converged_at, jobs_not_improving, fence)
 
 
 def _progress_changes(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from tunelab.domain.enums import ObjectiveType, TrainingJobStatus, TuningJobStatus
+from tunelab.domain.errors import ConflictError
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob
 
@@ -29,6 +30,11 @@ class Lease:
 
     owner: str
     expires_at: float
+
+
+class LeaseLost(ConflictError):
+    """A batch that required a lease (:meth:`StoreBatch.require_lease`) found it held by
+    another owner, or by nobody: nothing of the batch was written."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,15 @@ class StoreBatch(Protocol):
         another writer changed it first."""
 
     def save_strategy_state(self, tuning_job_name: str, state: Mapping[str, Any]) -> None: ...
+
+    def require_lease(self, tuning_job_name: str, owner: str) -> None:
+        """Fence the batch: its writes commit only if ``owner`` holds the tuning job's
+        lease (expired or not) when they commit, checked inside their transaction, so a
+        takeover orders wholly before or after them; else :class:`LeaseLost` and nothing
+        is written. A batch with no writes checks nothing."""
+
+    def require_training_job_lease(self, training_job_name: str, owner: str) -> None:
+        """:meth:`require_lease` for a standalone training job's lease."""
 
 
 class TagStore(Protocol):

@@ -11,13 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from tunelab.domain.errors import ConflictError, ResourceInUse, ResourceNotFound
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob
+from tunelab.store.base import LeaseLost
 from tunelab.store.sql import changes, rows
 from tunelab.store.sql.schema import metric_points, strategy_states, training_jobs, tuning_jobs
 from tunelab.store.sql.tags import INHERIT_TAGS, TRAINING_JOB
@@ -35,6 +36,19 @@ _PUT_TUNING = update(tuning_jobs).where(
 )
 _DELETE_POINTS = delete(metric_points).where(metric_points.c.training_job_id == bindparam("b_id"))
 _PUT_STATE = update(strategy_states).where(strategy_states.c.tuning_job_id == bindparam("b_id"))
+
+
+def _lease_owner(table: Table) -> Any:
+    """The lease owner of a job, its row locked until the transaction ends (PostgreSQL;
+    SQLite's ``BEGIN IMMEDIATE`` holds the whole database)."""
+    c = table.c
+    return select(c.lease_owner).where(c.name_key == bindparam("b_key")).with_for_update()
+
+
+_LEASE_OWNER = {
+    "Tuning job": _lease_owner(tuning_jobs),
+    "Training job": _lease_owner(training_jobs),
+}
 
 
 def _upsert_state(dialect: Any) -> Any:
@@ -135,6 +149,20 @@ class Flush:
         self.after_commit.append(lambda: specs.remember(key, job_id, job.version + 1, job.spec))
         self.changed.append(changes.tuning(key))
 
+    def require_lease(self, what: str, name: str, owner: str) -> None:
+        """``LeaseLost`` unless ``owner`` holds the lease of ``what`` ``name`` (``Tuning
+        job`` or ``Training job``); the row stays locked until the commit, so a
+        concurrent :meth:`~tunelab.store.sql.leases.LeasesMixin.swap_lease` waits for it."""
+        found = self.conn.execute(_LEASE_OWNER[what], {"b_key": rows.key(name)}).first()
+        if found is None:
+            raise ResourceNotFound(f"{what} '{name}' does not exist")
+        if found.lease_owner != owner:
+            holder = found.lease_owner or "nobody"
+            raise LeaseLost(
+                f"{what} '{name}': its lease is held by {holder}, not by {owner}; "
+                "nothing was written"
+            )
+
     def save_strategy_state(self, name: str, state: Mapping[str, Any]) -> None:
         job_id, value = self.tuning_job_id(name), dict(state)
         upsert = _UPSERT_STATE.get(self.conn.dialect.name)
@@ -155,13 +183,14 @@ class SqlStoreBatch:
     """Writes that commit together when the ``with`` block ends without error.
 
     Each call only records the write (argument objects must not be mutated
-    afterwards; domain snapshots are frozen). At exit they run in call order in
-    one transaction (``BEGIN IMMEDIATE`` on SQLite); any failure rolls all of them
-    back and is raised from the ``with`` statement: ``ResourceInUse`` (a training
-    job name taken), ``ResourceNotFound`` (unknown tuning or training job) and
-    ``ConflictError`` (``put_tuning_job`` lost a race). ``put_tuning_job`` also
-    checks the version when called, so a stale snapshot fails early. Not
-    thread-safe; use one batch per ``with`` block.
+    afterwards; domain snapshots are frozen). At exit they run in call order (a
+    required lease is checked first) in one transaction (``BEGIN IMMEDIATE`` on
+    SQLite); any failure rolls all of them back and is raised from the ``with``
+    statement: ``ResourceInUse`` (a training job name taken), ``ResourceNotFound``
+    (unknown tuning or training job), ``ConflictError`` (``put_tuning_job`` lost a
+    race) and ``LeaseLost`` (a required lease is held by another owner).
+    ``put_tuning_job`` also checks the version when called, so a stale snapshot
+    fails early. Not thread-safe; use one batch per ``with`` block.
     """
 
     def __init__(
@@ -174,6 +203,8 @@ class SqlStoreBatch:
         self._writer, self._reader, self._specs = writer, reader, specs
         self._changes = changed
         self._ops: list[Callable[[Flush], None]] = []
+        self._fences: list[Callable[[Flush], None]] = []
+        """Leases the commit requires (:meth:`require_lease`), checked before the writes."""
         self._closed = False
 
     def _record(self, op: Callable[[Flush], None]) -> None:
@@ -215,6 +246,17 @@ class SqlStoreBatch:
         """Replace the tuning job's strategy state (any JSON object)."""
         self._record(lambda f: f.save_strategy_state(tuning_job_name, state))
 
+    def require_lease(self, tuning_job_name: str, owner: str) -> None:
+        """Commit only if ``owner`` holds the tuning job's lease then (checked first,
+        inside the transaction; not at all when nothing is written); else ``LeaseLost``
+        at exit and nothing is written."""
+        self._fences.append(lambda f: f.require_lease("Tuning job", tuning_job_name, owner))
+
+    def require_training_job_lease(self, training_job_name: str, owner: str) -> None:
+        """:meth:`require_lease` for a standalone training job's lease."""
+        name = training_job_name
+        self._fences.append(lambda f: f.require_lease("Training job", name, owner))
+
     def commit(self) -> None:
         """Run the recorded writes in one transaction (nothing to do if none)."""
         self._closed = True
@@ -222,7 +264,7 @@ class SqlStoreBatch:
             return
         with self._writer.connect() as conn, conn.begin():
             flush = Flush(conn)
-            for op in self._ops:
+            for op in [*self._fences, *self._ops]:
                 op(flush)
         for done in flush.after_commit:
             done()
@@ -232,3 +274,4 @@ class SqlStoreBatch:
     def abandon(self) -> None:
         self._closed = True
         self._ops.clear()
+        self._fences.clear()

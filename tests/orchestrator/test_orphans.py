@@ -1,0 +1,148 @@
+"""Processes a crashed driver left running are ended without holding anything up: a
+leftover process that ignores SIGTERM takes the whole grace period to end, while the
+other jobs are rerun at once; a job is never rerun before its leftover process is gone,
+and the tuning job does not end before every one is. Real processes, real executor."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.factories import make_document
+from tests.orchestrator.conftest import Harness
+from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.domain.instance_types import GIB
+from tunelab.execution.ledger import Ledger
+from tunelab.execution.local import LocalExecutor
+from tunelab.execution.processes import process_start_time
+from tunelab.execution.resources import Machine, Overcommit
+from tunelab.orchestrator.loop import LoopSettings, TuningLoop
+from tunelab.store.base import TrainingJobQuery, iterate_training_jobs
+
+GRACE = 2.0
+"""Seconds between SIGTERM and SIGKILL."""
+CPUS = tuple(sorted(os.sched_getaffinity(0)))[:2]
+
+
+def leftover(ignores_sigterm: bool) -> subprocess.Popen[bytes]:
+    """A training process of a driver that was killed: its own process group."""
+    code = "import signal, time\n"
+    if ignores_sigterm:
+        code += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    code += "print('ready', flush=True)\ntime.sleep(120)\n"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    return process
+
+
+@pytest.fixture
+def leftovers() -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    made: dict[str, subprocess.Popen[bytes]] = {}
+    yield made
+    for process in made.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def crashed_with(
+    harness: Harness, tmp_path: Path, leftovers: dict[str, subprocess.Popen[bytes]]
+) -> list[str]:
+    """job-1 (2 training jobs, both running) as a killed driver left it: the first
+    job's process ignores SIGTERM, the second's does not. Returns their names."""
+    program = tmp_path / "train.py"
+    program.write_text("print('validation:accuracy=0.8')\n")
+    harness.create(make_document(max_jobs=2, parallel=2, image=f"file://{program}"))
+    crashed = harness.loop("job-1", harness.executor())
+    crashed.start()
+    crashed.tick()  # two jobs launched
+    crashed.tick()  # their process ids committed
+    crashed.lease.release()
+    names = sorted(crashed.live)
+    with harness.store.batch() as batch:
+        for name, stubborn in zip(names, (True, False), strict=True):
+            process = leftovers[name] = leftover(stubborn)
+            job = harness.store.get_training_job(name)
+            start = process_start_time(process.pid)
+            batch.put_training_job(job.evolve(pid=process.pid, pid_start_time=start))
+    return names
+
+
+def restarted(harness: Harness, tmp_path: Path) -> TuningLoop:
+    ledger = Ledger(Machine(CPUS, 64 * GIB), Overcommit())
+    executor = LocalExecutor(harness.clock, stop_grace_seconds=GRACE, ledger=ledger)
+    settings = LoopSettings(str(tmp_path / "jobs"), poll_interval=0.05)
+    return TuningLoop(harness.store, executor, harness.clock, "job-1", settings)
+
+
+def test_a_leftover_that_ignores_sigterm_holds_up_only_its_own_job(
+    harness: Harness, tmp_path: Path, leftovers: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    stubborn, cooperative = crashed_with(harness, tmp_path, leftovers)
+    loop = restarted(harness, tmp_path)
+    began = time.monotonic()
+    loop.start()
+    assert time.monotonic() - began < 1.0  # no wait for the grace period
+    waiting = harness.store.get_training_job(stubborn)
+    # until it is gone, the leftover stays recorded: a crash meanwhile ends it again
+    assert (waiting.attempt, waiting.pid) == (2, leftovers[stubborn].pid)
+    rerun_at: dict[str, float] = {}
+    while not loop.tick():
+        for name in (stubborn, cooperative):
+            job = harness.store.get_training_job(name)
+            if name not in rerun_at and job.pid is not None and job.pid != leftovers[name].pid:
+                rerun_at[name] = time.monotonic() - began
+                assert leftovers[name].poll() is not None, f"{name} rerun too early"
+                if name == cooperative:
+                    assert leftovers[stubborn].poll() is None  # still in its grace period
+        assert time.monotonic() - began < 30
+        loop.executor.wait(0.05)
+    loop.lease.release()
+    loop.executor.close()
+    assert rerun_at[cooperative] < GRACE <= rerun_at[stubborn]
+    assert leftovers[stubborn].returncode == -9  # SIGKILLed after the grace period
+    jobs = list(iterate_training_jobs(harness.store, TrainingJobQuery("job-1")))
+    assert [(j.status, j.attempt, j.final_objective_value) for j in jobs] == [
+        (TrainingJobStatus.COMPLETED, 2, 0.8)
+    ] * 2
+    assert harness.store.get_tuning_job("job-1").status is TuningJobStatus.COMPLETED
+
+
+def test_a_stopped_job_does_not_end_before_its_leftovers(
+    harness: Harness, tmp_path: Path, leftovers: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    stubborn, _ = crashed_with(harness, tmp_path, leftovers)
+    job = harness.store.get_tuning_job("job-1")
+    with harness.store.batch() as batch:
+        batch.put_tuning_job(job.evolve(status=TuningJobStatus.STOPPING))
+    loop = restarted(harness, tmp_path)
+    began = time.monotonic()
+    loop.start()
+    assert time.monotonic() - began < 1.0
+    waiting = harness.store.get_training_job(stubborn)
+    assert (waiting.status, waiting.pid) == (
+        TrainingJobStatus.IN_PROGRESS,
+        leftovers[stubborn].pid,
+    )
+    ends = 0
+    while not loop.tick():
+        if harness.store.get_training_job(stubborn).status is TrainingJobStatus.STOPPED:
+            assert leftovers[stubborn].poll() == -9  # Stopped once its process is gone
+        ends += 1
+        assert time.monotonic() - began < 30
+        loop.executor.wait(0.05)
+    assert ends > 0 and leftovers[stubborn].poll() == -9
+    loop.lease.release()
+    loop.executor.close()
+    final = harness.store.get_tuning_job("job-1")
+    assert final.status is TuningJobStatus.STOPPED
+    jobs = list(iterate_training_jobs(harness.store, TrainingJobQuery("job-1")))
+    assert {j.status for j in jobs} == {TrainingJobStatus.STOPPED}
