@@ -211,3 +211,28 @@ def test_a_local_path_outside_opt_ml_holding_someone_elses_files_is_refused(
     assert (tmp_path / "s3" / "bkt" / "ck" / "step.txt").read_text() == "2"
     (mine / "step.txt").write_text("from job-2")  # tunelab's from now on: no longer refused
     assert launch_problems(definition, "", executor._data) == []
+
+
+def test_a_local_path_that_is_a_file_is_refused_at_create_time(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    """A LocalPath outside /opt/ml naming an existing file (or a path under one) passed
+    validation, and every training job then failed with 'File exists'."""
+    file = tmp_path / "ckpt"
+    file.write_text("a file, not a folder")
+    for local, reason in (
+        (file, f"{file} is a file, not a folder"),
+        (file / "deeper", f"{file / 'deeper'} is under {file}, which is a file, not a folder"),
+    ):
+        definition = make_definition(
+            PROGRAM,
+            checkpoint=CheckpointSpec("s3://bkt/ck", str(local)),
+            output_path=str(tmp_path / "out"),
+        )
+        assert launch_problems(definition, "TrainingJobDefinition", executor._data) == [
+            Violation(
+                "TrainingJobDefinition.CheckpointConfig.LocalPath",
+                f"{reason}: name a folder for the checkpoints",
+            )
+        ]
+    assert file.read_text() == "a file, not a folder"

@@ -102,6 +102,23 @@ def _problems(
         yield Violation(f"{prefix}CheckpointConfig.LocalPath", problem)
         return
     shared = shared_checkpoint_dir(definition)
+    blocker = _not_a_folder(shared) if shared is not None else None
+    if blocker is not None:
+        yield Violation(f"{prefix}CheckpointConfig.LocalPath", blocker)
+        return
     held = foreign_file(shared) if shared is not None else None
     if shared is not None and held is not None:
         yield Violation(f"{prefix}CheckpointConfig.LocalPath", not_a_checkpoint_dir(shared, held))
+
+
+def _not_a_folder(local_dir: str) -> str | None:
+    """Why the checkpoint ``LocalPath`` ``local_dir`` (outside ``/opt/ml/``) cannot be a
+    folder: it, or a path above it, is a file (every training job would fail making it).
+    None when it is a folder or can be made one."""
+    path = local_dir
+    while path and path != os.path.dirname(path):
+        if os.path.lexists(path) and not os.path.isdir(path):
+            what = "is" if path == local_dir else f"is under {path}, which is"
+            return f"{local_dir} {what} a file, not a folder: name a folder for the checkpoints"
+        path = os.path.dirname(path)
+    return None
