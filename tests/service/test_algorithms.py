@@ -10,6 +10,7 @@ import pytest
 from tests.service.test_tuning import PROGRAM, document
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.errors import ResourceInUse, ValidationError
+from tunelab.execution import container
 from tunelab.service.settings import Settings
 from tunelab.service.tuning import TuningService
 from tunelab.store.sql.store import SqlStore
@@ -122,3 +123,25 @@ def test_a_near_miss_builtin_image_and_a_bare_path_are_told_what_to_write(
         f"TrainingJobDefinition.AlgorithmSpecification.TrainingImage: '{PROGRAM}' is a path: "
         f"write it as file://{PROGRAM} (tunelab runs programs named by file:// URIs)"
     ]
+
+
+def test_a_near_miss_builtin_image_with_its_own_metrics_is_told_which_part_differs(
+    service: TuningService, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With MetricDefinitions given the request passes the metric rules, and the near
+    miss was refused as a container image needing docker, saying nothing of the URI
+    (with docker it would run: it may be the user's own image of that name)."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker here: no container engine answers
+    monkeypatch.setattr(container, "_checked", None)
+    request = document()
+    image = "174872318107.dkr.ecr.us-west-2.amazonaws.com/knn:2"
+    request["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] = image
+    with pytest.raises(ValidationError) as error:
+        service.validate(request)
+    (violation,) = error.value.violations
+    assert violation.path == "TrainingJobDefinition.AlgorithmSpecification.TrainingImage"
+    assert violation.message.endswith(
+        f"(script mode); if it is meant as a built-in algorithm's image: {image!r} looks like "
+        "SageMaker's image of the built-in algorithm knn, but tunelab does not recognize it: "
+        "tunelab runs knn with the tags 1, latest, not '2'"
+    )

@@ -93,7 +93,11 @@ def test_quotas_come_from_the_settings(service: TuningService, tmp_path: Path) -
             "tunelab runs such images with docker, and no container engine answers here "
             "(`docker info` failed); use a file:///absolute/path/to/program, a built-in "
             "algorithm (tunelab algorithms list) or a SageMaker framework image with "
-            "sagemaker_program and sagemaker_submit_directory (script mode)",
+            "sagemaker_program and sagemaker_submit_directory (script mode); if it is meant "
+            "as a built-in algorithm's image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+            "xgboost:1' looks like SageMaker's image of the built-in algorithm xgboost, but "
+            "tunelab does not recognize it: the account of xgboost in us-east-1 is "
+            "811284229777, not 123456789012",
         ),
         (
             lambda r: r["TrainingJobDefinition"].update(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 
-from tunelab.algorithms.images import builtin_for
+from tunelab.algorithms.images import builtin_for, unrecognized_reason
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.enums import StrategyType
 from tunelab.domain.errors import Violation
@@ -136,19 +136,23 @@ def _image_problems(
     image: str | None, static: Mapping[str, str], where: str
 ) -> Iterator[Violation]:
     """A ``TrainingImage`` runs as a ``file:`` program, a built-in algorithm, a framework
-    image in script mode, or (any other image) with ``docker`` when an engine answers."""
+    image in script mode, or (any other image) with ``docker`` when an engine answers. A
+    refusal of an image that looks like a built-in's says which part of it differs (it
+    may be the user's own image of that name: with docker it runs)."""
     if image is None or image.startswith("file:") or builtin_for(image, static):
         return
     if (problem := image_path_problem(image)) is not None:
         yield Violation(where, problem)
         return
+    near_miss = unrecognized_reason(image, static)  # a built-in's image, mistyped?
+    hint = f"; if it is meant as a built-in algorithm's image: {near_miss}" if near_miss else ""
     if framework_of(image) is not None:
         program, submit = script_of(static)
         if not program or not submit:
             yield Violation(
                 where,
                 f"the framework image {image!r} runs a training script (script mode): set "
-                f"the static hyperparameters {PROGRAM} and {SUBMIT_DIRECTORY}",
+                f"the static hyperparameters {PROGRAM} and {SUBMIT_DIRECTORY}{hint}",
             )
         return
     if not container.engine_available():
@@ -157,7 +161,7 @@ def _image_problems(
             f"{image!r} is a container image: tunelab runs such images with docker, and no "
             "container engine answers here (`docker info` failed); use a file:///absolute/"
             "path/to/program, a built-in algorithm (tunelab algorithms list) or a SageMaker "
-            f"framework image with {PROGRAM} and {SUBMIT_DIRECTORY} (script mode)",
+            f"framework image with {PROGRAM} and {SUBMIT_DIRECTORY} (script mode){hint}",
         )
 
 
