@@ -1,17 +1,17 @@
 """The tuning loop: drives one tuning job to a terminal status.
 
-Each tick: poll the executor -> extract metrics -> let the strategy observe ->
-ask the early-stopping rule (median rule, or Hyperband's rungs) about the new
-reports -> honour stop requests and the completion criteria -> ask the strategy
-for new configurations -> persist everything of the tick in ONE store batch ->
-only then stop the jobs the rule condemned and launch the new ones. Because
-decisions, new training jobs and the strategy state are committed before any
-process is signalled or started, a crash at any point loses no suggestion or
-decision and acts on none twice; :mod:`tunelab.orchestrator.recovery` picks up
-from the store. The commit is :mod:`tunelab.orchestrator.tick_commit`'s; the next
+Each tick: poll the executor -> extract metrics -> let the strategy observe -> ask the
+early-stopping rule (median rule, or Hyperband's rungs) about the new reports -> honour
+stop requests and the completion criteria (kept by
+:mod:`tunelab.orchestrator.completion_state`) -> ask the strategy for new configurations
+-> persist everything of the tick in ONE store batch -> only then stop the jobs the rule
+condemned and launch the new ones. Because decisions, new training jobs and the strategy
+state are committed before any process is signalled or started, a crash at any point loses
+no suggestion or decision and acts on none twice; :mod:`tunelab.orchestrator.recovery`
+picks up from the store. The commit is :mod:`tunelab.orchestrator.tick_commit`'s; the next
 attempts of spot-interrupted or retried jobs wait in a
-:class:`~tunelab.orchestrator.executor_events.RelaunchQueue` until it is done, and
-jobs a crashed driver left running wait there until their leftover process is gone
+:class:`~tunelab.orchestrator.executor_events.RelaunchQueue` until it is done, and jobs a
+crashed driver left running wait there until their leftover process is gone
 (:mod:`tunelab.orchestrator.orphans`: ended in the background, the loop goes on).
 
 Every write of the loop is fenced on its lease (:mod:`tunelab.orchestrator.lease`),
@@ -33,13 +33,8 @@ from tunelab.domain.trial import TrainingJob, TrialEvent
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
-from tunelab.orchestrator.completion import (
-    ConvergenceWatch,
-    end_unrunnable,
-    finishing,
-    next_wait,
-    terminal_snapshot,
-)
+from tunelab.orchestrator.completion import end_unrunnable
+from tunelab.orchestrator.completion_state import CompletionState
 from tunelab.orchestrator.executor_events import RelaunchQueue
 from tunelab.orchestrator.launches import launch_request, new_trial, open_slots
 from tunelab.orchestrator.lease import LeaseKeeper
@@ -99,12 +94,8 @@ class TuningLoop:
         """Jobs to end Stopped once their leftover process is gone."""
         self.job: TuningJob = store.get_tuning_job(name)
         self.live: dict[str, LiveTrial] = {}
-        self.finishing: str | None = None
-        """Why no more training jobs start (completion criterion, failures)."""
-        self.failure: str | None = None
-        self.exhausted = False
-        """The strategy has nothing more to propose."""
-        self.started_at = self.job.creation_time
+        self._completion = CompletionState(self.job.creation_time)
+        """Why no more training jobs start, and the status the job ends with."""
         self._stop_requests = StopRequests(settings.status_poll_interval)
         self._relaunches = RelaunchQueue()
         """Jobs whose attempt ended without ending them (spot, RetryStrategy): their next
@@ -112,10 +103,13 @@ class TuningLoop:
         self.stopped_early = 0
         """Training jobs this loop stopped early on a rule's decision (Hyperband's too;
         not its stops at MaxResource)."""
-        self._convergence = ConvergenceWatch()
-        """When the strategy converged (stored with the next commit), and was asked."""
         self._unrunnable = False
         """The strategy could not be built: the job ended at :meth:`start`."""
+
+    @property
+    def finishing(self) -> str | None:
+        """Why no more training jobs start (completion criterion, failures), or None."""
+        return self._completion.finishing
 
     # -- the loop -------------------------------------------------------------------
 
@@ -183,9 +177,10 @@ class TuningLoop:
         self.strategy.observe(events)
         stops = self._early_stops(events, changed, now)
         self._check_stop_request()
-        if self.job.status is TuningJobStatus.IN_PROGRESS and self.finishing is None:
-            self._check_completion(now)
-        new = self._suggest(now) if self._may_launch() else []
+        completed = self._completion.check(self.job, self.tracker, self.strategy, now)
+        if completed is not None:  # a completion criterion is met: stop the running jobs
+            stop_running(self.live, self.executor, self.clock, completed)
+        new = self._suggest(now) if self._completion.may_launch(self.job) else []
         terminal = self._terminal_status(changed)
         writes = TickWrites(changed, points, new, self.strategy if events or new else None)
         self._commit(writes, terminal)
@@ -204,7 +199,7 @@ class TuningLoop:
     ) -> None:
         """Commit the tick (with the tuning job's progress fields unless not
         ``progress``), fenced on the lease: ``ConflictError`` when it was lost."""
-        converged_at, streak = self._convergence.detected_at, self.tracker.streak
+        converged_at, streak = self._completion.convergence.detected_at, self.tracker.streak
         if not progress:
             converged_at, streak = None, None
         try:
@@ -257,27 +252,6 @@ class TuningLoop:
             message = "Stopped: the tuning job was stopped"
             stop_running(self.live, self.executor, self.clock, message)
 
-    def _check_completion(self, now: float) -> None:
-        """Set ``finishing`` (and ``failure``) once a completion criterion or the failure
-        limit is met; on a criterion, stop the running jobs."""
-
-        def converged() -> bool:
-            return self._convergence.converged(self.job, self.tracker, self.strategy, now)
-
-        finish = finishing(self.job, self.tracker, self.started_at, now, converged)
-        if finish is None:
-            return
-        self.finishing = finish.reason
-        if finish.failed:
-            self.failure = finish.reason
-            return  # let the running ones finish: they may still succeed
-        message = f"Stopped: the tuning job completed: {self.finishing}"
-        stop_running(self.live, self.executor, self.clock, message)
-
-    def _may_launch(self) -> bool:
-        in_progress = self.job.status is TuningJobStatus.IN_PROGRESS
-        return in_progress and self.finishing is None and not self.exhausted
-
     def _suggest(self, now: float) -> list[LiveTrial]:
         """Ask the strategy to fill the open slots; the new trials join ``live``."""
         spec = self.job.spec
@@ -286,7 +260,7 @@ class TuningLoop:
             return []
         suggestions = self.strategy.suggest(slots)
         if not suggestions and not self.live:
-            self.exhausted = True  # nothing running and nothing more to try
+            self._completion.exhausted = True  # nothing running and nothing more to try
         trials = []
         for suggestion in suggestions:
             self.created += 1
@@ -301,16 +275,8 @@ class TuningLoop:
         crashed driver left is still being ended."""
         if self.live or self._ending or self.job.status.is_terminal:
             return None
-        return terminal_snapshot(
-            self.store,
-            self.clock,
-            self.job,
-            self.tracker,
-            created=self.created,
-            done=self.finishing is not None or self.exhausted,
-            failed=self.failure is not None,
-            converged_at=self._convergence.detected_at,
-            uncommitted=changed,
+        return self._completion.terminal(
+            self.store, self.clock, self.job, self.tracker, self.created, changed
         )
 
     # -- launching and reporting ----------------------------------------------------------
@@ -320,7 +286,7 @@ class TuningLoop:
         self.executor.submit(launch_request(trial, self.settings.jobs_root, self.job.name))
 
     def _wait_time(self) -> float:
-        return next_wait(self.job, self.started_at, self.settings.poll_interval, self.clock)
+        return self._completion.wait_time(self.job, self.settings.poll_interval, self.clock)
 
     def _report(self) -> None:
         if self.on_progress is not None:
