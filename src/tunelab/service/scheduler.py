@@ -7,7 +7,9 @@ created through the API, and, after ``kill -9`` of the server, every job it was
 running — the tuning loop's recovery resumes them exactly. Jobs run by another
 live process (``tunelab run``, another server on the same database) are left to it;
 standalone training jobs likewise, by their own leases. A job whose loop raises is
-dropped (its lease released) and adopted again on a later scan.
+dropped (its lease released) and adopted again on a later scan; a loop that another
+process took over (this process's lease ran out) is dropped with one warning line,
+any other failure is logged with its traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable
 
 from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import ConflictError, TunelabError
+from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
 from tunelab.execution.local import LocalExecutor
 from tunelab.orchestrator.loop import LoopSettings, TuningLoop
@@ -44,7 +47,7 @@ class Scheduler:
         definition_of: DefinitionOf,
         tick_interval: float = 0.05,
         scan_interval: float = 2.0,
-        executor_factory: Callable[[], LocalExecutor] | None = None,
+        executor_factory: Callable[[], Executor] | None = None,
     ) -> None:
         self.settings, self.store, self.clock = settings, store, clock
         self.tick_interval, self.scan_interval = tick_interval, scan_interval
@@ -183,13 +186,22 @@ class Scheduler:
             try:
                 if loop.tick():
                     self._drop(name)
-            except Exception:
-                log.exception("tuning job %s: the loop failed; it will be adopted again", name)
+            except Exception as error:
+                self._log_loop_failure(name, loop, error)
                 self._drop(name)
         try:
             self.training.tick()
         except Exception:
             log.exception("standalone training jobs: a tick failed")
+
+    @staticmethod
+    def _log_loop_failure(name: str, loop: TuningLoop, error: Exception) -> None:
+        """One warning line when another process took the job over (the loop's lease is
+        lost: that process drives it now); the traceback for any other failure."""
+        if isinstance(error, ConflictError) and loop.lease.lost:
+            log.warning("%s", error.message)
+        else:
+            log.exception("tuning job %s: the loop failed; it will be adopted again", name)
 
     def _drop(self, name: str) -> None:
         loop = self.loops.pop(name)

@@ -1,0 +1,96 @@
+"""The scheduler's log when a tuning loop it drives ends by raising: a loop another
+process took over (its lease ran out, e.g. the server stalled) is a normal hand-over,
+told in one warning line; any other failure keeps its traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.factories import make_document
+from tests.orchestrator.conftest import Harness
+from tunelab.execution.base import LaunchRequest
+from tunelab.execution.clock import FakeClock
+from tunelab.execution.simulated import Program, SimulatedExecutor, SimulatedRun
+from tunelab.service.scheduler import Scheduler
+from tunelab.service.settings import Settings
+from tunelab.service.training import TrainingService
+from tunelab.store.sql.store import SqlStore
+
+OTHER_HOST = "another-host:4242:1"
+"""A process of another machine (a second server): alive as far as this one can tell."""
+
+
+def succeeding(request: LaunchRequest) -> SimulatedRun:
+    return SimulatedRun(lines=((5.0, "validation:accuracy=0.9"),), duration=6.0)
+
+
+def broken(request: LaunchRequest) -> SimulatedRun:
+    raise RuntimeError("the executor could not launch the job")
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    store = SqlStore(f"sqlite:///{tmp_path / 'tunelab.db'}")
+    yield Harness(store, FakeClock(), tmp_path)
+    store.close()
+
+
+def scheduler_of(harness: Harness, program: Program) -> Scheduler:
+    """A scheduler on the harness's store and clock whose jobs run ``program``."""
+    settings = Settings(home=harness.root, database_url="unused: the store is given")
+    clock = harness.clock
+    training = TrainingService(harness.store, clock, settings=settings)
+    return Scheduler(
+        settings,
+        harness.store,
+        clock,
+        training.definition_of,
+        executor_factory=lambda: SimulatedExecutor(program, clock),
+    )
+
+
+def scheduler_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "tunelab.scheduler"]
+
+
+def test_a_loop_taken_over_by_another_process_is_dropped_with_one_line(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.create(make_document(max_jobs=2, parallel=1))
+    scheduler = scheduler_of(harness, succeeding)
+    scheduler._adopt()
+    scheduler._tick_all()  # training job 001 launched
+    assert "job-1" in scheduler.loops
+    # the server stalls past its lease (30 s); a second server takes the job over
+    harness.clock.advance_to(harness.clock.now() + 31)
+    other = harness.loop("job-1", harness.executor(succeeding))
+    other.lease.owner = OTHER_HOST
+    other.start()
+    with caplog.at_level(logging.INFO, logger="tunelab.scheduler"):
+        scheduler._tick_all()
+    other.lease.release()
+    assert "job-1" not in scheduler.loops
+    [line] = scheduler_lines(caplog)
+    assert line.levelno == logging.WARNING
+    assert line.getMessage().startswith("another process took over tuning job 'job-1'")
+    assert line.exc_info is None and "Traceback" not in caplog.text
+
+
+def test_a_loop_that_fails_otherwise_is_logged_with_its_traceback(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.create(make_document(max_jobs=2, parallel=1))
+    scheduler = scheduler_of(harness, broken)
+    scheduler._adopt()
+    with caplog.at_level(logging.INFO, logger="tunelab.scheduler"):
+        scheduler._tick_all()  # launching training job 001 raises
+    assert "job-1" not in scheduler.loops  # dropped: a later scan adopts it again
+    [line] = scheduler_lines(caplog)
+    assert line.levelno == logging.ERROR
+    assert line.getMessage() == "tuning job job-1: the loop failed; it will be adopted again"
+    assert line.exc_info is not None and line.exc_info[0] is RuntimeError
+    assert "Traceback" in caplog.text and "the executor could not launch the job" in caplog.text
