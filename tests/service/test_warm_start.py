@@ -301,7 +301,7 @@ def discrete_parent(service: TuningService, strategy: str, max_jobs: int | None)
     request = document(
         name="parent-1",
         max_jobs=1,
-        StaticHyperParameters={"seconds_per_epoch": "0", "epochs": "1"},
+        StaticHyperParameters={"seconds_per_epoch": "0", "epochs": "2"},  # as child()'s
     )
     service.run(service.create(discrete(request, strategy, max_jobs)).name)
     return {j.tuned_hyperparameters["x"] for j in service.training_jobs_of("parent-1")}
@@ -366,3 +366,45 @@ def test_a_grid_child_runs_the_grid_points_its_parents_did_not(service: TuningSe
     assert service.run(job.name).status is TuningJobStatus.COMPLETED
     ran = tried_by(service, job.name)
     assert sorted(ran) == sorted({"0.1", "0.2", "0.3", "0.4", "0.5", "0.6"} - evaluated)
+
+
+@pytest.mark.parametrize("strategy", ["Random", "Bayesian", "Grid"])
+def test_a_transfer_learning_child_may_run_what_its_parents_ran_elsewhere(
+    service: TuningService, strategy: str
+) -> None:
+    """The parents ran every combination, with epochs=2: a TransferLearning child (new
+    data, another algorithm) and an IdenticalDataAndAlgorithm child with epochs=3 run
+    them under other conditions, so nothing of theirs counts as evaluated."""
+    discrete_parent(service, "Grid", None)
+    max_jobs = None if strategy == "Grid" else 3
+    service.validate(discrete(child("TransferLearning"), strategy, max_jobs))
+    again = child()
+    again["TrainingJobDefinition"]["StaticHyperParameters"]["epochs"] = "3"
+    service.validate(discrete(again, strategy, max_jobs))
+
+
+@pytest.mark.parametrize(("strategy", "max_jobs", "runs"), [("Random", 3, 3), ("Grid", None, 6)])
+def test_a_transfer_learning_child_of_a_finished_grid_runs(
+    service: TuningService, strategy: str, max_jobs: int | None, runs: int
+) -> None:
+    """Accepted at create time is not enough: the child's strategy must not skip what
+    the parents ran under other conditions either (it ran nothing and failed)."""
+    discrete_parent(service, "Grid", None)
+    job = service.create(discrete(child("TransferLearning"), strategy, max_jobs))
+    assert service.run(job.name).status is TuningJobStatus.COMPLETED
+    assert len(set(tried_by(service, job.name))) == runs
+
+
+def test_an_identical_grid_child_gives_the_number_of_points_left(service: TuningService) -> None:
+    evaluated = discrete_parent(service, "Random", 4)
+    path = "HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs"
+    assert refusals(service, discrete(child(), "Grid", 6)) == [
+        f"{path}: the parent jobs already evaluated 4 of the 6 combinations of the "
+        "hyperparameter ranges, and the Grid strategy never runs one twice: must equal the "
+        "number of grid points left to run (2) with the Grid strategy, or be left out; got 6"
+    ]
+    job = service.create(discrete(child(), "Grid", 2))
+    assert service.run(job.name).status is TuningJobStatus.COMPLETED
+    assert sorted(tried_by(service, job.name)) == sorted(
+        {"0.1", "0.2", "0.3", "0.4", "0.5", "0.6"} - evaluated
+    )

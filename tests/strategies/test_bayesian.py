@@ -24,6 +24,7 @@ from tunelab.domain.search_space import (
     SearchSpace,
 )
 from tunelab.domain.trial import Suggestion, TrialEvent
+from tunelab.domain.warm_start_events import ParentEvent
 from tunelab.strategies.base import DefinitionSpace, TuningProblem
 from tunelab.strategies.bayesian import BayesianStrategy
 from tunelab.strategies.bayesian.model import initial_points
@@ -294,3 +295,34 @@ def test_warm_start_observations_are_used_before_any_suggestion() -> None:
     assert warm_best < 2e-3 < cold_best
     seen = {tuple(e.params.values()) for e in parent}
     assert all(tuple(s.params.values()) not in seen for s in warm.suggest(5))
+
+
+def _parents(space: SearchSpace, same_conditions: bool) -> list[ParentEvent]:
+    """Every configuration of ``space`` as a warm-start parent's finished job."""
+    return [
+        ParentEvent(f"parent-{i}", None, params, TrainingJobStatus.COMPLETED,
+                    float(i), is_final=True, same_conditions=same_conditions)
+        for i, params in enumerate(space.grid())
+    ]  # fmt: skip
+
+
+def test_a_transfer_learning_parents_configurations_inform_but_stay_open() -> None:
+    """Parents run under the child's conditions leave nothing of a space they covered;
+    with TransferLearning every configuration may run again (the model still learns
+    from the parents), also after a restore, and a state saved before ``reusable``
+    existed restores as before."""
+    space = SearchSpace((IntegerRange("depth", 1, 3), CategoricalRange("kind", ("a", "b"))))
+    problem = _problem((None, space))
+    identical = _create(problem)
+    identical.observe(_parents(space, same_conditions=True))
+    assert identical.suggest(1) == []
+    transfer = _create(problem)
+    transfer.observe(_parents(space, same_conditions=False))
+    state = json.loads(json.dumps(transfer.state()))
+    assert len(state["history"][0]["observations"]) == 6
+    suggested = transfer.suggest(6)
+    assert len({tuple(s.params.values()) for s in suggested}) == 6
+    assert BayesianStrategy.restore(problem, state).suggest(6) == suggested
+    old = json.loads(json.dumps(identical.state()))
+    assert "reusable" not in old["history"][0]
+    assert BayesianStrategy.restore(problem, old).suggest(1) == []

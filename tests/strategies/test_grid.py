@@ -15,6 +15,7 @@ from tunelab.domain.search_space import (
     SearchSpace,
 )
 from tunelab.domain.trial import Suggestion, TrialEvent
+from tunelab.domain.warm_start_events import ParentEvent
 from tunelab.strategies.base import DefinitionSpace, TuningProblem
 from tunelab.strategies.grid import GridStrategy
 
@@ -160,3 +161,20 @@ def test_observing_its_own_grid_points_changes_nothing() -> None:
         ]
     )
     assert issued + strategy.suggest(10) == reference.suggest(20)
+
+
+def test_a_transfer_learning_parents_grid_points_run_again() -> None:
+    """A parent run under other conditions (TransferLearning) evaluated none of this
+    child's grid points: the whole grid runs."""
+    problem = _problem((None, TWO_BY_THREE))
+    strategy = _grid(problem)
+    evaluated = _evaluated({"booster": "gbtree", "depth": "3"}, {"booster": "dart", "depth": "6"})
+    strategy.observe(
+        [
+            ParentEvent(e.trial_id, e.definition_name, e.params, e.status, e.value,
+                        is_final=True, same_conditions=False)
+            for e in evaluated
+        ]
+    )  # fmt: skip
+    assert strategy.state() == _grid(problem).state()
+    assert strategy.suggest(10) == _grid(problem).suggest(10)

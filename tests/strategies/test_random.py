@@ -20,6 +20,7 @@ from tunelab.domain.search_space import (
     SearchSpace,
 )
 from tunelab.domain.trial import Suggestion, TrialEvent
+from tunelab.domain.warm_start_events import ParentEvent
 from tunelab.strategies.base import DefinitionSpace, TuningProblem
 from tunelab.strategies.random import RandomStrategy
 
@@ -220,3 +221,20 @@ def test_warm_start_with_the_parents_seed_does_not_replay_their_continuous_draws
     )
     restored = RandomStrategy.restore(problem, child.state())
     assert restored.suggest(4) == child.suggest(4)
+
+
+def test_a_transfer_learning_parents_configurations_stay_open() -> None:
+    """A parent run under other conditions (TransferLearning: new data, another
+    algorithm) evaluated nothing this child runs: its configurations may be drawn."""
+    problem = _problem(("only", SIX))
+    parent = _strategy(problem, seed=5).suggest(4)
+    child, fresh = _strategy(problem, seed=5), _strategy(problem, seed=5)
+    child.observe(
+        [
+            ParentEvent(e.trial_id, e.definition_name, e.params, e.status, e.value,
+                        is_final=True, same_conditions=False)
+            for e in _parent_events(parent)
+        ]
+    )  # fmt: skip
+    assert child.state() == fresh.state()
+    assert child.suggest(6) == fresh.suggest(6)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tunelab.domain.definition_rules import check_definition
-from tunelab.domain.enums import EarlyStoppingType, StrategyType
+from tunelab.domain.enums import EarlyStoppingType, StrategyType, WarmStartType
 from tunelab.domain.errors import Violation
 from tunelab.domain.hyperband_rules import hyperband_violations
 from tunelab.domain.paths import CONFIG, ranges_document, ranges_path
@@ -236,7 +236,11 @@ def _grid(spec: TuningJobSpec, quotas: Quotas) -> Iterator[Violation]:
         combinations += definition.search_space.cardinality or 0
     total = spec.limits.max_number_of_training_jobs
     path = f"{CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs"
-    if total is not None and combinations and total != combinations:
+    untried_only = (  # the warm-start rules check the count against the untried points
+        spec.warm_start is not None
+        and spec.warm_start.type is WarmStartType.IDENTICAL_DATA_AND_ALGORITHM
+    )
+    if total is not None and combinations and total != combinations and not untried_only:
         yield Violation(
             path,
             f"must equal the number of grid combinations ({combinations}) "

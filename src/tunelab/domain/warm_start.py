@@ -16,10 +16,13 @@ of :data:`KEPT` must be those of each parent's definition. Parents of parents ar
 used. The parents' training jobs and the child's count together against the
 training-job quota.
 
-Random, Bayesian and Grid never run a configuration the parents evaluated, so in a
-discrete space (tunelab's rule, after SageMaker's "enough combinations"): Random and
-Bayesian need at least ``MaxNumberOfTrainingJobs`` combinations the parents left
-untried, and Grid (which runs the untried grid points) at least one.
+Random, Bayesian and Grid never run a configuration the parents evaluated under the
+child's conditions (``IdenticalDataAndAlgorithm`` and the same static values, see
+:mod:`.warm_start_events`; with ``TransferLearning`` none counts), so in a discrete
+space (tunelab's rule, after SageMaker's "enough combinations"): Random and Bayesian
+need at least ``MaxNumberOfTrainingJobs`` combinations the parents left untried, and
+Grid (which runs the untried grid points) at least one, with
+``MaxNumberOfTrainingJobs``, when given, equal to their number.
 """
 
 from __future__ import annotations
@@ -73,7 +76,8 @@ SKIPS_EVALUATED = (StrategyType.RANDOM, StrategyType.BAYESIAN, StrategyType.GRID
 @dataclass(frozen=True)
 class Parent:
     """A parent tuning job as the rules need it: the job, how many training jobs it
-    launched, and those training jobs (their configurations count as evaluated)."""
+    launched, and those training jobs (the configurations they ran under the child's
+    conditions count as evaluated)."""
 
     job: TuningJob
     training_jobs: int
@@ -232,21 +236,32 @@ def _data_location(uri: str) -> str:
 
 
 def _combinations_left(spec: TuningJobSpec, parents: Sequence[Parent]) -> Iterator[Violation]:
-    """Random, Bayesian and Grid skip what the parents evaluated: in a discrete space
-    enough combinations must be left (see the module doc)."""
-    space = spec.definitions[0].search_space
+    """Random, Bayesian and Grid skip what the parents evaluated under the child's
+    conditions: in a discrete space enough combinations must be left, and a Grid's
+    ``MaxNumberOfTrainingJobs`` is the number left (see the module doc)."""
+    assert spec.warm_start is not None
+    child = spec.definitions[0]
+    space = child.search_space
     cardinality = space.cardinality
     if spec.strategy not in SKIPS_EVALUATED or cardinality is None or not parents:
         return
     tried: set[tuple[object, ...]] = set()
     for parent in parents:
-        events = parent_events(space, parent.job.spec.definitions[0], parent.jobs)
+        events = parent_events(
+            space,
+            parent.job.spec.definitions[0],
+            parent.jobs,
+            spec.warm_start.type,
+            child.static_hyperparameters,
+        )
         tried |= evaluated_configurations(space, events)
     left = cardinality - len(tried)
     evaluated = (
         f"the parent jobs already evaluated {len(tried)} of the {cardinality} combinations "
         f"of the hyperparameter ranges, and the {spec.strategy} strategy never runs one twice"
     )
+    wanted = spec.limits.max_number_of_training_jobs
+    limit_path = f"{CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs"
     if spec.strategy is StrategyType.GRID:
         if left == 0:
             yield Violation(
@@ -254,16 +269,21 @@ def _combinations_left(spec: TuningJobSpec, parents: Sequence[Parent]) -> Iterat
                 f"{evaluated}: no grid point is left to run; add values to the ranges, or "
                 "leave out WarmStartConfig to run the whole grid again",
             )
+        elif wanted is not None and wanted != left:
+            yield Violation(
+                limit_path,
+                f"{evaluated}: must equal the number of grid points left to run ({left}) "
+                f"with the Grid strategy, or be left out; got {wanted}",
+            )
         return
-    wanted = spec.limits.max_number_of_training_jobs or 0
-    if left < wanted:
+    if left < (wanted or 0):
         rest = (
             f"the {left} left are fewer than MaxNumberOfTrainingJobs ({wanted}); lower it "
             f"to at most {left} or provide additional ranges"
             if left
             else "none is left to run; provide additional ranges"
         )
-        yield Violation(f"{CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs", f"{evaluated}: {rest}")
+        yield Violation(limit_path, f"{evaluated}: {rest}")
 
 
 def _kept(

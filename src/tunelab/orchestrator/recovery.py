@@ -217,7 +217,13 @@ def warm_start_events(store: Store, spec: TuningJobSpec) -> list[TrialEvent]:
     for name in spec.warm_start.parents:
         parent = store.get_tuning_job(name).spec
         jobs = list(iterate_training_jobs(store, TrainingJobQuery(parent.name)))
-        found = parent_events(child.search_space, parent.definitions[0], jobs)
+        found = parent_events(
+            child.search_space,
+            parent.definitions[0],
+            jobs,
+            spec.warm_start.type,
+            child.static_hyperparameters,
+        )
         events += [replace(e, definition_name=child.name) for e in found]
     return events
 

@@ -7,7 +7,8 @@ Contract:
 - Definitions are interleaved round robin: A#0, B#0, A#1, B#1, ...; when one runs
   out the others continue in their order.
 - A configuration observed before the grid reached it (a warm start's parents'
-  jobs, failed ones included) is skipped: it counts as run. Other results are
+  jobs, failed ones included, run under the child's conditions: see
+  ``already_evaluated``) is skipped: it counts as run. Other results are
   ignored and the generator is not used (the grid is deterministic).
 - After the last configuration ``suggest`` returns ``[]`` (exhausted).
 - ``state()`` is ``{"version": 1, "position": <grid points passed, issued or
@@ -25,6 +26,7 @@ import numpy as np
 
 from tunelab.domain.search_space import CategoricalRange, IntegerRange, ParamValue, SearchSpace
 from tunelab.domain.trial import Suggestion, TrialEvent
+from tunelab.domain.warm_start_events import already_evaluated
 from tunelab.strategies.base import StrategyState, TuningProblem, event_definition
 
 STATE_VERSION = 1
@@ -139,7 +141,7 @@ class GridStrategy:
         """Grid points the grid has not reached yet are skipped (see the module doc)."""
         for event in events:
             index = event_definition(self._problem, event)
-            if index is None:
+            if index is None or not already_evaluated(event):
                 continue
             space = self._problem.definitions[index].space
             config = tuple(event.params[name] for name in space.names)

@@ -10,7 +10,8 @@ Contract:
   (sampling without replacement). When all its configurations are issued it is
   exhausted; when every definition is exhausted ``suggest`` returns fewer (or none).
 - Results are ignored, but every observed configuration counts as tried (a warm
-  start's parents, failed jobs included, as the Bayesian strategy counts them): a
+  start's parents, failed jobs included, as the Bayesian strategy counts them; not a
+  parent's run under other conditions, see ``already_evaluated``): a
   discrete definition never issues it, and a draw of another definition that equals
   one exactly is drawn again (a child with its parent's ``RandomSeed`` continues the
   parent's sequence instead of replaying it). ``observe`` accepts any events.
@@ -37,6 +38,7 @@ from tunelab.domain.search_space import (
     SearchSpace,
 )
 from tunelab.domain.trial import Suggestion, TrialEvent
+from tunelab.domain.warm_start_events import already_evaluated
 from tunelab.strategies.base import (
     DefinitionSpace,
     StrategyState,
@@ -210,10 +212,11 @@ class RandomStrategy:
         return params
 
     def observe(self, events: Sequence[TrialEvent]) -> None:
-        """Results are ignored; each event's configuration counts as tried."""
+        """Results are ignored; each event's configuration counts as tried, but for a
+        warm start's parent's run under other conditions (TransferLearning)."""
         for event in events:
             index = event_definition(self._problem, event)
-            if index is None:
+            if index is None or not already_evaluated(event):
                 continue
             space = self._problem.definitions[index].space
             if not space.contains(event.params):

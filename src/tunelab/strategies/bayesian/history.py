@@ -10,12 +10,17 @@ Contract of :meth:`History.observe`:
   suggested it, in which case it is pending already);
 - a final event ends the configuration's pending or running entry and records an
   observation: its value when finite and the job did not fail, None (a failure) when
-  the job Failed or never reported a finite objective.
+  the job Failed or never reported a finite objective;
+- an observed configuration is never proposed again, but for a warm start's parent's
+  run under other conditions (``already_evaluated`` False: TransferLearning): the
+  model learns from it, and it stays open (``reusable``; a state saved without it
+  has none).
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +28,7 @@ from typing import Any
 from tunelab.domain.enums import TrainingJobStatus
 from tunelab.domain.search_space import ParamValue
 from tunelab.domain.trial import TrialEvent
+from tunelab.domain.warm_start_events import already_evaluated
 from tunelab.strategies.base import TuningProblem, event_definition
 
 Config = tuple[ParamValue, ...]
@@ -35,10 +41,17 @@ class DefinitionHistory:
     """Suggested by this strategy, not finished yet, in suggestion order."""
     running: dict[str, Config] = field(default_factory=dict)
     """Jobs seen running that this strategy did not suggest, by trial id."""
+    reusable: list[Config] = field(default_factory=list)
+    """The configurations of observations run under other conditions (a TransferLearning
+    parent's): they do not make a configuration used."""
 
     def used(self) -> set[Config]:
-        """Configurations never to propose again: finished, pending or running."""
-        return {c for c, _ in self.observations} | set(self.pending) | set(self.running.values())
+        """Configurations never to propose again: finished (but reusable observations),
+        pending or running."""
+        runs = Counter(c for c, _ in self.observations)
+        runs.subtract(self.reusable)
+        finished = {c for c, n in runs.items() if n > 0}
+        return finished | set(self.pending) | set(self.running.values())
 
     def in_flight(self) -> list[Config]:
         extra = [c for c in self.running.values() if c not in self.pending]
@@ -70,6 +83,8 @@ class History:
             if failed or value is None or not math.isfinite(value):
                 value = None
             history.observations.append((config, None if value is None else float(value)))
+            if not already_evaluated(event):
+                history.reusable.append(config)
 
     def to_json(self) -> list[dict[str, Any]]:
         return [
@@ -78,6 +93,7 @@ class History:
                 "observations": [[list(c), v] for c, v in h.observations],
                 "pending": [list(c) for c in h.pending],
                 "running": [[t, list(c)] for t, c in h.running.items()],
+                **({"reusable": [list(c) for c in h.reusable]} if h.reusable else {}),
             }
             for d, h in zip(self.problem.definitions, self.definitions, strict=True)
         ]
@@ -96,4 +112,5 @@ class History:
             h.observations = [(tuple(c), v) for c, v in entry["observations"]]
             h.pending = [tuple(c) for c in entry["pending"]]
             h.running = {t: tuple(c) for t, c in entry["running"]}
+            h.reusable = [tuple(c) for c in entry.get("reusable", [])]
         return history
