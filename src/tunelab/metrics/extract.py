@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
 import regex
@@ -66,7 +67,9 @@ def validate_regex(pattern: str) -> str | None:
     field, e.g. ``is not a valid regular expression: missing ), unterminated subpattern
     at position 5``."""
     try:
-        re.compile(pattern)
+        with warnings.catch_warnings():  # re's FutureWarnings (e.g. "[[" as a nested set)
+            warnings.simplefilter("ignore", FutureWarning)  # are not the regex package's
+            re.compile(pattern)
         regex.compile(pattern)
     except (re.error, regex.error) as error:
         return f"is not a valid regular expression: {error}"
