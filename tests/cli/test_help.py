@@ -46,7 +46,7 @@ def test_run_help_says_what_ctrl_c_and_sigterm_do(tmp_path: Path) -> None:
     assert "Ctrl-C stops the tuning job (its training jobs get SIGTERM, then SIGKILL" in text
     assert (
         "A second Ctrl-C, or SIGTERM, ends this command at once (exit 130, or 143) and "
-        "leaves the job unfinished (with --endpoint, to the server): `tunelab resume NAME` "
-        "continues it."
+        "leaves the job unfinished: `tunelab resume NAME` continues it (with --endpoint, the "
+        "server carries on running it)."
     ) in text
     assert "leaves it running" not in text

@@ -120,6 +120,8 @@ class RemoteBackend:
         self.endpoint = endpoint
         self.poll_interval, self.reconnect_seconds = poll_interval, reconnect_seconds
         self._stop_requested = False
+        self.stop_sent = False
+        """Whether :meth:`follow` passed a :meth:`request_stop` on to the server."""
 
     def _call(self, operation: str, **params: Any) -> Wire:
         """The operation's response; a refusal or an unreachable server as
@@ -153,7 +155,6 @@ class RemoteBackend:
     def follow(self, name: str, on_progress: OnProgress | None) -> str:
         """Poll Describe until the job ends (the server runs it); its final status. A
         server out of reach is waited for up to ``reconnect_seconds``."""
-        stopped = False
         unreachable_since: float | None = None
         while True:
             try:
@@ -171,9 +172,9 @@ class RemoteBackend:
             status = wire["HyperParameterTuningJobStatus"]
             if status in ("Completed", "Failed", "Stopped"):
                 return status
-            if self._stop_requested and not stopped:
+            if self._stop_requested and not self.stop_sent:
                 self.stop(name)
-                stopped = True
+                self.stop_sent = True
             time.sleep(self.poll_interval)
 
     def request_stop(self, name: str) -> None:

@@ -81,11 +81,17 @@ def run(
 
     Ctrl-C stops the tuning job (its training jobs get SIGTERM, then SIGKILL after
     the grace period). A second Ctrl-C, or SIGTERM, ends this command at once (exit
-    130, or 143) and leaves the job unfinished (with --endpoint, to the server):
-    `tunelab resume NAME` continues it."""
+    130, or 143) and leaves the job unfinished: `tunelab resume NAME` continues it
+    (with --endpoint, the server carries on running it)."""
     with backend(endpoint) as target:
-        name, resumed = target.create(load_job_file(job_file))
-        _follow(target, name, as_json, quiet, f"Resuming tuning job {name}" if resumed else None)
+        document = load_job_file(job_file)
+        # Ctrl-C is handled from before the job exists: the first one always stops it
+        with _Interrupts(target, str(document.get("HyperParameterTuningJobName"))) as handled:
+            name, resumed = target.create(document)
+            handled.created(name)
+            announce = f"Resuming tuning job {name}" if resumed else None
+            status = _follow(target, name, as_json, quiet, announce)
+        _report(target, name, status, as_json, handled.interrupts)
 
 
 @app.command()
@@ -97,11 +103,75 @@ def resume(
 
     Ctrl-C and SIGTERM act as they do in `tunelab run`."""
     with backend(endpoint) as target:
-        _follow(target, name, as_json, quiet)
+        with _Interrupts(target, name) as handled:
+            handled.created(name)
+            status = _follow(target, name, as_json, quiet)
+        _report(target, name, status, as_json, handled.interrupts)
 
 
 class _Terminated(Exception):
     """SIGTERM arrived (a service manager or a shutdown ending this process)."""
+
+
+class _Interrupts:
+    """Ctrl-C and SIGTERM while ``run`` or ``resume`` drives a tuning job, as a context
+    manager. The first Ctrl-C asks ``target`` to stop the job (the backend keeps the
+    request for a job it has yet to create or follow); a second, or SIGTERM, ends the
+    command with exit 130 (143) and a line saying where the job was left. The previous
+    handlers are back on exit."""
+
+    def __init__(self, target: LocalBackend | RemoteBackend, name: str) -> None:
+        self.target, self.name = target, name
+        self.interrupts = 0
+        self._exists: bool | None = None
+        """Whether the job exists: None until :meth:`created` (an interrupted create)."""
+
+    def created(self, name: str) -> None:
+        """The job exists under ``name`` (its stored spelling)."""
+        self.name, self._exists = name, True
+
+    def __enter__(self) -> _Interrupts:
+        self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        signal.signal(signal.SIGTERM, self._on_terminate)  # a shutdown: the job survives it
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: object, trace: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if kind is None or not issubclass(kind, KeyboardInterrupt | _Terminated):
+            return
+        if self._job_exists():
+            err.print(self._left_line(), highlight=False)
+        raise typer.Exit(143 if issubclass(kind, _Terminated) else 130) from None
+
+    def _on_interrupt(self, signum: int, frame: object) -> None:
+        self.interrupts += 1
+        if self.interrupts > 1:
+            raise KeyboardInterrupt
+        err.print("Stopping the tuning job... (Ctrl-C again to leave it unfinished)")
+        self.target.request_stop(self.name)
+
+    def _on_terminate(self, signum: int, frame: object) -> None:
+        raise _Terminated
+
+    def _job_exists(self) -> bool:
+        if self._exists is None:  # interrupted while creating it: look
+            try:
+                self.name = self.target.describe(self.name)["HyperParameterTuningJobName"]
+            except TunelabError:
+                return False
+        return True
+
+    def _left_line(self) -> str:
+        name = self.name
+        if isinstance(self.target, LocalBackend):
+            return f"Left tuning job {name} unfinished; `tunelab resume {name}` continues it."
+        if self.target.stop_sent:
+            return f"Left tuning job {name} to the server, which is stopping it."
+        return (
+            f"Left tuning job {name} to the server, which carries on running it; "
+            f"`tunelab stop {name}` stops it."
+        )
 
 
 def _follow(
@@ -110,11 +180,11 @@ def _follow(
     as_json: bool,
     quiet: bool,
     announce: str | None = None,
-) -> None:
-    """Run or follow the job to its end, then print the outcome; ``announce`` is
-    printed once the job runs here (not when another process holds it)."""
+) -> str:
+    """Run or follow the job to its end, with a progress bar unless ``quiet`` or
+    ``as_json``; its final status. ``announce`` is printed once the job runs here (not
+    when another process holds it)."""
     wire = target.describe(name)
-    interrupts = 0
     display: ProgressDisplay | None = None
 
     def on_progress(progress: Progress) -> None:
@@ -125,34 +195,18 @@ def _follow(
         if display is not None:
             display.update(progress)
 
-    def on_interrupt(signum: int, frame: object) -> None:
-        nonlocal interrupts
-        interrupts += 1
-        if interrupts > 1:
-            raise KeyboardInterrupt
-        err.print("Stopping the tuning job... (Ctrl-C again to leave it unfinished)")
-        target.request_stop(name)
+    if quiet or as_json:
+        return target.follow(name, on_progress)
+    total = wire["HyperParameterTuningJobConfig"]["ResourceLimits"].get("MaxNumberOfTrainingJobs")
+    with ProgressDisplay(err, name, _objective_name(wire), total) as bar:
+        display = bar
+        return target.follow(name, on_progress)
 
-    def on_terminate(signum: int, frame: object) -> None:
-        raise _Terminated
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    signal.signal(signal.SIGTERM, on_terminate)  # a shutdown: the job survives it
-    try:
-        if quiet or as_json:
-            status = target.follow(name, on_progress)
-        else:
-            total = wire["HyperParameterTuningJobConfig"]["ResourceLimits"].get(
-                "MaxNumberOfTrainingJobs"
-            )
-            with ProgressDisplay(err, name, _objective_name(wire), total) as display:
-                status = target.follow(name, on_progress)
-    except (KeyboardInterrupt, _Terminated) as interrupted:
-        err.print(f"Left tuning job {name} unfinished; `tunelab resume {name}` continues it.")
-        raise typer.Exit(143 if isinstance(interrupted, _Terminated) else 130) from None
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def _report(
+    target: LocalBackend | RemoteBackend, name: str, status: str, as_json: bool, interrupts: int
+) -> None:
+    """Print how the job ended; exit 1 (130 after a Ctrl-C) unless it Completed."""
     wire = target.describe(name)
     if as_json:
         print_json(out, wire)
