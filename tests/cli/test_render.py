@@ -113,13 +113,60 @@ def test_names_in_tables_are_never_cut_or_folded_on_an_80_column_terminal() -> N
     assert any(f"{NAME}-001-3f437936" in line for line in shown(training_jobs_table([training])))
 
 
+def whole_cell(text: str, line: str) -> bool:
+    """Whether ``line`` shows ``text`` as a whole table cell or a line of its own."""
+    return line.strip() == text or f"│ {text} " in line
+
+
+TRAINING = {
+    "TrainingJobName": f"{NAME}-001-3f437936",
+    "TrainingJobDefinitionName": "gradient-boosting",
+    "TrainingJobStatus": "Completed",
+    "FinalHyperParameterTuningJobObjectiveMetric": {"Value": 0.123456},
+    "TunedHyperParameters": {"learning_rate": "0.1", "max_depth": "5"},
+}
+TUNING = {
+    "HyperParameterTuningJobName": NAME,
+    "HyperParameterTuningJobStatus": "Completed",
+    "Strategy": "Hyperband",
+    "TrainingJobStatusCounters": COUNTERS,
+    "ResourceLimits": {"MaxNumberOfTrainingJobs": 500},
+    "CreationTime": 0,
+}
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 200])
+@pytest.mark.parametrize("which", ["training jobs", "tuning jobs", "short names"])
+def test_narrow_terminals_show_every_column_with_words_whole(width: int, which: str) -> None:
+    """A 32-character tuning job name leaves little room at 60 or 80 columns: no column
+    may vanish and no word be split (a table when the words fit, else a block per row)."""
+    if which == "training jobs":
+        table = training_jobs_table([TRAINING], title="Best training jobs")
+        words = ["Definition", "gradient-boosting", "Completed", "0.123456", "Hyperparameters"]
+        words += ["learning_rate=0.1,", "max_depth=5", "Best training jobs"]
+    else:
+        short = {**TUNING, "HyperParameterTuningJobName": "short"}
+        table = tuning_jobs_table([short] if which == "short names" else [TUNING, short])
+        words = ["Status", "Completed", "Strategy", "Hyperband", "Training", "jobs", "2/500"]
+        words += ["done,", "running", "Created", "1970-01-01"]
+    lines = shown(table, width)
+    assert all(len(line) <= width for line in lines), lines
+    for word in words:
+        assert any(word in line for line in lines), (word, lines)
+    names = {"training jobs": [TRAINING["TrainingJobName"]], "tuning jobs": [NAME, "short"]}
+    for name in names.get(which, ["short"]):
+        assert any(whole_cell(name, line) for line in lines), (name, lines)
+    table_from = {"training jobs": 200, "tuning jobs": 100, "short names": 80}[which]
+    assert lines[-1].startswith("└") == (width >= table_from), lines
+
+
 def test_algorithm_and_hyperparameter_names_are_never_cut_on_an_80_column_terminal(
     tmp_path: Path,
 ) -> None:
     env = {"TUNELAB_HOME": str(tmp_path / "home"), "COLUMNS": "80"}
     listed = CliRunner().invoke(app, ["algorithms", "list"], env=env)
     assert listed.exit_code == 0, listed.stderr
-    assert any("│ linear-learner " in line for line in listed.stdout.splitlines())
+    assert any(whole_cell("linear-learner", line) for line in listed.stdout.splitlines())
     described = CliRunner().invoke(app, ["algorithms", "describe", "linear-learner"], env=env)
     assert described.exit_code == 0, described.stderr
     lines = described.stdout.splitlines()

@@ -10,8 +10,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
+from rich.table import Column, Table
+from rich.text import Text
 
 from tunelab.service.completion_reason import CompletionFacts, completion_reason
 
@@ -80,11 +83,80 @@ def best_first_order(wire: Mapping[str, Any]) -> str:
     return "Descending" if maximize else "Ascending"
 
 
-def named_rows_table(*headers: str, title: str | None = None) -> Table:
+WORD_WIDTH_CAP = 16
+"""A column is at least as wide as its longest word up to this many characters (its
+header's words always): longer words (image URIs, ``name=value`` pairs) fold."""
+
+
+class NamedRowsTable(Table):
     """A table whose first column holds names to type into other commands: never
-    wrapped or cut short (the other columns wrap to make room); the other cells fold
-    rather than lose text to an ellipsis."""
-    table = Table(title=title, title_justify="left", header_style="bold")
+    wrapped or cut short. The other columns wrap between words: each is at least as wide
+    as its longest word (see :data:`WORD_WIDTH_CAP`), and what room is left goes to the
+    columns that want more. On a terminal too narrow even for that, each row is shown as
+    a block instead: its name on a line of its own, then one ``header value`` line per
+    other column. Expects the default box and padding (one space each side)."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        first, others = self.columns[0], self.columns[1:]
+        frame = len(self.columns) + 1 + 2 * len(self.columns)  # borders and padding
+        room = options.max_width - frame - _longest_line(first)
+        minimums = [_longest_word(column) for column in others]
+        if room < sum(minimums):
+            yield from console.render(self._as_blocks(), options)
+            return
+        wanted = [max(m, _longest_line(c)) for m, c in zip(minimums, others, strict=True)]
+        for column, width in zip(others, _share(room, minimums, wanted), strict=True):
+            column.width = width
+        yield from super().__rich_console__(console, options)
+
+    def _as_blocks(self) -> Group:
+        blocks: list[RenderableType] = []
+        if self.title:
+            blocks.append(Text(str(self.title), style="table.title"))
+        headers = [_plain(column.header) for column in self.columns[1:]]
+        for row in zip(*(list(column.cells) for column in self.columns), strict=True):
+            fields = Table.grid(padding=(0, 2))
+            fields.add_column(style="bold", no_wrap=True)
+            fields.add_column(overflow="fold")
+            for header, cell in zip(headers, row[1:], strict=True):
+                fields.add_row(header, cell)
+            blocks.append(Text(_plain(row[0]), no_wrap=True, overflow="ignore"))
+            blocks.append(Padding(fields, (0, 0, 0, 2), expand=False))
+        return Group(*blocks)
+
+
+def _plain(cell: object) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _longest_line(column: Column) -> int:
+    texts = [column.header, *column.cells]
+    return max(cell_len(line) for text in texts for line in _plain(text).splitlines() or [""])
+
+
+def _longest_word(column: Column) -> int:
+    """The width that keeps the column's words whole (cell words up to the cap)."""
+    header = max((cell_len(w) for w in _plain(column.header).split()), default=1)
+    words = [cell_len(w) for cell in column.cells for w in _plain(cell).split()]
+    return max(header, min(max(words, default=1), WORD_WIDTH_CAP))
+
+
+def _share(room: int, minimums: list[int], wanted: list[int]) -> list[int]:
+    """Widths from ``minimums`` up: the ``room`` beyond them goes first to the columns
+    closest to what they ``wanted`` (so that as many as can fit on one line)."""
+    widths = list(minimums)
+    spare = room - sum(minimums)
+    for index in sorted(range(len(widths)), key=lambda i: wanted[i] - widths[i]):
+        extra = min(max(wanted[index] - widths[index], 0), spare)
+        widths[index] += extra
+        spare -= extra
+    return widths
+
+
+def named_rows_table(*headers: str, title: str | None = None) -> Table:
+    """A :class:`NamedRowsTable` with these column headers; the first column's cells
+    are names, the others' cells fold rather than lose text to an ellipsis."""
+    table = NamedRowsTable(title=title, title_justify="left", header_style="bold")
     table.add_column(headers[0], no_wrap=True)
     for header in headers[1:]:
         table.add_column(header, overflow="fold")
