@@ -38,3 +38,23 @@ def test_a_port_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
         result = serve(tmp_path, "--port", port)
         assert result.returncode == 2, result.stderr
         assert "--port" in result.stderr and "serving on" not in result.stderr
+
+
+def test_a_host_it_cannot_listen_on_is_blamed_on_host(tmp_path: Path) -> None:
+    env = {**os.environ, "TUNELAB_HOME": str(tmp_path / "home")}
+    for host, reason in (
+        ("10.255.255.1", "Cannot assign requested address"),  # no interface of this machine
+        ("nonexistent.invalid", ""),  # no address at all (the resolver words the reason)
+    ):
+        result = subprocess.run(
+            [TUNELAB, "serve", "--host", host, "--port", "18999"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(
+            f"error: --host: cannot listen on {host}:18999: {reason}"
+        ), result.stderr
+        assert not (tmp_path / "home").exists()  # nothing was opened

@@ -58,7 +58,8 @@ def serve(
         raise typer.Exit(2)
     unavailable = _cannot_listen(host, port)
     if unavailable:  # said before the scheduler resumes any tuning job
-        err.print(ERROR, f": --port: cannot listen on {host}:{port}: {unavailable}", sep="")
+        option, reason = unavailable
+        err.print(ERROR, f": {option}: cannot listen on {host}:{port}: {reason}", sep="")
         raise typer.Exit(2)
     # a wrong TUNELAB_MASTER_KEY is refused here, not request by request
     with errors_as_exit_codes(), home_access_keys(verify_master_key=True) as opened:
@@ -82,23 +83,26 @@ def serve(
         run_server(app_, host, port)
 
 
-def _cannot_listen(host: str, port: int) -> str | None:
-    """Why the server could not listen on ``host:port`` (the address is taken, or
-    names no interface of this machine), or None when it can: a socket bound as
-    uvicorn binds it (``SO_REUSEADDR``), then closed."""
+def _cannot_listen(host: str, port: int) -> tuple[str, str] | None:
+    """The option to blame (``--host`` or ``--port``) and why the server could not
+    listen on ``host:port``, or None when it can: a socket bound as uvicorn binds it
+    (``SO_REUSEADDR``), then closed. ``--host`` when it names no address or no interface
+    of this machine; ``--port`` when the port is taken or needs privileges."""
+    import errno
     import socket
 
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
-        return str(error.strerror)
+        return "--host", str(error.strerror)
     family, kind, protocol, _, address = found[0]
     with socket.socket(family, kind, protocol) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(address)
         except OSError as error:
-            return str(error.strerror or error)
+            option = "--host" if error.errno == errno.EADDRNOTAVAIL else "--port"
+            return option, str(error.strerror or error)
     return None
 
 
