@@ -54,6 +54,24 @@ def test_clone_writes_the_request_to_edit_and_run(tmp_path: Path) -> None:
     assert run(home, tmp_path, "clone", "missing").returncode == 3
 
 
+def test_output_dash_writes_the_request_to_standard_output(tmp_path: Path) -> None:
+    """``-o -`` is standard output, as for curl and ``aws s3 cp``: the JSON alone, ready
+    to pipe on; no file named "-" appears."""
+    home = tmp_path / "home"
+    home.mkdir()
+    store = SqlStore(f"sqlite:///{home / 'tunelab.db'}")
+    service = TuningService(Settings(home=home, database_url=store.url), store)
+    original = request(tmp_path / "runs.log", "original")
+    service.create(original)
+    store.close()
+
+    result = run(home, tmp_path, "clone", "original", "-o", "-", "--new-name", "piped")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {**original, "HyperParameterTuningJobName": "piped"}
+    assert result.stderr == ""
+    assert not (tmp_path / "-").exists() and not (tmp_path / "piped.json").exists()
+
+
 NAME_RULE = "must match the pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}"
 
 

@@ -1,10 +1,12 @@
 """``tunelab clone NAME``: write an existing tuning job's request to a file to edit
-and run (the console's Clone, for the command line)."""
+and run (the console's Clone, for the command line), or with ``-o -`` to standard
+output (the JSON alone: warnings go to standard error)."""
 
 from __future__ import annotations
 
 import copy
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -122,7 +124,8 @@ def clone(
         typer.Option(
             "--output",
             "-o",
-            help="The file to write, or a folder for NEW.json (default NEW.json).",
+            help="The file to write, a folder for NEW.json (default NEW.json), or - for "
+            "standard output.",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the file.")] = False,
@@ -141,11 +144,18 @@ def clone(
         parent = document.get("HyperParameterTuningJobName", name)
         new = new_name or f"{parent[: MAX_NAME - len('-clone')]}-clone"
         cloned = clone_request(document, new, kind, tags)
-        path = _write(cloned, _output_path(output, new), force)
-        how = f", warm starting from {parent}" if warm_start else ""
-        out.print(f"wrote {path} ({new}{how}); edit it, then: tunelab run {path}", highlight=False)
+        if output == "-":  # as curl -o - and aws s3 cp ... - do: the JSON alone, to pipe on
+            sys.stdout.write(json.dumps(cloned, indent=2) + "\n")
+            written = "the request"
+        else:
+            path = _write(cloned, _output_path(output, new), force)
+            how = f", warm starting from {parent}" if warm_start else ""
+            out.print(
+                f"wrote {path} ({new}{how}); edit it, then: tunelab run {path}", highlight=False
+            )
+            written = str(path)
         if isinstance(target, LocalBackend):
-            _warn_if_refused(target, cloned, path)
+            _warn_if_refused(target, cloned, written)
 
 
 def _write(cloned: dict[str, Any], path: Path, force: bool) -> Path:
@@ -159,7 +169,7 @@ def _write(cloned: dict[str, Any], path: Path, force: bool) -> Path:
     return path
 
 
-def _warn_if_refused(target: LocalBackend, cloned: dict[str, Any], path: Path) -> None:
+def _warn_if_refused(target: LocalBackend, cloned: dict[str, Any], written: str) -> None:
     """Run the create-time checks on the written request (the name's availability
     included) and print a refusal as a warning: the file is written all the same, to be
     edited as the message says (a parent still running may also end before it is run).
@@ -169,7 +179,7 @@ def _warn_if_refused(target: LocalBackend, cloned: dict[str, Any], path: Path) -
     except TunelabError as error:
         err.print(
             WARNING,
-            f": tunelab run would refuse {path} as it is ({error.code}): {error.message}",
+            f": tunelab run would refuse {written} as it is ({error.code}): {error.message}",
             highlight=False,
             sep="",
         )
