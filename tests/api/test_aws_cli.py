@@ -38,10 +38,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     assert "Traceback" not in server.output()
 
 
-def aws(server: Serve, *args: str, key: tuple[str, str] = FULL_KEY, check: bool = True) -> Any:
-    """Run ``aws sagemaker <args> --endpoint-url <server>``; its JSON output (or the
-    finished process when ``check`` is False)."""
-    env = tunelab_env(
+def aws_env(server: Serve, key: tuple[str, str], **extra: str) -> dict[str, str]:
+    """The environment of an ``aws`` command signing with ``key``: no AWS config or
+    credentials files of the machine's, no instance metadata, no pager, one attempt."""
+    return tunelab_env(
         server.home,
         AWS_ACCESS_KEY_ID=key[0],
         AWS_SECRET_ACCESS_KEY=key[1],
@@ -51,7 +51,14 @@ def aws(server: Serve, *args: str, key: tuple[str, str] = FULL_KEY, check: bool 
         AWS_EC2_METADATA_DISABLED="true",
         AWS_PAGER="",
         AWS_MAX_ATTEMPTS="1",
+        **extra,
     )
+
+
+def aws(server: Serve, *args: str, key: tuple[str, str] = FULL_KEY, check: bool = True) -> Any:
+    """Run ``aws sagemaker <args> --endpoint-url <server>``; its JSON output (or the
+    finished process when ``check`` is False)."""
+    env = aws_env(server, key)
     command = [AWS, "sagemaker", *args, "--endpoint-url", server.url, "--output", "json"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     if not check:

@@ -13,8 +13,8 @@ import pytest
 
 from tests.api import jobs
 from tests.api.conftest import FULL_KEY, READ_ONLY_KEY, wait_training_job
-from tests.api.serve import Serve, create_key, tunelab_env
-from tests.api.test_aws_cli import AWS
+from tests.api.serve import Serve, create_key
+from tests.api.test_aws_cli import AWS, aws_env
 
 GROUP = "/aws/sagemaker/TrainingJobs"
 
@@ -40,18 +40,7 @@ def aws_logs(
 ) -> Any:
     """``aws logs <args>``'s JSON output; the endpoint from ``AWS_ENDPOINT_URL``, or
     ``--endpoint-url`` when ``flag``."""
-    env = tunelab_env(
-        server.home,
-        AWS_ACCESS_KEY_ID=key[0],
-        AWS_SECRET_ACCESS_KEY=key[1],
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(server.home / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(server.home / "no-aws-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_PAGER="",
-        AWS_MAX_ATTEMPTS="1",
-        **({} if flag else {"AWS_ENDPOINT_URL": server.url}),
-    )
+    env = aws_env(server, key, **({} if flag else {"AWS_ENDPOINT_URL": server.url}))
     endpoint = ["--endpoint-url", server.url] if flag else []
     command = [AWS, "logs", *args, *endpoint, "--output", "json"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)

@@ -86,9 +86,10 @@ class Sdk:
         )
 
 
-@pytest.fixture(scope="module")
-def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sdk]:
-    outbound: list[str] = []
+def offline_sdk(patch: pytest.MonkeyPatch, outbound: list[str]) -> None:
+    """Make the SDK unable to reach anything but loopback (each other host it looks up
+    is recorded in ``outbound``), with dummy credentials and no endpoint from the
+    environment."""
     real_getaddrinfo = socket.getaddrinfo
 
     def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
@@ -98,15 +99,21 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sdk]:
             raise OSError(f"no network in this test: {name}")
         return real_getaddrinfo(host, *args, **kwargs)
 
+    patch.setattr(socket, "getaddrinfo", loopback_only)
+    patch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    patch.setenv("AWS_ACCESS_KEY_ID", "dummy-key-id")
+    patch.setenv("AWS_SECRET_ACCESS_KEY", "dummy-secret")
+    patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER"):
+        patch.delenv(variable, raising=False)
+
+
+@pytest.fixture(scope="module")
+def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sdk]:
+    outbound: list[str] = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket, "getaddrinfo", loopback_only)
-        patch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        patch.setenv("AWS_ACCESS_KEY_ID", "dummy-key-id")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "dummy-secret")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER"):
-            patch.delenv(variable, raising=False)
+        offline_sdk(patch, outbound)
         import sagemaker.session
 
         patch.setattr(sagemaker.session, "time", QuickPolls(time))

@@ -7,7 +7,6 @@ network beyond this machine."""
 from __future__ import annotations
 
 import re
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from tests.api.conftest import response_problems, start_server
 from tests.api.test_logs import logs_problems
-from tests.api.test_sagemaker_sdk import LOOPBACK, Sdk
+from tests.api.test_sagemaker_sdk import Sdk, offline_sdk
 from tunelab.api.logs_wire import TARGET_PREFIX
 from tunelab.service.object_store import LocalObjectStore
 
@@ -47,25 +46,9 @@ class FastClock:
 @pytest.fixture(scope="module")
 def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sdk]:
     outbound: list[str] = []
-    real_getaddrinfo = socket.getaddrinfo
-
-    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        if name not in LOOPBACK:
-            outbound.append(name)
-            raise OSError(f"no network in this test: {name}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
     home = tmp_path_factory.mktemp("sdk-logs") / "home"
     with pytest.MonkeyPatch.context() as patch, start_server(home) as server:
-        patch.setattr(socket, "getaddrinfo", loopback_only)
-        patch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        patch.setenv("AWS_ACCESS_KEY_ID", "dummy-key-id")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "dummy-secret")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER"):
-            patch.delenv(variable, raising=False)
+        offline_sdk(patch, outbound)
         patch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", server.url)
         import sagemaker.session
 
