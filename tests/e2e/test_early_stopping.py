@@ -4,11 +4,12 @@ training processes; refusals through the whole validation path."""
 from __future__ import annotations
 
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Env
+from tests.e2e.conftest import PROGRAM, Env
 from tunelab.domain.enums import ObjectiveStatus, TrainingJobStatus
 from tunelab.orchestrator.stoppers import stop_reason
 
@@ -44,6 +45,34 @@ def test_a_hyperband_job_stops_jobs_early(env: Env) -> None:
         log = Path(env.home, "jobs", "e2e-job", job.name, "logs", "attempt-1.log").read_text()
         assert "epoch=9 " not in log
     assert described["ObjectiveStatusCounters"]["Succeeded"] == 10
+
+
+def test_hyperband_leaves_a_job_at_max_resource_to_save_its_model(env: Env) -> None:
+    """MaxResource is inferred from the static ``epochs``: a job reaching it ends by
+    itself right after, so it is not stopped there, and saves its model (the program
+    saves after its training loop and does not handle SIGTERM)."""
+    path = hyperband_file(env)
+    document = json.loads(path.read_text())
+    document[CONFIG]["ResourceLimits"] = {
+        "MaxNumberOfTrainingJobs": 4,
+        "MaxParallelTrainingJobs": 2,
+    }
+    definition = document["TrainingJobDefinition"]
+    definition["StaticHyperParameters"].update(epochs="3", seconds_per_epoch="0.2")
+    program = PROGRAM.with_name("save_after_training.py")
+    definition["AlgorithmSpecification"]["TrainingImage"] = f"file://{program}"
+    path.write_text(json.dumps(document))
+    result = env.run("run", str(path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    best = env.describe("e2e-job")["BestTrainingJob"]["TrainingJobName"]
+    [job] = [j for j in env.training_jobs("e2e-job") if j.name == best]
+    assert len(env.store.metric_points(best)) == 3
+    assert job.status is TrainingJobStatus.COMPLETED and stop_reason(job) is None
+    [artifact] = (env.root / "output").glob(f"{best}*/output/model.tar.gz")
+    with tarfile.open(artifact) as archive:
+        assert archive.getnames() == ["model.txt"]
+        model = archive.extractfile("model.txt")
+        assert model is not None and model.read().decode().startswith("x=")
 
 
 def test_median_stopping_is_accepted(env: Env) -> None:

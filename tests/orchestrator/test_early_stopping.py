@@ -83,19 +83,17 @@ def test_a_whole_hyperband_job(harness: Harness) -> None:
     jobs = jobs_of(harness)
     assert len(jobs) == 24
     stopped = check_stopped_jobs(harness)
-    by_rung, full = {}, 0
-    for job in stopped:
+    by_rung = {}
+    for job in stopped:  # stopped at a rung: exactly as many reports as the rung's level
         reason, reports = stop_reason(job), len(values_of(harness, job.name))
         messages = [t.message for t in job.transitions if t.status is SecondaryStatus.STOPPING]
-        if reason.startswith("Hyperband: reached MaxResource (9 reports"):
-            assert reports == 9 and not stopped_early(job)
-            assert messages == [ENDED + reason]
-            full += 1
-        else:  # stopped at a rung: exactly as many reports as the rung's level
-            assert reason.startswith(f"Hyperband: stopped at rung {reports} of bracket ")
-            assert stopped_early(job) and messages == [DECIDED + reason]
-            by_rung[reports] = by_rung.get(reports, 0) + 1
-    assert by_rung and full and loop.stopped_early == len(stopped) - full
+        assert reason.startswith(f"Hyperband: stopped at rung {reports} of bracket ")
+        assert stopped_early(job) and messages == [DECIDED + reason]
+        by_rung[reports] = by_rung.get(reports, 0) + 1
+    # its 9 epochs are MaxResource: a job reaching it ends by itself (and saves its model)
+    full = [j for j in jobs if j.status is TrainingJobStatus.COMPLETED]
+    assert all(len(values_of(harness, j.name)) == 9 and stop_reason(j) is None for j in full)
+    assert by_rung and full and loop.stopped_early == len(stopped) == len(jobs) - len(full)
     promoted = [
         t.message
         for job in jobs
@@ -105,6 +103,76 @@ def test_a_whole_hyperband_job(harness: Harness) -> None:
     assert promoted
     total = sum(len(values_of(harness, j.name)) for j in jobs)
     assert total < 0.8 * 24 * 9  # compute saved against running every job to the end
+
+
+def epochs_document(epochs: dict) -> dict:
+    """Hyperband with MaxResource 9 given, and the jobs' epochs static or tuned."""
+    doc = document("Hyperband")
+    doc[CONFIG]["StrategyConfig"] = {"HyperbandStrategyConfig": {"MaxResource": 9}}
+    if "static" in epochs:
+        doc["TrainingJobDefinition"]["StaticHyperParameters"]["epochs"] = epochs["static"]
+    else:
+        del doc["TrainingJobDefinition"]["StaticHyperParameters"]["epochs"]
+        doc[CONFIG]["ParameterRanges"]["IntegerParameterRanges"].append(
+            {
+                "Name": "epochs",
+                "MinValue": str(epochs["tuned"][0]),
+                "MaxValue": str(epochs["tuned"][1]),
+            }
+        )
+    return doc
+
+
+@pytest.mark.parametrize("epochs", [{"static": "12"}, {"tuned": (6, 12)}])
+def test_hyperband_stops_at_max_resource_only_jobs_that_would_run_longer(
+    harness: Harness, epochs: dict
+) -> None:
+    harness.create(epochs_document(epochs))
+    loop = harness.loop("job-1", harness.executor(curve_program))
+    assert loop.run().status is TuningJobStatus.COMPLETED
+    check_stopped_jobs(harness)
+    longer, itself = 0, 0
+    for job in jobs_of(harness):
+        own = int(job.tuned_hyperparameters.get("epochs", epochs.get("static", "0")))
+        values, reason = values_of(harness, job.name), stop_reason(job) or ""
+        messages = [t.message for t in job.transitions if t.status is SecondaryStatus.STOPPING]
+        if reason.startswith("Hyperband: reached MaxResource"):  # stopped there, as it was
+            assert own > 9 and len(values) == 9 and job.status is TrainingJobStatus.STOPPED
+            assert reason == "Hyperband: reached MaxResource (9 reports of the objective)"
+            assert messages == [ENDED + reason] and not stopped_early(job)
+            assert job.final_objective_value == values[8]
+            longer += 1
+        elif not reason:  # ran all its epochs, at most MaxResource, and ended by itself
+            assert own <= 9 and len(values) == own
+            assert job.status is TrainingJobStatus.COMPLETED and not messages
+            itself += 1
+    assert longer
+    assert itself if "tuned" in epochs else not itself
+
+
+def test_a_job_left_to_end_at_max_resource_that_reports_again_is_stopped(
+    harness: Harness,
+) -> None:
+    """epochs 9 = MaxResource, but the program prints twice an epoch: left to end at its
+    9th report, it is stopped at its 10th (which the loop used to keep from the strategy,
+    so the job ran on), and its objective stays the 9th report's."""
+    harness.create(epochs_document({"static": "9"}))
+
+    def twice(request: LaunchRequest) -> SimulatedRun:
+        run = curve_program(request)
+        lines = tuple(line for t, text in run.lines for line in ((t, text), (t + 0.1, text)))
+        return SimulatedRun(lines=lines, duration=run.duration)
+
+    assert harness.loop("job-1", harness.executor(twice)).run().status.is_terminal
+    full = [j for j in jobs_of(harness) if len(values_of(harness, j.name)) >= 9]
+    assert full
+    for job in full:
+        reason = stop_reason(job)
+        assert reason == (
+            "Hyperband: reached MaxResource (9 reports of the objective; it reported again)"
+        )
+        assert job.status is TrainingJobStatus.STOPPED and not stopped_early(job)
+        assert job.final_objective_value == values_of(harness, job.name)[8]
 
 
 def test_a_median_stopping_job(harness: Harness) -> None:

@@ -1,19 +1,25 @@
-"""How a training job's stop reads from its status history: early or not."""
+"""How a training job's stop reads from its status history: early or not; where
+Hyperband reads a job's own number of epochs."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.factories import make_document
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
+from tunelab.domain.request import parse_tuning_job
 from tunelab.domain.trial import StatusTransition, TrainingJob
 from tunelab.orchestrator.stoppers import (
     DECIDED,
     ENDED,
     REQUESTED,
+    EarlyStoppingOptions,
     decided_message,
+    problem_for,
     stop_reason,
     stopped_early,
 )
+from tunelab.strategies.hyperband import EpochsHyperparameter, HyperbandProblem
 
 AT_MAX = "Hyperband: reached MaxResource (81 reports of the objective)"
 AT_RUNG = "Hyperband: stopped at rung 3 of bracket 0 (resource 3/81): ranked 2 of 2 with 0.5"
@@ -58,3 +64,31 @@ def test_stop_reason_and_stopped_early(
     job = job_stopped(message)
     assert stop_reason(job) == reason
     assert stopped_early(job) is early
+
+
+@pytest.mark.parametrize(
+    ("static", "tuned", "expected"),
+    [
+        ({"epochs": "9"}, None, EpochsHyperparameter("epochs", 9)),
+        ({"num_epochs": " 4 "}, None, EpochsHyperparameter("num_epochs", 4)),
+        ({}, "n-epochs", EpochsHyperparameter("n-epochs")),
+        # the first name usable, in the order MaxResource is inferred from
+        ({"epochs": "all", "n_epochs": "5"}, None, EpochsHyperparameter("n_epochs", 5)),
+        ({"numepochs": "3"}, "num_epochs", EpochsHyperparameter("numepochs", 3)),
+        ({"epochs": "3.5", "rounds": "7"}, None, None),
+        ({}, None, None),
+    ],
+)
+def test_hyperband_reads_each_definitions_own_epochs(
+    static: dict, tuned: str | None, expected: EpochsHyperparameter | None
+) -> None:
+    document = make_document(strategy="Hyperband", StaticHyperParameters=static)
+    config = document["HyperParameterTuningJobConfig"]
+    config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MaxResource": 9}}
+    if tuned is not None:
+        config["ParameterRanges"]["IntegerParameterRanges"].append(
+            {"Name": tuned, "MinValue": "1", "MaxValue": "20"}
+        )
+    problem = problem_for(parse_tuning_job(document), EarlyStoppingOptions())
+    assert isinstance(problem, HyperbandProblem)
+    assert problem.max_resource == 9 and problem.epochs == (expected,)

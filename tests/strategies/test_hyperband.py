@@ -1,5 +1,6 @@
 """Hyperband (ASHA over brackets) on scripted curves: exact promotions and stops,
-MaxResource, restarts, state round trips, and the model-based sampler."""
+MaxResource (and jobs left to end there), restarts, state round trips, brackets and
+configurations independent of the order of reports, and the model-based sampler."""
 
 from __future__ import annotations
 
@@ -9,11 +10,21 @@ import numpy as np
 import pytest
 
 from tunelab.domain.enums import ObjectiveType, TrainingJobStatus
-from tunelab.domain.search_space import CategoricalRange, ContinuousRange, SearchSpace
+from tunelab.domain.search_space import (
+    CategoricalRange,
+    ContinuousRange,
+    IntegerRange,
+    SearchSpace,
+)
 from tunelab.domain.trial import TrialEvent
 from tunelab.stopping import EarlyStopper
 from tunelab.strategies.base import DefinitionSpace, TuningProblem
-from tunelab.strategies.hyperband import HyperbandProblem, HyperbandStrategy, RungDecision
+from tunelab.strategies.hyperband import (
+    EpochsHyperparameter,
+    HyperbandProblem,
+    HyperbandStrategy,
+    RungDecision,
+)
 from tunelab.strategies.hyperband_rungs import Brackets, Verdict, judge
 
 MAX, MIN = ObjectiveType.MAXIMIZE, ObjectiveType.MINIMIZE
@@ -213,3 +224,168 @@ def test_a_plain_problem_gets_the_defaults_and_bad_states_are_refused() -> None:
     }
     with pytest.raises(ValueError, match="does not fit"):
         HyperbandStrategy.restore(plain, {**state, "jobs": [{"id": "a", "definition": "zz"}]})
+
+
+# -- a job that ends by itself at MaxResource is left to end (it saves its model) --------
+
+
+def epochs_problem(epochs: EpochsHyperparameter | None, **extra) -> HyperbandProblem:
+    space = SearchSpace((ContinuousRange("x", 0.0, 1.0), IntegerRange("epochs", 1, 20)))
+    return HyperbandProblem(
+        (DefinitionSpace(None, space),), MAX, max_resource=9, brackets=1, epochs=(epochs,), **extra
+    )
+
+
+def job_report(trial: str, step: int, epochs: int) -> TrialEvent:
+    params = {"x": 0.5, "epochs": epochs}
+    return TrialEvent(trial, None, params, TrainingJobStatus.IN_PROGRESS, 0.5 + step / 100, step)
+
+
+def run_to(strategy: HyperbandStrategy, trial: str, epochs: int, reports: int) -> list:
+    return [d for k in range(reports) for d in feed(strategy, [job_report(trial, k, epochs)])]
+
+
+@pytest.mark.parametrize(
+    ("epochs", "own", "stopped_at_max"),
+    [
+        (EpochsHyperparameter("epochs", 9), 20, False),  # static = MaxResource: ends itself
+        (EpochsHyperparameter("epochs", 4), 20, False),  # static below it (reports more)
+        (EpochsHyperparameter("epochs"), 9, False),  # tuned, = MaxResource
+        (EpochsHyperparameter("epochs"), 7, False),  # tuned, below it
+        (EpochsHyperparameter("epochs"), 10, True),  # tuned, would run longer
+        (EpochsHyperparameter("epochs", 12), 9, True),  # static, would run longer
+        (None, 9, True),  # no epochs hyperparameter known
+    ],
+)
+def test_max_resource_stops_only_jobs_that_would_run_longer(
+    epochs: EpochsHyperparameter | None, own: int, stopped_at_max: bool
+) -> None:
+    strategy = HyperbandStrategy.create(epochs_problem(epochs), np.random.default_rng(0))
+    decisions = run_to(strategy, "a", own, 9)
+    at_max = RungDecision(
+        "a", 8, True, "Hyperband: reached MaxResource (9 reports of the objective)"
+    )
+    assert brief(decisions) == [("a", 0, False), ("a", 2, False)] + (
+        [("a", 8, True)] if stopped_at_max else []
+    )
+    assert (decisions[-1] == at_max) is stopped_at_max
+    # the record is the same either way: its value at MaxResource, nothing after it
+    [job] = strategy.state()["jobs"]
+    assert job["levels"] == [[1, 0.5], [3, 0.52], [9, 0.58]] and job["stopped_at"] == 9
+    # a report past MaxResource: a job left to end that reports again is stopped then,
+    # once; any other decides nothing (and counts for nothing)
+    later = feed(strategy, [job_report("a", 9, own)]) + feed(strategy, [job_report("a", 10, own)])
+    if stopped_at_max:
+        assert later == []
+    else:
+        assert later == [
+            RungDecision(
+                "a",
+                9,
+                True,
+                "Hyperband: reached MaxResource (9 reports of the objective; it reported again)",
+            )
+        ]
+    [job] = strategy.state()["jobs"]
+    assert job["levels"] == [[1, 0.5], [3, 0.52], [9, 0.58]]
+
+
+def test_a_job_left_to_end_keeps_its_record_after_a_restore() -> None:
+    problem_ = epochs_problem(EpochsHyperparameter("epochs", 9))
+    strategy = HyperbandStrategy.create(problem_, np.random.default_rng(0))
+    assert brief(run_to(strategy, "a", 9, 9)) == [("a", 0, False), ("a", 2, False)]
+    restored = HyperbandStrategy.restore(problem_, json.loads(json.dumps(strategy.state())))
+    assert feed(restored, [job_report("a", 8, 9)]) == []  # run again: verdict kept
+    assert brief(feed(restored, [job_report("a", 9, 9)])) == [("a", 9, True)]
+
+
+@pytest.mark.parametrize(
+    ("epochs", "params", "expected"),
+    [
+        (EpochsHyperparameter("epochs", 9), {}, 9),
+        (EpochsHyperparameter("epochs"), {"epochs": 7}, 7),
+        (EpochsHyperparameter("epochs"), {"epochs": " 12 "}, 12),  # categorical text
+        (EpochsHyperparameter("epochs"), {"epochs": 5.0}, 5),
+        (EpochsHyperparameter("epochs"), {"epochs": 5.5}, None),
+        (EpochsHyperparameter("epochs"), {"epochs": "ten"}, None),
+        (EpochsHyperparameter("epochs"), {"epochs": True}, None),
+        (EpochsHyperparameter("epochs"), {}, None),
+    ],
+)
+def test_epochs_of_a_configuration(
+    epochs: EpochsHyperparameter, params: dict, expected: int | None
+) -> None:
+    assert epochs.of(params) == expected
+
+
+# -- the k-th job's bracket and configuration do not depend on the order of reports ------
+
+
+def scripted_run(order_seed: int, jobs: int = 30, parallel: int = 4) -> list[tuple]:
+    """A Hyperband strategy (seed 11) driven like the loop at ``parallel`` jobs at a
+    time: at each step one running job, picked by ``order_seed``'s generator (timing),
+    reports its next value; a job ends when a verdict stops it or after 9 reports, and
+    its slot is filled at once. Returns (configuration, bracket) of each job, in the
+    order they were suggested."""
+    strategy = HyperbandStrategy.create(
+        problem(max_resource=9, brackets=None), np.random.default_rng(11)
+    )
+    timing = np.random.default_rng(order_seed)
+    running: dict[str, tuple[dict, int]] = {}
+    suggested: list[tuple[str, dict]] = []
+    while len(suggested) < jobs or running:
+        for suggestion in strategy.suggest(min(parallel - len(running), jobs - len(suggested))):
+            trial = f"t{len(suggested)}"
+            suggested.append((trial, dict(suggestion.params)))
+            running[trial] = (dict(suggestion.params), 0)
+        trial = sorted(running)[int(timing.integers(len(running)))]
+        params, step = running[trial]
+        event = TrialEvent(
+            trial, None, params, TrainingJobStatus.IN_PROGRESS, float(timing.random()), step
+        )
+        if any(d.stop for d in feed(strategy, [event])) or step == 8:
+            del running[trial]
+            feed(strategy, [final(trial, event.value)])
+        else:
+            running[trial] = (params, step + 1)
+    brackets = {job["id"]: job["bracket"] for job in strategy.state()["jobs"]}
+    return [(params["x"], brackets[trial]) for trial, params in suggested]
+
+
+def test_same_seed_same_configurations_and_brackets_whatever_the_report_order() -> None:
+    first, second = scripted_run(order_seed=1), scripted_run(order_seed=2)
+    assert first == second
+    assert len({bracket for _, bracket in first}) > 1  # several brackets were drawn
+
+
+def test_restore_continues_the_bracket_draws_of_jobs_not_reporting_yet() -> None:
+    original = HyperbandStrategy.create(
+        problem(max_resource=27, brackets=None), np.random.default_rng(5)
+    )
+    batch = original.suggest(6)
+    state = json.loads(json.dumps(original.state(), allow_nan=False))
+    restored = HyperbandStrategy.restore(problem(max_resource=27), state)
+    for strategy in (original, restored):  # the jobs report in reverse order
+        for i, suggestion in reversed(list(enumerate(batch))):
+            strategy.observe([report(f"t{i}", 0, 0.5, float(suggestion.params["x"]))])
+    assert restored.state() == original.state()
+    assert restored.suggest(4) == original.suggest(4)
+
+
+def test_a_state_saved_before_the_bracket_stream_still_loads_and_continues() -> None:
+    """A tuning job created before brackets had their own stream, resumed after: its
+    state has no ``bracket_draws``; the stream is derived from its generator, so every
+    restore of that state continues alike, and the next state has the stream."""
+    strategy = HyperbandStrategy.create(
+        problem(max_resource=27, brackets=None), np.random.default_rng(5)
+    )
+    feed(strategy, [report(f"t{i}", 0, float(i) / 10) for i in range(6)])
+    old = json.loads(json.dumps(strategy.state()))
+    del old["bracket_draws"]
+    one = HyperbandStrategy.restore(problem(max_resource=27), old)
+    two = HyperbandStrategy.restore(problem(max_resource=27), old)
+    assert one.suggest(5) == two.suggest(5)
+    events = [report(f"n{i}", k, 0.3) for k in range(3) for i in range(8)]
+    assert feed(one, events) == feed(two, events)
+    assert one.state() == two.state() and "bracket_draws" in one.state()
+    assert [j["bracket"] for j in one.state()["jobs"][:6]] == [j["bracket"] for j in old["jobs"]]

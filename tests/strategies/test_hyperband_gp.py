@@ -40,8 +40,12 @@ MIXED = SearchSpace(
 LINE = SearchSpace((ContinuousRange("x", 0.0, 1.0),))
 
 
-def problem(space: SearchSpace = MIXED, sampler: str = "gp") -> HyperbandProblem:
-    return HyperbandProblem((DefinitionSpace(None, space),), MIN, max_resource=9, sampler=sampler)
+def problem(
+    space: SearchSpace = MIXED, sampler: str = "gp", brackets: int | None = None
+) -> HyperbandProblem:
+    return HyperbandProblem(
+        (DefinitionSpace(None, space),), MIN, max_resource=9, sampler=sampler, brackets=brackets
+    )
 
 
 def loss(params: dict[str, ParamValue], step: int) -> float:
@@ -86,9 +90,12 @@ def test_proposals_are_valid_typed_configurations_of_the_space() -> None:
 
 
 def test_uniform_draws_until_enough_observations() -> None:
-    """Before ``min_points`` values the gp sampler draws exactly what the random one does."""
-    gp = HyperbandStrategy.create(problem(), np.random.default_rng(4))
-    uniform = HyperbandStrategy.create(problem(sampler="random"), np.random.default_rng(4))
+    """Before ``min_points`` values the gp sampler draws exactly what the random one does
+    (one bracket, whose first rung is the first report: each job gives one value)."""
+    gp = HyperbandStrategy.create(problem(brackets=1), np.random.default_rng(4))
+    uniform = HyperbandStrategy.create(
+        problem(sampler="random", brackets=1), np.random.default_rng(4)
+    )
     needed = min_points(MIXED)
     run(gp, needed - 1, steps=1)
     run(uniform, needed - 1, steps=1)

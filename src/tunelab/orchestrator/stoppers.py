@@ -19,15 +19,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.enums import EarlyStoppingType, SecondaryStatus, StrategyType
-from tunelab.domain.hyperband_rules import hyperband_max_resource
+from tunelab.domain.hyperband_rules import EPOCH_HYPERPARAMETERS, hyperband_max_resource
 from tunelab.domain.trial import TrainingJob
 from tunelab.domain.tuning_job import TuningJobSpec
 from tunelab.stopping.base import EarlyStopper
 from tunelab.stopping.median import MedianRuleSettings, MedianStoppingRule
 from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
 from tunelab.strategies.base import DefinitionSpace, Strategy, TuningProblem
-from tunelab.strategies.hyperband import MAX_RESOURCE_REASON, HyperbandProblem
+from tunelab.strategies.hyperband import (
+    MAX_RESOURCE_REASON,
+    EpochsHyperparameter,
+    HyperbandProblem,
+)
 from tunelab.strategies.hyperband_sampling import SAMPLER_TAG
 
 DECIDED = "Stopped early by the tuning job: "
@@ -47,7 +52,8 @@ class EarlyStoppingOptions:
 
 
 def problem_for(spec: TuningJobSpec, options: EarlyStoppingOptions) -> TuningProblem:
-    """What the strategy searches; with Hyperband, its resources too."""
+    """What the strategy searches; with Hyperband, its resources too, and where each
+    definition's jobs say how many epochs they run (:func:`epochs_hyperparameter`)."""
     definitions = tuple(DefinitionSpace(d.name, d.search_space) for d in spec.definitions)
     if spec.strategy is not StrategyType.HYPERBAND:
         return TuningProblem(definitions, spec.objective_type, spec.max_jobs, spec.random_seed)
@@ -63,7 +69,22 @@ def problem_for(spec: TuningJobSpec, options: EarlyStoppingOptions) -> TuningPro
         min_resource=min(min_resource or 1, max_resource),
         max_resource=max_resource,
         sampler=dict(spec.tags).get(SAMPLER_TAG, options.hyperband_sampler),
+        epochs=tuple(epochs_hyperparameter(d) for d in spec.definitions),
     )
+
+
+def epochs_hyperparameter(definition: TrainingJobDefinition) -> EpochsHyperparameter | None:
+    """The first hyperparameter named as in
+    :data:`~tunelab.domain.hyperband_rules.EPOCH_HYPERPARAMETERS` (the names MaxResource
+    is inferred from) that is static with a whole number, or tuned; None if none is."""
+    tuned = definition.search_space.names
+    for name in EPOCH_HYPERPARAMETERS:
+        value = definition.static_hyperparameters.get(name, "").strip()
+        if value.isdecimal():
+            return EpochsHyperparameter(name, int(value))
+        if name in tuned:
+            return EpochsHyperparameter(name)
+    return None
 
 
 def report_cap(spec: TuningJobSpec) -> int | None:

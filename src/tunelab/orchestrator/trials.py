@@ -25,7 +25,8 @@ class LiveTrial:
     params: dict[str, ParamValue]
     max_reports: int | None = None
     """Hyperband's MaxResource: reports of the objective after it (a job keeps
-    printing until its stop lands) count for neither the objective nor the strategy."""
+    printing until its stop lands, or was left to end by itself) do not count for the
+    objective; they reach the strategy, which stops a job that reports past it."""
     extractor: MetricExtractor = field(init=False)
     latest_objective: float | None = None
 
@@ -65,9 +66,10 @@ class LiveTrial:
         reports = []
         for point in points:
             if point.metric_name == self.objective_name:
-                if self.max_reports is not None and point.step >= self.max_reports:
-                    continue
-                self.latest_objective = point.value
+                # reports past MaxResource count for nothing, but reach the strategy:
+                # Hyperband stops a job it left to end at MaxResource that reports again
+                if self.max_reports is None or point.step < self.max_reports:
+                    self.latest_objective = point.value
                 if math.isfinite(point.value):  # strategies and stoppers rank finite values
                     reports.append(self.event(value=point.value, step=point.step, final=False))
         if points:

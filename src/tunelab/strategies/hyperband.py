@@ -4,25 +4,32 @@ Hyperband brackets, deciding at rungs which training jobs go on.
 Contract:
 
 - The resource is the number of reports of the objective: the report with
-  ``step`` k is resource k + 1. A job's bracket is drawn when its first report
-  arrives (:class:`~tunelab.strategies.hyperband_rungs.Brackets`); at each rung of
-  its bracket the rung rule promotes or stops it, and at ``MaxResource`` it is
-  stopped (:class:`~tunelab.strategies.hyperband_ledger.RungLedger` keeps the jobs
-  and reaches these verdicts). Each verdict is a :class:`RungDecision` with its
-  reason; ``decide`` returns those reached by the events just observed, so the
+  ``step`` k is resource k + 1. A job's bracket
+  (:class:`~tunelab.strategies.hyperband_rungs.Brackets`) is drawn when its
+  configuration is suggested, from a stream of its own
+  (:mod:`~tunelab.strategies.hyperband_draws`), and the job joins it at its first
+  report. At each rung of its bracket the rung rule promotes or stops it; at
+  ``MaxResource`` it is stopped, unless its own number of epochs
+  (:class:`EpochsHyperparameter`) is at most ``MaxResource``: such a job is about to
+  end by itself and is left to, so that it saves its model (it is stopped if it
+  reports once more). :class:`~tunelab.strategies.hyperband_ledger.RungLedger` keeps
+  the jobs and reaches these verdicts. Each verdict is a :class:`RungDecision` with
+  its reason; ``decide`` returns those reached by the events just observed, so the
   strategy is its own early-stopping rule (``tunelab.stopping.EarlyStopper``). A
   verdict is reached once per job and rung: a job run again after a crash keeps its
   earlier ones.
-- New configurations (:mod:`~tunelab.strategies.hyperband_sampling`) are uniform
-  random, SageMaker's way (discrete spaces without repetition); with
-  ``sampler="model"`` they come from a TPE-like density model fitted on the
+- New configurations (:mod:`~tunelab.strategies.hyperband_sampling`) come from the
+  injected generator: uniform random, SageMaker's way (discrete spaces without
+  repetition); with ``sampler="model"`` from a TPE-like density model fitted on the
   highest resource level with enough observations, except a third of them,
   which stay random (BOHB); with ``sampler="gp"`` from a Gaussian process over
   configuration and resource, by expected improvement at the highest level with
   enough observations, jobs in flight as fantasies (MOBSTER), a third random too.
-- ``state()`` is versioned JSON: settings, generator, issued discrete
-  configurations, every job's bracket, point and values at its rungs, and with
-  ``gp`` the fitted hyperparameters and pending suggestions.
+- ``state()`` is versioned JSON: settings, the configurations' generator, issued
+  discrete configurations, every job's bracket, point and values at its rungs, the
+  bracket stream with the brackets drawn for jobs not reporting yet, and with ``gp``
+  the fitted hyperparameters and pending suggestions. A state saved before the
+  bracket stream existed continues with one derived from its generator.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import numpy as np
 from tunelab.domain.search_space import ParamValue
 from tunelab.domain.trial import Suggestion, TrialEvent
 from tunelab.strategies.base import StrategyState, TuningProblem, rng_from_state, rng_state
+from tunelab.strategies.hyperband_draws import BracketDraws, derived_stream
 from tunelab.strategies.hyperband_ledger import (
     MAX_RESOURCE_REASON,
     JobRecord,
@@ -53,6 +61,25 @@ DEFAULT_MAX_RESOURCE = 81
 
 
 @dataclass(frozen=True)
+class EpochsHyperparameter:
+    """The hyperparameter that tells a definition's jobs how many epochs to run (one
+    report of the objective each): its ``name``, and its ``value`` when static (None:
+    tuned, read from each job's configuration)."""
+
+    name: str
+    value: int | None = None
+
+    def of(self, params: Mapping[str, ParamValue]) -> int | None:
+        """The epochs a job of ``params`` runs; None when not a whole number."""
+        value = self.value if self.value is not None else params.get(self.name)
+        if isinstance(value, str) and value.strip().isdecimal():
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
 class HyperbandProblem(TuningProblem):
     """A tuning problem with Hyperband's settings (``MinResource``, ``MaxResource``)."""
 
@@ -64,6 +91,9 @@ class HyperbandProblem(TuningProblem):
     density model) or ``gp`` (MOBSTER-style Gaussian process)."""
     brackets: int | None = None
     """Use only the first ``brackets`` brackets (1 = plain ASHA); None: all."""
+    epochs: tuple[EpochsHyperparameter | None, ...] = ()
+    """Per definition (by index), where its jobs' own number of epochs is; None or
+    missing: unknown, so its jobs are stopped at MaxResource."""
 
 
 class HyperbandStrategy:
@@ -75,7 +105,10 @@ class HyperbandStrategy:
         rng: np.random.Generator,
         settings: Mapping[str, Any],
         issued: Mapping[int, Sequence[Sequence[ParamValue]]] | None = None,
+        draws: Mapping[str, Any] | None = None,
     ) -> None:
+        """``draws``: :meth:`BracketDraws.to_json`'s output; None: a bracket stream
+        derived from ``rng`` (a new strategy, or a state saved before it existed)."""
         if settings["sampler"] not in SAMPLERS:
             raise ValueError(f"unknown Hyperband sampler {settings['sampler']!r}")
         self._problem, self._rng = problem, rng
@@ -86,7 +119,12 @@ class HyperbandStrategy:
             settings["eta"],
             settings["brackets"],
         )
-        self._weights = self._brackets.weights()
+        weights = self._brackets.weights()
+        self._draws = (
+            BracketDraws(derived_stream(rng), weights)
+            if draws is None
+            else BracketDraws.load(draws, self._index(), weights)
+        )
         resources = (settings["min_resource"], settings["max_resource"])
         self._sampler = ConfigSampler(problem, rng, settings["sampler"], resources, issued)
         self._ledger = RungLedger(self._brackets, problem.objective_type)
@@ -125,7 +163,8 @@ class HyperbandStrategy:
         index = {d.name: i for i, d in enumerate(problem.definitions)}
         try:
             issued = {index[e["definition"]]: e["configs"] for e in state["issued"]}
-            strategy = cls(problem, rng_from_state(state["rng"]), state["settings"], issued)
+            rng, draws = rng_from_state(state["rng"]), state.get("bracket_draws")
+            strategy = cls(problem, rng, state["settings"], issued, draws)
             for entry in state["jobs"]:
                 job = JobRecord(
                     definition=index[entry["definition"]],
@@ -149,6 +188,7 @@ class HyperbandStrategy:
             "settings": dict(self._settings),
             "rng": rng_state(self._rng),
             "issued": self._sampler.issued_state(),
+            "bracket_draws": self._draws.to_json(names),
             "jobs": [
                 {
                     "id": trial_id,
@@ -169,7 +209,13 @@ class HyperbandStrategy:
     # -- suggestions -------------------------------------------------------------------
 
     def suggest(self, count: int) -> list[Suggestion]:
-        return self._sampler.batch(count, self._ledger)
+        suggestions = self._sampler.batch(count, self._ledger)
+        index = self._index()
+        for suggestion in suggestions:
+            i = index[suggestion.definition_name]
+            space = self._problem.definitions[i].space
+            self._draws.assign(i, [float(u) for u in space.encode(suggestion.params)])
+        return suggestions
 
     # -- observations and verdicts -------------------------------------------------------
 
@@ -189,7 +235,8 @@ class HyperbandStrategy:
                 job = self._admit(event)
                 if job is None:
                     continue
-            decision = self._ledger.report(event.trial_id, event.step, event.value)
+            ends = self._ends_by_itself(job.definition, event.params)
+            decision = self._ledger.report(event.trial_id, event.step, event.value, ends)
             if decision is not None:
                 self._fresh.append(decision)
 
@@ -207,8 +254,8 @@ class HyperbandStrategy:
         space = definition.space
         if not space.contains(event.params):
             return None
-        bracket = int(self._rng.choice(len(self._weights), p=self._weights))
-        job = JobRecord(index, bracket, [float(u) for u in space.encode(event.params)])
+        point = [float(u) for u in space.encode(event.params)]
+        job = JobRecord(index, self._draws.take(index, point), point)
         self._ledger.add(event.trial_id, job)
         self._sampler.started(index, job.point)
         return job
@@ -216,7 +263,19 @@ class HyperbandStrategy:
     def _forget_pending(self, event: TrialEvent) -> None:
         for index, d in enumerate(self._problem.definitions):
             if d.name == event.definition_name and d.space.contains(event.params):
-                self._sampler.started(index, [float(u) for u in d.space.encode(event.params)])
+                point = [float(u) for u in d.space.encode(event.params)]
+                self._sampler.started(index, point)
+                self._draws.forget(index, point)
+
+    def _ends_by_itself(self, index: int, params: Mapping[str, ParamValue]) -> bool:
+        """Whether a job of definition ``index`` runs at most MaxResource epochs."""
+        known = self._problem.epochs if isinstance(self._problem, HyperbandProblem) else ()
+        epochs = known[index] if index < len(known) else None
+        own = epochs.of(params) if epochs is not None else None
+        return own is not None and own <= self._brackets.max_resource
+
+    def _index(self) -> dict[str | None, int]:
+        return {d.name: i for i, d in enumerate(self._problem.definitions)}
 
 
 def _json_number(value: float) -> float | str:
@@ -228,6 +287,7 @@ __all__ = [
     "DEFAULT_MAX_RESOURCE",
     "MAX_RESOURCE_REASON",
     "STATE_VERSION",
+    "EpochsHyperparameter",
     "HyperbandProblem",
     "HyperbandStrategy",
     "RungDecision",

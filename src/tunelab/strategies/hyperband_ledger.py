@@ -10,7 +10,11 @@ Contract (:class:`RungLedger`):
 - :meth:`RungLedger.report` takes a report of the objective (the report with
   ``step`` k is resource k + 1) and returns the :class:`RungDecision` it reaches: at
   a rung of the job's bracket the rung rule promotes or stops it, at ``MaxResource``
-  it is stopped. A job gets at most one verdict per rung, and none once stopped.
+  it is stopped, unless it ends by itself there (its own number of epochs is at most
+  ``MaxResource``): then it is left to end, so that it saves its model, and stopped
+  only if it reports once more. Either way its value at ``MaxResource`` is recorded
+  and later reports count for nothing. A job gets at most one verdict per rung, and
+  none once stopped.
 - It answers the samplers' questions
   (:class:`~tunelab.strategies.hyperband_sampling.Evidence`).
 """
@@ -48,6 +52,9 @@ class JobRecord:
     levels: dict[int, float] = field(default_factory=dict)
     """Value at each rung reached (and at MaxResource)."""
     stopped_at: int | None = None
+    """The level after which the job's reports count for nothing: where it was stopped
+    at a rung, MaxResource, or the report past MaxResource of a job left to end by
+    itself that reported again (its stop)."""
     done: bool = False
 
 
@@ -69,18 +76,24 @@ class RungLedger:
             if level in rungs:
                 self._rungs.setdefault((job.bracket, level), []).append(value)
 
-    def report(self, trial_id: str, step: int, value: float) -> RungDecision | None:
-        """Take the report of ``value`` at ``step`` of the recorded job ``trial_id``;
-        return the verdict it reaches, or None (not a rung of the job's bracket, judged
-        there already, or the job was stopped)."""
+    def report(
+        self, trial_id: str, step: int, value: float, ends_by_itself: bool = False
+    ) -> RungDecision | None:
+        """Take the report of ``value`` at ``step`` of the recorded job ``trial_id``
+        (``ends_by_itself``: its own number of epochs is at most MaxResource); return
+        the verdict it reaches, or None (not a rung of the job's bracket, judged there
+        already, the job was stopped, or it reached MaxResource and ends by itself)."""
         job = self.jobs[trial_id]
         level, top = step + 1, self._brackets.max_resource
+        reached = f"{MAX_RESOURCE_REASON} ({top} reports of the objective"
+        if level > top and ends_by_itself and job.stopped_at == top:
+            job.stopped_at = level  # it was left to end, yet reports on: stop it now
+            return RungDecision(trial_id, step, True, f"{reached}; it reported again)")
         if job.stopped_at is not None or level in job.levels or level > top:
             return None
         if level == top:
             job.levels[level], job.stopped_at = value, level
-            reason = f"{MAX_RESOURCE_REASON} ({top} reports of the objective)"
-            return RungDecision(trial_id, step, True, reason)
+            return None if ends_by_itself else RungDecision(trial_id, step, True, f"{reached})")
         if level not in self._brackets.rungs(job.bracket):
             return None
         earlier = self._rungs.setdefault((job.bracket, level), [])
