@@ -16,13 +16,8 @@ of :data:`KEPT` must be those of each parent's definition. Parents of parents ar
 used. The parents' training jobs and the child's count together against the
 training-job quota.
 
-Random, Bayesian and Grid never run a configuration the parents evaluated under the
-child's conditions (``IdenticalDataAndAlgorithm`` and the same static values, see
-:mod:`.warm_start_events`; with ``TransferLearning`` none counts), so in a discrete
-space (tunelab's rule, after SageMaker's "enough combinations"): Random and Bayesian
-need at least ``MaxNumberOfTrainingJobs`` combinations the parents left untried, and
-Grid (which runs the untried grid points) at least one, with
-``MaxNumberOfTrainingJobs``, when given, equal to their number.
+In a discrete space Random, Bayesian and Grid need enough combinations the parents
+left untried: :mod:`.warm_start_untried`.
 """
 
 from __future__ import annotations
@@ -33,13 +28,14 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER, TrainingJobDefinition
-from tunelab.domain.enums import StrategyType, WarmStartType
+from tunelab.domain.enums import WarmStartType
 from tunelab.domain.errors import Violation
-from tunelab.domain.paths import CONFIG, definition_path, ranges_path
+from tunelab.domain.paths import definition_path
 from tunelab.domain.search_space import CategoricalRange, ContinuousRange, IntegerRange
 from tunelab.domain.trial import TrainingJob
 from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
-from tunelab.domain.warm_start_events import evaluated_configurations, parent_events
+from tunelab.domain.warm_start_events import parent_events
+from tunelab.domain.warm_start_untried import check_untried_combinations
 
 __all__ = ["MAX_CHANGES", "Parent", "check_parents", "parent_events"]
 
@@ -67,10 +63,6 @@ KEPT: tuple[tuple[str, object], ...] = (
     ("RetryStrategy", None),
 )
 """The other members of a definition, each with the value its absence means."""
-
-
-SKIPS_EVALUATED = (StrategyType.RANDOM, StrategyType.BAYESIAN, StrategyType.GRID)
-"""Strategies that never run a configuration a parent evaluated."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +124,9 @@ def _check(
         yield from _compare(where, job.name, job.spec.definitions[0], child, spec.warm_start.type)
         if spec.warm_start.type is WarmStartType.IDENTICAL_DATA_AND_ALGORITHM:
             yield from _kept(definition_path(spec, 0), job.name, job.spec.definitions[0], child)
-    yield from _combinations_left(spec, usable)
+    yield from check_untried_combinations(
+        spec, [(p.job.spec.definitions[0], p.jobs) for p in usable]
+    )
     limit = spec.max_jobs or 0
     if total + limit > max_training_jobs:
         yield Violation(
@@ -233,57 +227,6 @@ def _data_location(uri: str) -> str:
     parsed = urlparse(uri)
     path = unquote(parsed.path) if parsed.scheme == "file" else uri
     return posixpath.normpath(path) if path else uri
-
-
-def _combinations_left(spec: TuningJobSpec, parents: Sequence[Parent]) -> Iterator[Violation]:
-    """Random, Bayesian and Grid skip what the parents evaluated under the child's
-    conditions: in a discrete space enough combinations must be left, and a Grid's
-    ``MaxNumberOfTrainingJobs`` is the number left (see the module doc)."""
-    assert spec.warm_start is not None
-    child = spec.definitions[0]
-    space = child.search_space
-    cardinality = space.cardinality
-    if spec.strategy not in SKIPS_EVALUATED or cardinality is None or not parents:
-        return
-    tried: set[tuple[object, ...]] = set()
-    for parent in parents:
-        events = parent_events(
-            space,
-            parent.job.spec.definitions[0],
-            parent.jobs,
-            spec.warm_start.type,
-            child.static_hyperparameters,
-        )
-        tried |= evaluated_configurations(space, events)
-    left = cardinality - len(tried)
-    evaluated = (
-        f"the parent jobs already evaluated {len(tried)} of the {cardinality} combinations "
-        f"of the hyperparameter ranges, and the {spec.strategy} strategy never runs one twice"
-    )
-    wanted = spec.limits.max_number_of_training_jobs
-    limit_path = f"{CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs"
-    if spec.strategy is StrategyType.GRID:
-        if left == 0:
-            yield Violation(
-                f"{ranges_path(spec, 0)}.CategoricalParameterRanges",
-                f"{evaluated}: no grid point is left to run; add values to the ranges, or "
-                "leave out WarmStartConfig to run the whole grid again",
-            )
-        elif wanted is not None and wanted != left:
-            yield Violation(
-                limit_path,
-                f"{evaluated}: must equal the number of grid points left to run ({left}) "
-                f"with the Grid strategy, or be left out; got {wanted}",
-            )
-        return
-    if left < (wanted or 0):
-        rest = (
-            f"the {left} left are fewer than MaxNumberOfTrainingJobs ({wanted}); lower it "
-            f"to at most {left} or provide additional ranges"
-            if left
-            else "none is left to run; provide additional ranges"
-        )
-        yield Violation(limit_path, f"{evaluated}: {rest}")
 
 
 def _kept(
