@@ -8,6 +8,10 @@ process a crashed runner left behind and runs the job again as the next attempt.
 Several runners (servers) may share a database: a runner drives a job only while it
 holds the job's lease (:class:`~tunelab.orchestrator.lease.LeaseKeeper`), so a job
 another live runner drives is left to it, and one whose runner died is taken over.
+A heartbeat thread renews the leases of the jobs a runner drives, however long one of
+its steps takes, and every write for a job is fenced by that job's lease: a runner
+that stalled past the lease (the job was taken over meanwhile) writes nothing more
+for it, stops its process and never drives it again.
 A StopTrainingJob another process received reaches the runner through the store.
 """
 
@@ -28,7 +32,7 @@ from tunelab.metrics.extract import MetricExtractor
 from tunelab.orchestrator.attempts import launch_limits, next_attempt
 from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.orchestrator.stopping_jobs import StopRequests
-from tunelab.store.base import Store, TrainingJobQuery, iterate_training_jobs
+from tunelab.store.base import LeaseLost, Store, TrainingJobQuery, iterate_training_jobs
 
 DefinitionOf = Callable[[TrainingJob], TrainingJobDefinition]
 log = logging.getLogger("tunelab.training")
@@ -60,6 +64,7 @@ class TrainingRunner:
         self.jobs_root, self.definition_of = jobs_root, definition_of
         self.region, self.account = region, account
         self.lease_ttl = lease_ttl
+        """Seconds a lease lasts unrenewed; the heartbeat renews it every third of it."""
         self.running: dict[str, _Running] = {}
         self._stop_requests = StopRequests(stop_poll_interval)
         self._leases: dict[str, LeaseKeeper] = {}
@@ -83,12 +88,9 @@ class TrainingRunner:
             if job.status is TrainingJobStatus.STOPPING or job.name in asked:
                 if job.status is TrainingJobStatus.IN_PROGRESS:
                     job = job.transition(SecondaryStatus.STOPPING, now, STOPPED_BY_REQUEST)
-                self._save(
-                    job.transition(SecondaryStatus.STOPPED, now, "Stopped").evolve(
-                        status=TrainingJobStatus.STOPPED, end_time=now
-                    )
-                )
-                self._release(job.name)
+                stopped = job.transition(SecondaryStatus.STOPPED, now, "Stopped")
+                if self._write(stopped.evolve(status=TrainingJobStatus.STOPPED, end_time=now)):
+                    self._release(job.name)
                 continue
             if job.pid is not None:
                 job = job.transition(
@@ -97,9 +99,8 @@ class TrainingRunner:
                     SecondaryStatus.RESTARTING, now, f"Restarting as attempt {job.attempt + 1}"
                 )
                 job = job.evolve(attempt=job.attempt + 1, pid=None, pid_start_time=None)
-                with self.store.batch() as batch:
-                    batch.put_training_job(job)
-                    batch.delete_metric_points(job.name)
+                if not self._write(job, clear_points=True):
+                    continue
             self._launch(job)
 
     def request_stop(self, name: str) -> None:
@@ -113,7 +114,8 @@ class TrainingRunner:
             self._release(name)
 
     def _take_lease(self, name: str) -> bool:
-        keeper = LeaseKeeper(self.store, name, self.clock, self.lease_ttl, training_job=True)
+        ttl = self.lease_ttl
+        keeper = LeaseKeeper(self.store, name, self.clock, ttl, True, heartbeat=ttl / 3)
         try:
             keeper.acquire()
         except ConflictError:
@@ -131,10 +133,43 @@ class TrainingRunner:
             try:
                 keeper.renew()
             except ConflictError:  # not renewed in time (a stalled process): let it go
-                log.warning("training job %s: lease lost; another process drives it", name)
-                del self._leases[name]
-                if self.running.pop(name, None) is not None:
-                    self.executor.stop(name)
+                self._let_go(name)
+
+    def _let_go(self, name: str) -> None:
+        """Stop driving job ``name``, whose lease another process took: forget its
+        lease, stop its process here, write nothing more for it."""
+        log.warning("training job %s: lease lost; another process drives it", name)
+        self._leases.pop(name, None)
+        if self.running.pop(name, None) is not None:
+            self.executor.stop(name)
+
+    def _write(
+        self,
+        job: TrainingJob,
+        points: list[MetricPoint] | None = None,
+        clear_points: bool = False,
+    ) -> bool:
+        """Store ``job`` (and its new metric ``points``, after deleting the old ones
+        when ``clear_points``) in one batch fenced by the job's lease. False when this
+        runner does not hold the lease (any more): nothing is written and the job is let
+        go (:meth:`_let_go`)."""
+        keeper = self._leases.get(job.name)
+        if keeper is None:
+            self._let_go(job.name)
+            return False
+        try:
+            with self.store.batch() as batch:
+                keeper.fence(batch)
+                batch.put_training_job(job)
+                if clear_points:
+                    batch.delete_metric_points(job.name)
+                if points:
+                    batch.add_metric_points(job.name, points)
+        except LeaseLost:
+            keeper.taken_over()
+            self._let_go(job.name)
+            return False
+        return True
 
     def tick(self) -> None:
         self._renew_leases()
@@ -145,10 +180,10 @@ class TrainingRunner:
                 running.job = running.job.evolve(status=TrainingJobStatus.STOPPING).transition(
                     SecondaryStatus.STOPPING, now, STOPPED_BY_REQUEST
                 )
-                self.executor.stop(name)
-                self._save(running.job)
+                if self._write(running.job):
+                    self.executor.stop(name)
         changed: dict[str, TrainingJob] = {}
-        points: list[tuple[str, list[MetricPoint]]] = []
+        points: dict[str, list[MetricPoint]] = {}
         relaunch: list[TrainingJob] = []
         for event in self.executor.poll():
             running = self.running.get(event.name)
@@ -166,7 +201,7 @@ class TrainingRunner:
             elif isinstance(event, OutputLines):
                 found = running.extractor.feed(event.lines, event.time)
                 if found:
-                    points.append((event.name, found))
+                    points.setdefault(event.name, []).extend(found)
                     job = job.evolve(last_modified_time=event.time)
             elif isinstance(event, Finished) and (
                 retry := next_attempt(job, running.definition, event)
@@ -178,17 +213,13 @@ class TrainingRunner:
                 del self.running[event.name]
             running.job = job
             changed[event.name] = job
-        if changed or points:
-            with self.store.batch() as batch:
-                for job in changed.values():
-                    batch.put_training_job(job)
-                for name, found in points:
-                    batch.add_metric_points(name, found)
+        written = {name for name, job in changed.items() if self._write(job, points.get(name))}
         for name, job in changed.items():
-            if job.status.is_terminal:
+            if name in written and job.status.is_terminal:
                 self._release(name)
         for job in relaunch:
-            self._launch(job)
+            if job.name in written:
+                self._launch(job)
 
     def _launch(self, job: TrainingJob) -> None:
         """Start the job's next attempt; a job whose stored request cannot be run (its
@@ -223,12 +254,8 @@ class TrainingRunner:
     def _fail(self, job: TrainingJob, reason: str) -> None:
         failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
         self.running.pop(job.name, None)
-        self._save(_ended(job, Finished(job.name, self.clock.now(), *failed, None, reason)))
-        self._release(job.name)
-
-    def _save(self, job: TrainingJob) -> None:
-        with self.store.batch() as batch:
-            batch.put_training_job(job)
+        if self._write(_ended(job, Finished(job.name, self.clock.now(), *failed, None, reason))):
+            self._release(job.name)
 
 
 def _ended(job: TrainingJob, event: Finished) -> TrainingJob:
