@@ -30,6 +30,7 @@ from tunelab.execution.storage import (
     KeyLookup,
     Location,
     check_no_clash,
+    partial_name,
     put_file,
     resolve,
 )
@@ -113,13 +114,14 @@ def package_outputs(
         os.makedirs(target.path, exist_ok=True)
         for source, name in sources:
             final = os.path.join(target.path, name)
+            partial = partial_name(final)  # this writer's own: a concurrent one has another
             try:
-                _pack(source, final + ".partial", name)
+                _pack(source, partial, name)
+                os.replace(partial, final)
             except BaseException:
                 with contextlib.suppress(OSError):
-                    os.unlink(final + ".partial")  # no half archive beside the artifacts
+                    os.unlink(partial)  # no half archive beside the artifacts
                 raise
-            os.replace(final + ".partial", final)
     else:
         _pack_elsewhere(layout, sources, target, key)
     model = target.child("model.tar.gz")
@@ -261,7 +263,7 @@ def decrypt_file(source: str, dest: str, lookup: KeyLookup) -> str:
         src.seek(len(header))
         decryptor = Cipher(algorithms.AES(lookup(key_id)[1]), modes.GCM(nonce, tag)).decryptor()
         decryptor.authenticate_additional_data(header)
-        partial = f"{dest}.partial"
+        partial = partial_name(dest)
         try:
             with open(partial, "wb") as out:
                 remaining = body
@@ -272,14 +274,14 @@ def decrypt_file(source: str, dest: str, lookup: KeyLookup) -> str:
                     remaining -= len(chunk)
                     out.write(decryptor.update(chunk))
                 out.write(decryptor.finalize())
+            os.replace(partial, dest)
         except InvalidTag:
             os.unlink(partial)
             raise ValueError(
                 "the artifact does not decrypt: it was altered, or encrypted with another key"
             ) from None
         except BaseException:
-            if os.path.exists(partial):
+            with contextlib.suppress(OSError):
                 os.unlink(partial)
             raise
-    os.replace(partial, dest)
     return key_id

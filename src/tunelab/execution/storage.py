@@ -8,8 +8,10 @@ through s3fs (the ``s3`` extra) with the endpoint and the usual AWS credentials.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
+import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -242,15 +244,33 @@ def check_no_clash(target: Location) -> None:
         raise ObjectClash(clash)
 
 
+PARTIAL = ".partial"
+"""The suffix of a file being written (:func:`partial_name`): listings and checkpoint
+syncs skip such files."""
+
+
+def partial_name(path: str) -> str:
+    """A temporary name beside ``path`` for one writer (this process id and a random
+    token, ending in :data:`PARTIAL`), so that concurrent writers of ``path`` (two
+    processes packing one job's model after a takeover) never share a temporary file."""
+    return f"{path}.{os.getpid()}-{secrets.token_hex(6)}{PARTIAL}"
+
+
 def put_file(local: str, target: Location) -> None:
     """Write the local file ``local`` to ``target``; a local target is written atomically
-    (a temporary file, then a rename). :class:`ObjectClash` (an ``OSError``) when the
-    target is a folder, or needs a folder where a file is."""
+    (a temporary file of this writer's own, then a rename; removed if the write fails),
+    so that concurrent writers each leave a whole file. :class:`ObjectClash` (an
+    ``OSError``) when the target is a folder, or needs a folder where a file is."""
     if target.is_local:
         check_no_clash(target)
         os.makedirs(os.path.dirname(target.path), exist_ok=True)
-        partial = f"{target.path}.partial"
-        shutil.copyfile(local, partial)
-        os.replace(partial, target.path)
+        partial = partial_name(target.path)
+        try:
+            shutil.copyfile(local, partial)
+            os.replace(partial, target.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+            raise
     else:
         target.fs.put_file(local, target.path)
