@@ -25,6 +25,7 @@ from tunelab.execution.local import LocalExecutor
 from tunelab.execution.processes import process_start_time
 
 from .test_contract import collect, make_definition, make_request
+from .test_local_executor import _alive
 
 DAEMON = """
 def daemon(then):
@@ -49,14 +50,6 @@ def leftovers() -> Iterator[list[int]]:
     for pid in pids:
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    return not stat[stat.rindex(b")") + 2 :].startswith(b"Z")
 
 
 def _gone_soon(pid: int) -> bool:
