@@ -20,6 +20,7 @@ from tunelab.domain.trial import TrainingJob
 from tunelab.execution.contract import attempt_log_path, training_job_dir
 from tunelab.execution.outputs import compression_of, model_artifacts_uri
 from tunelab.execution.staging import artifact_dir
+from tunelab.execution.storage import PARTIAL
 from tunelab.orchestrator.stoppers import stop_reason, stopped_early
 
 TAIL_BYTES = 64 * 1024
@@ -67,7 +68,7 @@ def artifacts(console: Console, job: TrainingJob, output_path: str) -> tuple[str
     found = [
         Artifact(entry.name, entry.stat().st_size)
         for entry in sorted(os.scandir(folder), key=lambda e: e.name)
-        if entry.is_file() and not entry.name.endswith(".partial")
+        if entry.is_file() and not entry.name.endswith(PARTIAL)
     ]
     return folder, found
 

@@ -23,7 +23,14 @@ from collections.abc import Iterator
 
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.contract import LaunchError
-from tunelab.execution.storage import DataPlane, Location, exists, prefix_objects, put_file
+from tunelab.execution.storage import (
+    PARTIAL,
+    DataPlane,
+    Location,
+    exists,
+    prefix_objects,
+    put_file,
+)
 from tunelab.execution.storage import resolve as resolve_location
 
 Signature = tuple[int, int]  # (size, mtime in ns)
@@ -173,7 +180,7 @@ def _checkpoint_files(folder: str) -> Iterator[str]:
     for root, _, files in os.walk(folder):
         for name in files:
             path = os.path.join(root, name)
-            if name.endswith(".partial") or os.path.islink(path):
+            if name.endswith(PARTIAL) or os.path.islink(path):
                 continue
             if name == MARKER and root == folder:
                 continue
