@@ -17,6 +17,7 @@ from tunelab.domain.definition_rules import check_definition
 from tunelab.domain.enums import EarlyStoppingType, StrategyType, WarmStartType
 from tunelab.domain.errors import Violation
 from tunelab.domain.hyperband_rules import hyperband_violations
+from tunelab.domain.nul_rules import nul_in_tuning_request
 from tunelab.domain.paths import CONFIG, ranges_document, ranges_path
 from tunelab.domain.tags import repeated_tag_keys
 from tunelab.domain.tuning_job import TuningJobSpec
@@ -41,7 +42,8 @@ class Quotas:
 
 
 def check_document(document: Mapping[str, Any]) -> list[Violation]:
-    """Rules about which members appear together (the model makes all optional)."""
+    """Rules about which members appear together (the model makes all optional), and no
+    NUL character where it would reach a program or a text column."""
     found: list[Violation] = []
     config = document.get(CONFIG, {})
     single, multi = "TrainingJobDefinition" in document, "TrainingJobDefinitions" in document
@@ -124,6 +126,7 @@ def check_document(document: Mapping[str, Any]) -> list[Violation]:
                     "Minimize it",
                 )
             )
+    found += nul_in_tuning_request(document)
     return found
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from tunelab.domain.definition import TrainingJobDefinition
 from tunelab.domain.definition_rules import check_training_definition
 from tunelab.domain.errors import Violation
+from tunelab.domain.nul_rules import nul_in_training_request
 from tunelab.domain.request import parse_definition
 from tunelab.domain.search_space import SearchSpace
 from tunelab.domain.tags import repeated_tag_keys
@@ -42,16 +43,19 @@ def parse_training_job_request(document: Mapping[str, Any]) -> TrainingJobReques
 
 def check_training_job(request: TrainingJobRequest) -> list[Violation]:
     """SageMaker's rules for a ``CreateTrainingJob`` request that its service model
-    cannot express: an AlgorithmSpecification, then the rules every training job
-    definition follows (those a tuning job's definitions follow too)."""
+    cannot express: no NUL character in hyperparameters, Environment values and metric
+    names, an AlgorithmSpecification, then the rules every training job definition follows
+    (those a tuning job's definitions follow too)."""
+    found = list(nul_in_training_request(request.document))
     if "AlgorithmSpecification" not in request.document:
-        return [
+        found.append(
             Violation(
                 "AlgorithmSpecification",
                 "is required: give its TrainingImage or AlgorithmName and TrainingInputMode",
             )
-        ]
-    found = list(check_training_definition(request.definition, ""))
+        )
+        return found
+    found += check_training_definition(request.definition, "")
     return found + list(repeated_tag_keys(request.tags))
 
 
