@@ -4,8 +4,10 @@ private files, unique aliases; roles.yaml's format errors."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,50 @@ def test_every_stored_key_is_checked_and_the_failing_one_named(tmp_path: Path) -
             path.rename(tmp_path / "kms" / folder / path.name)
     with pytest.raises(SecretError, match=rf"^KMS key alias/stray \(.*{made.key_id}\.json\): "):
         KeyStore(tmp_path, box=right).check_master_key()
+
+
+def test_concurrent_creates_never_show_an_alias_without_its_key(tmp_path: Path) -> None:
+    """Writers in several threads create keys, some racing for the same alias, while a
+    reader resolves every alias file it sees: an alias is never visible before its key is
+    whole, each alias has exactly one key, and no temporary file is left behind."""
+    keys = KeyStore(tmp_path, box=SecretBox(Fernet.generate_key(), "test"))
+    aliases = tmp_path / "kms" / "aliases"
+    won: list[str] = []
+    unresolved: list[str] = []
+    writing = threading.Event()
+
+    failures: list[BaseException] = []
+
+    def write(thread: int) -> None:
+        try:
+            for i in range(20):
+                for name in (f"own-{thread}-{i}", f"shared-{i}"):
+                    with contextlib.suppress(ResourceInUse):
+                        won.append(keys.create(name).key_id)
+        except BaseException as error:  # a writer that fails fails the test
+            failures.append(error)
+
+    def read() -> None:
+        while writing.is_set():
+            for name in os.listdir(aliases) if aliases.is_dir() else ():
+                if not name.endswith(".partial") and keys.find(f"alias/{name}") is None:
+                    unresolved.append(name)
+
+    writers = [threading.Thread(target=write, args=(t,)) for t in range(4)]
+    reader = threading.Thread(target=read)
+    writing.set()
+    reader.start()
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    writing.clear()
+    reader.join()
+    assert failures == [] and unresolved == []
+    listed = keys.list()
+    assert sorted(k.key_id for k in listed) == sorted(won)
+    assert len({k.alias for k in listed}) == len(listed) == 4 * 20 + 20
+    for key in listed:
+        assert keys.get(key.alias).key_id == key.key_id
+    leftovers = [p for p in (tmp_path / "kms").rglob("*") if p.name.endswith(".partial")]
+    assert leftovers == []

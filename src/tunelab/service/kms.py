@@ -5,8 +5,11 @@ like the access keys' secrets), directory mode 0700, files 0600.
 
 - ``kms/keys/<key id>.json``: ``KeyId`` (a UUID), ``Alias``, ``CreationTime`` and the
   encrypted key material;
-- ``kms/aliases/<name>``: the key id of ``alias/<name>``, created with ``O_EXCL`` so two
-  concurrent ``create-key`` calls cannot take the same alias.
+- ``kms/aliases/<name>``: the key id of ``alias/<name>``, linked into place whole once the
+  key's file is, and only if the name is free, so that two concurrent ``create-key`` calls
+  cannot take the same alias and a reader never sees an alias without its key.
+
+Every file is written under a temporary name of its writer's own, then renamed or linked.
 
 A key is named as KMS names it: its id, its ARN (``arn:aws:kms:<region>:<account>:key/<id>``),
 ``alias/<name>`` or the alias ARN.
@@ -15,16 +18,19 @@ A key is named as KMS names it: its id, its ARN (``arn:aws:kms:<region>:<account
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
 import secrets
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tunelab.domain.errors import ResourceInUse, ResourceNotFound, ValidationError
+from tunelab.execution.storage import partial_name
 from tunelab.service.secrets import SecretBox, SecretError
 
 _ALIAS = re.compile(r"[A-Za-z0-9/_-]{1,250}")
@@ -62,9 +68,7 @@ class KeyStore:
     def check_master_key(self) -> None:
         """``SecretError`` naming the first stored key that the master key cannot decrypt
         (it is not the one the key was made with); nothing when there are none."""
-        folder = self.root / "keys"
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            record = json.loads(path.read_text())
+        for path, record in self._records():
             try:
                 self.box.decrypt(record["EncryptedKey"])
             except SecretError as error:
@@ -84,10 +88,9 @@ class KeyStore:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         key_id = str(uuid.uuid4())
         alias_file = self.root / "aliases" / alias.replace("/", "%2F")
-        try:
-            fd = os.open(alias_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            raise ResourceInUse(f"a key with the alias alias/{alias} already exists") from None
+        taken = ResourceInUse(f"a key with the alias alias/{alias} already exists")
+        if alias_file.exists():
+            raise taken
         material = base64.b64encode(secrets.token_bytes(32)).decode()
         record = {
             "KeyId": key_id,
@@ -95,17 +98,28 @@ class KeyStore:
             "CreationTime": time.time(),
             "EncryptedKey": self.box.encrypt(material),
         }
-        _write_private(self.root / "keys" / f"{key_id}.json", json.dumps(record))
-        with os.fdopen(fd, "w") as f:
-            f.write(key_id)
+        key_file = self.root / "keys" / f"{key_id}.json"
+        _write_private(key_file, json.dumps(record))
+        try:
+            _write_private(alias_file, key_id, exclusive=True)
+        except FileExistsError:
+            key_file.unlink()
+            raise taken from None
         return self._key(record)
 
     def list(self) -> list[KmsKey]:
-        folder = self.root / "keys"
-        if not folder.is_dir():
-            return []
-        keys = [self._key(json.loads(p.read_text())) for p in folder.glob("*.json")]
+        keys = [self._key(record) for _, record in self._records()]
         return sorted(keys, key=lambda k: k.creation_time)
+
+    def _records(self) -> Iterator[tuple[Path, dict]]:
+        """Every stored key's file and record, by file name; a file removed while this
+        runs (a ``create`` that lost its alias to another) is left out."""
+        folder = self.root / "keys"
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                yield path, json.loads(path.read_text())
+            except FileNotFoundError:
+                continue
 
     def find(self, key_id: str) -> KmsKey | None:
         """The key ``key_id`` names (id, key ARN, ``alias/<name>`` or alias ARN)."""
@@ -148,12 +162,21 @@ class KeyStore:
         return KmsKey(key_id, record["Alias"], arn, float(record["CreationTime"]))
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a new file readable by its owner only, atomically."""
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+def _write_private(path: Path, text: str, exclusive: bool = False) -> None:
+    """Write ``text`` to ``path``, readable by its owner only, atomically: through a
+    temporary file of this writer's own (removed whatever happens), renamed over ``path``;
+    ``exclusive``: linked instead, ``FileExistsError`` if ``path`` exists."""
+    partial = Path(partial_name(str(path)))
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if exclusive:
+            os.link(partial, path)
+        else:
+            os.replace(partial, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
