@@ -53,11 +53,11 @@ def test_jobs_hyperband_stops_at_a_rung_do_not_count_as_not_improving(harness: H
     jobs = jobs_by_end(harness)
     full = [j for j in jobs if ran_full_course(j)]
     assert len(full) < len(jobs)  # rungs stopped some: they are not judged
-    # the first full-length job sets the best; then 3 (or more, ending in the same tick)
-    # full-length jobs do not improve on it
+    # the first full-length job sets the best; then 3 full-length jobs do not improve on
+    # it (one more may end in the same tick: it ended after the tuning job completed)
     assert [j.final_objective_value for j in full] == [0.8] * len(full)
     assert len(full) >= 4
-    assert final.jobs_not_improving == len(full) - 1
+    assert final.jobs_not_improving == 3
 
 
 def test_a_best_that_keeps_improving_in_small_steps_goes_on(harness: Harness) -> None:
@@ -154,3 +154,40 @@ def test_the_count_is_stored_as_it_changes_for_describe(harness: Harness) -> Non
         loop.executor.wait(5.0)
     assert sorted(set(seen)) == [0, 1, 2, 3, 4]
     assert harness.store.get_tuning_job("job-1").jobs_not_improving == 5
+
+
+def constant_pairs(request: LaunchRequest) -> SimulatedRun:
+    """Every job ends at 0.8 after 3 s: two jobs in parallel end in the same tick."""
+    return SimulatedRun(lines=((1.0, "validation:accuracy=0.8"),), duration=3.0)
+
+
+def test_jobs_ending_in_the_same_tick_do_not_count_past_the_limit(harness: Harness) -> None:
+    """Pairs of jobs end together: 1 (the first sets the best), 3, then 5 not improving.
+    The job completes when the count reaches 4, so the pair's second job ended after
+    the tuning job completed: it counts neither way, and the count stays at 4."""
+    harness.create(not_improving(make_document(max_jobs=20, parallel=2), 4))
+    final = harness.loop("job-1", harness.executor(constant_pairs)).run()
+    assert final.status is TuningJobStatus.COMPLETED
+    assert len(jobs_by_end(harness)) == 6
+    assert final.jobs_not_improving == 4
+    finishing = [p.finishing for p in harness.progress if p.finishing]
+    assert finishing[0] == (
+        "the best objective did not improve in 4 training jobs (BestObjectiveNotImproving)"
+    )
+    state = recover(harness.store, harness.executor(constant_pairs), final, harness.clock)
+    assert state.tracker.streak == 5  # recovery replays both: the stored count stays at 4
+
+
+def test_an_improvement_in_the_same_tick_does_not_undo_the_limit(harness: Harness) -> None:
+    """The 5th job ends as the 4th not improving; the 6th, ending in the same tick, is
+    the new best: the tuning job completes all the same (the limit was reached first)."""
+    harness.create(not_improving(make_document(max_jobs=20, parallel=2), 4))
+
+    def best_last(request: LaunchRequest) -> SimulatedRun:
+        value = "0.9" if request.training_job_name.split("-")[2] == "006" else "0.8"
+        return SimulatedRun(lines=((1.0, f"validation:accuracy={value}"),), duration=3.0)
+
+    final = harness.loop("job-1", harness.executor(best_last)).run()
+    assert final.status is TuningJobStatus.COMPLETED
+    assert [j.final_objective_value for j in jobs_by_end(harness)] == [0.8] * 5 + [0.9]
+    assert final.jobs_not_improving == 4

@@ -42,6 +42,9 @@ class ImprovementTracker:
     """What a judged job must beat by 1% to improve (see the module doc)."""
     streak: int = 0
     """Judged jobs since the last improvement."""
+    longest_streak: int = 0
+    """The largest ``streak`` so far: whether it ever reached a limit, even when jobs
+    that ended later (in the same tick) moved it on."""
     succeeded: int = 0
     """Ended jobs with an objective value."""
     failed: int = 0
@@ -53,7 +56,7 @@ class ImprovementTracker:
         if value is None:
             self.failed += 1
             if judged:
-                self.streak += 1
+                self._not_improved()
             return False
         self.succeeded += 1
         new_best = self.best is None or self.objective_type.better(value, self.best)
@@ -63,8 +66,12 @@ class ImprovementTracker:
             if self.reference is None or self.improves(value, self.reference):
                 self.reference, self.streak = value, 0
             else:
-                self.streak += 1
+                self._not_improved()
         return new_best
+
+    def _not_improved(self) -> None:
+        self.streak += 1
+        self.longest_streak = max(self.longest_streak, self.streak)
 
     def improves(self, value: float, reference: float) -> bool:
         """True when ``value`` beats ``reference`` by at least 1% of its magnitude."""

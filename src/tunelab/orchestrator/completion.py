@@ -105,9 +105,10 @@ def finishing(
     criteria, limits = job.spec.completion, job.spec.limits
     if tracker.reached(criteria.target_objective_value):
         return Finishing(f"TargetObjectiveMetricValue {criteria.target_objective_value} reached")
-    if criteria.max_jobs_not_improving and tracker.streak >= criteria.max_jobs_not_improving:
+    most = criteria.max_jobs_not_improving
+    if most and tracker.longest_streak >= most:
         return Finishing(
-            f"the best objective did not improve in {tracker.streak} training jobs "
+            f"the best objective did not improve in {most} training jobs "
             "(BestObjectiveNotImproving)"
         )
     if converged():
@@ -118,6 +119,17 @@ def finishing(
     if limit is not None and tracker.succeeded == 0 and tracker.failed >= limit:
         return Finishing(f"the first {tracker.failed} training jobs failed", failed=True)
     return None
+
+
+def jobs_not_improving(job: TuningJob, tracker: ImprovementTracker) -> int:
+    """The count Describe reports (``NumberOfTrainingJobsObjectiveNotImproving``):
+    ``tracker``'s streak, or ``MaxNumberOfTrainingJobsNotImproving`` once the streak
+    reached it. The tuning job completed at that moment, so jobs that ended after it (in
+    the same tick, or while its running jobs were being stopped) count neither way."""
+    most = job.spec.completion.max_jobs_not_improving
+    if most and tracker.longest_streak >= most:
+        return most
+    return tracker.streak
 
 
 def final_status(
@@ -181,7 +193,7 @@ def ended(
         last_modified_time=now,
         end_time=now,
         failure_reason=reason,
-        jobs_not_improving=tracker.streak,
+        jobs_not_improving=jobs_not_improving(job, tracker),
         convergence_detected_time=job.convergence_detected_time or converged_at,
     )
 

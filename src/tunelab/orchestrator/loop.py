@@ -33,7 +33,7 @@ from tunelab.domain.trial import TrainingJob, TrialEvent
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
-from tunelab.orchestrator.completion import end_unrunnable
+from tunelab.orchestrator.completion import end_unrunnable, jobs_not_improving
 from tunelab.orchestrator.completion_state import CompletionState
 from tunelab.orchestrator.executor_events import RelaunchQueue
 from tunelab.orchestrator.launches import launch_request, new_trial, open_slots
@@ -199,7 +199,8 @@ class TuningLoop:
     ) -> None:
         """Commit the tick (with the tuning job's progress fields unless not
         ``progress``), fenced on the lease: ``ConflictError`` when it was lost."""
-        converged_at, streak = self._completion.convergence.detected_at, self.tracker.streak
+        converged_at = self._completion.convergence.detected_at
+        streak: int | None = jobs_not_improving(self.job, self.tracker)
         if not progress:
             converged_at, streak = None, None
         try:
