@@ -4,15 +4,17 @@ objective depends on and not the others."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from tests.factories import make_document
-from tunelab.console.charts import decimate, objective_chart
+from tunelab.console.charts import MAX_CURVE_POINTS, curves_chart, decimate, objective_chart
 from tunelab.console.importance import MIN_JOBS, epsilon_squared, importances
 from tunelab.domain.enums import ObjectiveStatus, TrainingJobStatus
 from tunelab.domain.request import parse_tuning_job
-from tunelab.domain.trial import TrainingJob
+from tunelab.domain.trial import MetricPoint, TrainingJob
 
 
 def job(sequence: int, value: float | None) -> TrainingJob:
@@ -68,3 +70,22 @@ def test_epsilon_squared_corrects_for_many_small_groups() -> None:
     assert epsilon_squared(np.zeros(40), y) == 0.0
     groups = np.arange(40) % 2
     assert epsilon_squared(groups, groups * 10 + rng.normal(0, 0.1, 40)) > 0.99
+
+
+def test_a_long_curve_is_thinned_keeping_its_first_best_and_latest_reports() -> None:
+    spec = parse_tuning_job(make_document())  # Maximize validation:accuracy
+    values = [0.5 + 0.4 * math.sin(k / 500) for k in range(25_000)]
+    series = [MetricPoint("validation:accuracy", v, float(k), k) for k, v in enumerate(values)]
+    asked: list[tuple[str, str]] = []
+
+    def points(training_job: str, metric: str) -> list[MetricPoint]:
+        asked.append((training_job, metric))
+        return series
+
+    curve = curves_chart(spec, [job(1, values[-1])], points)["series"][0]
+    assert asked == [("j-0001", "validation:accuracy")]  # the objective's points only
+    assert len(curve["x"]) <= MAX_CURVE_POINTS + 2
+    best = max(range(len(values)), key=values.__getitem__)
+    assert {1, best + 1, 25_000} <= set(curve["x"])  # x is the report number
+    assert curve["y"][-1] == values[-1]
+    assert curve["x"] == sorted(curve["x"])

@@ -11,10 +11,12 @@ import pytest
 
 from tests.factories import make_definition
 from tunelab.domain.errors import ValidationError
+from tunelab.domain.trial import MetricPoint
 from tunelab.execution.clock import SystemClock
 from tunelab.service.settings import Settings
 from tunelab.service.training import TrainingService
 from tunelab.store.base import TrainingJobQuery
+from tunelab.store.retention import STEPS_KEPT
 from tunelab.store.sql.store import SqlStore
 
 PROGRAM = Path(__file__).resolve().parents[1] / "e2e" / "programs" / "epochs.py"
@@ -125,3 +127,24 @@ def test_the_server_s_training_service_uses_the_server_s_settings(
         assert services.training.describe(job.name).definition.output_path == "s3://models/out/"
     finally:
         store.close()
+
+
+def test_describe_reports_the_latest_point_of_each_metric_in_definition_order(
+    training: TrainingService,
+) -> None:
+    document = request()
+    document["AlgorithmSpecification"]["MetricDefinitions"].append(
+        {"Name": "train:loss", "Regex": "train:loss=([0-9.]+)"}
+    )
+    training.create(document)
+    steps = STEPS_KEPT + 2_500  # past the steps kept one by one: the series is thinned
+    loss = [MetricPoint("train:loss", 1 / (k + 1), 10.0 + k, k) for k in range(steps)]
+    accuracy = [MetricPoint("validation:accuracy", k / 10, 20.0 + k, k) for k in range(7)]
+    with training.store.batch() as batch:
+        batch.add_metric_points("solo", loss[:1_000])
+        batch.add_metric_points("solo", accuracy)
+    with training.store.batch() as batch:
+        batch.add_metric_points("solo", loss[1_000:])
+    assert len(training.store.metric_points("solo", "train:loss")) < steps
+    final = training.describe("solo").final_metrics
+    assert final == (accuracy[-1], loss[-1])

@@ -7,6 +7,7 @@ import pytest
 from tunelab.domain.enums import ObjectiveType, TrainingJobStatus
 from tunelab.domain.trial import TrialEvent
 from tunelab.stopping import EarlyStopper, MedianRuleSettings, MedianStoppingRule, StopDecision
+from tunelab.stopping.median import REPORTS_JUDGED
 
 MAX, MIN = ObjectiveType.MAXIMIZE, ObjectiveType.MINIMIZE
 
@@ -115,3 +116,23 @@ def test_a_job_run_again_starts_its_curve_over() -> None:
 def test_invalid_settings_are_refused() -> None:
     with pytest.raises(ValueError):
         MedianRuleSettings(min_jobs=0)
+
+
+def test_reports_past_the_judged_ones_are_neither_kept_nor_judged() -> None:
+    # the store keeps every report up to REPORTS_JUDGED and a thinned series after it:
+    # a rule rebuilt from it after a crash must decide as the live one did
+    earlier = {name: [1.0] * (REPORTS_JUDGED + 50) for name in "abc"}
+    live = MedianStoppingRule.from_curves(MIN, {})
+    for name, values in earlier.items():
+        assert live.decide(curve(name, values)) == []
+    stored = {
+        name: values[:REPORTS_JUDGED] + values[REPORTS_JUDGED::8]
+        for name, values in earlier.items()
+    }
+    rebuilt = MedianStoppingRule.from_curves(MIN, stored)
+    good = curve("d", [0.5] * REPORTS_JUDGED)
+    assert live.decide(good) == [] and rebuilt.decide(good) == []
+    worse = [report("d", REPORTS_JUDGED, 5.0), report("d", REPORTS_JUDGED + 1, 5.0)]
+    assert live.decide(worse) == [] and rebuilt.decide(worse) == []
+    last = [report("e", k, 2.0) for k in range(4)]  # under the limit: judged as ever
+    assert [d.step for d in live.decide(last)] == [3] == [d.step for d in rebuilt.decide(last)]

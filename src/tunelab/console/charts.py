@@ -6,7 +6,9 @@ that a job of thousands of training jobs stays light:
 - parallel coordinates over the tuned hyperparameters, one set per definition: at
   most ``MAX_LINES`` jobs, the best ones always kept;
 - intermediate curves (the objective metric at each report, i.e. per epoch) of the
-  best and the most recent jobs, at most ``MAX_CURVES``; early-stopped jobs marked;
+  best and the most recent jobs, at most ``MAX_CURVES``, each thinned to about
+  ``MAX_CURVE_POINTS`` reports (the first, the latest and the best always kept);
+  early-stopped jobs marked;
 - hyperparameter importance (:mod:`tunelab.console.importance`).
 """
 
@@ -26,9 +28,11 @@ from tunelab.orchestrator.stoppers import stopped_early
 MAX_POINTS = 1500
 MAX_LINES = 300
 MAX_CURVES = 30
+MAX_CURVE_POINTS = 1000
 BEST_KEPT = 50
 
-Points = Callable[[str], Sequence[MetricPoint]]
+Points = Callable[[str, str], Sequence[MetricPoint]]
+"""The stored points of (training job, metric)."""
 
 
 def decimate(count: int, keep: set[int], cap: int) -> list[int]:
@@ -169,12 +173,12 @@ def curves_chart(
         objective = spec.definition(job.definition_name).objective
         if objective is None:
             continue
-        found = sorted(
-            (p for p in points(job.name) if p.metric_name == objective.metric_name),
-            key=lambda p: p.step,
-        )
+        found = sorted(points(job.name, objective.metric_name), key=lambda p: p.step)
         if not found:
             continue
+        values = [p.value for p in found]
+        ends = {0, len(found) - 1} | _best_indices(values, direction, 1)
+        found = [found[i] for i in decimate(len(found), ends, MAX_CURVE_POINTS)]
         series.append(
             {
                 "job": job.name,

@@ -57,7 +57,8 @@ class TrainingJobDescription:
     definition: TrainingJobDefinition
     hyperparameters: Mapping[str, str]
     final_metrics: tuple[MetricPoint, ...]
-    """The latest point of each metric."""
+    """The latest point of each metric, in the order of the metric definitions (read
+    without loading the series)."""
     document: Mapping[str, Any] | None
     """The ``CreateTrainingJob`` request (None for a tuning job's training job)."""
 
@@ -138,12 +139,12 @@ class TrainingService:
     def describe(self, name: str) -> TrainingJobDescription:
         job = self.store.get_training_job(name)
         definition, hyperparameters, document = self._definition(job)
-        latest: dict[str, MetricPoint] = {}
-        for point in self.store.metric_points(job.name):
-            latest[point.metric_name] = point
-        return TrainingJobDescription(
-            job, definition, hyperparameters, tuple(latest.values()), document
+        order = {m.name: i for i, m in enumerate(definition.metric_definitions)}
+        latest = sorted(
+            self.store.latest_metric_points(job.name),
+            key=lambda p: (order.get(p.metric_name, len(order)), p.metric_name),
         )
+        return TrainingJobDescription(job, definition, hyperparameters, tuple(latest), document)
 
     def list(self, query: TrainingJobQuery) -> Page:
         return self.store.list_training_jobs(query)

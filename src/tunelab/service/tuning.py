@@ -235,8 +235,12 @@ class TuningService:
         root = str(self.settings.jobs_root)
         return attempt_log_path(training_job_dir(root, job.tuning_job_name, job.name), job.attempt)
 
-    def metric_points(self, training_job_name: str) -> list[MetricPoint]:
-        return self.store.metric_points(training_job_name)
+    def metric_points(
+        self, training_job_name: str, metric_name: str | None = None
+    ) -> list[MetricPoint]:
+        """The training job's stored points (of ``metric_name`` only, if given), as the
+        store keeps them (``tunelab.store.retention``)."""
+        return self.store.metric_points(training_job_name, metric_name)
 
     # -- stop / delete ------------------------------------------------------------------
 

@@ -16,8 +16,11 @@ not publish its own; these are Katib's and Ray Tune's usual choices):
 - ``grace_reports`` (default 3): a job's first reports are never judged; the rule
   starts at report ``grace_reports + 1``.
 
-The rule keeps the objective curve of every job it has seen. The tuning loop
-rebuilds it after a crash from the stored metric points (:meth:`from_curves`).
+The rule keeps the objective curve of every job it has seen, up to report
+:data:`REPORTS_JUDGED` (20,000, the most the store keeps one by one: see
+``tunelab.store.retention``); later reports are neither kept nor judged, so the rule's
+memory and work per report stay bounded and it decides the same after a crash. The
+tuning loop rebuilds it then from the stored metric points (:meth:`from_curves`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,12 @@ from typing import Self
 import numpy as np
 
 from tunelab.domain.enums import ObjectiveType
+from tunelab.domain.hyperband_rules import MAX_HYPERBAND_RESOURCE
 from tunelab.domain.trial import TrialEvent
 from tunelab.stopping.base import StopDecision
+
+REPORTS_JUDGED = MAX_HYPERBAND_RESOURCE
+"""Reports of a job the rule keeps and judges (steps ``0 .. REPORTS_JUDGED - 1``)."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +87,12 @@ class MedianStoppingRule:
         settings: MedianRuleSettings | None = None,
     ) -> Self:
         """The rule as it stood after ``curves`` (each job's objective values in
-        report order), with no decision pending."""
+        report order; only the first :data:`REPORTS_JUDGED` count), with no decision
+        pending."""
         rule = cls(objective_type, settings)
         for trial_id, values in curves.items():
             curve = rule._curves.setdefault(trial_id, _Curve())
-            for step, value in enumerate(values):
+            for step, value in enumerate(values[:REPORTS_JUDGED]):
                 curve.add(step, value)
         return rule
 
@@ -92,6 +100,8 @@ class MedianStoppingRule:
         decisions = []
         for event in events:
             if event.is_final or event.value is None or event.step is None:
+                continue
+            if event.step >= REPORTS_JUDGED:
                 continue
             curve = self._curves.setdefault(event.trial_id, _Curve())
             curve.add(event.step, event.value)

@@ -128,7 +128,10 @@ class StoreBatch(Protocol):
     def put_training_job(self, job: TrainingJob) -> None:
         """Replace the stored training job of the same name."""
 
-    def add_metric_points(self, training_job_name: str, points: Sequence[MetricPoint]) -> None: ...
+    def add_metric_points(self, training_job_name: str, points: Sequence[MetricPoint]) -> None:
+        """Append points (each metric's steps increasing), kept as
+        :mod:`tunelab.store.retention` says: all of a metric's first ``STEPS_KEPT``
+        steps, then a thinned series and always the latest point."""
 
     def delete_metric_points(self, training_job_name: str) -> None:
         """Forget a job's points (its attempt is being run again)."""
@@ -227,7 +230,17 @@ class Store(Protocol):
     ) -> TrainingJob | None:
         """The job with the best final objective (ties: the earliest created)."""
 
-    def metric_points(self, training_job_name: str) -> list[MetricPoint]: ...
+    def metric_points(
+        self, training_job_name: str, metric_name: str | None = None
+    ) -> list[MetricPoint]:
+        """The stored points of the training job (of ``metric_name`` only, if given), in
+        the order they were added: every point of the first ``STEPS_KEPT`` steps of a
+        metric, a thinned series after them and always the latest
+        (:mod:`tunelab.store.retention`)."""
+
+    def latest_metric_points(self, training_job_name: str) -> list[MetricPoint]:
+        """The latest point (highest step) of each metric of the training job, without
+        reading the rest of the series: ``FinalMetricDataList``."""
 
     def strategy_state(self, tuning_job_name: str) -> JSON | None: ...
 

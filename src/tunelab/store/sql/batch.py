@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from tunelab.domain.errors import ConflictError, ResourceInUse, ResourceNotFound
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob
+from tunelab.store import retention
 from tunelab.store.base import LeaseLost
 from tunelab.store.sql import changes, rows
 from tunelab.store.sql.schema import metric_points, strategy_states, training_jobs, tuning_jobs
@@ -34,7 +35,15 @@ _PUT_TRAINING = update(training_jobs).where(TR.name_key == bindparam("b_key"))
 _PUT_TUNING = update(tuning_jobs).where(
     TJ.id == bindparam("b_id"), TJ.version == bindparam("b_version")
 )
-_DELETE_POINTS = delete(metric_points).where(metric_points.c.training_job_id == bindparam("b_id"))
+MP = metric_points.c
+_DELETE_POINTS = delete(metric_points).where(MP.training_job_id == bindparam("b_id"))
+_DELETE_OFF_STRIDE = delete(metric_points).where(
+    MP.training_job_id == bindparam("b_id"),
+    MP.metric_name == bindparam("b_metric"),
+    MP.step >= retention.STEPS_KEPT,
+    (MP.step - retention.STEPS_KEPT) % bindparam("b_stride", type_=MP.step.type) != 0,
+)
+"""A metric's stored points past ``retention.STEPS_KEPT`` off its thinned series' stride."""
 _PUT_STATE = update(strategy_states).where(strategy_states.c.tuning_job_id == bindparam("b_id"))
 
 
@@ -122,8 +131,14 @@ class Flush:
         self.changed += changes.training(rows.key(job.name), tuning)
 
     def add_metric_points(self, name: str, points: Sequence[MetricPoint]) -> None:
+        """Append ``points``, keeping what :mod:`tunelab.store.retention` keeps."""
         job_id = self.training_job_id(name)
-        values = [rows.metric_point_values(job_id, p) for p in points]
+        kept, strides = retention.retained(points)
+        for metric, spacing in strides.items():
+            self.conn.execute(
+                _DELETE_OFF_STRIDE, {"b_id": job_id, "b_metric": metric, "b_stride": spacing}
+            )
+        values = [rows.metric_point_values(job_id, p) for p in kept]
         self.conn.execute(insert(metric_points), values)
         self.changed += changes.training(rows.key(name))
 
@@ -221,7 +236,9 @@ class SqlStoreBatch:
         self._record(lambda f: f.put_training_job(job))
 
     def add_metric_points(self, training_job_name: str, points: Sequence[MetricPoint]) -> None:
-        """Append points to the training job's series (no de-duplication)."""
+        """Append points to the training job's series (no de-duplication), each metric's
+        steps increasing: past ``retention.STEPS_KEPT`` steps the series is thinned, its
+        latest point always kept (:mod:`tunelab.store.retention`)."""
         if points:
             frozen = tuple(points)
             self._record(lambda f: f.add_metric_points(training_job_name, frozen))

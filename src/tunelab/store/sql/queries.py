@@ -95,6 +95,36 @@ POINTS = (
     .where(TR.name_key == bindparam("key"))
     .order_by(MP.id)
 )
+METRIC_POINTS = POINTS.where(MP.metric_name == bindparam("metric"))
+TRAINING_ID = select(TR.id).where(TR.name_key == bindparam("key"))
+_LATER = metric_points.alias("later")
+_NAMES = (
+    select(func.min(MP.metric_name).label("name"))
+    .where(MP.training_job_id == bindparam("job"))
+    .cte("metric_names", recursive=True)
+)
+_NEXT_NAME = (
+    select(func.min(MP.metric_name))
+    .where(MP.training_job_id == bindparam("job"), MP.metric_name > _NAMES.c.name)
+    .scalar_subquery()
+)
+_NAMES = _NAMES.union_all(select(_NEXT_NAME).where(_NAMES.c.name.is_not(None)))
+_LATEST_ID = (
+    select(_LATER.c.id)
+    .where(_LATER.c.training_job_id == bindparam("job"), _LATER.c.metric_name == _NAMES.c.name)
+    .order_by(_LATER.c.step.desc(), _LATER.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+LATEST_POINTS = (
+    select(metric_points)
+    .where(MP.id.in_(select(_LATEST_ID).where(_NAMES.c.name.is_not(None))))
+    .order_by(MP.metric_name)
+)
+"""The latest point (highest step, then last added) of each metric of training job
+``:job`` (an id), by metric name. Each step walks the ``(training_job_id, metric_name,
+step)`` index: the metric names one after the other (a recursive skip scan), then each
+one's highest step, so the cost grows with the number of metrics, not of points."""
 STATE = (
     select(strategy_states.c.state)
     .join(tuning_jobs, TJ.id == strategy_states.c.tuning_job_id)

@@ -38,7 +38,7 @@ from sqlalchemy import (
 
 from tunelab.store.sql.storable import StorableString, StorableText
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 """The newest Alembic revision; a database at this revision needs no migration."""
 
 VERSION_TABLE = "tunelab_alembic_version"

@@ -150,9 +150,28 @@ class TrainingJobsMixin:
             row = conn.execute(stmt, {"key": rows.key(tuning_job_name)}).mappings().first()
         return None if row is None else rows.training_job_from_row(row)
 
-    def metric_points(self, training_job_name: str) -> list[MetricPoint]:
-        """Every point of the training job in the order they were added ([] if none,
-        or if there is no such job)."""
+    def metric_points(
+        self, training_job_name: str, metric_name: str | None = None
+    ) -> list[MetricPoint]:
+        """Every stored point of the training job (of ``metric_name`` only, if given) in
+        the order they were added ([] if none, or if there is no such job); what is
+        stored is bounded by ``tunelab.store.retention``."""
+        params = {"key": rows.key(training_job_name)}
         with self._engine.connect() as conn:
-            found = conn.execute(queries.POINTS, {"key": rows.key(training_job_name)})
+            if metric_name is None:
+                found = conn.execute(queries.POINTS, params)
+            else:
+                found = conn.execute(queries.METRIC_POINTS, {**params, "metric": metric_name})
             return [rows.metric_point_from_row(r) for r in found.mappings()]
+
+    def latest_metric_points(self, training_job_name: str) -> list[MetricPoint]:
+        """The latest point (highest step; of those, the last added) of each metric of
+        the training job, by metric name ([] if none, or if there is no such job). Reads
+        one point per metric, however many the job stored."""
+        with self._engine.connect() as conn:
+            key = {"key": rows.key(training_job_name)}
+            job_id = conn.execute(queries.TRAINING_ID, key).scalar()
+            if job_id is None:
+                return []
+            latest = conn.execute(queries.LATEST_POINTS, {"job": job_id})
+            return [rows.metric_point_from_row(r) for r in latest.mappings()]
