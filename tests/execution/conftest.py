@@ -26,6 +26,7 @@ def executor() -> Iterator[LocalExecutor]:
 
 def shut_down(executor: LocalExecutor) -> None:
     """Kill every host process a test left running, then close the executor."""
+    executor._take_work(wait=True)  # the jobs still starting or finishing
     for job in list(executor._jobs.values()):
         for host in job.hosts:
             host.proc.kill()

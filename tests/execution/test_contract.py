@@ -405,7 +405,7 @@ def test_launch_failures_are_reported_not_raised(tmp_path: Path) -> None:
     definition = make_definition((PROGRAMS / "behave.py").as_uri(), channels=(missing,))
     executor.submit(make_request(tmp_path / "job", definition))
     assert executor.running() == 1
-    events = executor.poll()
+    events = collect(executor)  # the launch runs in a worker thread (launch_pool.py)
     assert executor.running() == 0
     assert [type(e).__name__ for e in events] == ["StatusChanged", "Finished"]
     assert events[0].secondary is SecondaryStatus.DOWNLOADING  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ from tunelab.execution.interpreter import interpreter_problem
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.preflight import launch_problems
 
-from .test_contract import make_definition, make_request
+from .test_contract import collect, make_definition, make_request
 
 WHERE = "AlgorithmSpecification.TrainingImage"
 
@@ -30,7 +30,7 @@ def test_a_missing_interpreter_fails_the_job_naming_it(
 ) -> None:
     program = _script(tmp_path, "#!/nonexistent/interp -x")
     executor.submit(make_request(tmp_path / "job", make_definition(program.as_uri())))
-    done = executor.poll()[-1]
+    done = collect(executor)[-1]  # the launch runs in a worker thread (launch_pool.py)
     assert isinstance(done, Finished) and done.status is TrainingJobStatus.FAILED
     assert done.failure_reason == (
         f"TrainingImage program {program} cannot run: its #! line names the interpreter "

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.execution.conftest import shut_down
-from tunelab.domain.definition import StoppingCondition
+from tunelab.domain.definition import DataChannel, StoppingCondition
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, OutputLines, StatusChanged
 from tunelab.execution.local import LocalExecutor
@@ -233,16 +233,16 @@ def test_duplicate_submit_is_refused(executor: LocalExecutor, tmp_path: Path) ->
 
 
 def test_wait_wakes_up_when_a_child_exits(executor: LocalExecutor, tmp_path: Path) -> None:
-    launch(executor, tmp_path, {"sleep": "0.2"})
+    launch(executor, tmp_path, {"sleep": "0.5"})
     started = time.monotonic()
-    executor.wait(10.0)  # the Training event is ready: no blocking
-    assert time.monotonic() - started < 0.1
+    executor.wait(10.0)  # wakes when the launch (in a worker thread) has started the job
+    assert time.monotonic() - started < 2.0
     assert [type(e) for e in executor.poll()] == [StatusChanged]
     started = time.monotonic()
-    executor.wait(10.0)
+    executor.wait(10.0)  # wakes when the program exits
     woke = time.monotonic() - started
-    assert 0.15 < woke < 2.0  # not before the exit, and nowhere near the 10 s timeout
-    assert finished(executor.poll()).status is TrainingJobStatus.COMPLETED
+    assert woke < 2.0  # nowhere near the 10 s timeout
+    assert finished(collect(executor)).status is TrainingJobStatus.COMPLETED
 
 
 def test_wait_falls_back_to_sleeping_without_pidfds(
@@ -393,3 +393,55 @@ def test_a_failure_to_write_the_artifacts_fails_the_job(
         f"could not write the model artifacts to {tmp_path / 'out'}: cannot decrypt a stored "
         "secret with the master key"
     )
+
+
+def _with_a_channel(tmp_path: Path) -> dict[str, object]:
+    """A definition change that makes a job start in a worker thread (it stages data)."""
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "train.csv").write_text("1,2\n")
+    return {"channels": (DataChannel("train", (tmp_path / "data").as_uri()),)}
+
+
+def test_a_job_stopped_while_it_starts_ends_stopped(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    launch(executor, tmp_path, {"ready": "1", "sleep": "30"}, **_with_a_channel(tmp_path))
+    assert "job" in executor._starts  # staging its data in a worker thread (job_work.py)
+    executor.stop("job")
+    started = time.monotonic()
+    done = finished(collect(executor))
+    assert (done.status, done.secondary) == (TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED)
+    assert time.monotonic() - started < 10  # not the program's 30 s
+
+
+def test_a_launch_in_a_worker_wakes_a_waiting_executor(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    launch(executor, tmp_path, {"sleep": "0"}, **_with_a_channel(tmp_path))
+    assert "job" in executor._starts
+    started = time.monotonic()
+    executor.wait(30)  # ends when the launch reports, not after 30 s
+    assert time.monotonic() - started < 10
+    assert StatusChanged in {type(e) for e in executor.poll()}
+    assert finished(collect(executor)).status is TrainingJobStatus.COMPLETED
+
+
+def test_a_quick_job_starts_and_finishes_in_the_callers_thread(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    launch(executor, tmp_path, {"model": "weights"})
+    assert "job" not in executor._starts and "job" in executor._jobs
+    events = collect(executor)
+    assert finished(events).status is TrainingJobStatus.COMPLETED
+    assert len(executor._finishes) == 0
+
+
+def test_a_large_model_is_packed_in_a_worker(executor: LocalExecutor, tmp_path: Path) -> None:
+    launch(executor, tmp_path, {"model_bytes": str(5 << 20)})  # 5 MiB: may take long to pack
+    events: list[ExecutorEvent] = []
+    while "job" not in executor._finishes:
+        executor.wait(10)
+        events += executor.poll()
+        assert not any(isinstance(e, Finished) for e in events)
+    done = finished(events + collect(executor))
+    assert done.status is TrainingJobStatus.COMPLETED and done.model_artifacts

@@ -1,10 +1,12 @@
 """Noticing that host processes exited, without reaping them: a host started with a pidfd
 is watched by a selector (its pidfd becomes readable when the process exits); one without
 (no pidfd support) is asked every ``poll_interval`` seconds while :meth:`ExitWatcher.wait`
-sleeps. The watcher owns the pidfds it watches and closes them with :meth:`forget`."""
+sleeps; :meth:`ExitWatcher.wake` (from any thread) ends a wait early. The watcher owns the
+pidfds it watches and closes them with :meth:`forget`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import time
@@ -14,12 +16,21 @@ from tunelab.execution.hosts import HostProcess
 
 
 class ExitWatcher:
-    """The pidfds of running hosts, in one selector. Not thread-safe."""
+    """The pidfds of running hosts, in one selector. Not thread-safe, but for :meth:`wake`."""
 
     def __init__(self, poll_interval: float) -> None:
         """``poll_interval``: how often :meth:`wait` asks hosts without a pidfd."""
         self._poll_interval = poll_interval
         self._selector = selectors.DefaultSelector()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._selector.register(self._wake_read, selectors.EVENT_READ, None)
+
+    def wake(self) -> None:
+        """End the current or next :meth:`wait` early. Safe from any thread."""
+        with contextlib.suppress(OSError):  # full: a wake is pending anyway
+            os.write(self._wake_write, b"w")
 
     def watch(self, host: HostProcess) -> None:
         """Watch ``host``'s pidfd (a host without one is left to :meth:`wait`'s polling)."""
@@ -28,22 +39,31 @@ class ExitWatcher:
 
     def readable(self) -> set[HostProcess]:
         """The watched hosts whose pidfd is readable now (their process exited)."""
-        return {key.data for key, _ in self._selector.select(0)}
+        return {key.data for key, _ in self._select(0) if key.data is not None}
 
     def wait(self, hosts: Sequence[HostProcess], timeout: float) -> None:
         """Sleep until a watched pidfd is readable or a host of ``hosts`` without a pidfd
         has exited, at most ``timeout`` seconds."""
         if all(host.pidfd is not None for host in hosts):
-            self._selector.select(timeout)
+            self._select(timeout)
             return
         end = time.monotonic() + timeout
         while True:
-            if self._selector.select(0) or any(h.pidfd is None and h.exited() for h in hosts):
+            if self._select(0) or any(h.pidfd is None and h.exited() for h in hosts):
                 return
             remaining = end - time.monotonic()
             if remaining <= 0:
                 return
             time.sleep(min(self._poll_interval, remaining))
+
+    def _select(self, timeout: float) -> list[tuple[selectors.SelectorKey, int]]:
+        """The selector's ready keys; a wake among them is consumed (and stays listed)."""
+        ready = self._selector.select(timeout)
+        if any(key.data is None for key, _ in ready):
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._wake_read, 4096):
+                    pass
+        return ready
 
     def forget(self, host: HostProcess) -> None:
         """Stop watching ``host`` and close its pidfd (an exited host's pidfd stays
@@ -66,5 +86,8 @@ class ExitWatcher:
             host.log_fd = None
 
     def close(self) -> None:
-        """Close the selector (the pidfds are closed by :meth:`close_fds`)."""
+        """Close the selector and the wake pipe (the pidfds are closed by
+        :meth:`close_fds`)."""
         self._selector.close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)

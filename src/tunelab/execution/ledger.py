@@ -252,6 +252,17 @@ class Ledger:
             return empty_state()
 
 
+_DEFAULT_LEDGER: Ledger | None = None
+
+
+def default_ledger() -> Ledger:
+    """One in-memory ledger per process, for executors given none."""
+    global _DEFAULT_LEDGER
+    if _DEFAULT_LEDGER is None:
+        _DEFAULT_LEDGER = Ledger(Machine.detect(), Overcommit.from_env())
+    return _DEFAULT_LEDGER
+
+
 def _directory_in_use(state: State, demand: Demand, job: str) -> str | None:
     """Why ``job`` waits for one of its directories that another running job holds, or
     None when it holds none of them."""

@@ -3,7 +3,8 @@
 A submitted job waits (secondary status ``Starting``, "Waiting for capacity") until the
 machine's ledger admits it (:mod:`.resources` states the overcommit policy,
 :mod:`.ledger` keeps the accounts across tunelab processes). Then each of its
-``InstanceCount`` hosts is laid out, gets its data and starts (:mod:`.hosts`), pinned
+``InstanceCount`` hosts is laid out, gets its data and starts (:mod:`.hosts`), in a
+worker thread so that a slow start holds up no other job (:mod:`.launch_pool`), pinned
 to its CPUs with its memory limited (:mod:`.limits`), in the job's network when it has
 several hosts or network isolation (:mod:`.network`). The last host's log is the job's
 output (:meth:`LocalExecutor.poll` tails it); exits are detected with pidfds so that
@@ -38,26 +39,35 @@ from tunelab.execution.base import (
 from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import AlgorithmImages, LaunchError, resolve_argv
 from tunelab.execution.exit_watcher import ExitWatcher
-from tunelab.execution.hosts import host_names
-from tunelab.execution.ledger import Admission, Ledger
+from tunelab.execution.hosts import HostProcess, host_names
+from tunelab.execution.job_work import (
+    DEFAULT_WORK_THREADS,
+    Announce,
+    Done,
+    Failed,
+    JobWork,
+    run_now,
+)
+from tunelab.execution.ledger import Admission, Ledger, default_ledger
 from tunelab.execution.limits import MemoryLimiter
-from tunelab.execution.local_finish import collect_output, finish_job
+from tunelab.execution.local_finish import (
+    collect_output,
+    finish_failed,
+    finish_job,
+    may_finish_slowly,
+    release_job,
+)
 from tunelab.execution.local_jobs import QueuedJob, RunningJob, max_wait_exceeded, wait_timeout
-from tunelab.execution.local_launch import launch_job
-from tunelab.execution.outcome import oom_kills
+from tunelab.execution.local_launch import (
+    as_launch_error,
+    launch_job,
+    may_start_slowly,
+    started_job,
+)
+from tunelab.execution.network import JobNetwork
 from tunelab.execution.processes import process_start_time, terminate_orphans
-from tunelab.execution.resources import Machine, Overcommit, demand_of
+from tunelab.execution.resources import demand_of
 from tunelab.execution.storage import DataPlane
-
-_DEFAULT_LEDGER: Ledger | None = None
-
-
-def default_ledger() -> Ledger:
-    """One in-memory ledger per process, for executors given none."""
-    global _DEFAULT_LEDGER
-    if _DEFAULT_LEDGER is None:
-        _DEFAULT_LEDGER = Ledger(Machine.detect(), Overcommit.from_env())
-    return _DEFAULT_LEDGER
 
 
 class LocalExecutor:
@@ -78,11 +88,14 @@ class LocalExecutor:
         data: DataPlane | None = None,
         ledger: Ledger | None = None,
         limiter: MemoryLimiter | None = None,
+        work_threads: int = DEFAULT_WORK_THREADS,
     ) -> None:
         """``s3_root``: tunelab's local object store, where ``s3://`` channels and
         outputs live (None: ``s3://`` is not local). ``algorithms``: the images of
         algorithms registered by name. ``ledger``: the machine's accounts (default: this
-        process's). ``limiter``: how memory is limited (default: RLIMIT_AS)."""
+        process's). ``limiter``: how memory is limited (default: RLIMIT_AS).
+        ``work_threads``: how many jobs may be starting, and how many finishing, at once
+        (each in a worker thread: :mod:`.job_work`)."""
         self._clock = clock or SystemClock()
         self._s3_root = s3_root
         self._algorithms = algorithms
@@ -95,6 +108,10 @@ class LocalExecutor:
         self._jobs: dict[str, RunningJob] = {}
         self._pending: list[ExecutorEvent] = []
         self._exits = ExitWatcher(poll_interval)
+        self._starts = JobWork(self._exits.wake, work_threads)
+        self._finishes = JobWork(self._exits.wake, work_threads)
+        self._stop_on_start: dict[str, SecondaryStatus] = {}
+        """Jobs told to stop while they were starting: stopped once they run."""
 
     # -- Executor protocol ------------------------------------------------------------
 
@@ -102,10 +119,9 @@ class LocalExecutor:
         """Queue the attempt and start it if the machine has room; a launch failure is
         reported as ``Finished`` (Failed) by the next :meth:`poll`."""
         name = request.training_job_name
-        if (
-            name in self._jobs
-            or name in self._queue
-            or any(isinstance(e, Finished) and e.name == name for e in self._pending)
+        held = (self._jobs, self._queue, self._starts, self._finishes)
+        if any(name in h for h in held) or any(
+            isinstance(e, Finished) and e.name == name for e in self._pending
         ):
             raise ValueError(f"training job {name} is already running")
         try:
@@ -124,6 +140,7 @@ class LocalExecutor:
         now = self._clock.now()
         if self._queue:
             self._admit(now)
+        self._take_work()
         events, self._pending = self._pending, []
         if not self._jobs:
             return events
@@ -144,11 +161,11 @@ class LocalExecutor:
             if lines:
                 events.append(OutputLines(job.name, self._clock.now(), tuple(lines)))
             if done:
-                events.extend(self._finish(job))
+                self._finish(job)
         return events
 
     def wait(self, timeout: float) -> None:
-        if self._pending:
+        if self._pending or self._starts.has_reports() or self._finishes.has_reports():
             return
         now = self._clock.now()
         jobs, queue = self._jobs.values(), self._queue.values()
@@ -166,6 +183,9 @@ class LocalExecutor:
             stopped = TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED
             self._pending.append(Finished(name, now, *stopped))
             return
+        if name in self._starts:
+            self._stop_on_start[name] = SecondaryStatus.STOPPED
+            return
         job = self._jobs.get(name)
         if job is None or job.stop_reason is not None or all(h.exited() for h in job.hosts):
             return
@@ -177,10 +197,13 @@ class LocalExecutor:
 
     def running(self) -> int:
         finished = sum(isinstance(e, Finished) for e in self._pending)
-        return len(self._jobs) + len(self._queue) + finished
+        busy = len(self._starts) + len(self._finishes)
+        return len(self._jobs) + len(self._queue) + busy + finished
 
     def close(self) -> None:
-        """Release this executor's accounts; running processes are left alone."""
+        """Release this executor's accounts; running processes are left alone (those
+        starting or finishing are waited for first)."""
+        self._take_work(wait=True)
         for name in list(self._queue):
             self._ledger.release(name)
         self._queue.clear()
@@ -219,41 +242,52 @@ class LocalExecutor:
             self._start(queued, admission, hosts)
 
     def _start(self, queued: QueuedJob, admission: Admission, hosts: tuple[str, ...]) -> None:
-        request, name = queued.request, queued.request.training_job_name
-        try:
-            started, network = launch_job(
+        """Start the admitted job (in a worker thread if it may take long: staging data...);
+        :meth:`_started` takes the outcome."""
+        name, clock = queued.request.training_job_name, self._clock
+        downloading = SecondaryStatus.DOWNLOADING, "Downloading input data"
+
+        def start(announce: Announce) -> tuple[list[HostProcess], JobNetwork | None]:
+            return launch_job(
                 queued,
                 admission,
                 hosts,
                 limiter=self._limiter,
                 plane=self._data,
                 hide_gpus=bool(self._ledger.machine.gpus),
-                downloading=lambda: self._emit_status(
-                    name, SecondaryStatus.DOWNLOADING, "Downloading input data"
-                ),
+                downloading=lambda: announce(StatusChanged(name, clock.now(), *downloading)),
                 close_fds=self._exits.close_fds,
             )
-        except LaunchError as exc:
+
+        if may_start_slowly(queued.request, admission):
+            self._starts.begin(name, start, queued)
+        else:
+            self._started(run_now(name, start, queued, self._pending.append))
+
+    def _take_work(self, wait: bool = False) -> None:
+        """Take what the starting and finishing jobs reported (``wait``: once all ended)."""
+        for work, ended in ((self._starts, self._started), (self._finishes, self._finished)):
+            for report in work.finish() if wait else work.take():
+                if isinstance(report, Done | Failed):
+                    ended(report)
+                else:
+                    self._pending.append(report)
+
+    def _started(self, report: Done | Failed) -> None:
+        """Take a launch's end: the failure, or the hosts (watched from now on; the job
+        stopped at once if told to while it started)."""
+        name, stop = report.name, self._stop_on_start.pop(report.name, None)
+        if isinstance(report, Failed):
             self._ledger.release(name)
-            self._fail_launch(name, exc)
+            self._fail_launch(name, as_launch_error(report.error))
             return
-        for host in started:
-            self._exits.watch(host)
         now = self._clock.now()
-        limit = request.definition.stopping.max_runtime_seconds
-        deadline = None if limit is None else now + max(0.0, limit - request.runtime_used)
-        job = RunningJob(request, queued.demand, started, network, deadline, oom_kills())
-        self._jobs[name] = job
-        self._pending.append(
-            StatusChanged(
-                name,
-                now,
-                SecondaryStatus.TRAINING,
-                "Training image download completed. Training in progress.",
-                pid=job.pgid,
-                pid_start_time=process_start_time(job.pgid),
-            )
-        )
+        job = self._jobs[name] = started_job(report.subject, *report.value, now)
+        for host in job.hosts:
+            self._exits.watch(host)
+        self._pending.append(_training(job, now))
+        if stop is not None:
+            job.begin_stop(stop, now, self._grace)
 
     def _fail_launch(self, name: str, exc: LaunchError) -> None:
         failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
@@ -266,11 +300,37 @@ class LocalExecutor:
 
     # -- ending ---------------------------------------------------------------------------
 
-    def _finish(self, job: RunningJob) -> list[ExecutorEvent]:
+    def _finish(self, job: RunningJob) -> None:
+        """Finish the ended job (in a worker thread if it may take long: a large model...);
+        :meth:`_finished` takes the outcome."""
         self._release(job)
-        return finish_job(job, self._limiter, self._ledger, self._data, self._clock)
+        limiter, plane, clock = self._limiter, self._data, self._clock
+
+        def finish(announce: Announce) -> list[ExecutorEvent]:
+            return finish_job(job, limiter, plane, clock)
+
+        if may_finish_slowly(job, plane):
+            self._finishes.begin(job.name, finish, job)
+        else:
+            self._finished(run_now(job.name, finish, job, self._pending.append))
+
+    def _finished(self, report: Done | Failed) -> None:
+        """Take a job's finish: its events (the last one ``Finished``); free what it held."""
+        job = report.subject
+        release_job(job, self._limiter, self._ledger)
+        if isinstance(report, Done):
+            self._pending.extend(report.value)
+        else:
+            self._pending.append(finish_failed(job, report.error, self._clock.now()))
 
     def _release(self, job: RunningJob) -> None:
         self._jobs.pop(job.name, None)
         for host in job.hosts:
             self._exits.close_fds(host)
+
+
+def _training(job: RunningJob, now: float) -> StatusChanged:
+    """The status of a job whose hosts started, naming its process."""
+    message = "Training image download completed. Training in progress."
+    start_time = process_start_time(job.pgid)
+    return StatusChanged(job.name, now, SecondaryStatus.TRAINING, message, job.pgid, start_time)

@@ -15,6 +15,7 @@ import signal
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, StatusChanged
 from tunelab.execution.clock import Clock
+from tunelab.execution.errors import LaunchError
 from tunelab.execution.hosts import HostProcess
 from tunelab.execution.job_processes import kill_marked
 from tunelab.execution.ledger import Ledger
@@ -29,7 +30,7 @@ from tunelab.execution.outputs import (
     package_outputs,
 )
 from tunelab.execution.processes import signal_group
-from tunelab.execution.storage import DataPlane
+from tunelab.execution.storage import DataPlane, resolve
 
 _READ_CHUNK = 1 << 16
 
@@ -65,12 +66,60 @@ def collect_output(job: RunningJob) -> tuple[list[str], bool]:
     return lines, done
 
 
+SLOW_OUTPUT_BYTES = 4 << 20
+"""More than this much in ``model/`` and ``output/data/`` (or more than
+:data:`SLOW_OUTPUT_FILES` files) may take long to pack."""
+SLOW_OUTPUT_FILES = 1000
+
+
+def may_finish_slowly(job: RunningJob, plane: DataPlane) -> bool:
+    """Whether finishing the job may take long: a last checkpoint upload, data streams to
+    stop, a KMS key, an output not on this machine, or much to pack. The executor finishes
+    such a job in a worker thread (:mod:`.job_work`), others at once."""
+    if any(h.data is not None and (h.data.checkpoints or h.data.feeders) for h in job.hosts):
+        return True
+    definition = job.request.definition
+    if kms_key_of(definition) is not None:
+        return True
+    try:
+        if not resolve(definition.output_path, plane).is_local:
+            return True
+    except LaunchError:  # nothing will be uploaded
+        return False
+    layout = job.hosts[0].layout
+    return _more_than(
+        (layout.model_dir, layout.output_data_dir), SLOW_OUTPUT_BYTES, SLOW_OUTPUT_FILES
+    )
+
+
+def _more_than(folders: tuple[str, ...], size: int, files: int) -> bool:
+    """Whether the files under ``folders`` exceed ``size`` bytes or ``files`` entries
+    (stops counting as soon as they do; an unreadable entry counts as too much)."""
+    pending, total, count = list(folders), 0, 0
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    count += 1
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    else:
+                        total += entry.stat(follow_symlinks=False).st_size
+                    if total > size or count > files:
+                        return True
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
 def finish_job(
-    job: RunningJob, limiter: MemoryLimiter, ledger: Ledger, plane: DataPlane, clock: Clock
+    job: RunningJob, limiter: MemoryLimiter, plane: DataPlane, clock: Clock
 ) -> list[ExecutorEvent]:
-    """Release what the ended job holds (data streams, memory limits, network, its
-    account in ``ledger``), upload its model and report how it finished. Its hosts have
-    been reaped and their descriptors closed."""
+    """Close the ended job's data streams, upload its model and report how it finished
+    (in a worker thread: :mod:`.job_work`). Its hosts have been reaped and their
+    descriptors closed; what it holds is freed by :func:`release_job` afterwards."""
     data_failure = None
     for host in job.hosts:
         failure = host.data.close() if host.data is not None else None  # jobdata.py
@@ -78,14 +127,6 @@ def finish_job(
     outcome = decide(
         job.request, job.hosts, job.stop_reason, job.stop_message, limiter, job.oom_kills
     )
-    for host in job.hosts:
-        limiter.release(host.limit)
-    if job.network is not None:
-        job.network.remove()
-    if job.stop_reason is SecondaryStatus.INTERRUPTED:
-        ledger.interrupted(job.name)
-    else:
-        ledger.release(job.name)
     status, secondary, reason = outcome.status, outcome.secondary, outcome.reason
     if data_failure and secondary is not SecondaryStatus.INTERRUPTED:
         status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
@@ -128,3 +169,23 @@ def finish_job(
         )
     )
     return events
+
+
+def finish_failed(job: RunningJob, error: BaseException, now: float) -> Finished:
+    """How a job ends whose :func:`finish_job` raised: Failed, and retryable."""
+    reason = f"could not finish the training job: {type(error).__name__}: {error}"
+    failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
+    return Finished(job.name, now, *failed, None, reason[:MAX_REASON], internal=True)
+
+
+def release_job(job: RunningJob, limiter: MemoryLimiter, ledger: Ledger) -> None:
+    """Free what the finished job held: memory limits, network, its account in ``ledger``
+    (kept for a rerun when spot capacity interrupted it)."""
+    for host in job.hosts:
+        limiter.release(host.limit)
+    if job.network is not None:
+        job.network.remove()
+    if job.stop_reason is SecondaryStatus.INTERRUPTED:
+        ledger.interrupted(job.name)
+    else:
+        ledger.release(job.name)

@@ -12,13 +12,18 @@ import os
 import signal
 from collections.abc import Callable
 
+from tunelab.execution.base import LaunchRequest
+from tunelab.execution.checkpoints import checkpoint_uri
+from tunelab.execution.container import runs_in_container
 from tunelab.execution.contract import LaunchError
 from tunelab.execution.hosts import HostProcess, launch_host
 from tunelab.execution.ledger import Admission
 from tunelab.execution.limits import MemoryLimiter
-from tunelab.execution.local_jobs import QueuedJob
+from tunelab.execution.local_jobs import QueuedJob, RunningJob
 from tunelab.execution.network import JobNetwork
+from tunelab.execution.outcome import oom_kills
 from tunelab.execution.processes import signal_group
+from tunelab.execution.script_mode import is_script_mode
 from tunelab.execution.storage import DataPlane
 
 
@@ -71,6 +76,41 @@ def launch_job(
         reason = f"could not start the training job: {type(exc).__name__}: {exc}"
         raise LaunchError(reason) from exc
     return started, network
+
+
+def may_start_slowly(request: LaunchRequest, admission: Admission) -> bool:
+    """Whether starting the job may take long: it stages data channels, unpacks
+    script-mode code, restores checkpoints, starts a container or creates a network.
+    The executor starts such a job in a worker thread (:mod:`.job_work`), others at once."""
+    definition = request.definition
+    image, static = definition.training_image, definition.static_hyperparameters
+    return (
+        bool(definition.channels)
+        or admission.net is not None
+        or checkpoint_uri(request) is not None
+        or is_script_mode(image, static)
+        or runs_in_container(image, static)
+    )
+
+
+def started_job(
+    queued: QueuedJob, hosts: list[HostProcess], network: JobNetwork | None, now: float
+) -> RunningJob:
+    """The job whose hosts :func:`launch_job` started, its MaxRuntimeInSeconds counted
+    from ``now`` (less what earlier attempts used)."""
+    request = queued.request
+    limit = request.definition.stopping.max_runtime_seconds
+    deadline = None if limit is None else now + max(0.0, limit - request.runtime_used)
+    return RunningJob(request, queued.demand, hosts, network, deadline, oom_kills())
+
+
+def as_launch_error(error: BaseException) -> LaunchError:
+    """``error`` as the :class:`LaunchError` that fails the job (:func:`launch_job` raises
+    only these; anything else is the machinery's failure: retryable)."""
+    if isinstance(error, LaunchError):
+        return error
+    reason = f"could not start the training job: {type(error).__name__}: {error}"
+    return LaunchError(reason, internal=True)
 
 
 def abandon(

@@ -4,6 +4,7 @@ lines=N interval=S  print "step=i loss=...;" N times, S seconds apart
 interleave=N        write out-i to stdout and err-i to stderr, alternately
 partial=TEXT        finally write TEXT to stdout without a newline
 model=TEXT          write TEXT to model/model.txt; output_data=TEXT to output/data/out.txt
+model_bytes=N       write N bytes to model/model.bin
 on_term=ignore|exit0  SIGTERM handling (default: die by the signal)
 ready=1             print "ready" once signal handling is installed
 sleep=S             sleep S seconds before exiting
@@ -35,6 +36,9 @@ for i in range(int(hp.get("interleave", 0))):
 if "model" in hp:
     with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w") as f:
         f.write(hp["model"])
+if "model_bytes" in hp:
+    with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.bin"), "wb") as f:
+        f.write(os.urandom(int(hp["model_bytes"])))
 if "output_data" in hp:
     with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "out.txt"), "w") as f:
         f.write(hp["output_data"])
