@@ -20,6 +20,7 @@ from tunelab.domain.definition import DataChannel, StoppingCondition
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, OutputLines, StatusChanged
 from tunelab.execution.local import LocalExecutor
+from tunelab.execution.local_finish import READ_PER_POLL
 from tunelab.execution.processes import process_start_time, terminate_orphan
 
 from .test_contract import PROGRAMS, collect, lines_of, make_definition, make_request
@@ -445,3 +446,20 @@ def test_a_large_model_is_packed_in_a_worker(executor: LocalExecutor, tmp_path: 
         assert not any(isinstance(e, Finished) for e in events)
     done = finished(events + collect(executor))
     assert done.status is TrainingJobStatus.COMPLETED and done.model_artifacts
+
+
+def test_a_burst_of_output_is_handed_on_in_pieces(executor: LocalExecutor, tmp_path: Path) -> None:
+    count = 90_000  # over 2 MiB of lines, all in the log before the first poll
+    launch(executor, tmp_path, {"burst": str(count)})
+    while "job" not in executor._jobs or not executor._jobs["job"].hosts[0].exited():
+        time.sleep(0.05)
+    events: list[ExecutorEvent] = []
+    while not events or not isinstance(events[-1], Finished):
+        executor.wait(10)  # returns at once while output is left to read
+        events += executor.poll()
+    pieces = [e for e in events if isinstance(e, OutputLines)]
+    assert len(pieces) >= 3
+    longest = max(sum(len(line) + 1 for line in p.lines) for p in pieces)
+    assert longest <= READ_PER_POLL + 100  # with the last read's partial line
+    assert lines_of(events) == [f"step={i} loss={1.0 / (i + 1):.4f};" for i in range(count)]
+    assert finished(events).status is TrainingJobStatus.COMPLETED

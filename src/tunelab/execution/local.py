@@ -165,7 +165,12 @@ class LocalExecutor:
         return events
 
     def wait(self, timeout: float) -> None:
-        if self._pending or self._starts.has_reports() or self._finishes.has_reports():
+        if (
+            self._pending
+            or self._starts.has_reports()
+            or self._finishes.has_reports()
+            or any(job.backlog for job in self._jobs.values())
+        ):
             return
         now = self._clock.now()
         jobs, queue = self._jobs.values(), self._queue.values()

@@ -33,37 +33,46 @@ from tunelab.execution.processes import signal_group
 from tunelab.execution.storage import DataPlane, resolve
 
 _READ_CHUNK = 1 << 16
+READ_PER_POLL = 1 << 20
+"""About the most of a job's log read per poll: a burst of output (a program may print
+millions of lines at once) is handed on in pieces, so memory stays bounded."""
 
 
-def read_lines(host: HostProcess, final: bool = False) -> list[str]:
-    """New complete lines of the host's log (and the partial last one when ``final``), as
-    :mod:`.log_lines` defines lines."""
+def read_lines(host: HostProcess, final: bool = False) -> tuple[list[str], bool]:
+    """New complete lines of the host's log, from about :data:`READ_PER_POLL` bytes at
+    most, as :mod:`.log_lines` defines lines, and whether the log was read to its end
+    (then, when ``final``, the partial last line is one too)."""
     if host.log_fd is None:
-        return []
-    chunks = [host.partial]
-    while chunk := os.read(host.log_fd, _READ_CHUNK):
+        return [], True
+    chunks, size, drained = [host.partial], 0, False
+    while size < READ_PER_POLL:
+        chunk = os.read(host.log_fd, _READ_CHUNK)
+        if not chunk:
+            drained = True
+            break
         chunks.append(chunk)
-    complete, host.partial = split_lines(b"".join(chunks), final)
+        size += len(chunk)
+    complete, host.partial = split_lines(b"".join(chunks), final and drained)
     lines = [raw.decode("utf-8", errors="replace") for raw in complete]
     host.tail.extend(lines)
-    return lines
+    return lines, drained
 
 
 def collect_output(job: RunningJob) -> tuple[list[str], bool]:
-    """The job's new output lines (its last host's log) and whether it ended: once every
-    host exited, every process the job started is killed, as when containers stop (its
-    process group, and the processes carrying its marker: daemons that left the group),
-    and the hosts are reaped."""
-    output = job.hosts[-1]
-    lines = read_lines(output)
-    done = all(h.status is not None for h in job.hosts)
-    if done:
+    """The job's new output lines (its last host's log) and whether it ended and all its
+    output was read. Once every host exited, every process the job started is killed, as
+    when containers stop (its process group, and the processes carrying its marker:
+    daemons that left the group), and the hosts are reaped; ``job.backlog`` says whether
+    output is left to read (the next poll should come at once)."""
+    if not job.ended and all(h.status is not None for h in job.hosts):
         signal_group(job.pgid, signal.SIGKILL)  # the "containers" go away
         kill_marked(job.marker)  # with what left the group (setsid, double fork)
         for host in job.hosts:
             host.reap()
-        lines += read_lines(output, final=True)
-    return lines, done
+        job.ended = True
+    lines, drained = read_lines(job.hosts[-1], final=job.ended)
+    job.backlog = not drained
+    return lines, job.ended and drained
 
 
 SLOW_OUTPUT_BYTES = 4 << 20

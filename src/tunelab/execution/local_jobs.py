@@ -48,6 +48,10 @@ class RunningJob:
     kill_deadline: float | None = None
     failing: bool = False
     """A host failed: the others were told to stop."""
+    ended: bool = False
+    """Every host exited, and what the job left running was killed and reaped."""
+    backlog: bool = False
+    """Output is left to read: the last poll read as much as it takes at once."""
 
     @property
     def name(self) -> str:

@@ -1,6 +1,7 @@
 """Training program whose behaviour is set by its hyperparameters (all optional).
 
 lines=N interval=S  print "step=i loss=...;" N times, S seconds apart
+burst=N             print the N lines of lines=N in one write
 interleave=N        write out-i to stdout and err-i to stderr, alternately
 partial=TEXT        finally write TEXT to stdout without a newline
 model=TEXT          write TEXT to model/model.txt; output_data=TEXT to output/data/out.txt
@@ -27,6 +28,11 @@ elif hp.get("on_term") == "exit0":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 if hp.get("ready"):
     print("ready", flush=True)
+if hp.get("burst"):
+    sys.stdout.write(
+        "".join(f"step={i} loss={1.0 / (i + 1):.4f};\n" for i in range(int(hp["burst"])))
+    )
+    sys.stdout.flush()
 for i in range(int(hp.get("lines", 0))):
     print(f"step={i} loss={1.0 / (i + 1):.4f};", flush=True)
     time.sleep(float(hp.get("interval", 0)))
