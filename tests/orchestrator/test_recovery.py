@@ -12,6 +12,7 @@ from tests.factories import make_document, make_multi_document
 from tests.orchestrator.conftest import Harness
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus, TuningJobStatus
 from tunelab.domain.errors import ConflictError
+from tunelab.domain.trial import MetricPoint
 from tunelab.execution.clock import FakeClock
 from tunelab.store.base import Lease, TrainingJobQuery, iterate_training_jobs
 from tunelab.store.sql.store import SqlStore
@@ -146,3 +147,27 @@ def test_the_lease_of_a_dead_local_process_is_taken_over_at_once(harness: Harnes
     dead = f"{socket.gethostname()}:999999999:1"
     harness.store.swap_lease("job-1", None, Lease(dead, harness.clock.now() + 3600))
     assert harness.loop("job-1", harness.executor()).run().status is TuningJobStatus.COMPLETED
+
+
+def test_a_hyperband_job_stopped_while_its_process_was_dead_counts_up_to_max_resource(
+    harness: Harness,
+) -> None:
+    document = make_document(strategy="Hyperband", max_jobs=4, parallel=2)
+    config = document["HyperParameterTuningJobConfig"]
+    config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MaxResource": 3}}
+    harness.create(document)
+    crash_after(harness, "job-1", ticks=1)
+    unfinished = [j for j in jobs_of(harness, "job-1") if not j.status.is_terminal]
+    assert unfinished
+    objective = "validation:accuracy"
+    stored = harness.store.get_tuning_job("job-1")
+    with harness.store.batch() as batch:
+        for job in unfinished:  # reports past MaxResource (3), before the stop landed
+            points = [MetricPoint(objective, 0.1 * (k + 1), 1.0 + k, k) for k in range(5)]
+            batch.add_metric_points(job.name, points)
+        batch.put_tuning_job(stored.evolve(status=TuningJobStatus.STOPPING))
+    harness.loop("job-1", harness.executor()).run()
+    for job in jobs_of(harness, "job-1"):
+        if job.name in {u.name for u in unfinished}:
+            assert job.status is TrainingJobStatus.STOPPED
+            assert job.final_objective_value == pytest.approx(0.3)  # the 3rd report's

@@ -249,12 +249,14 @@ def _stopped(
     store: Store, spec: TuningJobSpec, job: TrainingJob, now: float, message: str
 ) -> TrainingJob:
     """An unfinished job of a tuning job being stopped: Stopped, with the latest
-    objective value it reported as its final value (SageMaker's rule)."""
+    objective value it reported as its final value (SageMaker's rule), of the reports
+    that count (with Hyperband, up to MaxResource: as a live job's)."""
     objective = None
-    points = store.metric_points(job.name)
     definition = spec.definition(job.definition_name)
     if definition.objective is not None:
-        values = [p.value for p in points if p.metric_name == definition.objective.metric_name]
+        cap = report_cap(spec)
+        points = store.metric_points(job.name, definition.objective.metric_name)
+        values = [p.value for p in points if cap is None or p.step < cap]
         objective = values[-1] if values else None
     return job.transition(SecondaryStatus.STOPPED, now, message).evolve(
         status=TrainingJobStatus.STOPPED,

@@ -106,9 +106,7 @@ def build_stopper(
             objective = spec.definition(job.definition_name).objective
             if objective is None:
                 continue
-            points = [
-                p for p in store.metric_points(job.name) if p.metric_name == objective.metric_name
-            ]
+            points = store.metric_points(job.name, objective.metric_name)
             curves[job.name] = [p.value for p in sorted(points, key=lambda p: p.step)]
         return MedianStoppingRule.from_curves(spec.objective_type, curves, options.median)
     if isinstance(strategy, EarlyStopper):
