@@ -463,3 +463,21 @@ def test_a_burst_of_output_is_handed_on_in_pieces(executor: LocalExecutor, tmp_p
     assert longest <= READ_PER_POLL + 100  # with the last read's partial line
     assert lines_of(events) == [f"step={i} loss={1.0 / (i + 1):.4f};" for i in range(count)]
     assert finished(events).status is TrainingJobStatus.COMPLETED
+
+
+def test_a_stop_while_the_data_is_staged_ends_the_start(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    data = tmp_path / "many"
+    data.mkdir()
+    for i in range(2000):
+        (data / f"part-{i}.csv").write_text("1,2\n")
+    channel = DataChannel("train", data.as_uri())
+    launch(executor, tmp_path, {"ready": "1", "sleep": "30"}, channels=(channel,))
+    executor.stop("job")  # the worker is copying the 2,000 files
+    events = collect(executor)
+    done = finished(events)
+    assert (done.status, done.secondary) == (TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED)
+    assert not any(getattr(e, "secondary", None) is SecondaryStatus.TRAINING for e in events)
+    staged = list((tmp_path / "job" / "input" / "data" / "train").iterdir())
+    assert len(staged) < 2000  # stopped between two files

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.contract import Host, JobLayout, LaunchError
 from tunelab.execution.contract import prepare_job_dir as _prepare_job_dir
+from tunelab.execution.errors import check_stopped
 from tunelab.execution.interpreter import interpreter_problem
 from tunelab.execution.job_processes import MARKER_VARIABLE, job_marker
 from tunelab.execution.jobdata import JobData  # data in/out of a host (execution/jobdata.py)
@@ -129,10 +130,13 @@ def launch_host(
     network: JobNetwork | None,
     pgid: int | None,
     hide_gpus: bool = False,
+    stopped: Callable[[], bool] | None = None,
 ) -> HostProcess:
     """Lay out the host's root, stage its data, start its process. ``pgid``: the job's
     process group (None: this host starts it); ``hide_gpus``: the machine has GPUs, so
-    ``CUDA_VISIBLE_DEVICES`` must name the host's only. Raises :class:`LaunchError`."""
+    ``CUDA_VISIBLE_DEVICES`` must name the host's only; ``stopped``: whether the job was
+    told to stop since (checked between the steps that may take long). Raises
+    :class:`LaunchError`."""
     search = request.definition.environment.get("PATH", os.environ.get("PATH"))
     if (problem := interpreter_problem(argv[0], search)) is not None:
         raise LaunchError(f"TrainingImage program {argv[0]} cannot run: {problem}")
@@ -146,7 +150,10 @@ def launch_host(
             request, job_dir=host_root(request.job_dir, host.name), definition=definition
         )
     layout = _prepare_job_dir(request, host)
-    data = JobData.prepare(request, layout, plane, host_index=index, host_count=len(hosts))
+    data = JobData.prepare(
+        request, layout, plane, host_index=index, host_count=len(hosts), stopped=stopped
+    )
+    check_stopped(stopped)  # the last moment: the program has not started
     env, notes = launch_environment(request, layout, host=host)
     for name in THREAD_VARIABLES:
         if name not in request.definition.environment:

@@ -8,12 +8,14 @@ a container left by a SIGKILL removed). Outputs are packed by :mod:`.outputs`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tunelab.execution import container
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.checkpoints import CheckpointSync, checkpoint_uri
 from tunelab.execution.contract import JobLayout
+from tunelab.execution.errors import check_stopped
 from tunelab.execution.job_dir import shared_checkpoint_dir
 from tunelab.execution.pipes import PipeFeeder
 from tunelab.execution.script_mode import is_script_mode, prepare_code
@@ -40,19 +42,28 @@ class JobData:
         *,
         host_index: int = 0,
         host_count: int = 1,
+        stopped: Callable[[], bool] | None = None,
     ) -> JobData:
         """Stage the channels for host ``host_index`` of ``host_count``, unpack the
-        script-mode code and restore checkpoints. Raises ``LaunchError``; starts no thread."""
+        script-mode code and restore checkpoints. Raises ``LaunchError`` (``LaunchStopped``
+        between two steps once ``stopped`` says so); starts no thread."""
         definition = request.definition
         pipes = stage_channels(
-            definition, layout, plane, host_index=host_index, host_count=host_count
+            definition,
+            layout,
+            plane,
+            host_index=host_index,
+            host_count=host_count,
+            stopped=stopped,
         )
         image, static = definition.training_image, definition.static_hyperparameters
         if is_script_mode(image, static):
+            check_stopped(stopped)
             prepare_code(static, layout, plane)
         checkpoints = None
         uri = checkpoint_uri(request)
         if uri is not None:
+            check_stopped(stopped)
             shared = shared_checkpoint_dir(definition) is not None
             checkpoints = CheckpointSync(
                 layout.checkpoint_dir, uri, plane, plane.checkpoint_interval, shared

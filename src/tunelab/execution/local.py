@@ -19,9 +19,10 @@ or a drill) gets SIGTERM, SIGKILL after the grace period, and ends Failed /
 ``LaunchRequest.not_after`` (MaxWaitTimeInSeconds) ends it Stopped /
 ``MaxWaitTimeExceeded``, waiting or running.
 
-The executor keeps the queue and the accounts; :mod:`.local_launch` starts an admitted
-job, :mod:`.local_jobs` holds a job's state and deadlines and :mod:`.local_finish` reads
-its output and reports its end.
+The executor keeps the queue and the accounts; :mod:`.local_work` starts and finishes jobs
+(in worker threads when that may take long), :mod:`.local_launch` starts an admitted job,
+:mod:`.local_jobs` holds a job's state and deadlines and :mod:`.local_finish` reads its
+output and reports its end.
 """
 
 from __future__ import annotations
@@ -39,38 +40,19 @@ from tunelab.execution.base import (
 from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import AlgorithmImages, LaunchError, resolve_argv
 from tunelab.execution.exit_watcher import ExitWatcher
-from tunelab.execution.hosts import HostProcess, host_names
-from tunelab.execution.job_work import (
-    DEFAULT_WORK_THREADS,
-    Announce,
-    Done,
-    Failed,
-    JobWork,
-    run_now,
-)
-from tunelab.execution.ledger import Admission, Ledger, default_ledger
+from tunelab.execution.hosts import host_names
+from tunelab.execution.job_work import DEFAULT_WORK_THREADS
+from tunelab.execution.ledger import Ledger, default_ledger
 from tunelab.execution.limits import MemoryLimiter
-from tunelab.execution.local_finish import (
-    collect_output,
-    finish_failed,
-    finish_job,
-    may_finish_slowly,
-    release_job,
-)
+from tunelab.execution.local_finish import collect_output
 from tunelab.execution.local_jobs import QueuedJob, RunningJob, max_wait_exceeded, wait_timeout
-from tunelab.execution.local_launch import (
-    as_launch_error,
-    launch_job,
-    may_start_slowly,
-    started_job,
-)
-from tunelab.execution.network import JobNetwork
-from tunelab.execution.processes import process_start_time, terminate_orphans
+from tunelab.execution.local_work import LocalJobWork
+from tunelab.execution.processes import terminate_orphans
 from tunelab.execution.resources import demand_of
 from tunelab.execution.storage import DataPlane
 
 
-class LocalExecutor:
+class LocalExecutor(LocalJobWork):
     """Runs attempts as local processes (see the module docstring). Not thread-safe.
 
     ``stop_grace_seconds`` is the time between SIGTERM and SIGKILL on a stop, a spot
@@ -108,10 +90,7 @@ class LocalExecutor:
         self._jobs: dict[str, RunningJob] = {}
         self._pending: list[ExecutorEvent] = []
         self._exits = ExitWatcher(poll_interval)
-        self._starts = JobWork(self._exits.wake, work_threads)
-        self._finishes = JobWork(self._exits.wake, work_threads)
-        self._stop_on_start: dict[str, SecondaryStatus] = {}
-        """Jobs told to stop while they were starting: stopped once they run."""
+        self._init_work(work_threads)
 
     # -- Executor protocol ------------------------------------------------------------
 
@@ -246,96 +225,5 @@ class LocalExecutor:
             del self._queue[name]
             self._start(queued, admission, hosts)
 
-    def _start(self, queued: QueuedJob, admission: Admission, hosts: tuple[str, ...]) -> None:
-        """Start the admitted job (in a worker thread if it may take long: staging data...);
-        :meth:`_started` takes the outcome."""
-        name, clock = queued.request.training_job_name, self._clock
-        downloading = SecondaryStatus.DOWNLOADING, "Downloading input data"
-
-        def start(announce: Announce) -> tuple[list[HostProcess], JobNetwork | None]:
-            return launch_job(
-                queued,
-                admission,
-                hosts,
-                limiter=self._limiter,
-                plane=self._data,
-                hide_gpus=bool(self._ledger.machine.gpus),
-                downloading=lambda: announce(StatusChanged(name, clock.now(), *downloading)),
-                close_fds=self._exits.close_fds,
-            )
-
-        if may_start_slowly(queued.request, admission):
-            self._starts.begin(name, start, queued)
-        else:
-            self._started(run_now(name, start, queued, self._pending.append))
-
-    def _take_work(self, wait: bool = False) -> None:
-        """Take what the starting and finishing jobs reported (``wait``: once all ended)."""
-        for work, ended in ((self._starts, self._started), (self._finishes, self._finished)):
-            for report in work.finish() if wait else work.take():
-                if isinstance(report, Done | Failed):
-                    ended(report)
-                else:
-                    self._pending.append(report)
-
-    def _started(self, report: Done | Failed) -> None:
-        """Take a launch's end: the failure, or the hosts (watched from now on; the job
-        stopped at once if told to while it started)."""
-        name, stop = report.name, self._stop_on_start.pop(report.name, None)
-        if isinstance(report, Failed):
-            self._ledger.release(name)
-            self._fail_launch(name, as_launch_error(report.error))
-            return
-        now = self._clock.now()
-        job = self._jobs[name] = started_job(report.subject, *report.value, now)
-        for host in job.hosts:
-            self._exits.watch(host)
-        self._pending.append(_training(job, now))
-        if stop is not None:
-            job.begin_stop(stop, now, self._grace)
-
-    def _fail_launch(self, name: str, exc: LaunchError) -> None:
-        failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
-        self._pending.append(
-            Finished(name, self._clock.now(), *failed, None, exc.reason, internal=exc.internal)
-        )
-
     def _emit_status(self, name: str, secondary: SecondaryStatus, message: str) -> None:
         self._pending.append(StatusChanged(name, self._clock.now(), secondary, message))
-
-    # -- ending ---------------------------------------------------------------------------
-
-    def _finish(self, job: RunningJob) -> None:
-        """Finish the ended job (in a worker thread if it may take long: a large model...);
-        :meth:`_finished` takes the outcome."""
-        self._release(job)
-        limiter, plane, clock = self._limiter, self._data, self._clock
-
-        def finish(announce: Announce) -> list[ExecutorEvent]:
-            return finish_job(job, limiter, plane, clock)
-
-        if may_finish_slowly(job, plane):
-            self._finishes.begin(job.name, finish, job)
-        else:
-            self._finished(run_now(job.name, finish, job, self._pending.append))
-
-    def _finished(self, report: Done | Failed) -> None:
-        """Take a job's finish: its events (the last one ``Finished``); free what it held."""
-        job = report.subject
-        release_job(job, self._limiter, self._ledger)
-        if isinstance(report, Done):
-            self._pending.extend(report.value)
-        else:
-            self._pending.append(finish_failed(job, report.error, self._clock.now()))
-
-    def _release(self, job: RunningJob) -> None:
-        self._jobs.pop(job.name, None)
-        for host in job.hosts:
-            self._exits.close_fds(host)
-
-
-def _training(job: RunningJob, now: float) -> StatusChanged:
-    """The status of a job whose hosts started, naming its process."""
-    message = "Training image download completed. Training in progress."
-    start_time = process_start_time(job.pgid)
-    return StatusChanged(job.name, now, SecondaryStatus.TRAINING, message, job.pgid, start_time)

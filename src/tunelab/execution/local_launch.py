@@ -12,10 +12,12 @@ import os
 import signal
 from collections.abc import Callable
 
-from tunelab.execution.base import LaunchRequest
+from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
+from tunelab.execution.base import Finished, LaunchRequest
 from tunelab.execution.checkpoints import checkpoint_uri
 from tunelab.execution.container import runs_in_container
 from tunelab.execution.contract import LaunchError
+from tunelab.execution.errors import LaunchStopped
 from tunelab.execution.hosts import HostProcess, launch_host
 from tunelab.execution.ledger import Admission
 from tunelab.execution.limits import MemoryLimiter
@@ -37,11 +39,12 @@ def launch_job(
     hide_gpus: bool,
     downloading: Callable[[], None],
     close_fds: Callable[[HostProcess], None],
+    stopped: Callable[[], bool] | None = None,
 ) -> tuple[list[HostProcess], JobNetwork | None]:
     """Create the job's network and start a host per placement of ``admission``;
     ``downloading`` is called first when the job has channels. Raises
     :class:`LaunchError` after cleaning up, whatever failed (``close_fds`` closes a host's
-    descriptors)."""
+    descriptors), :class:`LaunchStopped` once ``stopped`` says the job was told to stop."""
     request = queued.request
     network: JobNetwork | None = None
     started: list[HostProcess] = []
@@ -65,6 +68,7 @@ def launch_job(
                     network=network,
                     pgid=started[0].proc.pid if started else None,
                     hide_gpus=hide_gpus,
+                    stopped=stopped,
                 )
             )
     except Exception as exc:  # any failure to start fails this job, never the caller's loop
@@ -104,13 +108,17 @@ def started_job(
     return RunningJob(request, queued.demand, hosts, network, deadline, oom_kills())
 
 
-def as_launch_error(error: BaseException) -> LaunchError:
-    """``error`` as the :class:`LaunchError` that fails the job (:func:`launch_job` raises
-    only these; anything else is the machinery's failure: retryable)."""
-    if isinstance(error, LaunchError):
-        return error
-    reason = f"could not start the training job: {type(error).__name__}: {error}"
-    return LaunchError(reason, internal=True)
+def launch_failed(name: str, error: BaseException, now: float) -> Finished:
+    """How a job ends whose start raised ``error``: Stopped when it was told to stop
+    (:class:`LaunchStopped`), else Failed with the :class:`LaunchError`'s reason (anything
+    else is the machinery's failure: retryable)."""
+    if isinstance(error, LaunchStopped):
+        return Finished(name, now, TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED)
+    if not isinstance(error, LaunchError):
+        reason = f"could not start the training job: {type(error).__name__}: {error}"
+        error = LaunchError(reason, internal=True)
+    failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
+    return Finished(name, now, *failed, None, error.reason, internal=error.internal)
 
 
 def abandon(

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tunelab.domain.definition import DataChannel, TrainingJobDefinition
 from tunelab.domain.enums import TrainingInputMode
 from tunelab.execution.contract import JobLayout, LaunchError
+from tunelab.execution.errors import check_stopped
 from tunelab.execution.outputs import artifact_dir, package_outputs
 from tunelab.execution.storage import DataPlane, Location, exists, prefix_objects, resolve
 from tunelab.execution.uris import s3_key_problem, unsafe_segment
@@ -74,13 +75,16 @@ def stage_channels(
     *,
     host_index: int = 0,
     host_count: int = 1,
+    stopped: Callable[[], bool] | None = None,
 ) -> list[PipeSource]:
     """Stage every channel for host ``host_index`` of ``host_count`` (``input/data/<channel>``
     must exist; ``data``: a :class:`DataPlane` or a local object store root). Returns what
-    the Pipe-mode channels stream. Raises :class:`LaunchError` naming the channel."""
+    the Pipe-mode channels stream. Raises :class:`LaunchError` naming the channel, and
+    :class:`LaunchStopped` between two objects once ``stopped`` says so."""
     plane = DataPlane.of(data)
     pipes: list[PipeSource] = []
     for channel in definition.channels:
+        check_stopped(stopped)
         mode = channel.input_mode or definition.input_mode
         dest = layout.channel_dir(channel.name)
         if channel.s3_data_type == "FileSystem":
@@ -110,6 +114,7 @@ def stage_channels(
         else:
             fast = mode is TrainingInputMode.FAST_FILE
             for location, name in mine:
+                check_stopped(stopped)
                 _deliver(channel, location, os.path.join(dest, name), fast)
     return pipes
 
