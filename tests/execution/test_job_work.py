@@ -8,7 +8,7 @@ import pytest
 
 from tunelab.domain.enums import SecondaryStatus
 from tunelab.execution.base import StatusChanged
-from tunelab.execution.job_work import Announce, Done, Failed, JobWork
+from tunelab.execution.job_work import Announce, Done, Failed, JobWork, run_now
 
 
 def test_slow_work_holds_up_no_other() -> None:
@@ -52,3 +52,23 @@ def test_one_work_per_job_at_a_time() -> None:
     work.finish()
     work.begin("a", lambda announce: None)  # again, once the first was taken
     assert work.finish() == [Done("a", None)]
+
+
+def test_work_run_at_once_lets_a_keyboard_interrupt_through() -> None:
+    def interrupted(announce: Announce) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_now("a", interrupted, None, lambda event: None)
+    assert isinstance(run_now("a", lambda a: 1 / 0, None, lambda e: None), Failed)
+
+
+def test_a_worker_reports_even_what_is_no_exception() -> None:
+    work = JobWork(lambda: None, threads=1)
+
+    def exits(announce: Announce) -> None:
+        raise SystemExit(3)
+
+    work.begin("a", exits)
+    [report] = work.finish()
+    assert isinstance(report, Failed) and isinstance(report.error, SystemExit)

@@ -52,10 +52,11 @@ WorkReport = ExecutorEvent | Done | Failed
 def run_now(
     name: str, work: Callable[[Announce], Any], subject: Any, announce: Announce
 ) -> Done | Failed:
-    """Run ``work(announce)`` in this thread: work that is quick needs no worker."""
+    """Run ``work(announce)`` in this thread: work that is quick needs no worker. An
+    exception is reported, for the executor to decide; a KeyboardInterrupt goes on."""
     try:
         return Done(name, work(announce), subject)
-    except BaseException as error:  # reported, for the executor to decide
+    except Exception as error:
         return Failed(name, error, subject)
 
 
@@ -112,7 +113,11 @@ class JobWork:
         return self.take()
 
     def _run(self, name: str, work: Callable[[Announce], Any], subject: Any) -> None:
-        self._report(run_now(name, work, subject, self._report))
+        try:
+            outcome = run_now(name, work, subject, self._report)
+        except BaseException as error:  # a worker has no caller to hand it to
+            outcome = Failed(name, error, subject)
+        self._report(outcome)
         self._wake()
 
     def _report(self, report: WorkReport) -> None:
