@@ -17,6 +17,7 @@ from tunelab.domain.enums import TrainingJobStatus
 from tunelab.domain.errors import Violation
 from tunelab.execution.base import Finished, OutputLines, StatusChanged
 from tunelab.execution.checkpoints import CheckpointSync, checkpoint_uri
+from tunelab.execution.errors import LaunchStopped
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.preflight import launch_problems
 from tunelab.execution.storage import DataPlane
@@ -236,3 +237,22 @@ def test_a_local_path_that_is_a_file_is_refused_at_create_time(
             )
         ]
     assert file.read_text() == "a file, not a folder"
+
+
+def test_a_restore_stops_between_two_files_once_told(tmp_path: Path) -> None:
+    remote = tmp_path / "s3" / "bkt" / "ck"
+    remote.mkdir(parents=True)
+    for i in range(5):
+        (remote / f"epoch-{i}.pt").write_text(str(i))
+    local = tmp_path / "local"
+    sync = CheckpointSync(str(local), "s3://bkt/ck/", DataPlane(s3_root=str(tmp_path / "s3")), 60)
+    asked = []
+
+    def stopped() -> bool:
+        asked.append(1)
+        return len(asked) > 2  # told to stop after two files
+
+    with pytest.raises(LaunchStopped):
+        sync.restore(stopped)
+    assert len(list(local.iterdir())) == 2
+    assert sync.restore() == 5  # a later attempt restores everything

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.contract import LaunchError
+from tunelab.execution.errors import check_stopped
 from tunelab.execution.storage import (
     PARTIAL,
     DataPlane,
@@ -71,10 +72,11 @@ class CheckpointSync:
         self.last_error: str | None = None
         self.syncs = 0
 
-    def restore(self) -> int:
+    def restore(self, stopped: Callable[[], bool] | None = None) -> int:
         """Make ``local_dir`` hold exactly what ``uri`` holds; returns the file count.
         :class:`LaunchError` for a shared ``local_dir`` holding files tunelab did not put
-        there (see the module docstring)."""
+        there (see the module docstring); :class:`LaunchStopped` between two files once
+        ``stopped`` says the job was told to stop."""
         try:
             if self.shared:
                 self._claim()
@@ -85,6 +87,7 @@ class CheckpointSync:
                 if name not in wanted:
                     os.unlink(os.path.join(self.local_dir, name))
             for location, name in objects:
+                check_stopped(stopped)
                 target = os.path.join(self.local_dir, name)
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 location.fs.get_file(location.path, target)

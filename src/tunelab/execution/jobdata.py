@@ -68,7 +68,7 @@ class JobData:
             checkpoints = CheckpointSync(
                 layout.checkpoint_dir, uri, plane, plane.checkpoint_interval, shared
             )
-            checkpoints.restore()
+            checkpoints.restore(stopped)
         in_container = container.runs_in_container(image, static)
         return cls(
             request, layout, plane, [PipeFeeder(p) for p in pipes], checkpoints, in_container
