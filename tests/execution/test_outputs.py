@@ -236,3 +236,21 @@ def test_a_file_folder_clash_at_a_local_output_path_names_no_object_store(
         f"{held.format(out=out)} exists, and a local path cannot be both a file and a folder"
     )
     assert blocker.read_text() == "in the way"
+
+
+def test_a_killed_writers_half_archive_is_removed_at_the_next_packing(tmp_path: Path) -> None:
+    layout = prepare_job_dir(make_request(tmp_path / "job", make_definition("file:///bin/true")))
+    Path(layout.model_dir, "m").write_text("model")
+    target = tmp_path / "out" / "job" / "output"
+    target.mkdir(parents=True)
+    dead = target / "model.tar.gz.999999999-0123456789ab.partial"  # no such process
+    alive = target / f"model.tar.gz.{os.getpid()}-0123456789ab.partial"  # a live writer's
+    other = target / "model.tar.gz.notes.partial"  # not a temporary name of tunelab's
+    for path in (dead, alive, other):
+        path.write_bytes(b"half")
+    package_outputs(layout, str(tmp_path / "out"), "job", DataPlane())
+    assert not dead.exists() and alive.exists() and other.exists()
+    assert sorted(p.name for p in target.iterdir() if p.suffix == ".gz") == [
+        "model.tar.gz",
+        "output.tar.gz",
+    ]

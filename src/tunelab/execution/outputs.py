@@ -32,6 +32,7 @@ from tunelab.execution.storage import (
     check_no_clash,
     partial_name,
     put_file,
+    remove_leftover_partials,
     resolve,
 )
 from tunelab.execution.uris import local_path
@@ -114,6 +115,7 @@ def package_outputs(
         os.makedirs(target.path, exist_ok=True)
         for source, name in sources:
             final = os.path.join(target.path, name)
+            remove_leftover_partials(final)  # a killed tunelab's half archive
             partial = partial_name(final)  # this writer's own: a concurrent one has another
             try:
                 _pack(source, partial, name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import re
 import secrets
 import shutil
 from collections.abc import Callable
@@ -256,6 +257,37 @@ def partial_name(path: str) -> str:
     return f"{path}.{os.getpid()}-{secrets.token_hex(6)}{PARTIAL}"
 
 
+def remove_leftover_partials(path: str) -> int:
+    """Delete the temporary files beside ``path`` (:func:`partial_name`) whose writer is
+    no longer alive on this machine: what a killed process left half written. Returns
+    how many."""
+    folder, name = os.path.split(path)
+    pattern = re.compile(re.escape(name) + r"\.(\d+)-[0-9a-f]+" + re.escape(PARTIAL))
+    removed = 0
+    try:
+        entries = os.listdir(folder or ".")
+    except OSError:
+        return 0
+    for entry in entries:
+        match = pattern.fullmatch(entry)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(folder, entry))
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: alive
+        return True
+    return True
+
+
 def put_file(local: str, target: Location) -> None:
     """Write the local file ``local`` to ``target``; a local target is written atomically
     (a temporary file of this writer's own, then a rename; removed if the write fails),
@@ -264,6 +296,7 @@ def put_file(local: str, target: Location) -> None:
     if target.is_local:
         check_no_clash(target)
         os.makedirs(os.path.dirname(target.path), exist_ok=True)
+        remove_leftover_partials(target.path)
         partial = partial_name(target.path)
         try:
             shutil.copyfile(local, partial)
