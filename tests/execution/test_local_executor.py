@@ -364,13 +364,14 @@ def test_a_hyperparameter_no_variable_can_name_still_runs(
     assert done.status is TrainingJobStatus.COMPLETED, done.failure_reason
 
 
+@pytest.mark.parametrize("step", ["prepare_host", "start_host"])
 def test_any_failure_to_start_fails_the_job_not_the_caller(
-    executor: LocalExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    executor: LocalExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("illegal environment variable name")
 
-    monkeypatch.setattr("tunelab.execution.local_launch.launch_host", broken)
+    monkeypatch.setattr(f"tunelab.execution.local_launch.{step}", broken)
     launch(executor, tmp_path, {})
     done = finished(collect(executor))
     assert done.status is TrainingJobStatus.FAILED
@@ -481,3 +482,32 @@ def test_a_stop_while_the_data_is_staged_ends_the_start(
     assert not any(getattr(e, "secondary", None) is SecondaryStatus.TRAINING for e in events)
     staged = list((tmp_path / "job" / "input" / "data" / "train").iterdir())
     assert len(staged) < 2000  # stopped between two files
+
+
+def test_a_job_being_prepared_never_starts_once_its_executor_closes(tmp_path: Path) -> None:
+    executor = LocalExecutor(stop_grace_seconds=0.5)
+    data = tmp_path / "many"
+    data.mkdir()
+    for i in range(2000):
+        (data / f"part-{i}.csv").write_text("1,2\n")
+    channel = DataChannel("train", data.as_uri())
+    launch(executor, tmp_path, {"sleep": "30"}, channels=(channel,))
+    assert "job" in executor._starts  # its data is being staged in a worker thread
+    executor.close()  # a SIGTERM'd `tunelab run` closes its executor this way
+    assert not (tmp_path / "job" / "logs").exists() or not any(
+        (tmp_path / "job" / "logs").iterdir()
+    )  # no host ever started: a started one has a log
+    assert executor._jobs == {} and len(executor._starts) == 0
+
+
+def test_uploading_shows_while_a_large_model_is_packed(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    launch(executor, tmp_path, {"model_bytes": str(48 << 20)})  # about a second of gzip
+    events: list[ExecutorEvent] = []
+    while not any(getattr(e, "secondary", None) is SecondaryStatus.UPLOADING for e in events):
+        executor.wait(10)
+        events += executor.poll()
+        assert not any(isinstance(e, Finished) for e in events)
+    assert "job" in executor._finishes  # announced as the packing began, not after it
+    assert finished(collect(executor, timeout=60)).status is TrainingJobStatus.COMPLETED

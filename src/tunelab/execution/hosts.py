@@ -119,29 +119,36 @@ class HostProcess:
         return (data or b"").decode("utf-8", errors="replace").splitlines()[-TAIL_LINES:]
 
 
-def launch_host(
+@dataclass(eq=False)
+class PreparedHost:
+    """A host laid out with its data staged (:func:`prepare_host`), ready to start."""
+
+    request: LaunchRequest
+    """The job's request as this host sees it (a later host's own root)."""
+    job_dir: str
+    """The job's directory (the first host's root), where every host's log goes."""
+    placement: HostPlacement
+    host: Host
+    layout: JobLayout
+    data: JobData
+
+
+def prepare_host(
     request: LaunchRequest,
     argv: list[str],
     placement: HostPlacement,
     hosts: tuple[str, ...],
     *,
-    limiter: MemoryLimiter,
     plane: DataPlane,
-    network: JobNetwork | None,
-    pgid: int | None,
-    hide_gpus: bool = False,
     stopped: Callable[[], bool] | None = None,
-) -> HostProcess:
-    """Lay out the host's root, stage its data, start its process. ``pgid``: the job's
-    process group (None: this host starts it); ``hide_gpus``: the machine has GPUs, so
-    ``CUDA_VISIBLE_DEVICES`` must name the host's only; ``stopped``: whether the job was
-    told to stop since (checked between the steps that may take long). Raises
-    :class:`LaunchError`."""
+) -> PreparedHost:
+    """Lay out the host's root and stage its data (what may take long). ``stopped``:
+    whether the job was told to stop since (checked between the steps). Raises
+    :class:`LaunchError` (:class:`LaunchStopped` once ``stopped`` says so)."""
     search = request.definition.environment.get("PATH", os.environ.get("PATH"))
     if (problem := interpreter_problem(argv[0], search)) is not None:
         raise LaunchError(f"TrainingImage program {argv[0]} cannot run: {problem}")
     job_dir = request.job_dir
-    marker = job_marker(job_dir, request.attempt)  # the same for every host (job_processes.py)
     index = hosts.index(placement.host)
     host = Host(placement.host, hosts, placement.threads, len(placement.gpus))
     if index > 0:
@@ -153,7 +160,26 @@ def launch_host(
     data = JobData.prepare(
         request, layout, plane, host_index=index, host_count=len(hosts), stopped=stopped
     )
-    check_stopped(stopped)  # the last moment: the program has not started
+    check_stopped(stopped)
+    return PreparedHost(request, job_dir, placement, host, layout, data)
+
+
+def start_host(
+    prepared: PreparedHost,
+    argv: list[str],
+    *,
+    limiter: MemoryLimiter,
+    network: JobNetwork | None,
+    pgid: int | None,
+    hide_gpus: bool = False,
+) -> HostProcess:
+    """Start the prepared host's process. ``pgid``: the job's process group (None: this
+    host starts it); ``hide_gpus``: the machine has GPUs, so ``CUDA_VISIBLE_DEVICES`` must
+    name the host's only. Raises :class:`LaunchError`."""
+    request, job_dir, placement = prepared.request, prepared.job_dir, prepared.placement
+    host, layout, data = prepared.host, prepared.layout, prepared.data
+    hosts = host.hosts
+    marker = job_marker(job_dir, request.attempt)  # the same for every host (job_processes.py)
     env, notes = launch_environment(request, layout, host=host)
     for name in THREAD_VARIABLES:
         if name not in request.definition.environment:

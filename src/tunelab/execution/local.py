@@ -168,7 +168,7 @@ class LocalExecutor(LocalJobWork):
             self._pending.append(Finished(name, now, *stopped))
             return
         if name in self._starts:
-            self._stop_on_start[name] = SecondaryStatus.STOPPED
+            self._stop_on_start.add(name)  # the worker stops between two steps
             return
         job = self._jobs.get(name)
         if job is None or job.stop_reason is not None or all(h.exited() for h in job.hosts):
@@ -186,7 +186,8 @@ class LocalExecutor(LocalJobWork):
 
     def close(self) -> None:
         """Release this executor's accounts; running processes are left alone (those
-        starting or finishing are waited for first)."""
+        being prepared stop and never start; those finishing are waited for)."""
+        self._closing = True
         self._take_work(wait=True)
         for name in list(self._queue):
             self._ledger.release(name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, StatusChanged
@@ -124,10 +125,15 @@ def _more_than(folders: tuple[str, ...], size: int, files: int) -> bool:
 
 
 def finish_job(
-    job: RunningJob, limiter: MemoryLimiter, plane: DataPlane, clock: Clock
-) -> list[ExecutorEvent]:
+    job: RunningJob,
+    limiter: MemoryLimiter,
+    plane: DataPlane,
+    clock: Clock,
+    announce: Callable[[ExecutorEvent], None],
+) -> Finished:
     """Close the ended job's data streams, upload its model and report how it finished
-    (in a worker thread: :mod:`.job_work`). Its hosts have been reaped and their
+    (perhaps in a worker thread: :mod:`.job_work`): ``Uploading`` is announced as the
+    upload begins, ``Finished`` returned. Its hosts have been reaped and their
     descriptors closed; what it holds is freed by :func:`release_job` afterwards."""
     data_failure = None
     for host in job.hosts:
@@ -140,12 +146,12 @@ def finish_job(
     if data_failure and secondary is not SecondaryStatus.INTERRUPTED:
         status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
         reason = data_failure  # a Pipe channel or the checkpoint sync failed (jobdata.py)
-    request, events = job.request, []
+    request = job.request
     artifacts = None
     output_path = request.definition.output_path
     name = request.training_job_name
     if status is not TrainingJobStatus.FAILED and output_reachable(output_path, plane):
-        events.append(
+        announce(
             StatusChanged(
                 name,
                 clock.now(),
@@ -165,19 +171,16 @@ def finish_job(
         except Exception as exc:  # disk, tar, storage, the key (KmsKeyId): the job fails
             status, secondary = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
             reason = f"could not write the model artifacts to {output_path}: {exc}"[:MAX_REASON]
-    events.append(
-        Finished(
-            name,
-            clock.now(),
-            status,
-            secondary,
-            outcome.exit_code,
-            reason,
-            artifacts,
-            internal=outcome.internal and status is not TrainingJobStatus.COMPLETED,
-        )
+    return Finished(
+        name,
+        clock.now(),
+        status,
+        secondary,
+        outcome.exit_code,
+        reason,
+        artifacts,
+        internal=outcome.internal and status is not TrainingJobStatus.COMPLETED,
     )
-    return events
 
 
 def finish_failed(job: RunningJob, error: BaseException, now: float) -> Finished:

@@ -1,5 +1,7 @@
-"""Starting an admitted local job: its network (:mod:`.network`), when the ledger gave it
-one, then its hosts (:mod:`.hosts`), all in the process group of the first.
+"""Starting an admitted local job in two steps: preparing it (its network (:mod:`.network`),
+when the ledger gave it one, its hosts' directories and data: what may take long, in a
+worker thread), then starting its hosts (:mod:`.hosts`), all in the process group of the
+first, in the executor's own thread.
 
 A launch that fails half way leaves nothing behind: the hosts started so far are killed
 and reaped, their data streams closed, their memory limits and file descriptors
@@ -11,14 +13,15 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import Finished, LaunchRequest
 from tunelab.execution.checkpoints import checkpoint_uri
 from tunelab.execution.container import runs_in_container
 from tunelab.execution.contract import LaunchError
-from tunelab.execution.errors import LaunchStopped
-from tunelab.execution.hosts import HostProcess, launch_host
+from tunelab.execution.errors import LaunchStopped, check_stopped
+from tunelab.execution.hosts import HostProcess, PreparedHost, prepare_host, start_host
 from tunelab.execution.ledger import Admission
 from tunelab.execution.limits import MemoryLimiter
 from tunelab.execution.local_jobs import QueuedJob, RunningJob
@@ -29,25 +32,32 @@ from tunelab.execution.script_mode import is_script_mode
 from tunelab.execution.storage import DataPlane
 
 
-def launch_job(
+@dataclass(eq=False)
+class PreparedLaunch:
+    """An admitted job whose network exists and whose hosts are laid out with their data
+    (:func:`prepare_launch`): :func:`start_launch` starts it, or :func:`discard_launch`
+    drops it."""
+
+    queued: QueuedJob
+    network: JobNetwork | None
+    hosts: list[PreparedHost]
+
+
+def prepare_launch(
     queued: QueuedJob,
     admission: Admission,
     hosts: tuple[str, ...],
     *,
-    limiter: MemoryLimiter,
     plane: DataPlane,
-    hide_gpus: bool,
     downloading: Callable[[], None],
-    close_fds: Callable[[HostProcess], None],
     stopped: Callable[[], bool] | None = None,
-) -> tuple[list[HostProcess], JobNetwork | None]:
-    """Create the job's network and start a host per placement of ``admission``;
-    ``downloading`` is called first when the job has channels. Raises
-    :class:`LaunchError` after cleaning up, whatever failed (``close_fds`` closes a host's
-    descriptors), :class:`LaunchStopped` once ``stopped`` says the job was told to stop."""
+) -> PreparedLaunch:
+    """Create the job's network and prepare a host per placement of ``admission`` (what
+    may take long: a worker thread may do it; no process starts); ``downloading`` is
+    called first when the job has channels. Raises :class:`LaunchError` after cleaning
+    up, :class:`LaunchStopped` once ``stopped`` says the job was told to stop."""
     request = queued.request
     network: JobNetwork | None = None
-    started: list[HostProcess] = []
     try:
         if admission.net is not None:
             isolated = request.definition.network_isolation
@@ -55,31 +65,60 @@ def launch_job(
             os.makedirs(request.job_dir, exist_ok=True)
             network.create()
         if request.definition.channels:
+            check_stopped(stopped)  # never Downloading after a stop
             downloading()
-        for placement in admission.placements or ():
-            started.append(
-                launch_host(
-                    request,
-                    queued.argv,
-                    placement,
-                    hosts,
-                    limiter=limiter,
-                    plane=plane,
-                    network=network,
-                    pgid=started[0].proc.pid if started else None,
-                    hide_gpus=hide_gpus,
-                    stopped=stopped,
-                )
-            )
+        prepared = [
+            prepare_host(request, queued.argv, placement, hosts, plane=plane, stopped=stopped)
+            for placement in admission.placements or ()
+        ]
     except Exception as exc:  # any failure to start fails this job, never the caller's loop
-        abandon(started, limiter, close_fds)
         if network is not None:
             network.remove()
-        if isinstance(exc, LaunchError):
-            raise
-        reason = f"could not start the training job: {type(exc).__name__}: {exc}"
-        raise LaunchError(reason) from exc
-    return started, network
+        raise _as_launch_error(exc) from exc
+    return PreparedLaunch(queued, network, prepared)
+
+
+def start_launch(
+    launch: PreparedLaunch,
+    *,
+    limiter: MemoryLimiter,
+    hide_gpus: bool,
+    close_fds: Callable[[HostProcess], None],
+) -> tuple[list[HostProcess], JobNetwork | None]:
+    """Start the prepared job's hosts, all in the process group of the first (quick: the
+    executor's own thread does it, so that every process it starts is one it knows).
+    Raises :class:`LaunchError` after cleaning up (``close_fds`` closes a host's
+    descriptors)."""
+    started: list[HostProcess] = []
+    try:
+        for prepared in launch.hosts:
+            started.append(
+                start_host(
+                    prepared,
+                    launch.queued.argv,
+                    limiter=limiter,
+                    network=launch.network,
+                    pgid=started[0].proc.pid if started else None,
+                    hide_gpus=hide_gpus,
+                )
+            )
+    except Exception as exc:
+        abandon(started, limiter, close_fds)
+        discard_launch(launch)
+        raise _as_launch_error(exc) from exc
+    return started, launch.network
+
+
+def discard_launch(launch: PreparedLaunch) -> None:
+    """Drop a prepared job that will not start (stopped, or its executor closed)."""
+    if launch.network is not None:
+        launch.network.remove()
+
+
+def _as_launch_error(exc: Exception) -> LaunchError:
+    if isinstance(exc, LaunchError):
+        return exc
+    return LaunchError(f"could not start the training job: {type(exc).__name__}: {exc}")
 
 
 def may_start_slowly(request: LaunchRequest, admission: Admission) -> bool:
@@ -100,7 +139,7 @@ def may_start_slowly(request: LaunchRequest, admission: Admission) -> bool:
 def started_job(
     queued: QueuedJob, hosts: list[HostProcess], network: JobNetwork | None, now: float
 ) -> RunningJob:
-    """The job whose hosts :func:`launch_job` started, its MaxRuntimeInSeconds counted
+    """The job whose hosts :func:`start_launch` started, its MaxRuntimeInSeconds counted
     from ``now`` (less what earlier attempts used)."""
     request = queued.request
     limit = request.definition.stopping.max_runtime_seconds

@@ -1,17 +1,18 @@
 """Starting and finishing the local executor's jobs (:mod:`.local`): at once when that is
 quick, in a worker thread (:mod:`.job_work`) when it may take long (staging data, packing a
 large model: :func:`.local_launch.may_start_slowly`, :func:`.local_finish.may_finish_slowly`),
-so that a slow job holds up no other. A job told to stop while it starts stops between two
-steps of its start (:class:`.errors.LaunchStopped`), or at once once it runs.
+so that a slow job holds up no other. Processes are started by the executor's own thread
+only, once a job is prepared: a worker never starts one. A job told to stop while it is
+prepared stops between two steps (:class:`.errors.LaunchStopped`), never having run.
 """
 
 from __future__ import annotations
 
 from tunelab.domain.enums import SecondaryStatus
-from tunelab.execution.base import ExecutorEvent, StatusChanged
+from tunelab.execution.base import ExecutorEvent, Finished, StatusChanged
 from tunelab.execution.clock import Clock
+from tunelab.execution.errors import LaunchError, LaunchStopped
 from tunelab.execution.exit_watcher import ExitWatcher
-from tunelab.execution.hosts import HostProcess
 from tunelab.execution.job_work import Announce, Done, Failed, JobWork, run_now
 from tunelab.execution.ledger import Admission, Ledger
 from tunelab.execution.limits import MemoryLimiter
@@ -23,12 +24,14 @@ from tunelab.execution.local_finish import (
 )
 from tunelab.execution.local_jobs import QueuedJob, RunningJob
 from tunelab.execution.local_launch import (
+    PreparedLaunch,
+    discard_launch,
     launch_failed,
-    launch_job,
     may_start_slowly,
+    prepare_launch,
+    start_launch,
     started_job,
 )
-from tunelab.execution.network import JobNetwork
 from tunelab.execution.processes import process_start_time
 from tunelab.execution.storage import DataPlane
 
@@ -50,32 +53,31 @@ class LocalJobWork:
         """``threads``: how many jobs may be starting, and how many finishing, at once."""
         self._starts = JobWork(self._exits.wake, threads)
         self._finishes = JobWork(self._exits.wake, threads)
-        self._stop_on_start: dict[str, SecondaryStatus] = {}
-        """Jobs told to stop while they were starting (read by the workers too)."""
+        self._stop_on_start: set[str] = set()
+        """Jobs told to stop while they were being prepared (read by the workers too)."""
+        self._closing = False
+        """The executor closes: what is being prepared stops and never starts."""
 
     def _start(self, queued: QueuedJob, admission: Admission, hosts: tuple[str, ...]) -> None:
-        """Start the admitted job (in a worker thread if it may take long: staging data...);
-        :meth:`_started` takes the outcome."""
+        """Prepare the admitted job (in a worker thread if it may take long: staging
+        data...); :meth:`_started` starts it, in this thread."""
         name, clock = queued.request.training_job_name, self._clock
         downloading = SecondaryStatus.DOWNLOADING, "Downloading input data"
 
-        def start(announce: Announce) -> tuple[list[HostProcess], JobNetwork | None]:
-            return launch_job(
+        def prepare(announce: Announce) -> PreparedLaunch:
+            return prepare_launch(
                 queued,
                 admission,
                 hosts,
-                limiter=self._limiter,
                 plane=self._data,
-                hide_gpus=bool(self._ledger.machine.gpus),
                 downloading=lambda: announce(StatusChanged(name, clock.now(), *downloading)),
-                close_fds=self._exits.close_fds,
-                stopped=lambda: name in self._stop_on_start,  # read from the worker
+                stopped=lambda: self._closing or name in self._stop_on_start,  # from workers
             )
 
         if may_start_slowly(queued.request, admission):
-            self._starts.begin(name, start, queued)
+            self._starts.begin(name, prepare, queued)
         else:
-            self._started(run_now(name, start, queued, self._pending.append))
+            self._started(run_now(name, prepare, queued, self._pending.append))
 
     def _take_work(self, wait: bool = False) -> None:
         """Take what the starting and finishing jobs reported (``wait``: once all ended)."""
@@ -87,20 +89,34 @@ class LocalJobWork:
                     self._pending.append(report)
 
     def _started(self, report: Done | Failed) -> None:
-        """Take a launch's end: the failure, or the hosts (watched from now on; the job
-        stopped at once if told to while it started)."""
-        name, stop = report.name, self._stop_on_start.pop(report.name, None)
-        if isinstance(report, Failed):  # told to stop while it started, or it cannot
+        """Take a job's preparation: start it (its hosts watched from now on), or end it
+        Stopped when it was told to stop meanwhile (or this executor closes: nothing
+        starts then), or Failed when it cannot start."""
+        name = report.name
+        stopped = name in self._stop_on_start
+        self._stop_on_start.discard(name)
+        if isinstance(report, Done) and (stopped or self._closing):
+            discard_launch(report.value)
+            report = Failed(name, LaunchStopped(), report.subject)
+        if isinstance(report, Done):
+            try:
+                hosts, network = start_launch(
+                    report.value,
+                    limiter=self._limiter,
+                    hide_gpus=bool(self._ledger.machine.gpus),
+                    close_fds=self._exits.close_fds,
+                )
+            except LaunchError as error:
+                report = Failed(name, error, report.subject)
+        if isinstance(report, Failed):
             self._ledger.release(name)
             self._fail_launch(name, report.error)
             return
         now = self._clock.now()
-        job = self._jobs[name] = started_job(report.subject, *report.value, now)
+        job = self._jobs[name] = started_job(report.subject, hosts, network, now)
         for host in job.hosts:
             self._exits.watch(host)
         self._pending.append(_training(job, now))
-        if stop is not None:
-            job.begin_stop(stop, now, self._grace)
 
     def _fail_launch(self, name: str, error: BaseException) -> None:
         self._pending.append(launch_failed(name, error, self._clock.now()))
@@ -111,8 +127,8 @@ class LocalJobWork:
         self._release(job)
         limiter, plane, clock = self._limiter, self._data, self._clock
 
-        def finish(announce: Announce) -> list[ExecutorEvent]:
-            return finish_job(job, limiter, plane, clock)
+        def finish(announce: Announce) -> Finished:
+            return finish_job(job, limiter, plane, clock, announce)
 
         if may_finish_slowly(job, plane):
             self._finishes.begin(job.name, finish, job)
@@ -120,11 +136,11 @@ class LocalJobWork:
             self._finished(run_now(job.name, finish, job, self._pending.append))
 
     def _finished(self, report: Done | Failed) -> None:
-        """Take a job's finish: its events (the last one ``Finished``); free what it held."""
+        """Take a job's finish (``Finished``); free what it held."""
         job = report.subject
         release_job(job, self._limiter, self._ledger)
         if isinstance(report, Done):
-            self._pending.extend(report.value)
+            self._pending.append(report.value)
         else:
             self._pending.append(finish_failed(job, report.error, self._clock.now()))
 
