@@ -328,3 +328,18 @@ def test_a_lone_failed_job_gives_its_reason_to_the_tuning_job(harness: Harness) 
     assert final.failure_reason == (
         f"the first 1 training jobs failed; e.g. {job.name}: ClientError: feature_dim is 5"
     )
+
+
+def test_a_stop_of_the_tuning_job_is_stored_with_the_tick_that_sees_it(harness: Harness) -> None:
+    harness.create(make_document(max_jobs=20, parallel=2))
+    loop = harness.loop("job-1", harness.executor())
+    loop.start()
+    for _ in range(3):
+        loop.tick()
+        loop.executor.wait(5.0)
+    stored = harness.store.get_tuning_job("job-1")
+    with harness.store.batch() as batch:
+        batch.put_tuning_job(stored.evolve(status=TuningJobStatus.STOPPING))
+    loop.tick()  # a job still staging its data reports nothing meanwhile: Describe must
+    jobs = jobs_of(harness, "job-1")  # show Stopping at once, not at its next report
+    assert [j.secondary_status for j in jobs] == [SecondaryStatus.STOPPING] * 2

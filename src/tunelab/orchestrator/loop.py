@@ -176,10 +176,10 @@ class TuningLoop:
         changed.update(self._end_leftovers(now))
         self.strategy.observe(events)
         stops = self._early_stops(events, changed, now)
-        self._check_stop_request()
+        changed.update(self._check_stop_request())
         completed = self._completion.check(self.job, self.tracker, self.strategy, now)
         if completed is not None:  # a completion criterion is met: stop the running jobs
-            stop_running(self.live, self.executor, self.clock, completed)
+            changed.update(stop_running(self.live, self.executor, self.clock, completed))
         new = self._suggest(now) if self._completion.may_launch(self.job) else []
         terminal = self._terminal_status(changed)
         writes = TickWrites(changed, points, new, self.strategy if events or new else None)
@@ -241,17 +241,19 @@ class TuningLoop:
         to call from a signal handler."""
         self._stop_requests.tuning_job = True
 
-    def _check_stop_request(self) -> None:
-        """On a stop of the tuning job (here or elsewhere), stop every running job."""
+    def _check_stop_request(self) -> dict[str, TrainingJob]:
+        """On a stop of the tuning job (here or elsewhere), stop every running job; returns
+        the jobs marked ``Stopping``."""
         if self.job.status is not TuningJobStatus.IN_PROGRESS:
-            return
+            return {}
         stored = self._stop_requests.read_tuning_job(self.store, self.clock, self.job.name)
         if stored is None:
-            return
+            return {}
         self.job = stored
-        if stored.status is TuningJobStatus.STOPPING:
-            message = "Stopped: the tuning job was stopped"
-            stop_running(self.live, self.executor, self.clock, message)
+        if stored.status is not TuningJobStatus.STOPPING:
+            return {}
+        message = "Stopped: the tuning job was stopped"
+        return stop_running(self.live, self.executor, self.clock, message)
 
     def _suggest(self, now: float) -> list[LiveTrial]:
         """Ask the strategy to fill the open slots; the new trials join ``live``."""

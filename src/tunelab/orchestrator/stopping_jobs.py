@@ -89,12 +89,17 @@ def ran_full_course(job: TrainingJob) -> bool:
 
 def stop_running(
     live: dict[str, LiveTrial], executor: Executor, clock: Clock, message: str
-) -> None:
-    """Mark every job in progress ``Stopping`` with ``message`` and signal it now."""
+) -> dict[str, TrainingJob]:
+    """Mark every job in progress ``Stopping`` with ``message`` and signal it now; returns
+    the jobs marked, to commit with the tick (a job still staging its data may report
+    nothing for a while)."""
+    marked = {}
     for trial in live.values():
         if trial.job.status is TrainingJobStatus.IN_PROGRESS:
             mark_stopping(trial, clock.now(), message)
             executor.stop(trial.job.name)
+            marked[trial.job.name] = trial.job
+    return marked
 
 
 def store_stopping(store: Store, clock: Clock, stored: TuningJob) -> TuningJob:
