@@ -13,7 +13,8 @@ import pytest
 from tunelab.domain.definition import DataChannel
 from tunelab.domain.enums import TrainingInputMode
 from tunelab.execution.contract import LaunchError, prepare_job_dir
-from tunelab.execution.staging import channel_objects, stage_channels
+from tunelab.execution.errors import LaunchStopped
+from tunelab.execution.staging import STOP_CHECK_BYTES, channel_objects, stage_channels
 from tunelab.execution.storage import DataPlane, ObjectClash, put_file, resolve
 from tunelab.execution.uris import UnsafeS3Uri, local_path
 
@@ -283,3 +284,23 @@ def test_a_key_cannot_be_written_as_both_an_object_and_a_prefix(tmp_path: Path) 
         put_file(str(source), resolve("s3://kk/d", plane))
     assert (tmp_path / "s3" / "kk" / "k").read_text() == "object"
     assert os.listdir(tmp_path / "s3" / "kk" / "d") == ["x"]
+
+
+def test_a_stop_ends_the_copy_of_a_large_file_half_way(tmp_path: Path) -> None:
+    size = 40 << 20
+    plane = store(tmp_path, {"bkt/big/data.bin": b"\0" * size})
+    channel = DataChannel("train", "s3://bkt/big/")
+    definition = make_definition("file:///bin/true", channels=(channel,))
+    layout = prepare_job_dir(make_request(tmp_path / "job", definition))
+    asked = []
+
+    def stopped() -> bool:
+        asked.append(1)
+        return len(asked) > 3  # before the channel, before the file, before each piece
+
+    with pytest.raises(LaunchStopped):
+        stage_channels(definition, layout, plane, stopped=stopped)
+    copied = Path(layout.channel_dir("train"), "data.bin").stat().st_size
+    assert copied == STOP_CHECK_BYTES < size
+    stage_channels(definition, layout, plane, stopped=lambda: False)  # whole when not stopped
+    assert Path(layout.channel_dir("train"), "data.bin").stat().st_size == size

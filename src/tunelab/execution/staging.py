@@ -115,7 +115,7 @@ def stage_channels(
             fast = mode is TrainingInputMode.FAST_FILE
             for location, name in mine:
                 check_stopped(stopped)
-                _deliver(channel, location, os.path.join(dest, name), fast)
+                _deliver(channel, location, os.path.join(dest, name), fast, stopped)
     return pipes
 
 
@@ -129,6 +129,21 @@ def stage_channel(
         return
     for location, name in channel_objects(channel, plane, role_arn):
         _deliver(channel, location, os.path.join(dest, name), fast=False)
+
+
+STOP_CHECK_BYTES = 16 << 20
+"""How much of a file is copied between two checks for a stop."""
+
+
+def _copy_checking(location: Location, target: str, stopped: Callable[[], bool]) -> None:
+    """Copy one object to ``target`` in pieces, stopping between two once ``stopped``."""
+    with location.fs.open(location.path, "rb") as source, open(target, "wb") as out:
+        while True:
+            check_stopped(stopped)
+            chunk = source.read(STOP_CHECK_BYTES)
+            if not chunk:
+                return
+            out.write(chunk)
 
 
 def channel_objects(
@@ -236,8 +251,15 @@ def shard(
     return ordered[host_index::host_count]
 
 
-def _deliver(channel: DataChannel, location: Location, target: str, fast: bool) -> None:
-    """Copy (or, ``fast`` and local, symlink) one object to ``target``."""
+def _deliver(
+    channel: DataChannel,
+    location: Location,
+    target: str,
+    fast: bool,
+    stopped: Callable[[], bool] | None = None,
+) -> None:
+    """Copy (or, ``fast`` and local, symlink) one object to ``target``; a copy checks
+    ``stopped`` every :data:`STOP_CHECK_BYTES` (:class:`LaunchStopped`)."""
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
     except OSError as exc:  # an S3 endpoint may hold both the object "d" and "d/x"
@@ -248,8 +270,10 @@ def _deliver(channel: DataChannel, location: Location, target: str, fast: bool) 
     try:
         if fast and location.is_local:
             os.symlink(os.path.abspath(location.path), target)
-        else:
+        elif stopped is None:
             location.fs.get_file(location.path, target)
+        else:
+            _copy_checking(location, target, stopped)
     except OSError as exc:
         raise LaunchError(
             f"channel '{channel.name}': could not read {location.uri}: {exc}"
