@@ -32,6 +32,7 @@ from tunelab.domain.trial import MetricPoint
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.store.base import (
     Counters,
+    DatabaseVersionError,
     Lease,
     Store,
     StoreBatch,
@@ -679,3 +680,17 @@ def test_pages_concatenate_to_the_sorted_list(
     pages = _pages(paged_store.list_training_jobs, query)
     assert _flat(pages) == [j.name for j in expected]
     assert all(len(page) == limit for page in pages[:-1])
+
+
+def test_a_database_a_newer_tunelab_wrote_is_refused_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    with SqlStore(f"sqlite:///{path}") as store:
+        store.create_tuning_job(make_tuning_job())
+    newer = f"{int(HEAD_REVISION) + 1:04d}"
+    with sqlite3.connect(path) as db:
+        db.execute(f"UPDATE {VERSION_TABLE} SET version_num = ?", (newer,))
+    with pytest.raises(DatabaseVersionError, match=f"has schema revision {newer}, newer"):
+        SqlStore(f"sqlite:///{path}")
+    with sqlite3.connect(path) as db:
+        assert db.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall() == [(newer,)]
+        assert db.execute("SELECT count(*) FROM tuning_jobs").fetchone() == (1,)

@@ -71,6 +71,7 @@ EXIT_CODES = {
     "ResourceLimitExceeded": 2,
     "ResourceInUse": 2,
     "SerializationException": 2,
+    "DatabaseVersionMismatch": 2,
     "ResourceNotFound": 3,
     "ConflictException": 3,
     "MissingAuthenticationToken": 4,

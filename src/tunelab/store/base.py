@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from tunelab.domain.enums import ObjectiveType, TrainingJobStatus, TuningJobStatus
-from tunelab.domain.errors import ConflictError
+from tunelab.domain.errors import ConflictError, TunelabError
 from tunelab.domain.trial import MetricPoint, TrainingJob
 from tunelab.domain.tuning_job import TuningJob
 
@@ -30,6 +30,13 @@ class Lease:
 
     owner: str
     expires_at: float
+
+
+class DatabaseVersionError(TunelabError):
+    """The database's schema is not one this tunelab can bring to its own: a newer
+    tunelab wrote it, or a migration failed."""
+
+    code = "DatabaseVersionMismatch"
 
 
 class LeaseLost(ConflictError):

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
+from tunelab.store.base import DatabaseVersionError
 from tunelab.store.sql.schema import HEAD_REVISION, VERSION_TABLE
 
 if TYPE_CHECKING:  # Alembic is imported only when a migration runs (~0.2 s to import)
@@ -98,9 +99,18 @@ def upgrade_to_head(engine: Engine) -> bool:
     """Migrate to ``HEAD_REVISION``; True when something was run. Cheap when the
     database is already there (one SELECT). Several processes may call this at
     once: on SQLite the first takes the write lock and the others then find the
-    work done; elsewhere a loser's failure is forgiven if the schema is at head."""
-    if current_revision(engine) == HEAD_REVISION:
+    work done; elsewhere a loser's failure is forgiven if the schema is at head.
+    :class:`DatabaseVersionError` when a newer tunelab wrote the database (nothing
+    is changed then) or the migration failed."""
+    found = current_revision(engine)
+    if found == HEAD_REVISION:
         return False
+    if found is not None and found.isdigit() and int(found) > int(HEAD_REVISION):
+        raise DatabaseVersionError(
+            f"the tunelab database {_shown(engine)} has schema revision {found}, newer than "
+            f"this tunelab's {HEAD_REVISION}: a newer tunelab wrote it. Run that version "
+            "(or a later one); a database is never taken back to an older schema"
+        )
     from alembic import command
 
     try:
@@ -110,8 +120,13 @@ def upgrade_to_head(engine: Engine) -> bool:
     except Exception as error:
         found = current_revision(engine)
         if found != HEAD_REVISION:
-            raise RuntimeError(
-                f"cannot bring the tunelab database {engine.url!r} from schema revision "
-                f"{found} to {HEAD_REVISION} (a newer tunelab may have written it): {error}"
+            raise DatabaseVersionError(
+                f"cannot bring the tunelab database {_shown(engine)} from schema revision "
+                f"{found} to {HEAD_REVISION}: {error}"
             ) from error
     return True
+
+
+def _shown(engine: Engine) -> str:
+    """The database's URL as a message shows it (no password)."""
+    return engine.url.render_as_string(hide_password=True)
