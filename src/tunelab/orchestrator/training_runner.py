@@ -32,6 +32,7 @@ from tunelab.metrics.extract import MetricExtractor
 from tunelab.orchestrator.attempts import launch_limits, next_attempt
 from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.orchestrator.stopping_jobs import StopRequests
+from tunelab.orchestrator.trials import with_status
 from tunelab.store.base import LeaseLost, Store, TrainingJobQuery, iterate_training_jobs
 
 DefinitionOf = Callable[[TrainingJob], TrainingJobDefinition]
@@ -191,13 +192,7 @@ class TrainingRunner:
                 continue
             job = running.job
             if isinstance(event, StatusChanged):
-                job = job.transition(event.secondary, event.time, event.message)
-                if event.pid is not None:
-                    job = job.evolve(
-                        pid=event.pid,
-                        pid_start_time=event.pid_start_time,
-                        start_time=job.start_time or event.time,
-                    )
+                job = with_status(job, event)
             elif isinstance(event, OutputLines):
                 found = running.extractor.feed(event.lines, event.time)
                 if found:

@@ -8,11 +8,25 @@ import re
 from dataclasses import dataclass, field
 
 from tunelab.domain.definition import TrainingJobDefinition
-from tunelab.domain.enums import ObjectiveStatus, TrainingJobStatus
+from tunelab.domain.enums import ObjectiveStatus, SecondaryStatus, TrainingJobStatus
 from tunelab.domain.search_space import ParamValue
 from tunelab.domain.trial import MetricPoint, TrainingJob, TrialEvent
 from tunelab.execution.base import Finished, OutputLines, StatusChanged
 from tunelab.metrics.extract import MetricExtractor
+
+_STARTED = (SecondaryStatus.DOWNLOADING, SecondaryStatus.TRAINING)
+
+
+def with_status(job: TrainingJob, event: StatusChanged) -> TrainingJob:
+    """``job`` after the executor's ``event``: its status history, its process once it
+    runs, and its ``TrainingStartTime``: when it began downloading its data, or training
+    (SageMaker's starts before the download, and bills from it)."""
+    job = job.transition(event.secondary, event.time, event.message)
+    if job.start_time is None and event.secondary in _STARTED:
+        job = job.evolve(start_time=event.time)
+    if event.pid is not None:
+        job = job.evolve(pid=event.pid, pid_start_time=event.pid_start_time)
+    return job
 
 
 @dataclass
@@ -50,14 +64,7 @@ class LiveTrial:
         )
 
     def on_status(self, event: StatusChanged) -> None:
-        job = self.job.transition(event.secondary, event.time, event.message)
-        if event.pid is not None:
-            job = job.evolve(
-                pid=event.pid,
-                pid_start_time=event.pid_start_time,
-                start_time=job.start_time or event.time,
-            )
-        self.job = job
+        self.job = with_status(self.job, event)
 
     def on_output(self, event: OutputLines) -> tuple[list[MetricPoint], list[TrialEvent]]:
         """The metric points of the new lines, and one intermediate event per
