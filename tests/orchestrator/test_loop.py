@@ -343,3 +343,21 @@ def test_a_stop_of_the_tuning_job_is_stored_with_the_tick_that_sees_it(harness: 
     loop.tick()  # a job still staging its data reports nothing meanwhile: Describe must
     jobs = jobs_of(harness, "job-1")  # show Stopping at once, not at its next report
     assert [j.secondary_status for j in jobs] == [SecondaryStatus.STOPPING] * 2
+
+
+def test_a_stop_a_tick_commit_ran_into_still_stops_the_running_jobs(harness: Harness) -> None:
+    harness.create(make_document(max_jobs=20, parallel=2))
+    loop = harness.loop("job-1", harness.executor())
+    loop.start()
+    loop.tick()
+    loop.executor.wait(5.0)
+    stored = harness.store.get_tuning_job("job-1")
+    with harness.store.batch() as batch:
+        batch.put_tuning_job(stored.evolve(status=TuningJobStatus.STOPPING))
+    # a tick's commit that meets the stored Stopping retries on it and keeps it, as here
+    loop.job = harness.store.get_tuning_job("job-1")
+    while not loop.tick():
+        loop.executor.wait(5.0)
+    assert loop.job.status is TuningJobStatus.STOPPED
+    jobs = jobs_of(harness, "job-1")
+    assert [j.status for j in jobs] == [TrainingJobStatus.STOPPED] * 2

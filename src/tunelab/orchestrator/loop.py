@@ -242,15 +242,13 @@ class TuningLoop:
         self._stop_requests.tuning_job = True
 
     def _check_stop_request(self) -> dict[str, TrainingJob]:
-        """On a stop of the tuning job (here or elsewhere), stop every running job; returns
+        """While the tuning job is being stopped (asked here or elsewhere, seen now or by a
+        commit that found it stored so), stop every running job not stopped yet; returns
         the jobs marked ``Stopping``."""
-        if self.job.status is not TuningJobStatus.IN_PROGRESS:
-            return {}
-        stored = self._stop_requests.read_tuning_job(self.store, self.clock, self.job.name)
-        if stored is None:
-            return {}
-        self.job = stored
-        if stored.status is not TuningJobStatus.STOPPING:
+        if self.job.status is TuningJobStatus.IN_PROGRESS:
+            stored = self._stop_requests.read_tuning_job(self.store, self.clock, self.job.name)
+            self.job = stored or self.job
+        if self.job.status is not TuningJobStatus.STOPPING:
             return {}
         message = "Stopped: the tuning job was stopped"
         return stop_running(self.live, self.executor, self.clock, message)
