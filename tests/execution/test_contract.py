@@ -145,7 +145,10 @@ def test_program_sees_the_whole_contract(tmp_path: Path, monkeypatch: pytest.Mon
         "logs/attempt-1.log",
     ):
         assert path in seen["files"], path
-    assert (job_dir / "input/data/train/sub/b.csv").read_text() == "3,4\n"
+    # the staged copies go when the job ends (an instance's disk does); the data stays
+    assert not (job_dir / "input" / "data").exists()
+    assert (data / "sub" / "b.csv").read_text() == "3,4\n"
+    assert (job_dir / "input/config/hyperparameters.json").exists()
 
     config = seen["config"]
     assert config["hyperparameters.json"] == hps

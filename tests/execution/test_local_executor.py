@@ -17,7 +17,7 @@ import pytest
 
 from tests.execution.conftest import shut_down
 from tunelab.domain.definition import DataChannel, StoppingCondition
-from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
+from tunelab.domain.enums import SecondaryStatus, TrainingInputMode, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, OutputLines, StatusChanged
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.local_finish import READ_PER_POLL
@@ -511,3 +511,17 @@ def test_uploading_shows_while_a_large_model_is_packed(
         assert not any(isinstance(e, Finished) for e in events)
     assert "job" in executor._finishes  # announced as the packing began, not after it
     assert finished(collect(executor, timeout=60)).status is TrainingJobStatus.COMPLETED
+
+
+def test_a_fast_file_channel_loses_its_links_not_its_data_when_the_job_ends(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.csv").write_text("1,2\n")
+    channel = DataChannel("train", data.as_uri(), input_mode=TrainingInputMode.FAST_FILE)
+    launch(executor, tmp_path, {"model": "weights"}, channels=(channel,))
+    assert finished(collect(executor)).status is TrainingJobStatus.COMPLETED
+    assert not (tmp_path / "job" / "input" / "data").exists()
+    assert (data / "train.csv").read_text() == "1,2\n"  # the links went, not their targets
+    assert (tmp_path / "job" / "model" / "model.txt").read_text() == "weights"

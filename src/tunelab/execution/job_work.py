@@ -8,7 +8,7 @@ Work that is sure to be quick runs at once instead (:func:`run_now`: a thread ha
 costs more than it). The executor hands work to :meth:`JobWork.begin` and collects, in
 order, what it reports with :meth:`JobWork.take`: the events the work announces while it
 runs (``Downloading``) and, last, its outcome: :class:`Done` with the work's value, or
-:class:`Failed` with the exception that ended it. Ended work calls ``wake``, so that an
+:class:`Failed` with the exception that ended it. Each report calls ``wake``, so that an
 executor waiting for processes to exit wakes up to take it.
 """
 
@@ -66,7 +66,7 @@ class JobWork:
     lock."""
 
     def __init__(self, wake: Callable[[], None], threads: int = DEFAULT_WORK_THREADS) -> None:
-        """``wake``: called from a worker once its work ended (must be thread-safe)."""
+        """``wake``: called from a worker at each report (must be thread-safe)."""
         self._wake = wake
         self._threads = threads
         self._workers: ThreadPoolExecutor | None = None
@@ -118,8 +118,9 @@ class JobWork:
         except BaseException as error:  # a worker has no caller to hand it to
             outcome = Failed(name, error, subject)
         self._report(outcome)
-        self._wake()
 
     def _report(self, report: WorkReport) -> None:
+        """Add ``report`` and wake the executor, so that it takes it soon."""
         with self._lock:
             self._reports.append(report)
+        self._wake()

@@ -10,12 +10,14 @@ interrupted.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from collections.abc import Callable
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, StatusChanged
 from tunelab.execution.clock import Clock
+from tunelab.execution.contract import JobLayout
 from tunelab.execution.errors import LaunchError
 from tunelab.execution.hosts import HostProcess
 from tunelab.execution.job_processes import kill_marked
@@ -139,6 +141,7 @@ def finish_job(
     for host in job.hosts:
         failure = host.data.close() if host.data is not None else None  # jobdata.py
         data_failure = data_failure or failure
+        remove_staged_data(host.layout)
     outcome = decide(
         job.request, job.hosts, job.stop_reason, job.stop_message, limiter, job.oom_kills
     )
@@ -181,6 +184,14 @@ def finish_job(
         artifacts,
         internal=outcome.internal and status is not TrainingJobStatus.COMPLETED,
     )
+
+
+def remove_staged_data(layout: JobLayout) -> None:
+    """Delete the channels staged for a host that ended (copies of its data, symlinks,
+    FIFOs; never what a symlink points to), as an instance's disk goes when a SageMaker
+    job ends: a finished job's directory keeps its configuration, model, output and logs,
+    not a copy of every channel. Errors are ignored: the data is only a copy."""
+    shutil.rmtree(layout.data_dir, ignore_errors=True)
 
 
 def finish_failed(job: RunningJob, error: BaseException, now: float) -> Finished:
