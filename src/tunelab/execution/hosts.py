@@ -1,4 +1,6 @@
-"""The processes of one training job attempt: one per instance ("host").
+"""The processes of one training job attempt: one per instance ("host"), each prepared
+(:func:`prepare_host`: its root laid out, its data staged; a worker thread may do it) and
+then started (:func:`start_host`, by the executor's own thread).
 
 Host ``algo-1`` plays ``/opt/ml`` in the job directory itself; host ``algo-k`` (k > 1)
 gets a container root of its own, ``<job dir>/hosts/algo-k/``, with its own
