@@ -11,6 +11,7 @@ released and the network removed, before the :class:`LaunchError` goes on.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,13 @@ from tunelab.execution.checkpoints import checkpoint_uri
 from tunelab.execution.container import runs_in_container
 from tunelab.execution.contract import LaunchError
 from tunelab.execution.errors import LaunchStopped, check_stopped
-from tunelab.execution.hosts import HostProcess, PreparedHost, prepare_host, start_host
+from tunelab.execution.hosts import (
+    HostProcess,
+    PreparedHost,
+    host_root,
+    prepare_host,
+    start_host,
+)
 from tunelab.execution.ledger import Admission
 from tunelab.execution.limits import MemoryLimiter
 from tunelab.execution.local_jobs import QueuedJob, RunningJob
@@ -74,6 +81,7 @@ def prepare_launch(
     except Exception as exc:  # any failure to start fails this job, never the caller's loop
         if network is not None:
             network.remove()
+        remove_staged(request.job_dir, hosts)
         raise _as_launch_error(exc) from exc
     return PreparedLaunch(queued, network, prepared)
 
@@ -113,6 +121,15 @@ def discard_launch(launch: PreparedLaunch) -> None:
     """Drop a prepared job that will not start (stopped, or its executor closed)."""
     if launch.network is not None:
         launch.network.remove()
+    remove_staged(launch.queued.request.job_dir, tuple(p.host.name for p in launch.hosts))
+
+
+def remove_staged(job_dir: str, hosts: tuple[str, ...]) -> None:
+    """Delete what a start that failed or was stopped staged for ``hosts`` (the job's
+    channels in each host's root), as :func:`.local_finish.remove_staged_data` does when
+    a job ends. Errors are ignored: the data is only a copy."""
+    for host in hosts:
+        shutil.rmtree(os.path.join(host_root(job_dir, host), "input", "data"), ignore_errors=True)
 
 
 def _as_launch_error(exc: Exception) -> LaunchError:
