@@ -167,7 +167,7 @@ def test_fit_runs_the_tuning_job(sdk: Sdk, tuned: Any) -> None:
         HyperParameterTuningJobName="sdk-job"
     )["TrainingJobSummaries"][0]
     job_dir = sdk.server.home / "jobs" / "sdk-job" / summary["TrainingJobName"]
-    assert (job_dir / "input" / "data" / "training" / "train.csv").is_file()
+    assert "seen training/train.csv: " in (job_dir / "logs" / "attempt-1.log").read_text()
 
 
 def test_best_training_job(sdk: Sdk, tuned: Any) -> None:

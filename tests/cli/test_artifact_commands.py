@@ -165,8 +165,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     result = processes.run("run", str(path), "--quiet")  # the real command, as users run it
     assert result.returncode == 0, result.stdout + result.stderr
     [job] = [j.name for j in processes.training_jobs("encrypted")]
-    staged = processes.home / "jobs" / "encrypted" / job / "input" / "data" / "train"
-    assert (staged / "part-0.csv").read_text() == "1,2\n0,3\n"  # read from `data put`
+    log = processes.home / "jobs" / "encrypted" / job / "logs" / "attempt-1.log"
+    assert "seen train/part-0.csv: '1,2\\n0,3\\n'" in log.read_text()  # from `data put`
     yield Trained(env, key_id, job)
     processes.close()
 

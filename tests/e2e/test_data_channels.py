@@ -93,8 +93,9 @@ def test_s3_channels_checkpoints_and_encrypted_outputs(
     assert "decrypted with" in fetched.stdout
     with tarfile.open(tmp_path / "model.tar.gz") as tar:
         assert tar.getnames() == ["model.txt"]
-    staged = env.home / "jobs" / "s3-data" / names[0] / "input" / "data" / "train"
-    assert (staged / "part-0.csv").read_text() == "1,2\n"
+    log = env.home / "jobs" / "s3-data" / names[0] / "logs" / "attempt-1.log"
+    assert "seen train/part-0.csv: '1,2\\n'" in log.read_text()  # staged, then removed
+    assert not (env.home / "jobs" / "s3-data" / names[0] / "input" / "data").exists()
 
 
 def test_roles_refuse_what_a_role_may_not_reach(env: Env, endpoint: str, tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ Hyperparameters (all strings, from ``input/config/hyperparameters.json``): ``x``
 loss is ``(x - 0.3)**2 + 1/epoch``), ``epochs``, ``seconds_per_epoch``, and ``mode``:
 ``ok`` prints ``epoch=<k> loss=<v>; acc=<a>;`` per epoch, ``silent`` never prints the
 metrics (the objective fails, the job completes), ``fail`` sleeps like the others, then
-writes ``output/failure`` and exits 2. With a ``train`` channel it also prints
+writes ``output/failure`` and exits 2. It prints ``seen <channel>/<file>: <content>``
+for each file of its data channels first; with a ``train`` channel it also prints
 ``rows=<n>;``, the number of lines of its files. It writes ``model/model.txt`` and,
 when ``$RUNS_LOG`` is set, appends ``<TRAINING_JOB_NAME> <pid>`` to that file at start.
 """
@@ -20,6 +21,10 @@ hyperparameters = json.loads((base / "input" / "config" / "hyperparameters.json"
 if os.environ.get("RUNS_LOG"):
     with open(os.environ["RUNS_LOG"], "a") as runs:
         runs.write(f"{os.environ['TRAINING_JOB_NAME']} {os.getpid()}\n")
+for key, folder in sorted(os.environ.items()):  # what it saw, for the tests to check
+    if key.startswith("SM_CHANNEL_"):
+        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+            print(f"seen {key[11:].lower()}/{path.relative_to(folder)}: {path.read_text()!r}")
 x = float(hyperparameters.get("x", "0.5"))
 epochs = int(hyperparameters.get("epochs", "2"))
 pause = float(hyperparameters.get("seconds_per_epoch", "0.05"))
