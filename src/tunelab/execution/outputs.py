@@ -113,9 +113,9 @@ def package_outputs(
         for _, name in sources:  # the same clash check as put_file's, before any write
             check_no_clash(target.child(name))
         os.makedirs(target.path, exist_ok=True)
+        remove_leftover_partials(target.path)  # a killed tunelab's half archive
         for source, name in sources:
             final = os.path.join(target.path, name)
-            remove_leftover_partials(final)  # a killed tunelab's half archive
             partial = partial_name(final)  # this writer's own: a concurrent one has another
             try:
                 _pack(source, partial, name)

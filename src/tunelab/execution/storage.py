@@ -257,19 +257,24 @@ def partial_name(path: str) -> str:
     return f"{path}.{os.getpid()}-{secrets.token_hex(6)}{PARTIAL}"
 
 
-def remove_leftover_partials(path: str) -> int:
-    """Delete the temporary files beside ``path`` (:func:`partial_name`) whose writer is
-    no longer alive on this machine: what a killed process left half written. Returns
-    how many."""
-    folder, name = os.path.split(path)
-    pattern = re.compile(re.escape(name) + r"\.(\d+)-[0-9a-f]+" + re.escape(PARTIAL))
+_LEFTOVER = re.compile(r".+\.(\d+)-[0-9a-f]+" + re.escape(PARTIAL))
+_SWEPT: set[str] = set()
+"""Folders :func:`put_file` swept in this process: a killed writer's leftovers were there
+before this process first wrote beside them, so one look per folder suffices (a look per
+file made a sync of 10,000 checkpoint files list their folder 10,000 times)."""
+
+
+def remove_leftover_partials(folder: str) -> int:
+    """Delete the temporary files in ``folder`` (:func:`partial_name`) whose writer is no
+    longer alive on this machine: what a killed process left half written. Returns how
+    many."""
     removed = 0
     try:
         entries = os.listdir(folder or ".")
     except OSError:
         return 0
     for entry in entries:
-        match = pattern.fullmatch(entry)
+        match = _LEFTOVER.fullmatch(entry)
         if match is None or _alive(int(match.group(1))):
             continue
         with contextlib.suppress(FileNotFoundError):
@@ -295,8 +300,11 @@ def put_file(local: str, target: Location) -> None:
     ``OSError``) when the target is a folder, or needs a folder where a file is."""
     if target.is_local:
         check_no_clash(target)
-        os.makedirs(os.path.dirname(target.path), exist_ok=True)
-        remove_leftover_partials(target.path)
+        folder = os.path.dirname(target.path)
+        os.makedirs(folder, exist_ok=True)
+        if folder not in _SWEPT:
+            remove_leftover_partials(folder)
+            _SWEPT.add(folder)
         partial = partial_name(target.path)
         try:
             shutil.copyfile(local, partial)
