@@ -10,20 +10,19 @@ interrupted.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 from collections.abc import Callable
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, StatusChanged
 from tunelab.execution.clock import Clock
-from tunelab.execution.contract import JobLayout
 from tunelab.execution.errors import LaunchError
 from tunelab.execution.hosts import HostProcess
 from tunelab.execution.job_processes import kill_marked
 from tunelab.execution.ledger import Ledger
 from tunelab.execution.limits import MemoryLimiter
 from tunelab.execution.local_jobs import RunningJob
+from tunelab.execution.local_launch import remove_staged
 from tunelab.execution.log_lines import split_lines
 from tunelab.execution.outcome import MAX_REASON, decide
 from tunelab.execution.outputs import (
@@ -141,7 +140,7 @@ def finish_job(
     for host in job.hosts:
         failure = host.data.close() if host.data is not None else None  # jobdata.py
         data_failure = data_failure or failure
-        remove_staged_data(host.layout)
+    remove_staged(job.request.job_dir, job.hosts[0].host.hosts)  # as an instance's disk goes
     outcome = decide(
         job.request, job.hosts, job.stop_reason, job.stop_message, limiter, job.oom_kills
     )
@@ -184,14 +183,6 @@ def finish_job(
         artifacts,
         internal=outcome.internal and status is not TrainingJobStatus.COMPLETED,
     )
-
-
-def remove_staged_data(layout: JobLayout) -> None:
-    """Delete the channels staged for a host that ended (copies of its data, symlinks,
-    FIFOs; never what a symlink points to), as an instance's disk goes when a SageMaker
-    job ends: a finished job's directory keeps its configuration, model, output and logs,
-    not a copy of every channel. Errors are ignored: the data is only a copy."""
-    shutil.rmtree(layout.data_dir, ignore_errors=True)
 
 
 def finish_failed(job: RunningJob, error: BaseException, now: float) -> Finished:

@@ -82,7 +82,7 @@ def prepare_launch(
         if network is not None:
             network.remove()
         remove_staged(request.job_dir, hosts)
-        raise _as_launch_error(exc) from exc
+        raise as_launch_error(exc) from exc
     return PreparedLaunch(queued, network, prepared)
 
 
@@ -113,7 +113,7 @@ def start_launch(
     except Exception as exc:
         abandon(started, limiter, close_fds)
         discard_launch(launch)
-        raise _as_launch_error(exc) from exc
+        raise as_launch_error(exc) from exc
     return started, launch.network
 
 
@@ -125,17 +125,21 @@ def discard_launch(launch: PreparedLaunch) -> None:
 
 
 def remove_staged(job_dir: str, hosts: tuple[str, ...]) -> None:
-    """Delete what a start that failed or was stopped staged for ``hosts`` (the job's
-    channels in each host's root), as :func:`.local_finish.remove_staged_data` does when
-    a job ends. Errors are ignored: the data is only a copy."""
+    """Delete the channels staged in each host's root (copies of the data, symlinks,
+    FIFOs; never what a symlink points to) once a job ended, or its start failed or was
+    stopped, as an instance's disk goes when a SageMaker job ends: a job's directory
+    keeps its configuration, model, output and logs, not a copy of every channel. Errors
+    are ignored: the data is only a copy."""
     for host in hosts:
         shutil.rmtree(os.path.join(host_root(job_dir, host), "input", "data"), ignore_errors=True)
 
 
-def _as_launch_error(exc: Exception) -> LaunchError:
+def as_launch_error(exc: BaseException, internal: bool = False) -> LaunchError:
+    """``exc`` as the :class:`LaunchError` that fails the job (``internal``: retryable)."""
     if isinstance(exc, LaunchError):
         return exc
-    return LaunchError(f"could not start the training job: {type(exc).__name__}: {exc}")
+    reason = f"could not start the training job: {type(exc).__name__}: {exc}"
+    return LaunchError(reason, internal=internal)
 
 
 def may_start_slowly(request: LaunchRequest, admission: Admission) -> bool:
@@ -170,9 +174,7 @@ def launch_failed(name: str, error: BaseException, now: float) -> Finished:
     else is the machinery's failure: retryable)."""
     if isinstance(error, LaunchStopped):
         return Finished(name, now, TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED)
-    if not isinstance(error, LaunchError):
-        reason = f"could not start the training job: {type(error).__name__}: {error}"
-        error = LaunchError(reason, internal=True)
+    error = as_launch_error(error, internal=True)
     failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
     return Finished(name, now, *failed, None, error.reason, internal=error.internal)
 
