@@ -13,6 +13,7 @@ from tunelab.domain.enums import (
 )
 from tunelab.execution.base import LaunchRequest
 from tunelab.execution.simulated import SimulatedRun
+from tunelab.orchestrator.loop import TuningLoop
 from tunelab.store.base import TrainingJobQuery, iterate_training_jobs
 
 CONFIG = "HyperParameterTuningJobConfig"
@@ -204,16 +205,23 @@ def test_training_max_runtime_is_enforced(harness: Harness) -> None:
     assert job.final_objective_value is not None  # epoch 1 was reported before the limit
 
 
-def test_a_stop_request_from_another_process_stops_everything(harness: Harness) -> None:
+def stopped_elsewhere(harness: Harness, ticks: int) -> TuningLoop:
+    """A loop of job-1 (two jobs at a time) after ``ticks`` ticks, its tuning job then
+    stored ``Stopping`` as another process (`tunelab stop`) stores it."""
     harness.create(make_document(max_jobs=20, parallel=2))
     loop = harness.loop("job-1", harness.executor())
     loop.start()
-    for _ in range(3):
+    for _ in range(ticks):
         loop.tick()
         loop.executor.wait(5.0)
     stored = harness.store.get_tuning_job("job-1")
-    with harness.store.batch() as batch:  # what `tunelab stop` does
+    with harness.store.batch() as batch:
         batch.put_tuning_job(stored.evolve(status=TuningJobStatus.STOPPING))
+    return loop
+
+
+def test_a_stop_request_from_another_process_stops_everything(harness: Harness) -> None:
+    loop = stopped_elsewhere(harness, ticks=3)
     while not loop.tick():
         loop.executor.wait(5.0)
     assert loop.job.status is TuningJobStatus.STOPPED
@@ -331,29 +339,14 @@ def test_a_lone_failed_job_gives_its_reason_to_the_tuning_job(harness: Harness) 
 
 
 def test_a_stop_of_the_tuning_job_is_stored_with_the_tick_that_sees_it(harness: Harness) -> None:
-    harness.create(make_document(max_jobs=20, parallel=2))
-    loop = harness.loop("job-1", harness.executor())
-    loop.start()
-    for _ in range(3):
-        loop.tick()
-        loop.executor.wait(5.0)
-    stored = harness.store.get_tuning_job("job-1")
-    with harness.store.batch() as batch:
-        batch.put_tuning_job(stored.evolve(status=TuningJobStatus.STOPPING))
+    loop = stopped_elsewhere(harness, ticks=3)
     loop.tick()  # a job still staging its data reports nothing meanwhile: Describe must
     jobs = jobs_of(harness, "job-1")  # show Stopping at once, not at its next report
     assert [j.secondary_status for j in jobs] == [SecondaryStatus.STOPPING] * 2
 
 
 def test_a_stop_a_tick_commit_ran_into_still_stops_the_running_jobs(harness: Harness) -> None:
-    harness.create(make_document(max_jobs=20, parallel=2))
-    loop = harness.loop("job-1", harness.executor())
-    loop.start()
-    loop.tick()
-    loop.executor.wait(5.0)
-    stored = harness.store.get_tuning_job("job-1")
-    with harness.store.batch() as batch:
-        batch.put_tuning_job(stored.evolve(status=TuningJobStatus.STOPPING))
+    loop = stopped_elsewhere(harness, ticks=1)
     # a tick's commit that meets the stored Stopping retries on it and keeps it, as here
     loop.job = harness.store.get_tuning_job("job-1")
     while not loop.tick():
