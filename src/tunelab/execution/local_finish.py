@@ -140,7 +140,8 @@ def finish_job(
     for host in job.hosts:
         failure = host.data.close() if host.data is not None else None  # jobdata.py
         data_failure = data_failure or failure
-    remove_staged(job.request.job_dir, job.hosts[0].host.hosts)  # as an instance's disk goes
+    if job.request.definition.channels:  # as an instance's disk goes
+        remove_staged(job.request.job_dir, job.hosts[0].host.hosts)
     outcome = decide(
         job.request, job.hosts, job.stop_reason, job.stop_message, limiter, job.oom_kills
     )
