@@ -12,6 +12,7 @@ from tunelab.api import codecs
 from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import TunelabError
 from tunelab.orchestrator.progress import Progress
+from tunelab.service.executors import join_cluster
 from tunelab.service.tuning import TuningService
 from tunelab.store.base import TrainingJobQuery, TuningJobQuery
 
@@ -54,6 +55,7 @@ class LocalBackend:
         self.settings = service.settings
 
     def create(self, document: Mapping[str, Any]) -> tuple[str, bool]:
+        join_cluster(self.settings)  # an unreachable Ray cluster: no job left behind
         job, resumed = self.service.create_or_resume(document)
         return job.name, resumed
 

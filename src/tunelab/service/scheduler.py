@@ -22,12 +22,11 @@ from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import ConflictError, TunelabError
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
-from tunelab.execution.local import LocalExecutor
 from tunelab.orchestrator.loop import LoopSettings, TuningLoop
 from tunelab.orchestrator.training_runner import DefinitionOf, TrainingRunner
 from tunelab.service.algorithms import AlgorithmService
-from tunelab.service.dataplane import data_plane
-from tunelab.service.settings import Settings, machine_ledger, memory_limiter
+from tunelab.service.executors import new_executor
+from tunelab.service.settings import Settings
 from tunelab.service.threads import limit_math_threads
 from tunelab.service.training import left_in_progress, poll_until
 from tunelab.store.base import Store, TuningJobQuery
@@ -52,14 +51,7 @@ class Scheduler:
         self.settings, self.store, self.clock = settings, store, clock
         self.tick_interval, self.scan_interval = tick_interval, scan_interval
         self._new_executor = executor_factory or (
-            lambda: LocalExecutor(
-                stop_grace_seconds=settings.stop_grace_seconds,
-                s3_root=settings.s3_root,
-                algorithms=AlgorithmService(store, clock).image,
-                data=data_plane(settings),
-                ledger=machine_ledger(settings),  # the machine's accounts (ledger.py)
-                limiter=memory_limiter(settings),
-            )
+            lambda: new_executor(settings, AlgorithmService(store, clock).image)
         )
         self.loops: dict[str, TuningLoop] = {}
         self.training = TrainingRunner(

@@ -12,6 +12,7 @@
 | ``TUNELAB_REGION`` / ``TUNELAB_ACCOUNT_ID`` | ``us-east-1`` / ``123456789012`` (for ARNs) |
 | ``TUNELAB_CPU_OVERCOMMIT`` / ``TUNELAB_MEMORY_OVERCOMMIT`` | 10 / 4 (``execution.resources``) |
 | ``TUNELAB_CGROUP_ROOT`` | unset: memory limited by RLIMIT_AS (``execution.limits``) |
+| ``TUNELAB_RAY_ADDRESS`` | unset: jobs run here; else on a Ray cluster (:mod:`.executors`) |
 
 The machine's accounts of which job holds which CPUs and memory (and spot capacity
 reclaimed from which job) are in ``$TUNELAB_HOME/machine.json``, shared by every
@@ -52,6 +53,8 @@ class Settings:
     s3_endpoint: str | None = None
     cgroup_root: str | None = None
     """A cgroup v2 directory delegated to tunelab: memory limits with ``memory.max``."""
+    ray_address: str | None = None
+    """The Ray cluster training jobs run on (None: this machine)."""
 
     @property
     def jobs_root(self) -> Path:
@@ -86,6 +89,7 @@ class Settings:
             account=env.get("TUNELAB_ACCOUNT_ID") or DEFAULT_ACCOUNT,
             s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or None,
             cgroup_root=env.get("TUNELAB_CGROUP_ROOT") or None,
+            ray_address=env.get("TUNELAB_RAY_ADDRESS") or None,
         )
 
 

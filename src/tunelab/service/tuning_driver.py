@@ -10,14 +10,13 @@ from collections.abc import Callable
 from tunelab.domain.errors import ConflictError
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.execution.clock import Clock
-from tunelab.execution.local import LocalExecutor
 from tunelab.orchestrator.following import follow
 from tunelab.orchestrator.lease import LeaseKeeper
 from tunelab.orchestrator.loop import LoopSettings, TuningLoop
 from tunelab.orchestrator.progress import Progress
 from tunelab.service.algorithms import AlgorithmService
-from tunelab.service.dataplane import data_plane
-from tunelab.service.settings import Settings, machine_ledger, memory_limiter
+from tunelab.service.executors import new_executor
+from tunelab.service.settings import Settings
 from tunelab.service.threads import limit_math_threads, uses_linear_algebra
 from tunelab.store.base import Store
 
@@ -84,14 +83,7 @@ class TuningDriver:
         """Drive the job with a loop in this process (``ConflictError`` as in :meth:`run`)."""
         if uses_linear_algebra(job.spec):
             limit_math_threads()
-        executor = LocalExecutor(
-            stop_grace_seconds=self.settings.stop_grace_seconds,
-            s3_root=self.settings.s3_root,
-            algorithms=self.algorithms.image,
-            data=data_plane(self.settings),
-            ledger=machine_ledger(self.settings),  # the machine's accounts (ledger.py)
-            limiter=memory_limiter(self.settings),
-        )
+        executor = new_executor(self.settings, self.algorithms.image)
         settings = LoopSettings(str(self.settings.jobs_root), self.settings.poll_interval)
         self._loop = TuningLoop(self.store, executor, self.clock, job.name, settings, on_progress)
         if self._stop_requested:  # asked while following the process that ran it

@@ -3,7 +3,8 @@ container contract, prints ``seen <channel>/<file>: <content>`` for each file of
 channels, then ``epoch=<k> loss=<v>;`` once per epoch (sleeping ``seconds_per_epoch``
 between), writes a model file, and appends
 ``<TRAINING_JOB_NAME> <pid>`` to the file named by ``$RUNS_LOG`` when it starts,
-so a test can count how many times each job ran."""
+so a test can count how many times each job ran. Started by a Ray worker, it first
+prints ``raylet=<pid>``: the Ray node's raylet, from the environment it inherited."""
 
 import json
 import os
@@ -11,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+if "RAY_RAYLET_PID" in os.environ:
+    print(f"raylet={os.environ['RAY_RAYLET_PID']}", flush=True)
 base = os.environ["SAGEMAKER_BASE_DIR"]
 with open(os.path.join(base, "input", "config", "hyperparameters.json")) as file:
     hyperparameters = json.load(file)

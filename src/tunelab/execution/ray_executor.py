@@ -1,0 +1,267 @@
+"""The Ray executor: each training job attempt runs on a node of a Ray cluster.
+
+:meth:`RayExecutor.submit` reserves a placement group of one bundle for the attempt: the
+vCPUs of its ``InstanceCount`` instances, and their GPUs when the cluster has GPUs at all
+(a GPU instance type on a cluster without GPUs runs on CPUs, as on one machine), all on
+one node (``STRICT_PACK``: a job's hosts talk over that node's job network, as with the
+local executor). A job no node of the cluster could hold even when idle fails at once,
+naming what it needs and what the largest node has; one whose group is not ready within
+:data:`ANNOUNCE_AFTER` seconds shows ``Starting`` "Waiting for capacity" until it is (or
+until its ``MaxWaitTimeInSeconds``). A ready group gets a :class:`~.ray_agent.JobAgent`
+actor, which runs the attempt with the node's local executor.
+
+The driver keeps one :meth:`~.ray_agent.JobAgent.events` call in flight per agent, so
+:meth:`RayExecutor.wait` returns as soon as any agent has news and :meth:`RayExecutor.poll`
+gathers what came back, in order per job. An agent that reported ``Finished`` is killed
+and its group removed. :meth:`RayExecutor.close` kills every agent, and Ray kills the
+processes an actor started when it ends (also when the driver dies): unlike the local
+executor's, a closed Ray executor's jobs do not run on, and a resumed tuning job runs them
+again, as it does after a crash. Every node needs the same tunelab installed and
+tunelab's home mounted at the same path (:mod:`tunelab.service.ray_nodes` checks it).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+from ray.exceptions import RayError
+from ray.util.placement_group import PlacementGroup, placement_group, remove_placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
+from tunelab.execution.base import (
+    ExecutorEvent,
+    Finished,
+    LaunchRequest,
+    StatusChanged,
+)
+from tunelab.execution.clock import Clock, SystemClock
+from tunelab.execution.contract import AlgorithmImages
+from tunelab.execution.local_jobs import max_wait_exceeded
+from tunelab.execution.processes import terminate_orphans
+from tunelab.execution.ray_agent import JobAgent, NodeRecipe
+from tunelab.execution.resources import Demand, demand_of
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for the cluster's address to accept a connection."""
+ANNOUNCE_AFTER = 1.0
+"""Seconds a placement group may take to be ready before its job shows it waits."""
+EVENTS_TIMEOUT = 30.0
+"""How long one ``events`` call of an agent waits for news before it returns empty."""
+_FAILED = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
+_STOPPED = TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED
+
+
+def connect(address: str) -> None:
+    """Join the Ray cluster at ``address`` (``auto``, ``host:port``, ``ray://host:port``;
+    ``local``: start one in this process) unless this process has joined one already.
+    Raises ``ConnectionError`` when nothing answers there (Ray itself would retry for
+    minutes)."""
+    if ray.is_initialized():
+        return
+    options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
+    if address == "local":
+        ray.init(address="local", include_dashboard=False, **options)
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if host and port.isdigit():
+        try:
+            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+        except OSError as exc:
+            raise ConnectionError(f"nothing answers at {host}:{port} ({exc})") from None
+    ray.init(address=address, **options)
+
+
+@dataclass
+class _Waiting:
+    request: LaunchRequest
+    bundle: dict[str, float]
+    group: PlacementGroup
+    ready: ray.ObjectRef
+    since: float
+    announced: bool = False
+
+
+@dataclass
+class _Running:
+    agent: Any  # the JobAgent actor's handle
+    group: PlacementGroup
+    call: ray.ObjectRef  # the events() call in flight
+
+
+class RayExecutor:
+    """Runs attempts on a Ray cluster (module docstring). Not thread-safe.
+
+    ``recipe`` builds each job's executor on its node; ``algorithms`` resolves
+    ``AlgorithmName`` on the driver, whose store knows the registered algorithms."""
+
+    def __init__(
+        self,
+        address: str,
+        recipe: NodeRecipe,
+        algorithms: AlgorithmImages | None = None,
+        clock: Clock | None = None,
+        stop_grace_seconds: float = 120.0,
+    ) -> None:
+        connect(address)
+        self._recipe = recipe
+        self._algorithms = algorithms
+        self._clock = clock or SystemClock()
+        self._grace = stop_grace_seconds
+        self._agent_class = ray.remote(JobAgent)
+        self._waiting: dict[str, _Waiting] = {}
+        self._running: dict[str, _Running] = {}
+        self._pending: list[ExecutorEvent] = []
+
+    # -- Executor protocol ------------------------------------------------------------
+
+    def submit(self, request: LaunchRequest) -> None:
+        name = request.training_job_name
+        if name in self._waiting or name in self._running or self._finished_pending(name):
+            raise ValueError(f"training job {name} is already running")
+        try:
+            demand = demand_of(request.definition)
+        except ValueError as exc:
+            reason = f"ResourceConfig.InstanceType: {exc}"
+            self._pending.append(Finished(name, self._clock.now(), *_FAILED, None, reason))
+            return
+        bundle, problem = self._bundle(demand)
+        if problem is not None:
+            self._pending.append(Finished(name, self._clock.now(), *_FAILED, None, problem))
+            return
+        group = placement_group([bundle], strategy="STRICT_PACK", name=f"tunelab:{name}")
+        self._waiting[name] = _Waiting(request, bundle, group, group.ready(), self._clock.now())
+
+    def poll(self) -> list[ExecutorEvent]:
+        if self._waiting:
+            self._start_ready()
+        events, self._pending = self._pending, []
+        calls = {run.call: name for name, run in self._running.items()}
+        if not calls:
+            return events
+        done, _ = ray.wait(list(calls), num_returns=len(calls), timeout=0)
+        for call in done:
+            name = calls[call]
+            try:
+                news: list[ExecutorEvent] = ray.get(call)
+            except RayError as error:  # the node or the actor was lost
+                reason = f"the Ray node running the job was lost: {type(error).__name__}"
+                news = [Finished(name, self._clock.now(), *_FAILED, None, reason, internal=True)]
+            events.extend(news)
+            if any(isinstance(e, Finished) for e in news):
+                self._end(self._running.pop(name))
+            else:
+                self._running[name].call = self._running[name].agent.events.remote(EVENTS_TIMEOUT)
+        return events
+
+    def wait(self, timeout: float) -> None:
+        if self._pending:
+            return
+        refs = [run.call for run in self._running.values()]
+        refs += [w.ready for w in self._waiting.values()]
+        now = self._clock.now()
+        for waiting in self._waiting.values():  # wake for an announcement or a deadline
+            due = [waiting.since + ANNOUNCE_AFTER] if not waiting.announced else []
+            if waiting.request.not_after is not None:
+                due.append(waiting.request.not_after)
+            timeout = min([timeout, *(d - now for d in due)])
+        timeout = max(0.0, timeout)
+        if refs:
+            ray.wait(refs, num_returns=1, timeout=timeout)
+        elif timeout > 0:
+            self._clock.sleep(timeout)
+
+    def stop(self, name: str) -> None:
+        waiting = self._waiting.pop(name, None)
+        if waiting is not None:
+            remove_placement_group(waiting.group)
+            self._pending.append(Finished(name, self._clock.now(), *_STOPPED))
+        elif name in self._running:
+            self._running[name].agent.stop.remote()
+
+    def terminate_orphans(self, processes: Sequence[tuple[int, int | None]]) -> int:
+        """Processes of this machine (a job's processes on Ray nodes end with its agent,
+        which ends with the driver that started it)."""
+        return terminate_orphans(processes, self._grace)
+
+    def running(self) -> int:
+        finished = sum(isinstance(e, Finished) for e in self._pending)
+        return len(self._waiting) + len(self._running) + finished
+
+    def close(self) -> None:
+        """Kill every agent (and with it its job's processes) and free every group."""
+        for run in self._running.values():
+            self._end(run)
+        for waiting in self._waiting.values():
+            remove_placement_group(waiting.group)
+        self._running.clear()
+        self._waiting.clear()
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _finished_pending(self, name: str) -> bool:
+        return any(isinstance(e, Finished) and e.name == name for e in self._pending)
+
+    def _bundle(self, demand: Demand) -> tuple[dict[str, float], str | None]:
+        """The placement group's bundle for ``demand``, and why no node could hold it
+        (None: some node could)."""
+        nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+        bundle = {"CPU": float(demand.vcpus)}
+        if any(n.get("GPU", 0) for n in nodes) and demand.instance.gpus:
+            bundle["GPU"] = float(demand.instance.gpus * demand.hosts)
+        if any(all(n.get(k, 0) >= v for k, v in bundle.items()) for n in nodes):
+            return bundle, None
+        wanted = " and ".join(f"{v:g} {k}s" for k, v in bundle.items())
+        largest = max(nodes, key=lambda n: (n.get("CPU", 0), n.get("GPU", 0)), default={})
+        offers = " and ".join(f"{largest.get(k, 0):g} {k}s" for k in bundle)
+        return bundle, (
+            f"ResourceConfig: {demand.hosts} x {demand.instance.name} needs {wanted} on one "
+            f"node of the Ray cluster, and its largest node has {offers} in all (ray start "
+            "--num-cpus sets how many a node offers)"
+        )
+
+    def _start_ready(self) -> None:
+        """Start an agent for each job whose group is ready; announce and time out the
+        others."""
+        readies = {w.ready: name for name, w in self._waiting.items()}
+        done, _ = ray.wait(list(readies), num_returns=len(readies), timeout=0)
+        for ref in done:
+            waiting = self._waiting.pop(readies[ref])
+            self._launch(waiting)
+        now = self._clock.now()
+        for name, waiting in list(self._waiting.items()):
+            not_after = waiting.request.not_after
+            if not_after is not None and now >= not_after:
+                del self._waiting[name]
+                remove_placement_group(waiting.group)
+                self._pending.append(max_wait_exceeded(waiting.request, now))
+            elif not waiting.announced and now - waiting.since >= ANNOUNCE_AFTER:
+                waiting.announced = True
+                message = "Waiting for capacity: no node of the Ray cluster has room for it yet"
+                status = StatusChanged(name, now, SecondaryStatus.STARTING, message)
+                self._pending.append(status)
+
+    def _launch(self, waiting: _Waiting) -> None:
+        request = waiting.request
+        images = {}
+        algorithm = request.definition.algorithm_name
+        if algorithm and self._algorithms is not None:
+            image = self._algorithms(algorithm)
+            if image is not None:
+                images[algorithm] = image
+        strategy = PlacementGroupSchedulingStrategy(waiting.group, placement_group_bundle_index=0)
+        gpus = waiting.bundle.get("GPU", 0)  # Ray sets the agent's CUDA_VISIBLE_DEVICES
+        agent = self._agent_class.options(
+            scheduling_strategy=strategy, num_cpus=0, num_gpus=gpus, max_concurrency=4
+        ).remote(self._recipe, request, images)
+        call = agent.events.remote(EVENTS_TIMEOUT)
+        self._running[request.training_job_name] = _Running(agent, waiting.group, call)
+
+    def _end(self, run: _Running) -> None:
+        ray.kill(run.agent)
+        remove_placement_group(run.group)

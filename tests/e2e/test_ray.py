@@ -1,0 +1,111 @@
+"""Tuning jobs whose training jobs run on a Ray cluster (``TUNELAB_RAY_ADDRESS``), with
+the real ``tunelab`` command: a job to its end, Hyperband's early stops, a crash of the
+process that drove it, and a cluster that does not answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Env, alive, wait_for
+from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.orchestrator.stoppers import stop_reason
+
+
+@pytest.fixture
+def ray_env(env: Env, ray_cluster: str) -> Env:
+    env.vars["TUNELAB_RAY_ADDRESS"] = ray_cluster
+    return env
+
+
+def raylet_pid() -> str:
+    """The test cluster's raylet, as its workers see it."""
+    import ray
+
+    return ray.get(ray.remote(lambda: os.environ["RAY_RAYLET_PID"]).remote())
+
+
+def log_of(env: Env, job: str) -> str:
+    return Path(env.home, "jobs", "e2e-job", job, "logs", "attempt-1.log").read_text()
+
+
+@pytest.mark.slow
+def test_a_tuning_job_runs_its_training_jobs_on_the_cluster(ray_env: Env) -> None:
+    result = ray_env.run("run", str(ray_env.job_file(max_jobs=4, parallel=2)), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # Ray's own messages stay out of the user's terminal
+    described = ray_env.describe("e2e-job")
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    assert described["TrainingJobStatusCounters"]["Completed"] == 4
+    raylet = raylet_pid()
+    for job in ray_env.training_jobs("e2e-job"):
+        assert job.status is TrainingJobStatus.COMPLETED
+        assert log_of(ray_env, job.name).startswith(f"raylet={raylet}\n")
+        assert job.final_objective_value == ray_env.store.metric_points(job.name)[-1].value
+    best = described["BestTrainingJob"]["TrainingJobName"]
+    [artifact] = (ray_env.root / "output").glob(f"{best}*/output/model.tar.gz")
+    with tarfile.open(artifact) as archive:
+        model = archive.extractfile("model.txt")
+        assert model is not None and model.read().decode().startswith("x=")
+
+
+@pytest.mark.slow
+def test_hyperband_stops_jobs_running_on_the_cluster(ray_env: Env) -> None:
+    path = ray_env.job_file(max_jobs=8, parallel=2, epochs="9", seconds_per_epoch="0.3")
+    document = json.loads(path.read_text())
+    document["HyperParameterTuningJobConfig"]["Strategy"] = "Hyperband"
+    path.write_text(json.dumps(document))
+    result = ray_env.run("run", str(path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    jobs = ray_env.training_jobs("e2e-job")
+    early = [j for j in jobs if (stop_reason(j) or "").startswith("Hyperband: stopped at rung")]
+    assert early, [stop_reason(j) for j in jobs]
+    for job in early:
+        assert job.status is TrainingJobStatus.STOPPED
+        assert "epoch=9 " not in log_of(ray_env, job.name)
+
+
+@pytest.mark.slow
+def test_a_crash_of_the_driver_ends_its_jobs_and_resume_runs_them_again(ray_env: Env) -> None:
+    job_file = ray_env.job_file(max_jobs=6, parallel=2, seconds_per_epoch="0.5")
+    first = ray_env.start("run", str(job_file), "--quiet")
+
+    def running() -> bool:  # two programs started (they log it first thing)
+        jobs = ray_env.training_jobs("e2e-job") if (ray_env.home / "tunelab.db").exists() else []
+        started = [j for j in jobs if not j.status.is_terminal and j.pid is not None]
+        return len(started) == 2 and all(j.name in ray_env.runs() for j in started)
+
+    wait_for(running, what="2 running training jobs")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    interrupted = [j for j in ray_env.training_jobs("e2e-job") if not j.status.is_terminal]
+    pids = [j.pid for j in interrupted if j.pid is not None]
+    assert len(pids) == 2
+    # Ray ends the dead driver's actors and the processes they started
+    wait_for(lambda: not any(alive(pid) for pid in pids), what="the jobs' processes to end")
+    second = ray_env.run("resume", "e2e-job", "--quiet", timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert ray_env.store.get_tuning_job("e2e-job").status is TuningJobStatus.COMPLETED
+    jobs = ray_env.training_jobs("e2e-job")
+    assert len(jobs) == 6
+    assert all(j.status is TrainingJobStatus.COMPLETED for j in jobs)
+    runs = ray_env.runs()
+    for job in interrupted:
+        assert runs.count(job.name) == 2  # killed with the driver, run once more
+
+
+def test_a_cluster_that_does_not_answer_is_one_clear_error_and_no_job(env: Env) -> None:
+    env.vars["TUNELAB_RAY_ADDRESS"] = "127.0.0.1:1"
+    result = env.run("run", str(env.job_file()), "--quiet", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error (ValidationException): TUNELAB_RAY_ADDRESS=127.0.0.1:1: could not join the Ray "
+        "cluster: nothing answers at 127.0.0.1:1 ([Errno 111] Connection refused)\n"
+    )
+    listed = env.run("list")
+    assert listed.returncode == 0 and listed.stderr == "No tuning jobs.\n"
