@@ -301,3 +301,16 @@ def test_the_stop_grace_period_is_a_number_of_seconds() -> None:
             "environment variable TUNELAB_STOP_GRACE_SECONDS must be a number of seconds, at "
             f"least 0; got {text!r}"
         )
+
+
+def test_a_job_too_big_for_this_machine_is_refused_unless_jobs_run_on_ray(
+    service: TuningService, tmp_path: Path
+) -> None:
+    request = document(name="huge")
+    resources = request["TrainingJobDefinition"]["ResourceConfig"]
+    resources.update(InstanceType="ml.c5.18xlarge", InstanceCount=8)  # 576 vCPUs
+    with pytest.raises(ResourceLimitExceeded, match=r"ml\.c5\.18xlarge"):
+        service.create(copy.deepcopy(request))
+    settings = Settings(home=tmp_path, database_url=service.store.url, ray_address="auto")
+    on_ray = TuningService(settings, service.store)  # the cluster's nodes judge it
+    assert on_ray.create(request).status is TuningJobStatus.IN_PROGRESS

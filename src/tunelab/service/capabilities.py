@@ -23,9 +23,13 @@ from tunelab.strategies.hyperband_sampling import SAMPLER_TAG, SAMPLERS
 from tunelab.strategies.registry import ENTRIES, STRATEGIES
 
 
-def unsupported(spec: TuningJobSpec, local_s3: bool = True) -> Iterator[Violation]:
+def unsupported(
+    spec: TuningJobSpec, local_s3: bool = True, this_machine: bool = True
+) -> Iterator[Violation]:
     """``local_s3``: ``s3://`` URIs name tunelab's local object store (else the S3
-    endpoint ``AWS_ENDPOINT_URL_S3``; both are served)."""
+    endpoint ``AWS_ENDPOINT_URL_S3``; both are served). ``this_machine``: training jobs
+    run here, so they must fit this machine (else on a Ray cluster, whose executor
+    fails a job no node can hold)."""
     if spec.strategy not in STRATEGIES:
         available = ", ".join(sorted(STRATEGIES))
         yield Violation(
@@ -45,7 +49,8 @@ def unsupported(spec: TuningJobSpec, local_s3: bool = True) -> Iterator[Violatio
         )
     yield from _sampler_tag_problems(spec)
     for index, definition in enumerate(spec.definitions):
-        yield from unsupported_definition(definition, definition_path(spec, index), local_s3)
+        where = definition_path(spec, index)
+        yield from unsupported_definition(definition, where, local_s3, this_machine)
 
 
 def _sampler_tag_problems(spec: TuningJobSpec) -> Iterator[Violation]:
@@ -65,16 +70,17 @@ def _sampler_tag_problems(spec: TuningJobSpec) -> Iterator[Violation]:
 
 
 def unsupported_definition(
-    definition: TrainingJobDefinition, where: str, local_s3: bool = True
+    definition: TrainingJobDefinition, where: str, local_s3: bool = True, this_machine: bool = True
 ) -> Iterator[Violation]:
     """What this version cannot run in one training job definition (of a tuning job,
-    or of a ``CreateTrainingJob`` request when ``where`` is empty)."""
+    or of a ``CreateTrainingJob`` request when ``where`` is empty); ``this_machine`` as
+    in :func:`unsupported`."""
     prefix = f"{where}." if where else ""
     path = f"{prefix}AlgorithmSpecification"
     image = definition.training_image
     static = definition.static_hyperparameters
     yield from _image_problems(image, static, f"{path}.TrainingImage")
-    yield from resource_problems(definition, prefix)
+    yield from resource_problems(definition, prefix, this_machine=this_machine)
     resources = definition.document.get("ResourceConfig") or {}
     if resources.get("InstanceGroups"):
         yield Violation(
@@ -166,14 +172,19 @@ def _image_problems(
 
 
 def resource_problems(
-    definition: TrainingJobDefinition, prefix: str, machine: Machine | None = None
+    definition: TrainingJobDefinition,
+    prefix: str,
+    machine: Machine | None = None,
+    this_machine: bool = True,
 ) -> Iterator[Violation]:
     """A job too big for this machine even when idle, under the overcommit policy of
-    :mod:`tunelab.execution.resources` (``ResourceLimitExceeded``, naming the field), and
-    network isolation where this machine cannot provide it."""
-    policy = Overcommit.from_env()
-    for field, message in oversize(definition, machine or _machine(), policy):
-        yield Violation(f"{prefix}ResourceConfig.{field}", message, QUOTA)
+    :mod:`tunelab.execution.resources` (``ResourceLimitExceeded``, naming the field; only
+    when jobs run on ``this_machine``), and network isolation where this machine cannot
+    provide it."""
+    if this_machine:
+        policy = Overcommit.from_env()
+        for field, message in oversize(definition, machine or _machine(), policy):
+            yield Violation(f"{prefix}ResourceConfig.{field}", message, QUOTA)
     if definition.network_isolation and (problem := isolation_problem()):
         yield Violation(f"{prefix}EnableNetworkIsolation", problem)
 

@@ -88,7 +88,8 @@ class TrainingService:
         request = parse_training_job_request(document)
         raise_for(check_training_job(request))
         local_s3 = self.s3_root is not None
-        raise_for(list(unsupported_definition(request.definition, "", local_s3)))
+        here = self.settings.ray_address is None  # else a Ray cluster's node must hold it
+        raise_for(list(unsupported_definition(request.definition, "", local_s3, here)))
         plane = data_plane(self.settings, self.s3_root)
         raise_for(launch_problems(request.definition, "", plane, self.algorithms.image))
         raise_for(definition_problems(request.definition, "", self.settings))

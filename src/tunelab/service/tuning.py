@@ -91,7 +91,8 @@ class TuningService:
         if spec.warm_start is not None:
             parents = [self._parent(name) for name in spec.warm_start.parents]
             raise_for(check_parents(spec, parents, self.settings.quotas.max_training_jobs))
-        raise_for(list(unsupported(spec, local_s3=self.settings.s3_root is not None)))
+        local_s3, here = self.settings.s3_root is not None, self.settings.ray_address is None
+        raise_for(list(unsupported(spec, local_s3, this_machine=here)))
         plane = data_plane(self.settings)
         raise_for(check_launchable(spec, plane, self.algorithms.image))
         raise_for(spec_problems(spec, self.settings))  # RoleArn's roles, KmsKeyId's keys
