@@ -223,3 +223,26 @@ def test_a_gpu_type_on_a_cluster_without_gpus_runs_on_cpus(
     executor.submit(request(settings, "gpu", {"lines": "1"}, resources=gpu))
     events = collect(executor, timeout=60)
     assert finished(events).status is TrainingJobStatus.COMPLETED, events
+
+
+def test_an_agent_that_cannot_start_on_its_node_says_why(
+    ray_cluster: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recipe from a module the node cannot import, as on a node without tunelab."""
+    (tmp_path / "only_on_the_driver.py").write_text(
+        "class Recipe:\n    def __call__(self, algorithms):\n        raise AssertionError\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))  # after the cluster's workers started
+    from only_on_the_driver import Recipe  # type: ignore[import-not-found]
+
+    executor = RayExecutor(ray_cluster, Recipe(), stop_grace_seconds=1)
+    try:
+        executor.submit(request(settings, "job", {"lines": "1"}))
+        done = finished(collect(executor, timeout=60))
+    finally:
+        executor.close()
+    assert done.status is TrainingJobStatus.FAILED and done.internal
+    assert done.failure_reason == (
+        "the job's Ray actor could not start on its node: ModuleNotFoundError: No module named "
+        "'only_on_the_driver' (every node needs the same tunelab installed)"
+    )

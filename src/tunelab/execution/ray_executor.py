@@ -23,6 +23,7 @@ tunelab's home mounted at the same path (:mod:`tunelab.service.ray_nodes` checks
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ ANNOUNCE_AFTER = 1.0
 EVENTS_TIMEOUT = 30.0
 """How long one ``events`` call of an agent waits for news before it returns empty."""
 _FAILED = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STOPPED = TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED
 
 
@@ -75,6 +77,19 @@ def connect(address: str) -> None:
         except OSError as exc:
             raise ConnectionError(f"nothing answers at {host}:{port} ({exc})") from None
     ray.init(address=address, **options)
+
+
+def lost_reason(error: RayError) -> str:
+    """The ``FailureReason`` of a job whose agent died: Ray's last line says why (e.g.
+    ``ModuleNotFoundError: No module named 'tunelab'`` on a node without tunelab)."""
+    lines = [line.strip() for line in _ANSI.sub("", str(error)).splitlines() if line.strip()]
+    cause = lines[-1] if lines else type(error).__name__
+    if "creation task" in str(error):
+        return (
+            f"the job's Ray actor could not start on its node: {cause} (every node needs the "
+            "same tunelab installed)"
+        )
+    return f"the Ray node running the job was lost: {type(error).__name__}: {cause}"
 
 
 @dataclass
@@ -149,8 +164,8 @@ class RayExecutor:
             name = calls[call]
             try:
                 news: list[ExecutorEvent] = ray.get(call)
-            except RayError as error:  # the node or the actor was lost
-                reason = f"the Ray node running the job was lost: {type(error).__name__}"
+            except RayError as error:  # the agent could not start, or its node was lost
+                reason = lost_reason(error)
                 news = [Finished(name, self._clock.now(), *_FAILED, None, reason, internal=True)]
             events.extend(news)
             if any(isinstance(e, Finished) for e in news):
