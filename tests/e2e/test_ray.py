@@ -1,6 +1,6 @@
 """Tuning jobs whose training jobs run on a Ray cluster (``TUNELAB_RAY_ADDRESS``), with
 the real ``tunelab`` command: a job to its end, Hyperband's early stops, a crash of the
-process that drove it, and a cluster that does not answer."""
+process that drove it, a spot drill, and a cluster that does not answer."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Env, alive, wait_for
+from tests.e2e.test_spot import finish, running_job, spot_job_file, values
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.orchestrator.attempts import interruptions
 from tunelab.orchestrator.stoppers import stop_reason
 
 
@@ -109,3 +111,27 @@ def test_a_cluster_that_does_not_answer_is_one_clear_error_and_no_job(env: Env) 
     )
     listed = env.run("list")
     assert listed.returncode == 0 and listed.stderr == "No tuning jobs.\n"
+
+
+@pytest.mark.slow
+def test_a_spot_drill_reaches_a_job_on_a_ray_node(ray_env: Env) -> None:
+    job_file = spot_job_file(
+        ray_env,
+        "spot-e2e",
+        {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 120},
+        steps="40",
+        interval="0.1",
+    )
+    run = ray_env.start("run", str(job_file), "--quiet")
+    try:
+        name = running_job(ray_env, "spot-e2e", steps=2).name
+        interrupted = ray_env.run("spot", "interrupt", name, "--for", "2")
+        assert interrupted.returncode == 0, interrupted.stderr
+    finally:
+        finish(run)
+    [job] = ray_env.training_jobs("spot-e2e")
+    assert job.status is TrainingJobStatus.COMPLETED, job.failure_reason
+    assert (job.attempt, interruptions(job)) == (2, 1)
+    first, resumed = values(ray_env, name, "resumed_from")
+    assert first == 0 and resumed >= 2  # the second attempt went on from a checkpoint
+    assert job.final_objective_value == 40

@@ -54,7 +54,7 @@ def interrupt(
     import time
 
     from tunelab.domain.enums import TrainingJobStatus
-    from tunelab.service.settings import machine_ledger
+    from tunelab.service.executors import machine_ledgers
 
     with errors_as_exit_codes():
         settings, store, training = _open()
@@ -71,7 +71,8 @@ def interrupt(
             raise typer.Exit(3)
         reason = f"spot capacity was reclaimed (tunelab spot interrupt); it is back in {hold:g} s"
         until = time.time() + hold
-        if not machine_ledger(settings).request_interrupt(job.name, reason, until):
+        ledgers = machine_ledgers(settings)  # this machine's, then the Ray nodes'
+        if not any(ledger.request_interrupt(job.name, reason, until) for ledger in ledgers):
             err.print(
                 ERROR,
                 f": {job.name} is not running on this machine's spot "

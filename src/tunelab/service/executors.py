@@ -11,8 +11,9 @@ executor for it. Every node needs:
 - tunelab's home (``TUNELAB_HOME``) mounted at the same path, as the driver's: job
   directories, logs, the local object store and the models are written there. A node
   that does not see the driver's home fails the job, saying so (:func:`home_witness`);
-- for its accounts of which job holds which CPUs, a ledger of its own
-  (``<temp dir>/tunelab-ray-<uid>/machine.json``, shared by the jobs on that node).
+- for its accounts of which job holds which CPUs (and spot capacity reclaimed by a drill),
+  a ledger of its own in the home, ``ray-nodes/<host name>/machine.json``
+  (:func:`machine_ledgers`: ``tunelab spot interrupt`` reaches jobs on any node).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +35,8 @@ from tunelab.execution.resources import Machine, Overcommit
 from tunelab.service.dataplane import data_plane
 from tunelab.service.settings import Settings, machine_ledger, memory_limiter
 
+NODES = "ray-nodes"
+"""The home's folder of the Ray nodes' ledgers, one folder per node's host name."""
 WITNESS = ".ray-home-witness"
 """A file of tunelab's home holding a random token: a node that reads the same token
 sees the same home."""
@@ -85,6 +87,13 @@ def _ray(address: str) -> ModuleType:
     return ray_executor
 
 
+def machine_ledgers(settings: Settings) -> list[Ledger]:
+    """The ledgers where this home's jobs hold capacity: this machine's, then those of
+    the Ray nodes that ran its jobs."""
+    nodes = sorted((settings.home / NODES).glob("*/machine.json"))
+    return [machine_ledger(settings)] + [Ledger(Machine.detect(), path=str(p)) for p in nodes]
+
+
 def home_witness(home: Path) -> str:
     """The token of ``home``'s witness file, written once (atomically) if missing."""
     path = home / WITNESS
@@ -124,7 +133,7 @@ class NodeExecutor:
                 "as the tunelab process that runs the tuning job does: mount it at the same "
                 "path on every node (a shared file system)"
             )
-        ledger_path = Path(tempfile.gettempdir()) / f"tunelab-ray-{os.getuid()}" / "machine.json"
+        ledger_path = home / NODES / socket.gethostname() / "machine.json"
         settings = self.settings
         return LocalExecutor(
             stop_grace_seconds=settings.stop_grace_seconds,
