@@ -159,6 +159,12 @@ class LocalExecutor(LocalJobWork):
         hosts = [h for job in self._jobs.values() for h in job.hosts if h.status is None]
         self._exits.wait(hosts, timeout)
 
+    def wake(self) -> None:
+        """Make a :meth:`wait` in progress, or else the next one, return at once (for a
+        caller in another thread that has something for this executor's driver;
+        thread-safe)."""
+        self._exits.wake()
+
     def stop(self, name: str) -> None:
         queued = self._queue.pop(name, None)
         if queued is not None:

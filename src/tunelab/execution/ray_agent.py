@@ -1,99 +1,150 @@
-"""One training job attempt on a node of a Ray cluster: the actor the Ray executor places.
+"""The training jobs of one Ray executor on one node of a Ray cluster: the actor the Ray
+executor places on each node its jobs' placement groups land on.
 
-A :class:`JobAgent` is created in the job's placement group, so it runs on the node Ray
-reserved for the job. It builds that node's executor with the recipe the driver sent
+A :class:`NodeAgent` builds that node's executor with the recipe the driver sent
 (:data:`NodeRecipe`: in practice a :class:`~tunelab.execution.local.LocalExecutor`, which
-lays out the job directory, stages data, runs and stops the hosts and packs the model,
-exactly as on a single machine), submits the one attempt and drives it from a thread of
-its own. The driver long-polls :meth:`JobAgent.events` and may call :meth:`JobAgent.stop`
-at any time: the actor serves its methods from several threads (``max_concurrency``),
-and only the driving thread touches the executor, which is not thread-safe.
+lays out job directories, stages data, runs and stops the hosts and packs the models,
+exactly as on a single machine) and drives it from a thread of its own, for every job
+the driver sends it. The driver long-polls :meth:`NodeAgent.events` and calls
+:meth:`NodeAgent.submit` and :meth:`NodeAgent.stop` at any time: the actor serves its
+methods from several threads (``max_concurrency``), so they only queue commands for the
+driving thread, the one that touches the executor (it is not thread-safe). Calls may
+arrive out of order: a stop that comes before its job's submit is kept for it.
 
-When the actor ends (the driver kills it after ``Finished``, on ``close``, or because the
-driver died), Ray kills the processes it started, so no training program outlives its
-agent.
+One long-lived agent per node, not one actor per job: an actor is a Python worker
+process to start, which took seconds per job on a busy 2-core node.
+
+When the actor ends (the driver kills it on ``close``, or the driver died), Ray kills
+the processes it started, so no training program outlives its agent.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import Executor, ExecutorEvent, Finished, LaunchRequest
 from tunelab.execution.contract import AlgorithmImages
 from tunelab.execution.local_launch import launch_failed
 
-NodeRecipe = Callable[[AlgorithmImages | None], Executor]
-"""Builds the executor of one job on the node the agent runs on, given the images of the
-algorithms the job may name (resolved by the driver). Pickled to the node: it must be a
-module-level class or function of an installed package. A recipe that cannot work on
-the node raises :class:`~tunelab.execution.errors.LaunchError` with the reason."""
 
-STOP_CHECK_SECONDS = 0.1
-"""How long the driving thread waits on the executor before it looks for a stop request."""
+class WakeableExecutor(Executor, Protocol):
+    """An executor whose :meth:`wait` another thread can cut short."""
+
+    def wake(self) -> None:
+        """Make a ``wait`` in progress, or else the next one, return at once."""
 
 
-class JobAgent:
-    """Runs ``request`` on this node with the executor ``recipe`` builds (module
-    docstring). ``images``: the ``TrainingImage`` of each algorithm the job may name."""
+NodeRecipe = Callable[[AlgorithmImages | None], WakeableExecutor]
+"""Builds the executor of the jobs on the node the agent runs on, given how to find the
+image of an algorithm a job names. Pickled to the node: it must be a module-level class
+or function of an installed package. A recipe that cannot work on the node raises
+:class:`~tunelab.execution.errors.LaunchError` with the reason."""
 
-    def __init__(
-        self, recipe: NodeRecipe, request: LaunchRequest, images: Mapping[str, str]
-    ) -> None:
-        self._name = request.training_job_name
+IDLE_WAIT_SECONDS = 1.0
+"""How long the driving thread waits on the executor at most (a command wakes it)."""
+
+
+class NodeAgent:
+    """Runs the jobs it is sent on this node with the executor ``recipe`` builds (module
+    docstring)."""
+
+    def __init__(self, recipe: NodeRecipe) -> None:
+        self._images: dict[str, str] = {}
+        self._executor: WakeableExecutor | None = None
+        self._commands: queue.SimpleQueue[LaunchRequest | tuple[str, int]] = queue.SimpleQueue()
         self._events: list[ExecutorEvent] = []
         self._changed = threading.Condition()
-        self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=self._drive,
-            args=(recipe, request, dict(images)),
-            name=f"tunelab-job-{self._name}",
-            daemon=True,
+            target=self._drive, args=(recipe,), name="tunelab-node-agent", daemon=True
         )
         self._thread.start()
 
+    def submit(self, request: LaunchRequest, images: Mapping[str, str]) -> None:
+        """Run ``request``; ``images``: the ``TrainingImage`` of each algorithm it may
+        name (resolved by the driver, whose store knows them)."""
+        self._images.update(images)
+        self._command(request)
+
+    def stop(self, name: str, attempt: int) -> None:
+        """Ask attempt ``attempt`` of job ``name`` to stop (the executor's ``stop``); the
+        outcome arrives through :meth:`events`."""
+        self._command((name, attempt))
+
+    def _command(self, command: LaunchRequest | tuple[str, int]) -> None:
+        self._commands.put(command)
+        if self._executor is not None:  # built: wake its wait, else the queue is read first
+            self._executor.wake()
+
     def events(self, timeout: float) -> list[ExecutorEvent]:
-        """The attempt's events since the last call, oldest first, waiting up to
-        ``timeout`` seconds for one; the last event of the attempt is ``Finished``."""
+        """The events of every job since the last call, oldest first, waiting up to
+        ``timeout`` seconds for one."""
         with self._changed:
             self._changed.wait_for(lambda: bool(self._events), timeout)
             taken, self._events = self._events, []
         return taken
-
-    def stop(self) -> None:
-        """Ask the attempt to stop (the executor's ``stop``: SIGTERM, then SIGKILL after
-        its grace period); the outcome arrives through :meth:`events`."""
-        self._stop.set()
 
     def _emit(self, events: list[ExecutorEvent]) -> None:
         with self._changed:
             self._events.extend(events)
             self._changed.notify_all()
 
-    def _drive(self, recipe: NodeRecipe, request: LaunchRequest, images: dict[str, str]) -> None:
+    def _drive(self, recipe: NodeRecipe) -> None:
         try:
-            executor = recipe(images.get)
+            executor = self._executor = recipe(self._images.get)
         except Exception as error:  # a LaunchError names what the node lacks
-            self._emit([launch_failed(self._name, error, time.time())])
+            self._refuse_all(error)
             return
+        running: dict[str, int] = {}  # name -> attempt
+        early_stops: set[tuple[str, int]] = set()  # stops that came before their attempt
         try:
-            executor.submit(request)
-            stopping = False
             while True:
-                if self._stop.is_set() and not stopping:
-                    executor.stop(self._name)
-                    stopping = True
+                self._take_commands(executor, running, early_stops)
                 events = executor.poll()
+                for event in events:
+                    if isinstance(event, Finished):
+                        running.pop(event.name, None)
                 if events:
                     self._emit(events)
-                if any(isinstance(e, Finished) for e in events):
-                    return
-                executor.wait(STOP_CHECK_SECONDS)
-        except Exception as error:  # the node's machinery failed: the job may run again
+                executor.wait(IDLE_WAIT_SECONDS)
+        except Exception as error:  # the node's machinery failed: the jobs may run again
             failed = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
             reason = f"the executor on the Ray node failed: {type(error).__name__}: {error}"
-            self._emit([Finished(self._name, time.time(), *failed, None, reason, internal=True)])
+            now = time.time()
+            self._emit([Finished(n, now, *failed, None, reason, internal=True) for n in running])
+            self._refuse_all(error)
         finally:
             executor.close()
+
+    def _take_commands(
+        self, executor: WakeableExecutor, running: dict[str, int], early: set[tuple[str, int]]
+    ) -> None:
+        while True:
+            try:
+                argument = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(argument, LaunchRequest):
+                name, attempt = argument.training_job_name, argument.attempt
+                executor.submit(argument)
+                running[name] = attempt
+                if (name, attempt) in early:
+                    early.discard((name, attempt))
+                    executor.stop(name)
+            else:
+                name, attempt = argument
+                if running.get(name) == attempt:
+                    executor.stop(name)
+                else:
+                    early.add((name, attempt))
+
+    def _refuse_all(self, error: BaseException) -> None:
+        """From now on, every job sent here fails at once with ``error``'s reason."""
+        while True:
+            argument = self._commands.get()
+            if isinstance(argument, LaunchRequest):
+                self._emit([launch_failed(argument.training_job_name, error, time.time())])

@@ -7,17 +7,19 @@ one node (``STRICT_PACK``: a job's hosts talk over that node's job network, as w
 local executor). A job no node of the cluster could hold even when idle fails at once,
 naming what it needs and what the largest node has; one whose group is not ready within
 :data:`ANNOUNCE_AFTER` seconds shows ``Starting`` "Waiting for capacity" until it is (or
-until its ``MaxWaitTimeInSeconds``). A ready group gets a :class:`~.ray_agent.JobAgent`
-actor, which runs the attempt with the node's local executor.
+until its ``MaxWaitTimeInSeconds``). A ready group's job goes to the
+:class:`~.ray_agent.NodeAgent` of the node Ray put the group on (started on first use),
+which runs it with the node's local executor; Ray counts the job's CPUs and GPUs through
+the group, the node's ledger picks which ones.
 
-The driver keeps one :meth:`~.ray_agent.JobAgent.events` call in flight per agent, so
+The driver keeps one :meth:`~.ray_agent.NodeAgent.events` call in flight per agent, so
 :meth:`RayExecutor.wait` returns as soon as any agent has news and :meth:`RayExecutor.poll`
-gathers what came back, in order per job. An agent that reported ``Finished`` is killed
-and its group removed. :meth:`RayExecutor.close` kills every agent, and Ray kills the
-processes an actor started when it ends (also when the driver dies): unlike the local
-executor's, a closed Ray executor's jobs do not run on, and a resumed tuning job runs them
-again, as it does after a crash. Every node needs the same tunelab installed and
-tunelab's home mounted at the same path (:mod:`tunelab.service.ray_nodes` checks it).
+gathers what came back, in order per job; a job's group is removed when it ends.
+:meth:`RayExecutor.close` kills every agent, and Ray kills the processes an actor started
+when it ends (also when the driver dies): unlike the local executor's, a closed Ray
+executor's jobs do not run on, and a resumed tuning job runs them again, as it does after
+a crash. Every node needs the same tunelab installed and tunelab's home mounted at the same
+path (:mod:`tunelab.service.executors` checks it).
 """
 
 from __future__ import annotations
@@ -31,8 +33,13 @@ from typing import Any
 
 import ray
 from ray.exceptions import RayError
-from ray.util.placement_group import PlacementGroup, placement_group, remove_placement_group
-from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+from ray.util.placement_group import (
+    PlacementGroup,
+    placement_group,
+    placement_group_table,
+    remove_placement_group,
+)
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import (
@@ -45,7 +52,7 @@ from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import AlgorithmImages
 from tunelab.execution.local_jobs import max_wait_exceeded
 from tunelab.execution.processes import terminate_orphans
-from tunelab.execution.ray_agent import JobAgent, NodeRecipe
+from tunelab.execution.ray_agent import NodeAgent, NodeRecipe
 from tunelab.execution.resources import Demand, demand_of
 
 CONNECT_TIMEOUT = 5.0
@@ -95,7 +102,6 @@ def lost_reason(error: RayError) -> str:
 @dataclass
 class _Waiting:
     request: LaunchRequest
-    bundle: dict[str, float]
     group: PlacementGroup
     ready: ray.ObjectRef
     since: float
@@ -103,9 +109,15 @@ class _Waiting:
 
 
 @dataclass
-class _Running:
-    agent: Any  # the JobAgent actor's handle
+class _Job:
+    attempt: int
     group: PlacementGroup
+    node: str  # the Ray node id
+
+
+@dataclass
+class _Node:
+    agent: Any  # the NodeAgent actor's handle
     call: ray.ObjectRef  # the events() call in flight
 
 
@@ -128,16 +140,17 @@ class RayExecutor:
         self._algorithms = algorithms
         self._clock = clock or SystemClock()
         self._grace = stop_grace_seconds
-        self._agent_class = ray.remote(JobAgent)
+        self._agent_class = ray.remote(NodeAgent)
         self._waiting: dict[str, _Waiting] = {}
-        self._running: dict[str, _Running] = {}
+        self._jobs: dict[str, _Job] = {}
+        self._nodes: dict[str, _Node] = {}
         self._pending: list[ExecutorEvent] = []
 
     # -- Executor protocol ------------------------------------------------------------
 
     def submit(self, request: LaunchRequest) -> None:
         name = request.training_job_name
-        if name in self._waiting or name in self._running or self._finished_pending(name):
+        if name in self._waiting or name in self._jobs or self._finished_pending(name):
             raise ValueError(f"training job {name} is already running")
         try:
             demand = demand_of(request.definition)
@@ -150,34 +163,36 @@ class RayExecutor:
             self._pending.append(Finished(name, self._clock.now(), *_FAILED, None, problem))
             return
         group = placement_group([bundle], strategy="STRICT_PACK", name=f"tunelab:{name}")
-        self._waiting[name] = _Waiting(request, bundle, group, group.ready(), self._clock.now())
+        self._waiting[name] = _Waiting(request, group, group.ready(), self._clock.now())
 
     def poll(self) -> list[ExecutorEvent]:
         if self._waiting:
             self._start_ready()
         events, self._pending = self._pending, []
-        calls = {run.call: name for name, run in self._running.items()}
+        calls = {node.call: node_id for node_id, node in self._nodes.items()}
         if not calls:
             return events
         done, _ = ray.wait(list(calls), num_returns=len(calls), timeout=0)
         for call in done:
-            name = calls[call]
+            node_id = calls[call]
+            node = self._nodes[node_id]
             try:
                 news: list[ExecutorEvent] = ray.get(call)
             except RayError as error:  # the agent could not start, or its node was lost
-                reason = lost_reason(error)
-                news = [Finished(name, self._clock.now(), *_FAILED, None, reason, internal=True)]
-            events.extend(news)
-            if any(isinstance(e, Finished) for e in news):
-                self._end(self._running.pop(name))
+                news = self._lost(node_id, lost_reason(error))
             else:
-                self._running[name].call = self._running[name].agent.events.remote(EVENTS_TIMEOUT)
+                node.call = node.agent.events.remote(EVENTS_TIMEOUT)
+            events.extend(news)
+            for event in news:
+                job = self._jobs.pop(event.name, None) if isinstance(event, Finished) else None
+                if job is not None:
+                    remove_placement_group(job.group)
         return events
 
     def wait(self, timeout: float) -> None:
         if self._pending:
             return
-        refs = [run.call for run in self._running.values()]
+        refs = [node.call for node in self._nodes.values()]
         refs += [w.ready for w in self._waiting.values()]
         now = self._clock.now()
         for waiting in self._waiting.values():  # wake for an announcement or a deadline
@@ -196,8 +211,9 @@ class RayExecutor:
         if waiting is not None:
             remove_placement_group(waiting.group)
             self._pending.append(Finished(name, self._clock.now(), *_STOPPED))
-        elif name in self._running:
-            self._running[name].agent.stop.remote()
+        elif name in self._jobs:
+            job = self._jobs[name]
+            self._nodes[job.node].agent.stop.remote(name, job.attempt)
 
     def terminate_orphans(self, processes: Sequence[tuple[int, int | None]]) -> int:
         """Processes of this machine (a job's processes on Ray nodes end with its agent,
@@ -206,15 +222,17 @@ class RayExecutor:
 
     def running(self) -> int:
         finished = sum(isinstance(e, Finished) for e in self._pending)
-        return len(self._waiting) + len(self._running) + finished
+        return len(self._waiting) + len(self._jobs) + finished
 
     def close(self) -> None:
-        """Kill every agent (and with it its job's processes) and free every group."""
-        for run in self._running.values():
-            self._end(run)
-        for waiting in self._waiting.values():
-            remove_placement_group(waiting.group)
-        self._running.clear()
+        """Kill every agent (and with it its jobs' processes) and free every group."""
+        for node in self._nodes.values():
+            ray.kill(node.agent)
+        groups = [j.group for j in self._jobs.values()] + [w.group for w in self._waiting.values()]
+        for group in groups:
+            remove_placement_group(group)
+        self._nodes.clear()
+        self._jobs.clear()
         self._waiting.clear()
 
     # -- helpers ------------------------------------------------------------------------
@@ -262,6 +280,7 @@ class RayExecutor:
                 self._pending.append(status)
 
     def _launch(self, waiting: _Waiting) -> None:
+        """Send the job of a ready group to the agent of the group's node."""
         request = waiting.request
         images = {}
         algorithm = request.definition.algorithm_name
@@ -269,14 +288,21 @@ class RayExecutor:
             image = self._algorithms(algorithm)
             if image is not None:
                 images[algorithm] = image
-        strategy = PlacementGroupSchedulingStrategy(waiting.group, placement_group_bundle_index=0)
-        gpus = waiting.bundle.get("GPU", 0)  # Ray sets the agent's CUDA_VISIBLE_DEVICES
-        agent = self._agent_class.options(
-            scheduling_strategy=strategy, num_cpus=0, num_gpus=gpus, max_concurrency=4
-        ).remote(self._recipe, request, images)
-        call = agent.events.remote(EVENTS_TIMEOUT)
-        self._running[request.training_job_name] = _Running(agent, waiting.group, call)
+        node_id = placement_group_table(waiting.group)["bundles_to_node_id"][0]
+        if node_id not in self._nodes:
+            strategy = NodeAffinitySchedulingStrategy(node_id, soft=False)
+            agent = self._agent_class.options(
+                scheduling_strategy=strategy, num_cpus=0, max_concurrency=4
+            ).remote(self._recipe)
+            self._nodes[node_id] = _Node(agent, agent.events.remote(EVENTS_TIMEOUT))
+        self._nodes[node_id].agent.submit.remote(request, images)
+        name = request.training_job_name
+        self._jobs[name] = _Job(request.attempt, waiting.group, node_id)
 
-    def _end(self, run: _Running) -> None:
-        ray.kill(run.agent)
-        remove_placement_group(run.group)
+    def _lost(self, node_id: str, reason: str) -> list[ExecutorEvent]:
+        """Forget the agent of ``node_id``; its jobs end Failed (``internal``: they may
+        run again) with ``reason``."""
+        ray.kill(self._nodes.pop(node_id).agent)
+        now = self._clock.now()
+        lost = [name for name, job in self._jobs.items() if job.node == node_id]
+        return [Finished(name, now, *_FAILED, None, reason, internal=True) for name in lost]

@@ -121,7 +121,7 @@ class NodeExecutor:
     settings: Settings
     witness: str
 
-    def __call__(self, algorithms: AlgorithmImages | None) -> Executor:
+    def __call__(self, algorithms: AlgorithmImages | None) -> LocalExecutor:
         home = self.settings.home
         try:
             seen = (home / WITNESS).read_text()
