@@ -4,7 +4,10 @@ logs, stops, capacity, a home the node does not see, close."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import subprocess
+import sys
 import tarfile
 import time
 from collections.abc import Iterator
@@ -246,3 +249,33 @@ def test_an_agent_that_cannot_start_on_its_node_says_why(
         "the job's Ray actor could not start on its node: ModuleNotFoundError: No module named "
         "'only_on_the_driver' (every node needs the same tunelab installed)"
     )
+
+
+@pytest.mark.slow
+def test_jobs_go_to_the_node_that_holds_them_and_a_lost_node_fails_its_jobs(
+    tmp_path: Path,
+) -> None:
+    """Two nodes on this machine (Ray's own test cluster, in a process of its own: this
+    one has joined the session's cluster): see ``programs/two_node_cluster.py``."""
+    root = Path(__file__).resolve().parents[2]
+    script = PROGRAMS / "two_node_cluster.py"
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["placed"] == {
+        "wide": "worker",  # 8 vCPUs: the head has 2
+        "narrow": "head",
+        "doomed": "worker",
+        "survivor": "head",
+    }
+    ended = report["ended"]
+    assert ended["wide"] == ended["narrow"] == ended["survivor"] == ["Completed", None, False]
+    status, reason, internal = ended["doomed"]
+    assert status == "Failed" and internal  # the tuning job may run it again
+    assert reason.startswith("the Ray node running the job was lost: ActorDiedError: ")
