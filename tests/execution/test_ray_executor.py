@@ -21,6 +21,7 @@ from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, LaunchRequest, StatusChanged
 from tunelab.execution.processes import process_start_time
 from tunelab.execution.ray_executor import RayExecutor
+from tunelab.execution.ray_pool import pool_of
 from tunelab.service.executors import WITNESS, NodeExecutor, home_witness
 from tunelab.service.settings import Settings
 
@@ -279,3 +280,26 @@ def test_jobs_go_to_the_node_that_holds_them_and_a_lost_node_fails_its_jobs(
     status, reason, internal = ended["doomed"]
     assert status == "Failed" and internal  # the tuning job may run it again
     assert reason.startswith("the Ray node running the job was lost: ActorDiedError: ")
+
+
+def test_executors_of_one_process_share_the_node_agent_and_keep_their_own_events(
+    ray_cluster: str, settings: Settings
+) -> None:
+    recipe = NodeExecutor(settings, home_witness(settings.home))
+    first = RayExecutor(ray_cluster, recipe, stop_grace_seconds=1)
+    second = RayExecutor(ray_cluster, recipe, stop_grace_seconds=1)
+    try:
+        first.submit(request(settings, "mine", {"ready": "1", "sleep": "60"}))
+        second.submit(request(settings, "theirs", {"lines": "2", "interval": "1.5"}))
+        collect(first, timeout=60, until="ready")
+        assert pool_of(recipe) is first._agents is second._agents
+        assert len(pool_of(recipe)._nodes) == 1  # one agent on the one node
+        first.close()  # stops its own job only
+        events = collect(second, timeout=60)
+    finally:
+        first.close()
+        second.close()
+    assert {e.name for e in events} == {"theirs"}
+    assert finished(events).status is TrainingJobStatus.COMPLETED
+    assert lines_of(events) == ["step=0 loss=1.0000;", "step=1 loss=0.5000;"]
+    assert pool_of(recipe)._nodes == {}  # the last executor left: the agent is gone

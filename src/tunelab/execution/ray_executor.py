@@ -8,38 +8,36 @@ local executor). A job no node of the cluster could hold even when idle fails at
 naming what it needs and what the largest node has; one whose group is not ready within
 :data:`ANNOUNCE_AFTER` seconds shows ``Starting`` "Waiting for capacity" until it is (or
 until its ``MaxWaitTimeInSeconds``). A ready group's job goes to the
-:class:`~.ray_agent.NodeAgent` of the node Ray put the group on (started on first use),
-which runs it with the node's local executor; Ray counts the job's CPUs and GPUs through
-the group, the node's ledger picks which ones.
+:class:`~.ray_agent.NodeAgent` of the node Ray put the group on, which runs it with the
+node's local executor; Ray counts the job's CPUs and GPUs through the group, the node's
+ledger picks which ones. The agents are this process's, shared by its Ray executors
+(:mod:`.ray_pool`), which hands each executor the events of its own jobs: in order per
+job, and :meth:`RayExecutor.wait` returns as soon as an agent it uses has news. A job's
+group is removed when it ends.
 
-The driver keeps one :meth:`~.ray_agent.NodeAgent.events` call in flight per agent, so
-:meth:`RayExecutor.wait` returns as soon as any agent has news and :meth:`RayExecutor.poll`
-gathers what came back, in order per job; a job's group is removed when it ends.
-:meth:`RayExecutor.close` kills every agent, and Ray kills the processes an actor started
-when it ends (also when the driver dies): unlike the local executor's, a closed Ray
-executor's jobs do not run on, and a resumed tuning job runs them again, as it does after
-a crash. Every node needs the same tunelab installed and tunelab's home mounted at the same
-path (:mod:`tunelab.service.executors` checks it).
+:meth:`RayExecutor.close` stops the executor's jobs; an agent that no executor uses any
+more is killed, and Ray kills the processes an actor started when it ends (also when the
+driver dies): unlike the local executor's, a closed Ray executor's jobs do not run on,
+and a resumed tuning job runs them again, as it does after a crash. Every node needs the
+same tunelab installed and tunelab's home mounted at the same path
+(:mod:`tunelab.service.executors` checks it).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import ray
-from ray.exceptions import RayError
 from ray.util.placement_group import (
     PlacementGroup,
     placement_group,
     placement_group_table,
     remove_placement_group,
 )
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import (
@@ -52,17 +50,15 @@ from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import AlgorithmImages
 from tunelab.execution.local_jobs import max_wait_exceeded
 from tunelab.execution.processes import terminate_orphans
-from tunelab.execution.ray_agent import NodeAgent, NodeRecipe
+from tunelab.execution.ray_agent import NodeRecipe
+from tunelab.execution.ray_pool import pool_of
 from tunelab.execution.resources import Demand, demand_of
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for the cluster's address to accept a connection."""
 ANNOUNCE_AFTER = 1.0
 """Seconds a placement group may take to be ready before its job shows it waits."""
-EVENTS_TIMEOUT = 30.0
-"""How long one ``events`` call of an agent waits for news before it returns empty."""
 _FAILED = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STOPPED = TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED
 
 
@@ -86,19 +82,6 @@ def connect(address: str) -> None:
     ray.init(address=address, **options)
 
 
-def lost_reason(error: RayError) -> str:
-    """The ``FailureReason`` of a job whose agent died: Ray's last line says why (e.g.
-    ``ModuleNotFoundError: No module named 'tunelab'`` on a node without tunelab)."""
-    lines = [line.strip() for line in _ANSI.sub("", str(error)).splitlines() if line.strip()]
-    cause = lines[-1] if lines else type(error).__name__
-    if "creation task" in str(error):
-        return (
-            f"the job's Ray actor could not start on its node: {cause} (every node needs the "
-            "same tunelab installed)"
-        )
-    return f"the Ray node running the job was lost: {type(error).__name__}: {cause}"
-
-
 @dataclass
 class _Waiting:
     request: LaunchRequest
@@ -113,12 +96,6 @@ class _Job:
     attempt: int
     group: PlacementGroup
     node: str  # the Ray node id
-
-
-@dataclass
-class _Node:
-    agent: Any  # the NodeAgent actor's handle
-    call: ray.ObjectRef  # the events() call in flight
 
 
 class RayExecutor:
@@ -136,14 +113,14 @@ class RayExecutor:
         stop_grace_seconds: float = 120.0,
     ) -> None:
         connect(address)
-        self._recipe = recipe
         self._algorithms = algorithms
         self._clock = clock or SystemClock()
         self._grace = stop_grace_seconds
-        self._agent_class = ray.remote(NodeAgent)
+        self._agents = pool_of(recipe)  # shared with this process's other Ray executors
+        self._inbox: list[ExecutorEvent] = []  # the agents' events of this executor's jobs
+        self._used: set[str] = set()  # the nodes this executor sent jobs to
         self._waiting: dict[str, _Waiting] = {}
         self._jobs: dict[str, _Job] = {}
-        self._nodes: dict[str, _Node] = {}
         self._pending: list[ExecutorEvent] = []
 
     # -- Executor protocol ------------------------------------------------------------
@@ -169,30 +146,19 @@ class RayExecutor:
         if self._waiting:
             self._start_ready()
         events, self._pending = self._pending, []
-        calls = {node.call: node_id for node_id, node in self._nodes.items()}
-        if not calls:
-            return events
-        done, _ = ray.wait(list(calls), num_returns=len(calls), timeout=0)
-        for call in done:
-            node_id = calls[call]
-            node = self._nodes[node_id]
-            try:
-                news: list[ExecutorEvent] = ray.get(call)
-            except RayError as error:  # the agent could not start, or its node was lost
-                news = self._lost(node_id, lost_reason(error))
-            else:
-                node.call = node.agent.events.remote(EVENTS_TIMEOUT)
-            events.extend(news)
-            for event in news:
-                job = self._jobs.pop(event.name, None) if isinstance(event, Finished) else None
-                if job is not None:
-                    remove_placement_group(job.group)
-        return events
+        if self._jobs:
+            self._agents.pump(self._used, self._clock.now())
+        news = self._agents.drain(self._inbox)
+        for event in news:
+            job = self._jobs.pop(event.name, None) if isinstance(event, Finished) else None
+            if job is not None:
+                remove_placement_group(job.group)
+        return events + news
 
     def wait(self, timeout: float) -> None:
-        if self._pending:
+        if self._pending or self._inbox:
             return
-        refs = [node.call for node in self._nodes.values()]
+        refs = self._agents.calls(self._used) if self._jobs else []
         refs += [w.ready for w in self._waiting.values()]
         now = self._clock.now()
         for waiting in self._waiting.values():  # wake for an announcement or a deadline
@@ -212,8 +178,7 @@ class RayExecutor:
             remove_placement_group(waiting.group)
             self._pending.append(Finished(name, self._clock.now(), *_STOPPED))
         elif name in self._jobs:
-            job = self._jobs[name]
-            self._nodes[job.node].agent.stop.remote(name, job.attempt)
+            self._agents.stop(name, self._jobs[name].attempt)
 
     def terminate_orphans(self, processes: Sequence[tuple[int, int | None]]) -> int:
         """Processes of this machine (a job's processes on Ray nodes end with its agent,
@@ -225,13 +190,14 @@ class RayExecutor:
         return len(self._waiting) + len(self._jobs) + finished
 
     def close(self) -> None:
-        """Kill every agent (and with it its jobs' processes) and free every group."""
-        for node in self._nodes.values():
-            ray.kill(node.agent)
+        """Stop this executor's jobs and free their groups; an agent no other executor of
+        this process uses is killed, and with it what still runs there."""
+        for name, job in self._jobs.items():
+            self._agents.stop(name, job.attempt)
+        self._agents.leave(self._inbox, self._used)
         groups = [j.group for j in self._jobs.values()] + [w.group for w in self._waiting.values()]
         for group in groups:
             remove_placement_group(group)
-        self._nodes.clear()
         self._jobs.clear()
         self._waiting.clear()
 
@@ -289,20 +255,6 @@ class RayExecutor:
             if image is not None:
                 images[algorithm] = image
         node_id = placement_group_table(waiting.group)["bundles_to_node_id"][0]
-        if node_id not in self._nodes:
-            strategy = NodeAffinitySchedulingStrategy(node_id, soft=False)
-            agent = self._agent_class.options(
-                scheduling_strategy=strategy, num_cpus=0, max_concurrency=4
-            ).remote(self._recipe)
-            self._nodes[node_id] = _Node(agent, agent.events.remote(EVENTS_TIMEOUT))
-        self._nodes[node_id].agent.submit.remote(request, images)
-        name = request.training_job_name
-        self._jobs[name] = _Job(request.attempt, waiting.group, node_id)
-
-    def _lost(self, node_id: str, reason: str) -> list[ExecutorEvent]:
-        """Forget the agent of ``node_id``; its jobs end Failed (``internal``: they may
-        run again) with ``reason``."""
-        ray.kill(self._nodes.pop(node_id).agent)
-        now = self._clock.now()
-        lost = [name for name, job in self._jobs.items() if job.node == node_id]
-        return [Finished(name, now, *_FAILED, None, reason, internal=True) for name in lost]
+        self._agents.submit(node_id, request, images, self._inbox)
+        self._used.add(node_id)
+        self._jobs[request.training_job_name] = _Job(request.attempt, waiting.group, node_id)
