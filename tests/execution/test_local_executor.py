@@ -15,13 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.execution.conftest import shut_down
+from tests.execution.conftest import CPUS, shut_down
 from tunelab.domain.definition import DataChannel, StoppingCondition
 from tunelab.domain.enums import SecondaryStatus, TrainingInputMode, TrainingJobStatus
+from tunelab.domain.instance_types import GIB
 from tunelab.execution.base import ExecutorEvent, Finished, OutputLines, StatusChanged
+from tunelab.execution.ledger import Ledger
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.local_finish import READ_PER_POLL
 from tunelab.execution.processes import process_start_time, terminate_orphan
+from tunelab.execution.resources import Machine, Overcommit
 
 from .test_contract import PROGRAMS, collect, lines_of, make_definition, make_request
 
@@ -524,3 +527,20 @@ def test_a_fast_file_channel_loses_its_links_not_its_data_when_the_job_ends(
     assert not (tmp_path / "job" / "input" / "data").exists()
     assert (data / "train.csv").read_text() == "1,2\n"  # the links went, not their targets
     assert (tmp_path / "job" / "model" / "model.txt").read_text() == "weights"
+
+
+def test_a_job_this_machine_could_never_hold_fails_instead_of_waiting(tmp_path: Path) -> None:
+    """Create-time validation refuses it on the machine the job was created on; a Ray
+    node, or a smaller machine resuming the job, meets it at submit."""
+    small = Ledger(Machine(CPUS, 1 * GIB), Overcommit())  # offers 4 GiB
+    ex = LocalExecutor(stop_grace_seconds=0.5, ledger=small)
+    try:
+        launch(ex, tmp_path, {})  # ml.m5.large: 8 GiB
+        done = finished(ex.poll())
+    finally:
+        shut_down(ex)
+    assert done.status is TrainingJobStatus.FAILED and not done.internal
+    assert done.failure_reason == (
+        "ResourceConfig.InstanceType: ml.m5.large has 8 GiB of memory; this machine offers "
+        "4.0 GiB (1.0 GiB x memory overcommit 4, TUNELAB_MEMORY_OVERCOMMIT)"
+    )

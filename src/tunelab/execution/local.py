@@ -48,7 +48,7 @@ from tunelab.execution.local_finish import collect_output
 from tunelab.execution.local_jobs import QueuedJob, RunningJob, max_wait_exceeded, wait_timeout
 from tunelab.execution.local_work import LocalJobWork
 from tunelab.execution.processes import terminate_orphans
-from tunelab.execution.resources import demand_of
+from tunelab.execution.resources import demand_of, oversize
 from tunelab.execution.storage import DataPlane
 
 
@@ -95,8 +95,10 @@ class LocalExecutor(LocalJobWork):
     # -- Executor protocol ------------------------------------------------------------
 
     def submit(self, request: LaunchRequest) -> None:
-        """Queue the attempt and start it if the machine has room; a launch failure is
-        reported as ``Finished`` (Failed) by the next :meth:`poll`."""
+        """Queue the attempt and start it if the machine has room; a launch failure, or a
+        job this machine could not hold even when idle (a Ray node's, or a smaller machine
+        than the one the job was created on), is reported as ``Finished`` (Failed) by the
+        next :meth:`poll`."""
         name = request.training_job_name
         held = (self._jobs, self._queue, self._starts, self._finishes)
         if any(name in h for h in held) or any(
@@ -109,6 +111,9 @@ class LocalExecutor(LocalJobWork):
                 demand = demand_of(request.definition)
             except ValueError as exc:
                 raise LaunchError(f"ResourceConfig.InstanceType: {exc}") from None
+            machine, policy = self._ledger.machine, self._ledger.policy
+            if too_big := oversize(request.definition, machine, policy):  # it would wait forever
+                raise LaunchError("; ".join(f"ResourceConfig.{f}: {m}" for f, m in too_big))
         except LaunchError as exc:
             self._fail_launch(name, exc)
             return
