@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -135,3 +137,58 @@ def test_a_spot_drill_reaches_a_job_on_a_ray_node(ray_env: Env) -> None:
     first, resumed = values(ray_env, name, "resumed_from")
     assert first == 0 and resumed >= 2  # the second attempt went on from a checkpoint
     assert job.final_objective_value == 40
+
+
+@pytest.mark.slow
+def test_sigterm_of_run_leaves_the_job_for_resume_as_without_ray(ray_env: Env) -> None:
+    """Ray installs signal handlers of its own when it starts and runs Python's inside
+    its waits: tunelab's must still end the command with 143 and its line."""
+    job_file = ray_env.job_file(max_jobs=4, parallel=2, seconds_per_epoch="0.5")
+    run = ray_env.start("run", str(job_file), "--quiet")
+    wait_for(lambda: ray_env.runs(), what="a training program to start")
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=30)
+    assert run.returncode == 143, stderr
+    assert stderr.endswith(
+        "Left tuning job e2e-job unfinished; `tunelab resume e2e-job` continues it.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        (":6390", "expected auto, local or host:port; got ':6390'"),
+        ("127.0.0.1:notaport", "expected auto, local or host:port; got '127.0.0.1:notaport'"),
+        (
+            "ray://127.0.0.1:10001",
+            "Ray Client addresses (ray://) are not supported: give the head node's host:port "
+            "(6379 unless ray start --port said otherwise), or auto",
+        ),
+    ],
+)
+def test_a_malformed_address_is_one_line_naming_the_forms(
+    env: Env, address: str, problem: str
+) -> None:
+    env.vars["TUNELAB_RAY_ADDRESS"] = address
+    result = env.run("run", str(env.job_file()), "--quiet", timeout=60)
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"error (ValidationException): TUNELAB_RAY_ADDRESS={address}: could not join the Ray "
+        f"cluster: {problem}\n",
+    )
+
+
+def test_without_ray_installed_the_address_is_one_line_saying_so(env: Env) -> None:
+    env.vars["TUNELAB_RAY_ADDRESS"] = "auto"
+    hide_ray = (
+        "import sys; sys.modules['ray'] = None; from tunelab.cli.launch import main; "
+        f"sys.argv = ['tunelab', 'run', {str(env.job_file())!r}]; main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide_ray], env=env.vars, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        "error (ValidationException): TUNELAB_RAY_ADDRESS is set but Ray is not installed "
+        "here: pip install 'tunelab[ray]' (import of ray halted; None in sys.modules)\n",
+    )

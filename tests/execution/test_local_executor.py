@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -544,3 +545,43 @@ def test_a_job_this_machine_could_never_hold_fails_instead_of_waiting(tmp_path: 
         "ResourceConfig.InstanceType: ml.m5.large has 8 GiB of memory; this machine offers "
         "4.0 GiB (1.0 GiB x memory overcommit 4, TUNELAB_MEMORY_OVERCOMMIT)"
     )
+
+
+@pytest.mark.parametrize(
+    ("die_with_parent", "tools"), [(True, "util-linux"), (True, "none"), (False, "util-linux")]
+)
+def test_die_with_parent_ties_a_program_to_the_thread_that_started_it(
+    tmp_path: Path, die_with_parent: bool, tools: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if tools == "none":  # no setpriv, taskset or prlimit: done in the child before exec
+        monkeypatch.setattr("tunelab.execution.hosts._have", lambda tool: False)
+    ex = LocalExecutor(stop_grace_seconds=0.5, die_with_parent=die_with_parent)
+    seen: list[StatusChanged] = []
+
+    def drive() -> None:  # as a Ray node's agent drives its executor
+        launch(ex, tmp_path, {"ready": "1", "sleep": "60"})
+        events = collect(ex, until="ready")
+        seen.extend(e for e in events if isinstance(e, StatusChanged) and e.pid)
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    driver.join()
+    [training] = seen
+    pid = training.pid
+    assert pid is not None
+
+    def running() -> bool:  # neither gone nor a zombie left for the executor to reap
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    try:
+        deadline = time.monotonic() + 5
+        while running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running() is not die_with_parent
+    finally:
+        if running():
+            os.kill(pid, signal.SIGKILL)
+        shut_down(ex)

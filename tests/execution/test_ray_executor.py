@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -303,3 +304,21 @@ def test_executors_of_one_process_share_the_node_agent_and_keep_their_own_events
     assert finished(events).status is TrainingJobStatus.COMPLETED
     assert lines_of(events) == ["step=0 loss=1.0000;", "step=1 loss=0.5000;"]
     assert pool_of(recipe)._nodes == {}  # the last executor left: the agent is gone
+
+
+def test_a_program_ends_with_its_node_agent(executor: RayExecutor, settings: Settings) -> None:
+    executor.submit(request(settings, "job", {"ready": "1", "sleep": "60"}))
+    events = collect(executor, timeout=60, until="ready")
+    [pid] = [e.pid for e in events if isinstance(e, StatusChanged) and e.pid]
+    assert pid is not None
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    os.kill(int(stat[1]), signal.SIGKILL)  # the agent: the program's parent
+    done = finished(collect(executor, timeout=60))
+    assert done.status is TrainingJobStatus.FAILED and done.internal
+    assert done.failure_reason is not None
+    assert done.failure_reason.startswith("the Ray node running the job was lost: ")
+    assert len(done.failure_reason) <= 300, done.failure_reason
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists():  # killed with its parent, reaped by init
+        assert time.monotonic() < deadline, "the program outlived its agent"
+        time.sleep(0.1)

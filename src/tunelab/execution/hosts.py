@@ -26,6 +26,7 @@ group (daemons) are found and killed at the end. Every host starts as
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import functools
 import os
@@ -174,10 +175,13 @@ def start_host(
     network: JobNetwork | None,
     pgid: int | None,
     hide_gpus: bool = False,
+    die_with_parent: bool = False,
 ) -> HostProcess:
     """Start the prepared host's process. ``pgid``: the job's process group (None: this
     host starts it); ``hide_gpus``: the machine has GPUs, so ``CUDA_VISIBLE_DEVICES`` must
-    name the host's only. Raises :class:`LaunchError`."""
+    name the host's only; ``die_with_parent``: the process gets SIGKILL when the thread
+    that starts it ends (``PR_SET_PDEATHSIG``: a Ray agent's programs end with it). Raises
+    :class:`LaunchError`."""
     request, job_dir, placement = prepared.request, prepared.job_dir, prepared.placement
     host, layout, data = prepared.host, prepared.layout, prepared.data
     hosts = host.hosts
@@ -196,12 +200,17 @@ def start_host(
     )
     prefix = network.prefix() if network else []
     preexec = None
+    if die_with_parent:
+        if _have("setpriv"):
+            prefix = ["setpriv", "--pdeathsig", "KILL", *prefix]
+        else:
+            preexec = _die_with_parent
     if _have("taskset") and (not memory_prefix or _have("prlimit")):
         pinned = set(placement.cpus) != os.sched_getaffinity(0)  # else inherited already
         prefix += (pin_prefix(placement.cpus) if pinned else []) + memory_prefix
     else:  # no util-linux: apply both in the child before exec
         preexec = _limits_in_child(
-            placement.cpus, placement.memory_bytes if memory_prefix else None
+            placement.cpus, placement.memory_bytes if memory_prefix else None, preexec
         )
     log_path = host_log_path(job_dir, request.attempt, host.name, hosts)
     try:
@@ -260,10 +269,21 @@ def _which(tool: str, path: str) -> str | None:
     return shutil.which(tool, path=path)
 
 
-def _limits_in_child(cpus: tuple[int, ...], memory: int | None) -> Callable[[], None]:
-    """What ``taskset`` and ``prlimit`` do, for machines without util-linux."""
+def _die_with_parent() -> None:
+    """What ``setpriv --pdeathsig KILL`` does, for machines without util-linux."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _limits_in_child(
+    cpus: tuple[int, ...], memory: int | None, before: Callable[[], None] | None = None
+) -> Callable[[], None]:
+    """What ``taskset`` and ``prlimit`` do, for machines without util-linux (after
+    ``before``, when given)."""
 
     def apply() -> None:
+        if before is not None:
+            before()
         os.sched_setaffinity(0, cpus)
         if memory is not None:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))

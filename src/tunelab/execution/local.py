@@ -71,13 +71,17 @@ class LocalExecutor(LocalJobWork):
         ledger: Ledger | None = None,
         limiter: MemoryLimiter | None = None,
         work_threads: int = DEFAULT_WORK_THREADS,
+        die_with_parent: bool = False,
     ) -> None:
         """``s3_root``: tunelab's local object store, where ``s3://`` channels and
         outputs live (None: ``s3://`` is not local). ``algorithms``: the images of
         algorithms registered by name. ``ledger``: the machine's accounts (default: this
         process's). ``limiter``: how memory is limited (default: RLIMIT_AS).
         ``work_threads``: how many jobs may be starting, and how many finishing, at once
-        (each in a worker thread: :mod:`.job_work`)."""
+        (each in a worker thread: :mod:`.job_work`). ``die_with_parent``: the jobs'
+        programs get SIGKILL when the thread driving this executor ends (a Ray node's
+        agent: its programs must not outlive it); by default they outlive a crash of
+        tunelab, and the next one ends them (:meth:`terminate_orphans`)."""
         self._clock = clock or SystemClock()
         self._s3_root = s3_root
         self._algorithms = algorithms
@@ -86,6 +90,7 @@ class LocalExecutor(LocalJobWork):
         self._limiter = limiter or MemoryLimiter()
         self._grace = stop_grace_seconds
         self._poll_interval = poll_interval
+        self._die_with_parent = die_with_parent
         self._queue: dict[str, QueuedJob] = {}
         self._jobs: dict[str, RunningJob] = {}
         self._pending: list[ExecutorEvent] = []

@@ -92,11 +92,12 @@ def start_launch(
     limiter: MemoryLimiter,
     hide_gpus: bool,
     close_fds: Callable[[HostProcess], None],
+    die_with_parent: bool = False,
 ) -> tuple[list[HostProcess], JobNetwork | None]:
     """Start the prepared job's hosts, all in the process group of the first (quick: the
-    executor's own thread does it, so that every process it starts is one it knows).
-    Raises :class:`LaunchError` after cleaning up (``close_fds`` closes a host's
-    descriptors)."""
+    executor's own thread does it, so that every process it starts is one it knows;
+    ``die_with_parent`` as in :func:`~.hosts.start_host`). Raises :class:`LaunchError`
+    after cleaning up (``close_fds`` closes a host's descriptors)."""
     started: list[HostProcess] = []
     try:
         for prepared in launch.hosts:
@@ -108,6 +109,7 @@ def start_launch(
                     network=launch.network,
                     pgid=started[0].proc.pid if started else None,
                     hide_gpus=hide_gpus,
+                    die_with_parent=die_with_parent,
                 )
             )
     except Exception as exc:

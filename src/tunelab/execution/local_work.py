@@ -48,6 +48,7 @@ class LocalJobWork:
     _exits: ExitWatcher
     _jobs: dict[str, RunningJob]
     _pending: list[ExecutorEvent]
+    _die_with_parent: bool
 
     def _init_work(self, threads: int) -> None:
         """``threads``: how many jobs may be starting, and how many finishing, at once."""
@@ -105,6 +106,7 @@ class LocalJobWork:
                     limiter=self._limiter,
                     hide_gpus=bool(self._ledger.machine.gpus),
                     close_fds=self._exits.close_fds,
+                    die_with_parent=self._die_with_parent,
                 )
             except LaunchError as error:
                 report = Failed(name, error, report.subject)

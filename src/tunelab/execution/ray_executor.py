@@ -26,7 +26,9 @@ same tunelab installed and tunelab's home mounted at the same path
 from __future__ import annotations
 
 import logging
+import signal
 import socket
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +53,7 @@ from tunelab.execution.contract import AlgorithmImages
 from tunelab.execution.local_jobs import max_wait_exceeded
 from tunelab.execution.processes import terminate_orphans
 from tunelab.execution.ray_agent import NodeRecipe
-from tunelab.execution.ray_pool import pool_of
+from tunelab.execution.ray_pool import as_raised_by_handlers, pool_of
 from tunelab.execution.resources import Demand, demand_of
 
 CONNECT_TIMEOUT = 5.0
@@ -63,23 +65,43 @@ _STOPPED = TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED
 
 
 def connect(address: str) -> None:
-    """Join the Ray cluster at ``address`` (``auto``, ``host:port``, ``ray://host:port``;
-    ``local``: start one in this process) unless this process has joined one already.
-    Raises ``ConnectionError`` when nothing answers there (Ray itself would retry for
+    """Join the Ray cluster at ``address`` (``auto``, the head's ``host:port``; ``local``:
+    start one in this process) unless this process has joined one already, keeping this
+    process's SIGINT and SIGTERM handlers. Raises ``ValueError`` for another form of
+    address and ``ConnectionError`` when nothing answers there (Ray itself would retry for
     minutes)."""
     if ray.is_initialized():
         return
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
-    if address == "local":
-        ray.init(address="local", include_dashboard=False, **options)
-        return
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if host and port.isdigit():
+    if address not in ("auto", "local"):
+        host, _, port = address.rpartition(":")
+        if address.startswith("ray://"):
+            raise ValueError(
+                "Ray Client addresses (ray://) are not supported: give the head node's "
+                "host:port (6379 unless ray start --port said otherwise), or auto"
+            )
+        if not host or not port.isdigit():
+            raise ValueError(f"expected auto, local or host:port; got {address!r}")
         try:
             socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
         except OSError as exc:
             raise ConnectionError(f"nothing answers at {host}:{port} ({exc})") from None
-    ray.init(address=address, **options)
+    handlers = _signal_handlers()
+    if address == "local":
+        ray.init(address="local", include_dashboard=False, **options)
+    else:
+        ray.init(address=address, **options)
+    for signum, handler in handlers.items():  # Ray's own handlers would print a crash dump
+        signal.signal(signum, handler)
+
+
+def _signal_handlers() -> dict[int, Any]:
+    """This process's Python handlers of SIGINT and SIGTERM (none outside the main thread,
+    where they cannot be set again)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    return {s: h for s, h in handlers.items() if h is not None}
 
 
 @dataclass
@@ -168,7 +190,8 @@ class RayExecutor:
             timeout = min([timeout, *(d - now for d in due)])
         timeout = max(0.0, timeout)
         if refs:
-            ray.wait(refs, num_returns=1, timeout=timeout)
+            with as_raised_by_handlers():
+                ray.wait(refs, num_returns=1, timeout=timeout)
         elif timeout > 0:
             self._clock.sleep(timeout)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,13 +35,35 @@ def lost_reason(error: RayError) -> str:
     """The ``FailureReason`` of a job whose agent died: Ray's last line says why (e.g.
     ``ModuleNotFoundError: No module named 'tunelab'`` on a node without tunelab)."""
     lines = [line.strip() for line in _ANSI.sub("", str(error)).splitlines() if line.strip()]
-    cause = lines[-1] if lines else type(error).__name__
+    cause = _brief(lines[-1]) if lines else type(error).__name__
     if "creation task" in str(error):
         return (
             f"the job's Ray actor could not start on its node: {cause} (every node needs the "
             "same tunelab installed)"
         )
     return f"the Ray node running the job was lost: {type(error).__name__}: {cause}"
+
+
+def _brief(text: str, limit: int = 200) -> str:
+    """``text``'s first sentences up to ``limit`` characters (Ray's messages go on with
+    general advice)."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(". ", 0, limit)
+    return text[: cut + 1] if cut > 0 else text[: limit - 1] + "…"
+
+
+@contextmanager
+def as_raised_by_handlers() -> Iterator[None]:
+    """Ray runs this process's signal handlers inside its blocking calls and wraps what
+    they raise (``tunelab run``'s SIGTERM ends the command that way) in a ``SystemError``:
+    raise it as itself."""
+    try:
+        yield
+    except SystemError as error:
+        if isinstance(error.__cause__, BaseException):
+            raise error.__cause__ from None
+        raise
 
 
 @dataclass
@@ -100,11 +123,13 @@ class AgentPool:
             calls = {self._nodes[n].call: n for n in set(nodes) if n in self._nodes}
             if not calls:
                 return
-            done, _ = ray.wait(list(calls), num_returns=len(calls), timeout=0)
+            with as_raised_by_handlers():
+                done, _ = ray.wait(list(calls), num_returns=len(calls), timeout=0)
             for call in done:
                 node_id = calls[call]
                 try:
-                    news: list[ExecutorEvent] = ray.get(call)
+                    with as_raised_by_handlers():
+                        news: list[ExecutorEvent] = ray.get(call)
                 except RayError as error:  # the agent could not start, or its node was lost
                     news = self._lose(node_id, lost_reason(error), now)
                 else:

@@ -73,7 +73,9 @@ def _ray(address: str) -> ModuleType:
     ``address``."""
     try:
         from tunelab.execution import ray_executor
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        if exc.name != "ray" and not (exc.name or "").startswith("ray."):
+            raise  # not a missing Ray: a defect to see whole
         raise ValidationError(
             "TUNELAB_RAY_ADDRESS is set but Ray is not installed here: "
             f"pip install 'tunelab[ray]' ({exc})"
@@ -142,4 +144,5 @@ class NodeExecutor:
             data=data_plane(settings),
             ledger=Ledger(Machine.detect(), Overcommit.from_env(), str(ledger_path)),
             limiter=memory_limiter(settings),
+            die_with_parent=True,  # a program must not outlive its node's agent
         )
