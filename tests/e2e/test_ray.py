@@ -192,3 +192,18 @@ def test_without_ray_installed_the_address_is_one_line_saying_so(env: Env) -> No
         "error (ValidationException): TUNELAB_RAY_ADDRESS is set but Ray is not installed "
         "here: pip install 'tunelab[ray]' (import of ray halted; None in sys.modules)\n",
     )
+
+
+@pytest.mark.slow
+def test_ray_messages_stay_out_of_the_json_on_stdout(ray_env: Env) -> None:
+    """A dead agent makes Ray's driver print "(raylet) A worker died ..."; Ray prints it
+    on stdout, where ``--json`` writes the document."""
+    job_file = ray_env.job_file(max_jobs=1, parallel=1, epochs="60")
+    run = ray_env.start("run", str(job_file), "--json")
+    wait_for(lambda: ray_env.runs(), what="the training program to start")
+    program = int(ray_env.runs_log.read_text().split()[1])
+    agent = int(Path(f"/proc/{program}/stat").read_text().rsplit(") ", 1)[1].split()[1])
+    os.kill(agent, signal.SIGKILL)
+    stdout, stderr = run.communicate(timeout=60)
+    assert json.loads(stdout)["HyperParameterTuningJobName"] == "e2e-job", stdout[:500]
+    assert "(raylet)" in stderr

@@ -280,7 +280,9 @@ def test_jobs_go_to_the_node_that_holds_them_and_a_lost_node_fails_its_jobs(
     assert ended["wide"] == ended["narrow"] == ended["survivor"] == ["Completed", None, False]
     status, reason, internal = ended["doomed"]
     assert status == "Failed" and internal  # the tuning job may run it again
-    assert reason.startswith("the Ray node running the job was lost: ActorDiedError: ")
+    assert reason.startswith(
+        "the job's Ray agent was lost (its node or its process ended): ActorDiedError: "
+    )
 
 
 def test_executors_of_one_process_share_the_node_agent_and_keep_their_own_events(
@@ -316,7 +318,9 @@ def test_a_program_ends_with_its_node_agent(executor: RayExecutor, settings: Set
     done = finished(collect(executor, timeout=60))
     assert done.status is TrainingJobStatus.FAILED and done.internal
     assert done.failure_reason is not None
-    assert done.failure_reason.startswith("the Ray node running the job was lost: ")
+    assert done.failure_reason.startswith(
+        "the job's Ray agent was lost (its node or its process ended): "
+    )
     assert len(done.failure_reason) <= 300, done.failure_reason
     deadline = time.monotonic() + 10
     while Path(f"/proc/{pid}").exists():  # killed with its parent, reaped by init

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ray
+from ray._private import worker as ray_worker
 from ray.util.placement_group import (
     PlacementGroup,
     placement_group,
@@ -93,6 +94,22 @@ def connect(address: str) -> None:
         ray.init(address=address, **options)
     for signum, handler in handlers.items():  # Ray's own handlers would print a crash dump
         signal.signal(signum, handler)
+    _cluster_messages_to_stderr()
+
+
+def _cluster_messages_to_stderr() -> None:
+    """Ray's driver prints the cluster's error messages ("A worker died ...") on stdout,
+    where ``tunelab run --json`` writes its document: send them to stderr. (Ray 2.60's
+    ``print_to_stdstream``; left alone where a Ray version has none.)"""
+    original = getattr(ray_worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "to_stderr", False):
+        return
+
+    def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
+        original({**data, "is_err": True}, ignore_prefix)
+
+    to_stderr.to_stderr = True  # type: ignore[attr-defined]
+    ray_worker.print_to_stdstream = to_stderr
 
 
 def _signal_handlers() -> dict[int, Any]:

@@ -41,7 +41,10 @@ def lost_reason(error: RayError) -> str:
             f"the job's Ray actor could not start on its node: {cause} (every node needs the "
             "same tunelab installed)"
         )
-    return f"the Ray node running the job was lost: {type(error).__name__}: {cause}"
+    return (
+        f"the job's Ray agent was lost (its node or its process ended): "
+        f"{type(error).__name__}: {cause}"
+    )
 
 
 def _brief(text: str, limit: int = 200) -> str:

@@ -2,7 +2,7 @@
 
 With ``TUNELAB_RAY_ADDRESS`` unset, jobs run as processes on this machine
 (:class:`~tunelab.execution.local.LocalExecutor`, its accounts in the home's
-``machine.json``). With it set (``auto``, ``host:6379``, ``ray://host:10001``; ``local``
+``machine.json``). With it set (``auto``, the head's ``host:6379``; ``local``
 starts a Ray instance in the tunelab process), each job runs on a node of that Ray cluster
 (:mod:`tunelab.execution.ray_executor`), where :class:`NodeExecutor` builds the same local
 executor for it. Every node needs:
