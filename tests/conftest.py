@@ -9,6 +9,8 @@ import pytest
 
 RAY_CPUS = 8
 """The CPUs the test Ray cluster's one node offers (``ray start --num-cpus``)."""
+RAY_MEMORY_GIB = 8
+"""The memory it offers (``ray start --memory``): four ml.m5.large (8 GiB / overcommit 4)."""
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +22,7 @@ def ray_cluster() -> Iterator[str]:
     ray.init(
         address="local",  # a new cluster, even where one runs already
         num_cpus=RAY_CPUS,
+        _memory=RAY_MEMORY_GIB * 2**30,
         include_dashboard=False,
         log_to_driver=False,
         logging_level=logging.ERROR,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RAY_CPUS
+from tests.conftest import RAY_CPUS, RAY_MEMORY_GIB
 from tunelab.domain.definition import ResourceSpec, StoppingCondition
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import ExecutorEvent, Finished, LaunchRequest, StatusChanged
@@ -116,10 +116,24 @@ def test_a_job_no_node_can_hold_fails_at_once(executor: RayExecutor, settings: S
     done = finished(executor.poll())
     assert done.status is TrainingJobStatus.FAILED
     assert done.failure_reason == (
-        "ResourceConfig: 1 x ml.c5.4xlarge needs 16 CPUs on one node of the Ray cluster, "
-        f"and its largest node has {RAY_CPUS} CPUs in all (ray start --num-cpus sets how "
-        "many a node offers)"
+        "ResourceConfig: 1 x ml.c5.4xlarge needs 16 CPUs and 8.0 GiB of memory on one node of "
+        "the Ray cluster (memory: 32 GiB / memory overcommit 4, TUNELAB_MEMORY_OVERCOMMIT), "
+        f"and its largest node has {RAY_CPUS} CPUs and {RAY_MEMORY_GIB:.1f} GiB of memory in "
+        "all (ray start --num-cpus and --memory set what a node offers)"
     )
+
+
+def test_a_job_whose_memory_no_node_has_fails_at_once_while_others_run(
+    executor: RayExecutor, settings: Settings
+) -> None:
+    executor.submit(request(settings, "running", {"ready": "1", "sleep": "60"}))
+    collect(executor, timeout=60, until="ready")
+    big = ResourceSpec(instance_type="ml.r5.2xlarge", instance_count=1)  # 8 vCPUs, 64 GiB
+    executor.submit(request(settings, "big", {}, resources=big))
+    done = finished(executor.poll())
+    assert done.name == "big" and done.status is TrainingJobStatus.FAILED
+    assert done.failure_reason is not None
+    assert "needs 8 CPUs and 16.0 GiB of memory" in done.failure_reason
 
 
 def test_a_job_waits_for_capacity_and_can_be_stopped_while_it_waits(

@@ -43,6 +43,7 @@ from ray.util.placement_group import (
 )
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
+from tunelab.domain.instance_types import GIB
 from tunelab.execution.base import (
     ExecutorEvent,
     Finished,
@@ -55,7 +56,7 @@ from tunelab.execution.local_jobs import max_wait_exceeded
 from tunelab.execution.processes import terminate_orphans
 from tunelab.execution.ray_agent import NodeRecipe
 from tunelab.execution.ray_pool import as_raised_by_handlers, pool_of
-from tunelab.execution.resources import Demand, demand_of
+from tunelab.execution.resources import DEFAULT_MEMORY_OVERCOMMIT, Demand, demand_of
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for the cluster's address to accept a connection."""
@@ -112,6 +113,16 @@ def _cluster_messages_to_stderr() -> None:
     ray_worker.print_to_stdstream = to_stderr
 
 
+def _amounts(resources: dict[str, float], keys: dict[str, float]) -> str:
+    """``16 CPUs and 32.0 GiB of memory``: ``resources``' amounts of ``keys``."""
+    parts = []
+    for key in keys:
+        amount = resources.get(key, 0)
+        memory = key == "memory"
+        parts.append(f"{amount / GIB:.1f} GiB of memory" if memory else f"{amount:g} {key}s")
+    return " and ".join(parts)
+
+
 def _signal_handlers() -> dict[int, Any]:
     """This process's Python handlers of SIGINT and SIGTERM (none outside the main thread,
     where they cannot be set again)."""
@@ -141,7 +152,8 @@ class RayExecutor:
     """Runs attempts on a Ray cluster (module docstring). Not thread-safe.
 
     ``recipe`` builds each job's executor on its node; ``algorithms`` resolves
-    ``AlgorithmName`` on the driver, whose store knows the registered algorithms."""
+    ``AlgorithmName`` on the driver, whose store knows the registered algorithms;
+    ``memory_overcommit`` divides a job's memory into the Ray ``memory`` it reserves."""
 
     def __init__(
         self,
@@ -150,8 +162,10 @@ class RayExecutor:
         algorithms: AlgorithmImages | None = None,
         clock: Clock | None = None,
         stop_grace_seconds: float = 120.0,
+        memory_overcommit: float = DEFAULT_MEMORY_OVERCOMMIT,
     ) -> None:
         connect(address)
+        self._memory_overcommit = memory_overcommit
         self._algorithms = algorithms
         self._clock = clock or SystemClock()
         self._grace = stop_grace_seconds
@@ -248,20 +262,23 @@ class RayExecutor:
 
     def _bundle(self, demand: Demand) -> tuple[dict[str, float], str | None]:
         """The placement group's bundle for ``demand``, and why no node could hold it
-        (None: some node could)."""
+        (None: some node could). Memory is Ray's ``memory`` resource: the instances'
+        memory divided by the memory overcommit, as this machine's ledger counts it."""
         nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
-        bundle = {"CPU": float(demand.vcpus)}
+        memory = float(demand.memory_bytes // self._memory_overcommit)
+        bundle = {"CPU": float(demand.vcpus), "memory": memory}
         if any(n.get("GPU", 0) for n in nodes) and demand.instance.gpus:
             bundle["GPU"] = float(demand.instance.gpus * demand.hosts)
         if any(all(n.get(k, 0) >= v for k, v in bundle.items()) for n in nodes):
             return bundle, None
-        wanted = " and ".join(f"{v:g} {k}s" for k, v in bundle.items())
-        largest = max(nodes, key=lambda n: (n.get("CPU", 0), n.get("GPU", 0)), default={})
-        offers = " and ".join(f"{largest.get(k, 0):g} {k}s" for k in bundle)
+        largest = max(nodes, key=lambda n: (n.get("CPU", 0), n.get("memory", 0)), default={})
         return bundle, (
-            f"ResourceConfig: {demand.hosts} x {demand.instance.name} needs {wanted} on one "
-            f"node of the Ray cluster, and its largest node has {offers} in all (ray start "
-            "--num-cpus sets how many a node offers)"
+            f"ResourceConfig: {demand.hosts} x {demand.instance.name} needs "
+            f"{_amounts(bundle, bundle)} on one node of the Ray cluster (memory: "
+            f"{demand.memory_bytes / GIB:g} GiB / memory overcommit {self._memory_overcommit:g}"
+            f", TUNELAB_MEMORY_OVERCOMMIT), and its largest node has "
+            f"{_amounts(largest, bundle)} in all (ray start --num-cpus and --memory set what "
+            "a node offers)"
         )
 
     def _start_ready(self) -> None:

@@ -56,8 +56,16 @@ def new_executor(settings: Settings, algorithms: AlgorithmImages | None) -> Exec
         )
     recipe = NodeExecutor(settings, home_witness(settings.home))
     grace = settings.stop_grace_seconds
+    try:
+        memory = Overcommit.from_env().memory
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
     return _ray(settings.ray_address).RayExecutor(
-        settings.ray_address, recipe, algorithms, stop_grace_seconds=grace
+        settings.ray_address,
+        recipe,
+        algorithms,
+        stop_grace_seconds=grace,
+        memory_overcommit=memory,
     )
 
 
