@@ -25,16 +25,10 @@ same tunelab installed and tunelab's home mounted at the same path
 
 from __future__ import annotations
 
-import logging
-import signal
-import socket
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import ray
-from ray._private import worker as ray_worker
 from ray.util.placement_group import (
     PlacementGroup,
     placement_group,
@@ -55,62 +49,14 @@ from tunelab.execution.contract import AlgorithmImages
 from tunelab.execution.local_jobs import max_wait_exceeded
 from tunelab.execution.processes import terminate_orphans
 from tunelab.execution.ray_agent import NodeRecipe
+from tunelab.execution.ray_connect import connect
 from tunelab.execution.ray_pool import as_raised_by_handlers, pool_of
 from tunelab.execution.resources import DEFAULT_MEMORY_OVERCOMMIT, Demand, demand_of
 
-CONNECT_TIMEOUT = 5.0
-"""Seconds to wait for the cluster's address to accept a connection."""
 ANNOUNCE_AFTER = 1.0
 """Seconds a placement group may take to be ready before its job shows it waits."""
 _FAILED = TrainingJobStatus.FAILED, SecondaryStatus.FAILED
 _STOPPED = TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED
-
-
-def connect(address: str) -> None:
-    """Join the Ray cluster at ``address`` (``auto``, the head's ``host:port``; ``local``:
-    start one in this process) unless this process has joined one already, keeping this
-    process's SIGINT and SIGTERM handlers. Raises ``ValueError`` for another form of
-    address and ``ConnectionError`` when nothing answers there (Ray itself would retry for
-    minutes)."""
-    if ray.is_initialized():
-        return
-    options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
-    if address not in ("auto", "local"):
-        host, _, port = address.rpartition(":")
-        if address.startswith("ray://"):
-            raise ValueError(
-                "Ray Client addresses (ray://) are not supported: give the head node's "
-                "host:port (6379 unless ray start --port said otherwise), or auto"
-            )
-        if not host or not port.isdigit():
-            raise ValueError(f"expected auto, local or host:port; got {address!r}")
-        try:
-            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
-        except OSError as exc:
-            raise ConnectionError(f"nothing answers at {host}:{port} ({exc})") from None
-    handlers = _signal_handlers()
-    if address == "local":
-        ray.init(address="local", include_dashboard=False, **options)
-    else:
-        ray.init(address=address, **options)
-    for signum, handler in handlers.items():  # Ray's own handlers would print a crash dump
-        signal.signal(signum, handler)
-    _cluster_messages_to_stderr()
-
-
-def _cluster_messages_to_stderr() -> None:
-    """Ray's driver prints the cluster's error messages ("A worker died ...") on stdout,
-    where ``tunelab run --json`` writes its document: send them to stderr. (Ray 2.60's
-    ``print_to_stdstream``; left alone where a Ray version has none.)"""
-    original = getattr(ray_worker, "print_to_stdstream", None)
-    if original is None or getattr(original, "to_stderr", False):
-        return
-
-    def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
-        original({**data, "is_err": True}, ignore_prefix)
-
-    to_stderr.to_stderr = True  # type: ignore[attr-defined]
-    ray_worker.print_to_stdstream = to_stderr
 
 
 def _amounts(resources: dict[str, float], keys: dict[str, float]) -> str:
@@ -121,15 +67,6 @@ def _amounts(resources: dict[str, float], keys: dict[str, float]) -> str:
         memory = key == "memory"
         parts.append(f"{amount / GIB:.1f} GiB of memory" if memory else f"{amount:g} {key}s")
     return " and ".join(parts)
-
-
-def _signal_handlers() -> dict[int, Any]:
-    """This process's Python handlers of SIGINT and SIGTERM (none outside the main thread,
-    where they cannot be set again)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    return {s: h for s, h in handlers.items() if h is not None}
 
 
 @dataclass

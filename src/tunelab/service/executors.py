@@ -80,7 +80,7 @@ def _ray(address: str) -> ModuleType:
     """:mod:`tunelab.execution.ray_executor`, this process joined to the cluster at
     ``address``."""
     try:
-        from tunelab.execution import ray_executor
+        from tunelab.execution import ray_connect, ray_executor
     except ModuleNotFoundError as exc:
         if exc.name != "ray" and not (exc.name or "").startswith("ray."):
             raise  # not a missing Ray: a defect to see whole
@@ -89,7 +89,7 @@ def _ray(address: str) -> ModuleType:
             f"pip install 'tunelab[ray]' ({exc})"
         ) from None
     try:
-        ray_executor.connect(address)
+        ray_connect.connect(address)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ValidationError(
             f"TUNELAB_RAY_ADDRESS={address}: could not join the Ray cluster: {exc}"
