@@ -87,3 +87,36 @@ def test_a_recipe_that_fails_on_the_node_fails_every_job_sent_there(tmp_path: Pa
         ("one", "this node cannot run jobs"),
         ("two", "this node cannot run jobs"),
     ]
+
+
+class Breaking(LocalExecutor):
+    """A local executor whose poll fails once a job was submitted (a machinery error)."""
+
+    closed = False
+
+    def poll(self) -> list[ExecutorEvent]:
+        if self._queue or self._jobs:
+            raise OSError("the disk went away")
+        return super().poll()
+
+    def close(self) -> None:
+        Breaking.closed = True
+        super().close()
+
+
+def test_a_failing_executor_fails_the_jobs_as_internal_errors_and_closes(
+    tmp_path: Path,
+) -> None:
+    def breaking(algorithms: AlgorithmImages | None) -> LocalExecutor:
+        return Breaking(stop_grace_seconds=1, ledger=Ledger(Machine(CPUS, 64 * GIB)))
+
+    agent = NodeAgent(breaking)
+    agent.submit(make_request(tmp_path / "one", make_definition(BEHAVE), {"sleep": "30"}), {})
+    [done] = [e for e in until_finished(agent, {"one"}) if isinstance(e, Finished)]
+    assert done.internal and done.failure_reason == (
+        "the executor on the Ray node failed: OSError: the disk went away"
+    )
+    agent.submit(make_request(tmp_path / "two", make_definition(BEHAVE), {}), {})
+    [done] = [e for e in until_finished(agent, {"two"}) if isinstance(e, Finished)]
+    assert done.status is TrainingJobStatus.FAILED
+    assert Breaking.closed

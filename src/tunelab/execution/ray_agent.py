@@ -20,6 +20,7 @@ the processes it started, so no training program outlives its agent.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -116,9 +117,9 @@ class NodeAgent:
             reason = f"the executor on the Ray node failed: {type(error).__name__}: {error}"
             now = time.time()
             self._emit([Finished(n, now, *failed, None, reason, internal=True) for n in running])
+            with contextlib.suppress(Exception):
+                executor.close()
             self._refuse_all(error)
-        finally:
-            executor.close()
 
     def _take_commands(
         self, executor: WakeableExecutor, running: dict[str, int], early: set[tuple[str, int]]
