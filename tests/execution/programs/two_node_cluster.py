@@ -38,43 +38,32 @@ def submit(name: str, instance_type: str, hyperparameters: dict[str, str]) -> No
     executor.submit(make_request(settings.jobs_root / name, definition, hyperparameters))
 
 
-def run_until(names: set[str], then=None) -> dict[str, Finished]:
-    ended: dict[str, Finished] = {}
-    started = time.monotonic()
-    while set(ended) != names and time.monotonic() - started < 60:
-        executor.wait(1)
-        ended |= {e.name: e for e in executor.poll() if isinstance(e, Finished)}
-        if then is not None and then():
-            then = None
-    return ended
-
-
+ended: dict[str, Finished] = {}
 nodes = {head_id: "head", worker_id: "worker"}
 placed: dict[str, str] = {}
-submit("wide", "ml.c5.2xlarge", {"lines": "1"})  # 8 vCPUs: only the worker node holds it
-submit("narrow", "ml.m5.large", {"lines": "1"})
 
 
-def note_places() -> bool:
-    placed.update({n: nodes[j.node] for n, j in executor._jobs.items()})
-    return False
+def run_until(done) -> None:
+    """Drive the executor until ``done()`` (60 s at most), noting where jobs were put."""
+    started = time.monotonic()
+    while not done() and time.monotonic() - started < 60:
+        executor.wait(0.2)
+        ended.update({e.name: e for e in executor.poll() if isinstance(e, Finished)})
+        placed.update({n: nodes[j.node] for n, j in executor._jobs.items()})
 
 
-first = run_until({"wide", "narrow"}, note_places)
+# one at a time, so that where each goes does not depend on Ray's choice between nodes
+submit("wide", "ml.c5.2xlarge", {"ready": "1", "sleep": "2"})  # 8 vCPUs: only the worker
+run_until(lambda: "wide" in placed)
+submit("narrow", "ml.m5.large", {"lines": "1"})  # the worker is full: the head
+run_until(lambda: {"wide", "narrow"} <= set(ended))
 submit("doomed", "ml.c5.2xlarge", {"ready": "1", "sleep": "60"})
+run_until(lambda: "doomed" in placed)
 submit("survivor", "ml.m5.large", {"sleep": "4", "lines": "1"})
-
-
-def lose_worker() -> bool:
-    note_places()
-    if "doomed" in placed and "survivor" in placed:
-        time.sleep(1)  # both running
-        cluster.remove_node(worker)
-        return True
-    return False
-
-
-second = run_until({"doomed", "survivor"}, lose_worker)
+run_until(lambda: "survivor" in placed)
+time.sleep(1)  # both running
+cluster.remove_node(worker)
+run_until(lambda: {"doomed", "survivor"} <= set(ended))
 executor.close()
 ray.shutdown()
 cluster.shutdown()
@@ -82,10 +71,7 @@ print(
     json.dumps(
         {
             "placed": placed,
-            "ended": {
-                n: [e.status.value, e.failure_reason, e.internal]
-                for n, e in {**first, **second}.items()
-            },
+            "ended": {n: [e.status.value, e.failure_reason, e.internal] for n, e in ended.items()},
         }
     )
 )
