@@ -33,7 +33,12 @@ from tunelab.execution.ledger import Ledger
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.resources import Machine, Overcommit
 from tunelab.service.dataplane import data_plane
-from tunelab.service.settings import Settings, machine_ledger, memory_limiter
+from tunelab.service.settings import (
+    Settings,
+    machine_ledger,
+    memory_limiter,
+    overcommit_policy,
+)
 
 NODES = "ray-nodes"
 """The home's folder of the Ray nodes' ledgers, one folder per node's host name."""
@@ -45,21 +50,11 @@ sees the same home."""
 def new_executor(settings: Settings, algorithms: AlgorithmImages | None) -> Executor:
     """The executor ``settings`` choose (module docstring). Raises ``ValidationError``
     when ``TUNELAB_RAY_ADDRESS`` is set and Ray is missing or cannot be reached."""
-    if settings.ray_address is None:
-        return LocalExecutor(
-            stop_grace_seconds=settings.stop_grace_seconds,
-            s3_root=settings.s3_root,
-            algorithms=algorithms,
-            data=data_plane(settings),
-            ledger=machine_ledger(settings),  # the machine's accounts (ledger.py)
-            limiter=memory_limiter(settings),
-        )
+    if settings.ray_address is None:  # the machine's accounts (ledger.py)
+        return _local_executor(settings, algorithms, machine_ledger(settings))
     recipe = NodeExecutor(settings, home_witness(settings.home))
     grace = settings.stop_grace_seconds
-    try:
-        memory = Overcommit.from_env().memory
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from None
+    memory = overcommit_policy().memory
     return _ray(settings.ray_address).RayExecutor(
         settings.ray_address,
         recipe,
@@ -144,13 +139,24 @@ class NodeExecutor:
                 "path on every node (a shared file system)"
             )
         ledger_path = home / NODES / socket.gethostname() / "machine.json"
-        settings = self.settings
-        return LocalExecutor(
-            stop_grace_seconds=settings.stop_grace_seconds,
-            s3_root=settings.s3_root,
-            algorithms=algorithms,
-            data=data_plane(settings),
-            ledger=Ledger(Machine.detect(), Overcommit.from_env(), str(ledger_path)),
-            limiter=memory_limiter(settings),
-            die_with_parent=True,  # a program must not outlive its node's agent
-        )
+        ledger = Ledger(Machine.detect(), Overcommit.from_env(), str(ledger_path))
+        # a program must not outlive its node's agent
+        return _local_executor(self.settings, algorithms, ledger, die_with_parent=True)
+
+
+def _local_executor(
+    settings: Settings,
+    algorithms: AlgorithmImages | None,
+    ledger: Ledger,
+    die_with_parent: bool = False,
+) -> LocalExecutor:
+    """A local executor with ``settings``' grace period, data plane and memory limits."""
+    return LocalExecutor(
+        stop_grace_seconds=settings.stop_grace_seconds,
+        s3_root=settings.s3_root,
+        algorithms=algorithms,
+        data=data_plane(settings),
+        ledger=ledger,
+        limiter=memory_limiter(settings),
+        die_with_parent=die_with_parent,
+    )

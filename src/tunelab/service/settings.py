@@ -127,16 +127,21 @@ _LEDGERS: dict[str, Ledger] = {}
 _LEDGERS_LOCK = threading.Lock()
 
 
+def overcommit_policy() -> Overcommit:
+    """``TUNELAB_CPU_OVERCOMMIT`` / ``TUNELAB_MEMORY_OVERCOMMIT`` (``ValidationError``
+    naming the variable when one is not a number of at least 1)."""
+    try:
+        return Overcommit.from_env()
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 def machine_ledger(settings: Settings) -> Ledger:
     """The machine's ledger of ``settings.home`` (one object per process and home)."""
     path = str(settings.ledger_path)
     with _LEDGERS_LOCK:
         if path not in _LEDGERS:
-            try:
-                policy = Overcommit.from_env()
-            except ValueError as exc:
-                raise ValidationError(str(exc)) from None
-            _LEDGERS[path] = Ledger(Machine.detect(), policy, path)
+            _LEDGERS[path] = Ledger(Machine.detect(), overcommit_policy(), path)
         return _LEDGERS[path]
 
 
