@@ -103,9 +103,12 @@ def test_a_crash_of_the_driver_ends_its_jobs_and_resume_runs_them_again(ray_env:
         assert runs.count(job.name) == 2  # killed with the driver, run once more
 
 
-def test_a_cluster_that_does_not_answer_is_one_clear_error_and_no_job(env: Env) -> None:
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_cluster_that_does_not_answer_is_one_clear_error_and_no_job(
+    env: Env, command: str
+) -> None:
     env.vars["TUNELAB_RAY_ADDRESS"] = "127.0.0.1:1"
-    result = env.run("run", str(env.job_file()), "--quiet", timeout=60)
+    result = env.run(command, str(env.job_file()), timeout=60)
     assert result.returncode == 2
     assert result.stderr == (
         "error (ValidationException): TUNELAB_RAY_ADDRESS=127.0.0.1:1: could not join the Ray "
@@ -166,11 +169,12 @@ def test_sigterm_of_run_leaves_the_job_for_resume_as_without_ray(ray_env: Env) -
         ),
     ],
 )
+@pytest.mark.parametrize("command", ["run", "validate"])
 def test_a_malformed_address_is_one_line_naming_the_forms(
-    env: Env, address: str, problem: str
+    env: Env, address: str, problem: str, command: str
 ) -> None:
     env.vars["TUNELAB_RAY_ADDRESS"] = address
-    result = env.run("run", str(env.job_file()), "--quiet", timeout=60)
+    result = env.run(command, str(env.job_file()), timeout=60)
     assert (result.returncode, result.stderr) == (
         2,
         f"error (ValidationException): TUNELAB_RAY_ADDRESS={address}: could not join the Ray "
@@ -178,11 +182,12 @@ def test_a_malformed_address_is_one_line_naming_the_forms(
     )
 
 
-def test_without_ray_installed_the_address_is_one_line_saying_so(env: Env) -> None:
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_without_ray_installed_the_address_is_one_line_saying_so(env: Env, command: str) -> None:
     env.vars["TUNELAB_RAY_ADDRESS"] = "auto"
     hide_ray = (
         "import sys; sys.modules['ray'] = None; from tunelab.cli.launch import main; "
-        f"sys.argv = ['tunelab', 'run', {str(env.job_file())!r}]; main()"
+        f"sys.argv = ['tunelab', {command!r}, {str(env.job_file())!r}]; main()"
     )
     result = subprocess.run(
         [sys.executable, "-c", hide_ray], env=env.vars, capture_output=True, text=True

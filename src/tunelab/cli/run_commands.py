@@ -39,6 +39,7 @@ from tunelab.cli.render import (
 from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import TunelabError
 from tunelab.orchestrator.progress import Progress
+from tunelab.service.executors import check_cluster
 from tunelab.store.base import TrainingJobQuery
 
 
@@ -49,6 +50,8 @@ def validate(job_file: JobFile, endpoint: Endpoint = None) -> None:
         assert isinstance(local, LocalBackend)
         document = load_job_file(job_file)
         spec = local.service.validate(document, name_must_be_free=not endpoint)
+        if not endpoint:  # where `tunelab run` would send the jobs
+            check_cluster(local.settings)
     if endpoint:
         with backend(endpoint) as remote:
             try:

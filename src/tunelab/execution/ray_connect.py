@@ -31,19 +31,7 @@ def connect(address: str) -> None:
     if ray.is_initialized():
         return
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
-    if address not in ("auto", "local"):
-        host, _, port = address.rpartition(":")
-        if address.startswith("ray://"):
-            raise ValueError(
-                "Ray Client addresses (ray://) are not supported: give the head node's "
-                "host:port (6379 unless ray start --port said otherwise), or auto"
-            )
-        if not host or not port.isdigit():
-            raise ValueError(f"expected auto, local or host:port; got {address!r}")
-        try:
-            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
-        except OSError as exc:
-            raise ConnectionError(f"nothing answers at {host}:{port} ({exc})") from None
+    check_address(address)
     handlers = _signal_handlers()
     if address == "local":
         ray.init(address="local", include_dashboard=False, **options)
@@ -52,6 +40,26 @@ def connect(address: str) -> None:
     for signum, handler in handlers.items():  # Ray's own handlers would print a crash dump
         signal.signal(signum, handler)
     _cluster_messages_to_stderr()
+
+
+def check_address(address: str) -> None:
+    """Check ``address`` without joining: ``auto`` and ``local`` pass; a ``host:port``
+    must accept a TCP connection within :data:`CONNECT_TIMEOUT`. Raises ``ValueError``
+    for another form and ``ConnectionError`` when nothing answers."""
+    if address in ("auto", "local"):
+        return
+    if address.startswith("ray://"):
+        raise ValueError(
+            "Ray Client addresses (ray://) are not supported: give the head node's "
+            "host:port (6379 unless ray start --port said otherwise), or auto"
+        )
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"expected auto, local or host:port; got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {host}:{port} ({exc})") from None
 
 
 def _cluster_messages_to_stderr() -> None:

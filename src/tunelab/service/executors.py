@@ -71,9 +71,17 @@ def join_cluster(settings: Settings) -> None:
         _ray(settings.ray_address)
 
 
-def _ray(address: str) -> ModuleType:
+def check_cluster(settings: Settings) -> None:
+    """What ``tunelab validate`` checks of the Ray cluster ``settings`` name, if any,
+    without joining it: Ray is installed and the address answers (``ValidationError``
+    as :func:`new_executor`)."""
+    if settings.ray_address is not None:
+        _ray(settings.ray_address, join=False)
+
+
+def _ray(address: str, join: bool = True) -> ModuleType:
     """:mod:`tunelab.execution.ray_executor`, this process joined to the cluster at
-    ``address``."""
+    ``address`` (only its address checked when not ``join``)."""
     try:
         from tunelab.execution import ray_connect, ray_executor
     except ModuleNotFoundError as exc:
@@ -84,7 +92,7 @@ def _ray(address: str) -> ModuleType:
             f"pip install 'tunelab[ray]' ({exc})"
         ) from None
     try:
-        ray_connect.connect(address)
+        (ray_connect.connect if join else ray_connect.check_address)(address)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ValidationError(
             f"TUNELAB_RAY_ADDRESS={address}: could not join the Ray cluster: {exc}"
