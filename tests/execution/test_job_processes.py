@@ -17,6 +17,7 @@ from tunelab.domain.enums import TrainingJobStatus
 from tunelab.execution.base import Finished
 from tunelab.execution.job_processes import (
     MARKER_VARIABLE,
+    attempts_left_running,
     job_marker,
     kill_marked,
     marked_processes,
@@ -125,3 +126,37 @@ def test_kill_marked_finds_processes_by_their_environment(leftovers: list[int]) 
     finally:
         other.kill()
         other.wait()
+
+
+def test_the_attempts_a_crash_left_running_are_found_by_their_markers(tmp_path: Path) -> None:
+    """Each job's processes of its attempts up to the given one, one per process group
+    (a process in the group of another found one is reached through it)."""
+
+    def start(job: str, attempt: int, code: str = "import time; time.sleep(60)"):
+        env = dict(os.environ, **{MARKER_VARIABLE: job_marker(str(tmp_path / job), attempt)})
+        return subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True)
+
+    with_child = "import subprocess, sys; subprocess.run(['sleep', '60'])"
+    first, second, later = start("a", 1, with_child), start("a", 2), start("a", 3)
+    other_job, not_asked = start("b", 1), start("c", 1)
+    started = [first, second, later, other_job, not_asked]
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/proc/{first.pid}/task/{first.pid}/children").read_text().split():
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.02)
+        found = attempts_left_running(
+            {"a": (str(tmp_path / "a"), 2), "b": (str(tmp_path / "b"), 1)}
+        )
+        assert found == {
+            "a": [
+                (p.pid, process_start_time(p.pid))
+                for p in sorted((first, second), key=lambda p: p.pid)
+            ],
+            "b": [(other_job.pid, process_start_time(other_job.pid))],
+        }
+        assert attempts_left_running({}) == {}
+    finally:
+        for process in started:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -6,6 +6,7 @@ and the tuning job does not end before every one is. Real processes, real execut
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,13 +17,17 @@ import pytest
 
 from tests.factories import make_document
 from tests.orchestrator.conftest import Harness
+from tests.orchestrator.test_training_leases import NAME, Shared
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.instance_types import GIB
+from tunelab.execution.contract import training_job_dir
+from tunelab.execution.job_processes import MARKER_VARIABLE, job_marker
 from tunelab.execution.ledger import Ledger
 from tunelab.execution.local import LocalExecutor
 from tunelab.execution.processes import process_start_time
 from tunelab.execution.resources import Machine, Overcommit
 from tunelab.orchestrator.loop import LoopSettings, TuningLoop
+from tunelab.orchestrator.training_runner import TrainingRunner
 from tunelab.store.base import TrainingJobQuery, iterate_training_jobs
 
 GRACE = 2.0
@@ -146,3 +151,75 @@ def test_a_stopped_job_does_not_end_before_its_leftovers(
     assert final.status is TuningJobStatus.STOPPED
     jobs = list(iterate_training_jobs(harness.store, TrainingJobQuery("job-1")))
     assert {j.status for j in jobs} == {TrainingJobStatus.STOPPED}
+
+
+def test_a_process_started_just_before_the_crash_is_found_and_ended_before_the_rerun(
+    harness: Harness, tmp_path: Path, leftovers: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    """The driver commits a job's attempt, starts its process and records the pid at the
+    next tick: killed in between, it leaves a process no record names. The next driver
+    finds it by its attempt's marker, ends it, and runs the job again as attempt 2
+    (instead of a second copy of attempt 1 next to the first)."""
+    program = tmp_path / "train.py"
+    program.write_text("print('validation:accuracy=0.8')\n")
+    harness.create(make_document(max_jobs=1, parallel=1, image=f"file://{program}"))
+    crashed = harness.loop("job-1", harness.executor())
+    crashed.start()
+    crashed.tick()  # the job's attempt committed, then launched; its pid is not recorded
+    crashed.lease.release()
+    [name] = crashed.live
+    assert harness.store.get_training_job(name).pid is None
+    job_dir = training_job_dir(str(tmp_path / "jobs"), "job-1", name)
+    marked = dict(os.environ, **{MARKER_VARIABLE: job_marker(job_dir, 1)})
+    code = "import time\nprint('ready', flush=True)\ntime.sleep(120)\n"
+    process = leftovers[name] = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, env=marked, start_new_session=True
+    )
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    loop = restarted(harness, tmp_path)
+    loop.start()
+    began = time.monotonic()
+    while not loop.tick():
+        job = harness.store.get_training_job(name)
+        if job.pid is not None:
+            assert process.poll() is not None, "rerun next to the leftover"
+        assert time.monotonic() - began < 30
+        loop.executor.wait(0.05)
+    loop.lease.release()
+    loop.executor.close()
+    assert process.poll() == -signal.SIGTERM
+    job = harness.store.get_training_job(name)
+    assert (job.status, job.attempt) == (TrainingJobStatus.COMPLETED, 2)
+
+
+def test_a_standalone_job_started_just_before_the_crash_is_not_run_twice_at_once(
+    tmp_path: Path, leftovers: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    """The same for a training job created on its own (CreateTrainingJob)."""
+    shared = Shared(tmp_path)
+    job_dir = training_job_dir(str(tmp_path / "jobs"), None, NAME)
+    marked = dict(os.environ, **{MARKER_VARIABLE: job_marker(job_dir, 1)})
+    code = "import time\nprint('ready', flush=True)\ntime.sleep(120)\n"
+    process = leftovers[NAME] = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, env=marked, start_new_session=True
+    )
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    ledger = Ledger(Machine(CPUS, 64 * GIB), Overcommit())
+    executor = LocalExecutor(shared.clock, stop_grace_seconds=GRACE, ledger=ledger)
+    runner = TrainingRunner(
+        shared.store,
+        executor,
+        shared.clock,
+        str(tmp_path / "jobs"),
+        shared.service.definition_of,
+        "us-east-1",
+        "123456789012",
+    )
+    try:
+        runner.adopt()
+        assert process.poll() == -signal.SIGTERM  # ended before the job runs again
+        assert shared.job().attempt == 2
+    finally:
+        runner.release_leases()
+        executor.close()
+        shared.store.close()

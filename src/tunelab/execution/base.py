@@ -112,6 +112,14 @@ class Executor(Protocol):
         there after the grace period; a pid that now names another process (its
         start time differs) is spared. Returns how many were found."""
 
+    def leftover_processes(
+        self, attempts: Mapping[str, tuple[str, int]]
+    ) -> dict[str, list[tuple[int, int]]]:
+        """Processes a crashed tunelab may have started without recording them: for each
+        training job name of ``attempts`` (its job directory and latest attempt), the
+        ``(pid, pid_start_time)`` of live processes of that attempt or an earlier one,
+        for :meth:`terminate_orphans`. Jobs with none are left out."""
+
     def running(self) -> int:
         """Attempts submitted and not yet reported Finished."""
 

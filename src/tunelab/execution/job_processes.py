@@ -3,7 +3,9 @@ the environment variable :data:`MARKER_VARIABLE`, whose value names the attempt
 (:func:`job_marker`), and every process it starts inherits it, also one that left the
 job's process group or session (``setsid``, a double fork: a daemon). When the attempt
 ends, :func:`kill_marked` finds them by reading ``/proc/<pid>/environ`` and kills them,
-as the end of a SageMaker job's container ends every process in it.
+as the end of a SageMaker job's container ends every process in it. After a crash,
+:func:`attempts_left_running` finds the processes of the attempts a tunelab had started,
+also one whose pid it had not yet recorded.
 
 Why this way: it needs no root and no cgroup delegation (``cgroup.kill`` would), and it
 finds daemons that the process group misses. ``PR_SET_CHILD_SUBREAPER`` would make
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Mapping
 
 from tunelab.execution.processes import process_start_time
 
@@ -41,6 +44,55 @@ def marked_processes(marker: str) -> set[tuple[int, int]]:
             if start is not None:
                 found.add((int(name), start))
     return found
+
+
+def attempts_left_running(
+    attempts: Mapping[str, tuple[str, int]],
+) -> dict[str, list[tuple[int, int]]]:
+    """The live processes of the attempts a crashed tunelab may have started: for each
+    training job name of ``attempts`` (its job directory and latest attempt), the (pid,
+    start time) of the processes carrying the marker of that attempt or an earlier one,
+    leaving out those whose process group is led by another of them (signalling the
+    group reaches them). Jobs with none are left out. One pass over ``/proc``."""
+    wanted = {
+        job_marker(job_dir, k).encode(): name
+        for name, (job_dir, attempt) in attempts.items()
+        for k in range(1, attempt + 1)
+    }
+    prefix = f"{MARKER_VARIABLE}=".encode()
+    found: dict[str, dict[int, int]] = {}
+    for entry in os.listdir("/proc") if wanted else ():
+        if not entry.isdigit():
+            continue
+        name = wanted.get(_marker_of(int(entry), prefix) or b"")
+        start = process_start_time(int(entry)) if name is not None else None
+        if name is not None and start is not None:
+            found.setdefault(name, {})[int(entry)] = start
+    return {name: _group_leaders(processes) for name, processes in found.items()}
+
+
+def _marker_of(pid: int, prefix: bytes) -> bytes | None:
+    """The value of ``pid``'s marker variable (None: none, or unreadable)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            variables = f.read().split(b"\0")
+    except OSError:
+        return None
+    return next((v[len(prefix) :] for v in variables if v.startswith(prefix)), None)
+
+
+def _group_leaders(processes: Mapping[int, int]) -> list[tuple[int, int]]:
+    """``processes`` (pid -> start time) less those whose process group another of
+    them leads."""
+    kept = []
+    for pid, start in sorted(processes.items()):
+        try:
+            group = os.getpgid(pid)
+        except ProcessLookupError:
+            continue
+        if group == pid or group not in processes:
+            kept.append((pid, start))
+    return kept
 
 
 def kill_marked(marker: str) -> int:

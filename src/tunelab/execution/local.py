@@ -27,7 +27,7 @@ output and reports its end.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
 from tunelab.execution.base import (
@@ -41,6 +41,7 @@ from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import AlgorithmImages, LaunchError, resolve_argv
 from tunelab.execution.exit_watcher import ExitWatcher
 from tunelab.execution.hosts import host_names
+from tunelab.execution.job_processes import attempts_left_running
 from tunelab.execution.job_work import DEFAULT_WORK_THREADS
 from tunelab.execution.ledger import Ledger, default_ledger
 from tunelab.execution.limits import MemoryLimiter
@@ -194,6 +195,12 @@ class LocalExecutor(LocalJobWork):
     def terminate_orphans(self, processes: Sequence[tuple[int, int | None]]) -> int:
         """:func:`terminate_orphans` with this executor's grace period (blocks up to it)."""
         return terminate_orphans(processes, self._grace)
+
+    def leftover_processes(
+        self, attempts: Mapping[str, tuple[str, int]]
+    ) -> dict[str, list[tuple[int, int]]]:
+        """Found by the attempts' markers (:func:`attempts_left_running`)."""
+        return attempts_left_running(attempts)
 
     def running(self) -> int:
         finished = sum(isinstance(e, Finished) for e in self._pending)

@@ -25,7 +25,7 @@ same tunelab installed and tunelab's home mounted at the same path
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ray
@@ -46,6 +46,7 @@ from tunelab.execution.base import (
 )
 from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import AlgorithmImages
+from tunelab.execution.job_processes import attempts_left_running
 from tunelab.execution.local_jobs import max_wait_exceeded
 from tunelab.execution.processes import terminate_orphans
 from tunelab.execution.ray_agent import NodeRecipe
@@ -175,6 +176,12 @@ class RayExecutor:
         """Processes of this machine (a job's processes on Ray nodes end with its agent,
         which ends with the driver that started it)."""
         return terminate_orphans(processes, self._grace)
+
+    def leftover_processes(
+        self, attempts: Mapping[str, tuple[str, int]]
+    ) -> dict[str, list[tuple[int, int]]]:
+        """Those of this machine, as :meth:`terminate_orphans` ends."""
+        return attempts_left_running(attempts)
 
     def running(self) -> int:
         finished = sum(isinstance(e, Finished) for e in self._pending)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tunelab.domain.enums import SecondaryStatus, TrainingJobStatus
@@ -156,6 +156,11 @@ class SimulatedExecutor:
 
     def terminate_orphans(self, processes: Sequence[tuple[int, int | None]]) -> int:
         return 0  # simulated jobs never outlive their executor
+
+    def leftover_processes(
+        self, attempts: Mapping[str, tuple[str, int]]
+    ) -> dict[str, list[tuple[int, int]]]:
+        return {}  # no process outlives its executor
 
     def running(self) -> int:
         return len(self._jobs)

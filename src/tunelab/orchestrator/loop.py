@@ -143,7 +143,14 @@ class TuningLoop:
         try:
             options, fence = self.settings.early_stopping, self.lease.fence
             state = recover(
-                self.store, self.executor, self.job, self.clock, options, self._orphans, fence
+                self.store,
+                self.executor,
+                self.job,
+                self.clock,
+                options,
+                self._orphans,
+                fence,
+                self.settings.jobs_root,
             )
         except StrategyUnavailable as error:
             self._unrunnable = True

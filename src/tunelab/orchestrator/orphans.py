@@ -15,6 +15,10 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+from tunelab.domain.trial import TrainingJob
+from tunelab.execution.base import Executor
+from tunelab.execution.contract import training_job_dir
+
 log = logging.getLogger("tunelab.orphans")
 
 Terminate = Callable[[Sequence[tuple[int, int | None]]], int]
@@ -28,22 +32,24 @@ class OrphanReaper:
         self._terminate = terminate
         self._threads: dict[str, threading.Thread] = {}
 
-    def end(self, name: str, pid: int, pid_start_time: int | None) -> None:
-        """Start ending training job ``name``'s leftover process (returns at once)."""
+    def end(self, name: str, processes: Sequence[tuple[int, int | None]]) -> None:
+        """Start ending training job ``name``'s leftover ``(pid, pid_start_time)``
+        processes (returns at once)."""
         thread = threading.Thread(
             target=self._end,
-            args=(name, pid, pid_start_time),
+            args=(name, list(processes)),
             name=f"tunelab-orphan-{name}",
             daemon=True,
         )
         self._threads[name] = thread
         thread.start()
 
-    def _end(self, name: str, pid: int, pid_start_time: int | None) -> None:
+    def _end(self, name: str, processes: list[tuple[int, int | None]]) -> None:
         try:
-            self._terminate([(pid, pid_start_time)])
+            self._terminate(processes)
         except Exception:
-            log.exception("training job %s: ending its leftover process %d failed", name, pid)
+            pids = ", ".join(str(pid) for pid, _ in processes)
+            log.exception("training job %s: ending its leftover processes %s failed", name, pids)
 
     def gone(self, name: str) -> bool:
         """True unless training job ``name``'s leftover process is still being ended."""
@@ -53,3 +59,31 @@ class OrphanReaper:
     def pending(self) -> bool:
         """Whether any leftover process is still being ended."""
         return any(thread.is_alive() for thread in self._threads.values())
+
+
+def leftover_processes(
+    executor: Executor,
+    unfinished: list[TrainingJob],
+    jobs_root: str | None,
+    tuning_job_name: str | None,
+) -> dict[str, list[tuple[int, int | None]]]:
+    """The processes of the ``unfinished`` jobs a crashed driver may have left running,
+    by job name (jobs that had started; the others are left out): the recorded process,
+    and the live ones the executor finds of the job's attempts in its directory under
+    ``jobs_root`` (a driver commits a job's attempt before it starts the process, and its
+    pid only at the next tick: a crash in between leaves a process no record names)."""
+    attempts = {}
+    if jobs_root is not None:
+        attempts = {
+            j.name: (training_job_dir(jobs_root, tuning_job_name, j.name), j.attempt)
+            for j in unfinished
+        }
+    found = executor.leftover_processes(attempts) if attempts else {}
+    leftovers: dict[str, list[tuple[int, int | None]]] = {}
+    for job in unfinished:
+        processes: list[tuple[int, int | None]] = list(found.get(job.name, []))
+        if job.pid is not None and all(pid != job.pid for pid, _ in processes):
+            processes.append((job.pid, job.pid_start_time))
+        if processes:
+            leftovers[job.name] = processes
+    return leftovers

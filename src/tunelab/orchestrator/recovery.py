@@ -40,7 +40,7 @@ from tunelab.domain.tuning_job import TuningJob, TuningJobSpec
 from tunelab.domain.warm_start import parent_events
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
-from tunelab.orchestrator.orphans import OrphanReaper
+from tunelab.orchestrator.orphans import OrphanReaper, leftover_processes
 from tunelab.orchestrator.stoppers import (
     EarlyStoppingOptions,
     build_stopper,
@@ -95,13 +95,16 @@ def recover(
     options: EarlyStoppingOptions | None = None,
     orphans: OrphanReaper | None = None,
     fence: Callable[[StoreBatch], None] | None = None,
+    jobs_root: str | None = None,
 ) -> Recovered:
     """Rebuild the loop's state from the store; persists what it changes (in a batch
     ``fence`` may make conditional: the loop's lease). Leftover processes are ended by
     ``orphans`` in the background, once that batch is committed: a trial to relaunch
     must wait for ``orphans.gone(name)``, and a job to stop is left to
     :func:`stop_when_gone` (``ending``); without ``orphans``, they are ended here
-    first, blocking up to the executor's grace period. Raises
+    first, blocking up to the executor's grace period. Leftover processes are the
+    recorded ones and, given ``jobs_root``, those the executor finds of the jobs'
+    attempts (:func:`leftover_processes`). Raises
     :class:`StrategyUnavailable` (after stopping the unfinished training jobs) when
     the strategy cannot be built."""
     spec = job.spec
@@ -125,9 +128,9 @@ def recover(
     stopped: list[TrainingJob] = []
     ending: list[Ending] = []
     unfinished_jobs = [j for j in jobs if not j.status.is_terminal]
-    leftovers = {j.name: (j.pid, j.pid_start_time) for j in unfinished_jobs if j.pid is not None}
+    leftovers = leftover_processes(executor, unfinished_jobs, jobs_root, job.name)
     if orphans is None:
-        executor.terminate_orphans(list(leftovers.values()))
+        executor.terminate_orphans([p for processes in leftovers.values() for p in processes])
     background = orphans is not None
     for unfinished in unfinished_jobs:
         message = _stop_message(going_on, broken, unfinished)
@@ -139,7 +142,7 @@ def recover(
                 done = stopped[-1]
                 tracker.add(done.final_objective_value, judged=ran_full_course(done))
             continue
-        if unfinished.pid is not None:
+        if unfinished.name in leftovers:  # it had started: its outcome is unknown
             unfinished = _restarted(unfinished, now, keep_process=background)
         definition = spec.definition(unfinished.definition_name)
         params = definition.search_space.parse(unfinished.tuned_hyperparameters)
@@ -154,8 +157,8 @@ def recover(
                 batch.put_training_job(trial.job)
                 batch.delete_metric_points(trial.job.name)
     if orphans is not None:
-        for name, (pid, pid_start_time) in leftovers.items():
-            orphans.end(name, pid, pid_start_time)
+        for name, processes in leftovers.items():
+            orphans.end(name, processes)
     created = max((j.sequence for j in jobs), default=0)
     if strategy is None:
         raise StrategyUnavailable(broken or "no strategy", tracker, created, ending)

@@ -31,6 +31,7 @@ from tunelab.execution.contract import training_job_dir
 from tunelab.metrics.extract import MetricExtractor
 from tunelab.orchestrator.attempts import launch_limits, next_attempt
 from tunelab.orchestrator.lease import LeaseKeeper
+from tunelab.orchestrator.orphans import leftover_processes
 from tunelab.orchestrator.stopping_jobs import StopRequests
 from tunelab.orchestrator.trials import with_status
 from tunelab.store.base import LeaseLost, Store, TrainingJobQuery, iterate_training_jobs
@@ -82,7 +83,8 @@ class TrainingRunner:
             if j.tuning_job_name is None and j.name not in self.running
         ]
         found = [j for j in found if self._take_lease(j.name)]
-        self.executor.terminate_orphans([(j.pid, j.pid_start_time) for j in found if j.pid])
+        leftovers = leftover_processes(self.executor, found, self.jobs_root, None)
+        self.executor.terminate_orphans([p for ps in leftovers.values() for p in ps])
         asked = self.store.stop_requested([j.name for j in found])
         now = self.clock.now()
         for job in found:
@@ -93,7 +95,7 @@ class TrainingRunner:
                 if self._write(stopped.evolve(status=TrainingJobStatus.STOPPED, end_time=now)):
                     self._release(job.name)
                 continue
-            if job.pid is not None:
+            if job.name in leftovers:  # it had started: its outcome is unknown
                 job = job.transition(
                     SecondaryStatus.INTERRUPTED, now, "tunelab stopped while the job ran"
                 ).transition(
