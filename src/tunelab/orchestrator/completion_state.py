@@ -10,7 +10,9 @@ criteria and their order are :mod:`tunelab.orchestrator.completion`'s.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.progress import ImprovementTracker
@@ -19,12 +21,15 @@ from tunelab.domain.tuning_job import TuningJob
 from tunelab.execution.clock import Clock
 from tunelab.orchestrator.completion import (
     ConvergenceWatch,
+    ended,
     finishing,
     next_wait,
     terminal_snapshot,
 )
 from tunelab.store.base import Store
 from tunelab.strategies.base import Strategy
+
+log = logging.getLogger("tunelab.loop")
 
 
 class CompletionState:
@@ -39,6 +44,8 @@ class CompletionState:
         """The failure limit's reason: the tuning job will fail."""
         self.exhausted = False
         """The strategy has nothing more to propose."""
+        self.broken: str | None = None
+        """Why the strategy failed while the job ran: the job fails with this reason."""
         self.convergence = ConvergenceWatch()
         """When the strategy converged (stored with the next commit), and was asked."""
 
@@ -64,6 +71,25 @@ class CompletionState:
             return None
         return f"Stopped: the tuning job completed: {self.finishing}"
 
+    def call_strategy(self, job: TuningJob, call: Callable[[Any], Any], argument: Any) -> Any:
+        """``call(argument)``, a method of ``job``'s strategy, or None once the strategy
+        has failed. When it raises (a defect, or a request the strategy cannot handle:
+        the strategy restored from the store would raise again), it has failed: no more
+        training jobs start, and the job ends ``Failed`` with the error as its reason
+        (``Stopped`` when it is being stopped); the result is None then too
+        (``observe``'s is True otherwise)."""
+        if self.broken is not None:
+            return None
+        try:
+            result = call(argument)
+        except Exception as error:
+            log.exception("tuning job %s: the strategy failed", job.name)
+            kind, strategy = type(error).__name__, job.spec.strategy
+            self.broken = f"the {strategy} strategy failed: {kind}: {error}"
+            self.finishing = self.finishing or self.broken
+            return None
+        return True if result is None else result
+
     def may_launch(self, job: TuningJob) -> bool:
         """Whether the strategy may be asked for new training jobs."""
         in_progress = job.status is TuningJobStatus.IN_PROGRESS
@@ -81,6 +107,9 @@ class CompletionState:
         """The job's terminal snapshot, to be called only once none of its training
         jobs runs (``created`` so far; ``uncommitted``: the training jobs committed
         with it), or None while it goes on."""
+        if self.broken is not None and job.status is TuningJobStatus.IN_PROGRESS:
+            reason = self.broken[:1024]
+            return ended(job, TuningJobStatus.FAILED, clock.now(), reason, tracker, None)
         return terminal_snapshot(
             store,
             clock,

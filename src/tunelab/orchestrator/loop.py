@@ -181,15 +181,19 @@ class TuningLoop:
         polled = self._relaunches.poll(self.executor, self.live, self.tracker)
         changed, points, events = polled.changed, polled.points, polled.events
         changed.update(self._end_leftovers(now))
-        self.strategy.observe(events)
-        stops = self._early_stops(events, changed, now)
+        observed = self._completion.call_strategy(self.job, self.strategy.observe, events)
+        stops = self._early_stops(events, changed, now) if observed else []
         changed.update(self._check_stop_request())
         completed = self._completion.check(self.job, self.tracker, self.strategy, now)
         if completed is not None:  # a completion criterion is met: stop the running jobs
             changed.update(stop_running(self.live, self.executor, self.clock, completed))
         new = self._suggest(now) if self._completion.may_launch(self.job) else []
+        if self._completion.broken is not None:  # the strategy failed: stop what runs
+            message = f"Stopped: {self._completion.broken}"
+            changed.update(stop_running(self.live, self.executor, self.clock, message))
         terminal = self._terminal_status(changed)
-        writes = TickWrites(changed, points, new, self.strategy if events or new else None)
+        state_changed = (events or new) and self._completion.broken is None
+        writes = TickWrites(changed, points, new, self.strategy if state_changed else None)
         self._commit(writes, terminal)
         for trial in self._relaunches.take(now):
             self._launch(trial)
@@ -266,7 +270,9 @@ class TuningLoop:
         slots = open_slots(spec, len(self.live) + len(self._ending), self.created)
         if slots <= 0:
             return []
-        suggestions = self.strategy.suggest(slots)
+        suggestions = self._completion.call_strategy(self.job, self.strategy.suggest, slots)
+        if suggestions is None:
+            return []
         if not suggestions and not self.live:
             self._completion.exhausted = True  # nothing running and nothing more to try
         trials = []
