@@ -585,3 +585,14 @@ def test_die_with_parent_ties_a_program_to_the_thread_that_started_it(
         if running():
             os.kill(pid, signal.SIGKILL)
         shut_down(ex)
+
+
+def test_the_wrappers_are_found_whatever_path_the_job_sets(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    """The host's command starts with tunelab's wrappers (taskset, prlimit, setpriv, ip),
+    each exec-ing the next in the job's environment: an ``Environment`` PATH without them
+    must not fail the job as if its program could not start."""
+    launch(executor, tmp_path, {}, environment={"PATH": ""})
+    done = finished(collect(executor))
+    assert done.status is TrainingJobStatus.COMPLETED, done.failure_reason

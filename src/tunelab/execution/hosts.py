@@ -212,6 +212,7 @@ def start_host(
         preexec = _limits_in_child(
             placement.cpus, placement.memory_bytes if memory_prefix else None, preexec
         )
+    prefix = [_wrapper_path(word) for word in prefix]  # found on tunelab's PATH, not the job's
     log_path = host_log_path(job_dir, request.attempt, host.name, hosts)
     try:
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
@@ -258,6 +259,20 @@ def start_host(
         running.pidfd = None
     data.start()  # Pipe feeders and checkpoint sync (jobdata.py)
     return running
+
+
+_WRAPPERS = frozenset({"setpriv", "ip", "taskset", "prlimit"})
+"""The tools a host's command may start with, each exec-ing the next (their other words
+are options, never one of these names)."""
+
+
+def _wrapper_path(word: str) -> str:
+    """A wrapper tool's absolute path as tunelab's own ``PATH`` finds it (each wrapper
+    execs the next with the job's environment, whose ``PATH`` the definition may set to
+    anything); any other word unchanged."""
+    if word not in _WRAPPERS:
+        return word
+    return _which(word, os.environ.get("PATH", "")) or word
 
 
 def _have(tool: str) -> bool:
