@@ -87,3 +87,53 @@ def test_a_file_must_hold_one_object(tmp_path: Path) -> None:
         load_job_file(path)
     with pytest.raises(ValidationError, match="no such file"):
         load_job_file(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{"HyperParameterTuningJobConfig": {"TuningJobCompletionCriteria": '
+            '{"TargetObjectiveMetricValue": NaN}}}',
+            "job.json: HyperParameterTuningJobConfig.TuningJobCompletionCriteria."
+            "TargetObjectiveMetricValue: NaN is not a JSON number (RFC 8259 JSON has no NaN "
+            "or Infinity; a number must be finite)",
+        ),
+        (
+            '{"Tags": [{"Key": "k", "Value": -Infinity}]}',
+            "job.json: Tags[0].Value: -Infinity is not a JSON number",
+        ),
+        (
+            '{"HyperParameterTuningJobConfig": {"RandomSeed": ' + "1" * 5001 + "}}",
+            "job.json: HyperParameterTuningJobConfig.RandomSeed: a number of 5001 digits is too "
+            "long to read (at most 4300 digits)",
+        ),
+        ("[" * 3000 + "]" * 3000, "job.json: the file nests objects and arrays more than 64"),
+        ('{"a": ' * 65 + "1" + "}" * 65, "job.json: the file nests objects and arrays more"),
+    ],
+    ids=["NaN", "-Infinity", "5001 digits", "3000 levels", "65 levels"],
+)
+def test_json_that_the_api_refuses_is_refused_clearly(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "job.json"
+    path.write_text(text)
+    with pytest.raises(ValidationError) as raised:
+        load_job_file(path)
+    assert str(raised.value).startswith(f"{tmp_path}/{message}")
+
+
+def test_yaml_too_deep_or_with_too_long_a_number_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text("a: " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(ValidationError, match="the file nests objects and arrays more than 64"):
+        load_job_file(path)
+    path.write_text("a: " + "[" * 65 + "]" * 65 + "\n")
+    with pytest.raises(ValidationError, match="the file nests objects and arrays more than 64"):
+        load_job_file(path)
+    path.write_text("a: 1\nb: " + "7" * 5001 + "\n")
+    with pytest.raises(
+        ValidationError,
+        match=r"job.yaml:2:4: not valid YAML: a number of 5001 digits is too long to read",
+    ):
+        load_job_file(path)

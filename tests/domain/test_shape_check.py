@@ -311,6 +311,54 @@ def test_timestamps_accept_numbers_and_iso_8601_strings() -> None:
     ]
 
 
+def test_numbers_and_timestamps_must_be_finite() -> None:
+    """1e400 reads as infinity, YAML's .nan as NaN: no double or timestamp holds them."""
+    document = single()
+    config = document["HyperParameterTuningJobConfig"]
+    finite = "must be a finite number (JSON has no NaN or Infinity; a double is at most 1.8e308)"
+    target = "HyperParameterTuningJobConfig.TuningJobCompletionCriteria.TargetObjectiveMetricValue"
+    for value, shown in ((float("nan"), "nan"), (float("-inf"), "-inf")):
+        config["TuningJobCompletionCriteria"] = {"TargetObjectiveMetricValue": value}
+        assert check_input(CREATE, document) == [v(target, f"{finite}; got {shown}")]
+    config["TuningJobCompletionCriteria"] = {"TargetObjectiveMetricValue": 10**400}
+    assert check_input(CREATE, document) == [
+        v(target, f"{finite}; got a number beyond a double's range")
+    ]
+    window = {"CreationTimeAfter": float("inf"), "LastModifiedTimeBefore": 1.5e9}
+    assert check_input("ListTrainingJobs", window) == [
+        v("CreationTimeAfter", f"{finite}; got inf")
+    ]
+
+
+def test_a_relative_file_training_image_is_refused_with_where_it_works() -> None:
+    document = single()
+    spec = document["TrainingJobDefinition"]["AlgorithmSpecification"]
+    for good in ("file:///opt/train.py", "file:/opt/train.py", "tunelab/xgboost:latest"):
+        spec["TrainingImage"] = good
+        assert check_input(CREATE, document) == [], good
+    spec["TrainingImage"] = "file:../x/train.py"
+    assert check_input(CREATE, document) == [
+        v(
+            "TrainingJobDefinition.AlgorithmSpecification.TrainingImage",
+            "got 'file:../x/train.py': a relative path is resolved only in a job file, against "
+            "its folder, by `tunelab run` and `tunelab validate`; here write an absolute one "
+            "(file:///path/to/../x/train.py)",
+        )
+    ]
+
+
+def test_tag_keys_may_not_start_with_aws() -> None:
+    tags = {"ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/t"}
+    tags["Tags"] = [{"Key": "awsome", "Value": ""}, {"Key": "AWS:owner", "Value": ""}]
+    assert check_input("AddTags", tags) == [
+        v(
+            "Tags[1].Key",
+            "tag keys starting with 'aws:' (in any case) are reserved for AWS's own use; got "
+            "'AWS:owner'",
+        )
+    ]
+
+
 # -- min / max -----------------------------------------------------------------------------
 
 

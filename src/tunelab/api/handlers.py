@@ -12,7 +12,8 @@ from tunelab.api import codecs
 from tunelab.api import training_codecs as tcodecs
 from tunelab.api.wire import CursorValue, next_token, read_token, timestamp
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
-from tunelab.domain.names import tuning_job_arn
+from tunelab.domain.errors import Violation, raise_for
+from tunelab.domain.names import elsewhere, parse_arn, tuning_job_arn
 from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.scheduler import STOP_WAIT_SECONDS, Scheduler
 from tunelab.service.training import TrainingService
@@ -93,11 +94,46 @@ def _filters(request: Request, *ignored: str) -> dict[str, Any]:
     return {k: v for k, v in request.items() if k not in ("NextToken", "MaxResults", *ignored)}
 
 
+def algorithm_elsewhere(ctx: Context, name: str) -> str | None:
+    """Why the ``AlgorithmName`` ``name``, an ARN, names no algorithm of this server (of
+    another partition, region or account, or of another resource type); None for a
+    plain name or an ARN that could name one of its algorithms."""
+    reason = elsewhere(name, ctx.region, ctx.account)
+    parsed = parse_arn(name)
+    if reason is None and parsed is not None and parsed[0] != "algorithm":
+        reason = f"it is the ARN of a {parsed[0]}, not of an algorithm"
+    return reason
+
+
+def _refuse_algorithms_elsewhere(ctx: Context, request: Request) -> None:
+    """A ``ValidationException`` for each definition whose ``AlgorithmName`` is the ARN
+    of an algorithm that is not on this server (the service looks algorithms up by name)."""
+    definitions: list[tuple[str, Any]] = [("", request)]  # a CreateTrainingJob request
+    single = request.get("TrainingJobDefinition")
+    definitions.append(("TrainingJobDefinition.", single))
+    several = request.get("TrainingJobDefinitions")
+    if isinstance(several, list):
+        definitions += [(f"TrainingJobDefinitions[{i}].", d) for i, d in enumerate(several)]
+    problems = []
+    for prefix, definition in definitions:
+        spec = definition.get("AlgorithmSpecification") if isinstance(definition, dict) else None
+        name = spec.get("AlgorithmName") if isinstance(spec, dict) else None
+        if isinstance(name, str) and (reason := algorithm_elsewhere(ctx, name)) is not None:
+            problems.append(
+                Violation(
+                    f"{prefix}AlgorithmSpecification.AlgorithmName",
+                    f"{name!r} names no algorithm of this server: {reason}",
+                )
+            )
+    raise_for(problems)
+
+
 # -- tuning jobs ---------------------------------------------------------------------------
 
 
 @operation("CreateHyperParameterTuningJob")
 def create_hyper_parameter_tuning_job(ctx: Context, request: Request) -> Response:
+    _refuse_algorithms_elsewhere(ctx, request)
     job = ctx.tuning.create(request, created_by=ctx.principal)
     if ctx.scheduler is not None:
         ctx.scheduler.notify()
@@ -180,6 +216,7 @@ def list_training_jobs_for_hyper_parameter_tuning_job(ctx: Context, request: Req
 
 @operation("CreateTrainingJob")
 def create_training_job(ctx: Context, request: Request) -> Response:
+    _refuse_algorithms_elsewhere(ctx, request)
     job = ctx.training.create(request, created_by=ctx.principal)
     if ctx.scheduler is not None:
         ctx.scheduler.notify()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tunelab.api.handlers import Context, Request, Response, operation
+from tunelab.api.handlers import Context, Request, Response, algorithm_elsewhere, operation
 from tunelab.api.training_codecs import tags as tag_list
 from tunelab.api.wire import ApiError, next_token, read_token, timestamp
 from tunelab.domain.errors import ResourceNotFound, ValidationError
-from tunelab.domain.names import algorithm_arn, parse_arn
+from tunelab.domain.names import algorithm_arn, elsewhere, parse_arn
 from tunelab.domain.tags import repeated_tag_keys
 from tunelab.store.sql.tags import MAX_TAGS
 
@@ -29,6 +29,8 @@ def _resource(ctx: Context, arn: str) -> tuple[str, str]:
             f"ResourceArn: {arn!r} is not the ARN of a tuning job, training job or algorithm",
         )
     resource_type, name = parsed
+    if (reason := elsewhere(arn, ctx.region, ctx.account)) is not None:
+        raise _no_such_resource(resource_type, arn, f" on this server: {reason}")
     lookup = {
         "hyper-parameter-tuning-job": ctx.tuning.get,
         "training-job": ctx.training.get,
@@ -41,10 +43,10 @@ def _resource(ctx: Context, arn: str) -> tuple[str, str]:
     return resource_type, name
 
 
-def _no_such_resource(resource_type: str, arn: str) -> ApiError:
+def _no_such_resource(resource_type: str, arn: str, why: str = "") -> ApiError:
     return ApiError(
         "ValidationException",
-        f"ResourceArn: {RESOURCE_LABEL[resource_type]} {arn} does not exist",
+        f"ResourceArn: {RESOURCE_LABEL[resource_type]} {arn} does not exist{why}",
     )
 
 
@@ -119,8 +121,10 @@ def create_algorithm(ctx: Context, request: Request) -> Response:
 
 @operation("DescribeAlgorithm")
 def describe_algorithm(ctx: Context, request: Request) -> Response:
-    name = request["AlgorithmName"].rsplit("/", 1)[-1]
-    return _describe(ctx.algorithms.get(name), ctx)
+    given = request["AlgorithmName"]
+    if (reason := algorithm_elsewhere(ctx, given)) is not None:
+        raise ResourceNotFound(f"Algorithm {given!r} does not exist on this server: {reason}")
+    return _describe(ctx.algorithms.get(given.rsplit("/", 1)[-1]), ctx)
 
 
 @operation("ListAlgorithms")

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
+from tunelab.api.strict_json import JsonRefused, load_strict
 from tunelab.domain.errors import TunelabError
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -94,49 +95,20 @@ async def read_body(
             return b"".join(chunks)
 
 
-MAX_DEPTH = 64
-"""How deeply a request body may nest objects and arrays (SageMaker's shapes need
-fewer than 10 levels): deeper bodies are refused before anything walks them."""
-
-
 def parse_body(raw: bytes) -> dict[str, Any]:
     """The request's JSON object (an empty body is ``{}``). ``SerializationException``
-    for anything else, including a body nested more than ``MAX_DEPTH`` levels."""
+    for anything else: text that is not RFC 8259 JSON (``NaN`` and ``Infinity`` tokens
+    included), an integer too long to read, a body nested more than 64
+    levels (see :mod:`tunelab.api.strict_json`)."""
     if not raw.strip():
         return {}
-    too_deep = ApiError(
-        "SerializationException",
-        f"the body nests objects and arrays more than {MAX_DEPTH} levels deep",
-    )
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ApiError("SerializationException", f"the body is not valid JSON: {error}") from None
-    except RecursionError:
-        raise too_deep from None
+        value = load_strict(raw)
+    except JsonRefused as error:
+        raise ApiError("SerializationException", error.message("the body")) from None
     if not isinstance(value, dict):
         raise ApiError("SerializationException", "the body must be a JSON object")
-    if nesting_exceeds(value, MAX_DEPTH):
-        raise too_deep
     return value
-
-
-def nesting_exceeds(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests dicts and lists more than ``limit`` levels (iterative:
-    safe for any depth)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
 
 
 def timestamp(value: Any, member: str) -> float | None:

@@ -8,13 +8,13 @@ channel ``S3Uri``, ``OutputDataConfig.S3OutputPath`` and ``CheckpointConfig.S3Ur
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tunelab.api.strict_json import TOO_DEEP, JsonRefused, check_document, load_strict, long_number
 from tunelab.domain.errors import ValidationError
 
 
@@ -39,22 +39,51 @@ def load_job_file(path: str | Path) -> dict[str, Any]:
 
 
 def _parse(path: Path, text: str) -> Any:
+    """The document in ``text``: RFC 8259 JSON (no ``NaN``/``Infinity``) or YAML, nested
+    at most ``MAX_DEPTH`` levels, integers of a readable length (as the API takes them)."""
     if path.suffix.lower() == ".json" or (
         path.suffix.lower() not in (".yaml", ".yml") and text.lstrip().startswith("{")
     ):
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValidationError(
-                f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
-            ) from None
+            return load_strict(text)
+        except JsonRefused as error:
+            if error.syntax is not None:
+                syntax = error.syntax
+                raise ValidationError(
+                    f"{path}:{syntax.lineno}:{syntax.colno}: not valid JSON: {syntax.msg}"
+                ) from None
+            raise ValidationError(f"{path}: {error.message('the file')}") from None
     try:
-        return yaml.safe_load(text)
+        document = yaml.load(text, Loader=_JobFileLoader)  # a SafeLoader subclass
+    except RecursionError:
+        raise ValidationError(f"{path}: the file {TOO_DEEP}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(error, "problem", None) or str(error)
         raise ValidationError(f"{where}: not valid YAML: {problem}") from None
+    try:
+        check_document(document)
+    except JsonRefused as error:
+        raise ValidationError(f"{path}: {error.message('the file')}") from None
+    return document
+
+
+class _JobFileLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing an integer too long to read at its line and column
+    (Python's ``int`` raises a ``ValueError`` naming ``sys.set_int_max_str_digits``)."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            digits = sum(c.isdigit() for c in str(node.value))
+            raise yaml.constructor.ConstructorError(
+                None, None, long_number(digits), node.start_mark
+            ) from None
+
+
+_JobFileLoader.add_constructor("tag:yaml.org,2002:int", _JobFileLoader.construct_yaml_int)
 
 
 def _absolute(uri: Any, base: Path) -> Any:

@@ -29,6 +29,15 @@ def hyperband_violations(spec: TuningJobSpec) -> Iterator[Violation]:
     path = f"{CONFIG}.StrategyConfig.HyperbandStrategyConfig"
     max_resource = hyperband_max_resource(spec)
     source = None if config and config.max_resource is not None else _inferred_from(spec)
+    if max_resource is None and (unusable := _unusable_epochs(spec)) is not None:
+        where, value = unusable
+        yield Violation(
+            where,
+            "cannot give Hyperband's MaxResource (HyperbandStrategyConfig has none): a "
+            f"number of epochs must be a whole number from 1 to {MAX_HYPERBAND_RESOURCE}; "
+            f"got {value!r}",
+        )
+        return
     if max_resource is None:
         yield Violation(
             f"{path}.MaxResource",
@@ -72,6 +81,17 @@ def _inferred_from(spec: TuningJobSpec) -> str | None:
     """The field path of the static hyperparameter MaxResource is inferred from."""
     found = _inference(spec)
     return None if found is None else found[0]
+
+
+def _unusable_epochs(spec: TuningJobSpec) -> tuple[str, str] | None:
+    """(field path, value) of the first static hyperparameter named as in
+    :data:`EPOCH_HYPERPARAMETERS` that holds no whole number (``2.5``, ``-3``, ``abc``)."""
+    for index, definition in enumerate(spec.definitions):
+        static = definition.static_hyperparameters
+        for name in EPOCH_HYPERPARAMETERS:
+            if name in static and not static[name].strip().isdecimal():
+                return f"{definition_path(spec, index)}.StaticHyperParameters.{name}", static[name]
+    return None
 
 
 def _inference(spec: TuningJobSpec) -> tuple[str, int] | None:

@@ -35,3 +35,25 @@ def parse_arn(arn: str) -> tuple[str, str] | None:
         return None
     resource_type, _, name = parts[5].partition("/")
     return (resource_type, name) if name else None
+
+
+PARTITION = "aws"
+"""The partition of every ARN tunelab writes (``arn:aws:...``)."""
+
+
+def elsewhere(arn: str, region: str, account: str) -> str | None:
+    """Why the SageMaker ARN ``arn`` names nothing here: it is of another partition,
+    region or account than ``region`` and ``account`` (those of the ARNs tunelab
+    writes for the caller); None when it could name a resource here, or when ``arn``
+    is no ARN (a plain name)."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    for what, found, here in (
+        ("partition", parts[1], PARTITION),
+        ("region", parts[3], region),
+        ("account", parts[4], account),
+    ):
+        if found != here:
+            return f"its {what} is {found!r}; this server's is {here!r}"
+    return None

@@ -16,12 +16,18 @@ is named ``S3Uri`` (``S3DataSource.S3Uri``, ``CheckpointConfig.S3Uri``,
 ``OutputDataConfig.S3OutputPath``, and CreateTrainingJob's debugger, profiler and
 TensorBoard output paths) also accepts a ``file://`` URI or an absolute local path
 (starting with ``/``) besides the model's ``(https|s3)://...``; a refused one is told so
-(and where relative paths work). All else stays strict.
+(and where relative paths work). A ``TrainingImage`` may not be a relative ``file:``
+location either: only a job file gives it a folder to be relative to.
+
+SageMaker's rules the model leaves out but that hold for every value of a shape: a
+``float``/``double`` or a timestamp number is finite (``1e400`` reads as infinity), a
+``TagKey`` does not start with the reserved ``aws:``. All else stays strict.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -32,8 +38,11 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 from tunelab.domain.errors import Violation
 from tunelab.domain.java_patterns import compile_pattern
 from tunelab.domain.sagemaker_model import input_shape
+from tunelab.domain.tags import reserved_tag_key
 
 LOCAL_URI_SHAPES = frozenset({"S3Uri"})
+PROGRAM_MEMBER = "TrainingImage"
+"""The member naming a training program (tuning and training jobs, CreateAlgorithm)."""
 _LOCAL_URI = re.compile(r"file://.+|/.*")
 _INT_BITS = {"integer": 32, "long": 64}
 _MAX_ENUM_LISTED = 12
@@ -88,7 +97,12 @@ def _check(value: Any, shape: Shape, path: str, out: list[Violation]) -> None:
             out.append(Violation(path, f"must be between {-bound} and {bound - 1}; got {value}"))
         _limits(value, shape, path, out, "")
     elif kind in ("float", "double"):
+        if not _finite(value):
+            out.append(Violation(path, _not_finite_message(value)))
+            return
         _limits(value, shape, path, out, "")
+    elif kind == "timestamp" and _is_number(value) and not _finite(value):
+        out.append(Violation(path, _not_finite_message(value)))
 
 
 def _check_string(value: str, shape: Shape, path: str, out: list[Violation]) -> None:
@@ -99,6 +113,10 @@ def _check_string(value: str, shape: Shape, path: str, out: list[Violation]) -> 
     enum: list[str] = shape.metadata.get("enum", [])
     if enum and value not in enum:
         out.append(Violation(path, _enum_message(value, enum, shape.name)))
+    if path.rpartition(".")[2] == PROGRAM_MEMBER and _relative_file(value):
+        out.append(Violation(path, f"got {_short(value)}: {_relative_hint(value)}"))
+    if shape.name == "TagKey" and (problem := reserved_tag_key(value)) is not None:
+        out.append(Violation(path, problem))
     pattern = shape.metadata.get("pattern")
     if pattern is None or compile_pattern(pattern).fullmatch(value):
         return
@@ -132,11 +150,37 @@ def _local_uri_message(value: str, pattern: str) -> str:
     )
     if "://" in value or value.startswith("/"):
         return message
+    return f"{message}: {_relative_hint(value)}"
+
+
+def _relative_file(value: str) -> bool:
+    """Whether ``value`` is a relative ``file:`` location (``file:train.py``)."""
+    return value.startswith("file:") and not value.startswith("file:/")
+
+
+def _relative_hint(value: str) -> str:
+    """Where the relative location ``value`` works, and what to write here instead."""
     relative = value.removeprefix("file:")
     return (
-        f"{message}: a relative path is resolved only in a job file, against its folder, by "
-        f"`tunelab run` and `tunelab validate`; here write an absolute one "
+        "a relative path is resolved only in a job file, against its folder, by "
+        "`tunelab run` and `tunelab validate`; here write an absolute one "
         f"(file:///path/to/{relative})"
+    )
+
+
+def _finite(value: float) -> bool:
+    """Whether the number ``value`` is a finite double (a huge integer is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _not_finite_message(value: float) -> str:
+    shown = "a number beyond a double's range" if isinstance(value, int) else repr(value)
+    return (
+        "must be a finite number (JSON has no NaN or Infinity; a double is at most "
+        f"1.8e308); got {shown}"
     )
 
 
