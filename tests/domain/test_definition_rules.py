@@ -198,3 +198,39 @@ def test_an_image_that_came_with_no_metrics_is_named_when_the_objective_has_none
     assert tuning_messages(AlgorithmSpecification=algorithm | {"MetricDefinitions": other}) == [
         MISSING
     ]
+
+
+@pytest.mark.parametrize("messages", [tuning_messages, training_messages])
+@pytest.mark.parametrize(
+    ("regex", "reason"),
+    [
+        ("a{99999999999}", "the repetition number is too large"),
+        ("a{4294967296}", "the repetition number is too large"),
+        ("a{1,99999999999}", "the repetition number is too large"),
+        ("(?u)(?a)x", "ASCII and UNICODE flags are incompatible"),
+        ("(" * 249 + "x" * 2 + ")" * 249, None),  # the deepest nesting 500 characters hold
+        ("(" * 600 + ")" * 600, "its groups are nested too deeply"),
+    ],
+)
+def test_every_regex_re_refuses_is_a_violation_of_its_field(
+    messages: Any, regex: str, reason: str | None
+) -> None:
+    """re.compile raises OverflowError, ValueError and RecursionError besides re.error:
+    each is the field's violation, not an internal failure."""
+    algorithm = {
+        "TrainingImage": "file:///bin/true",
+        "TrainingInputMode": "File",
+        "MetricDefinitions": [
+            {"Name": "validation:accuracy", "Regex": "validation:accuracy=([0-9.]+)"},
+            {"Name": "loss", "Regex": regex},
+        ],
+    }
+    expected = (
+        []
+        if reason is None
+        else [
+            "AlgorithmSpecification.MetricDefinitions[1].Regex: is not a valid regular "
+            f"expression: {reason}"
+        ]
+    )
+    assert messages(AlgorithmSpecification=algorithm) == expected

@@ -191,3 +191,66 @@ def test_format_gives_strings_that_read_back() -> None:
     )
     formatted = space.format({"lr": 1e-05, "n": 7})
     assert formatted == {"lr": "1e-05", "n": "7"}
+
+
+def test_linear_range_wider_than_the_largest_float_spreads_its_values() -> None:
+    """max - min overflows to inf for [-1e308, 1e308]: values still spread over it."""
+    r = ContinuousRange("x", -1e308, 1e308, ScalingType.LINEAR)
+    assert [r.decode(u) for u in (0.0, 0.25, 0.5, 1.0)] == [-1e308, -5e307, 0.0, 1e308]
+    for x in (-1e308, -3e307, 0.0, 7e307, 1e308):
+        assert r.decode(r.encode(x)) == pytest.approx(x, rel=1e-12)
+    assert r.encode(0.0) == 0.5
+
+
+@pytest.mark.parametrize(
+    "r",
+    [
+        ContinuousRange("x", 0.3, 0.30000000000000004),
+        ContinuousRange("x", 0.3, 0.30000000000000004, ScalingType.REVERSE_LOGARITHMIC),
+        ContinuousRange("x", 1e300, math.nextafter(1e300, math.inf), ScalingType.LOGARITHMIC),
+        ContinuousRange("x", 0.0, 1e-300, ScalingType.REVERSE_LOGARITHMIC),
+        ContinuousRange("x", 0.0, 5e-324),
+    ],
+)
+def test_ranges_of_a_few_floats_encode_and_decode_both_ends(r: ContinuousRange) -> None:
+    """Ranges whose ends the logarithm (or the width) cannot tell apart: no division by
+    zero, both ends reachable, every decoded value in the range."""
+    assert r.decode(0.0) == r.min_value
+    assert r.decode(1.0) == r.max_value
+    for x in (r.min_value, r.max_value):
+        assert r.decode(r.encode(x)) == x
+    assert all(r.contains(r.decode(u)) for u in np.linspace(0.0, 1.0, 11))
+
+
+def test_reverse_logarithmic_range_near_zero_keeps_its_resolution() -> None:
+    r = ContinuousRange("x", 0.0, 1e-300, ScalingType.REVERSE_LOGARITHMIC)
+    assert r.decode(0.5) == pytest.approx(5e-301)
+    assert r.encode(2.5e-301) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize(
+    "r",
+    [
+        IntegerRange("n", 10**15, 10**15 + 5, ScalingType.LOGARITHMIC),
+        IntegerRange("n", 10**20, 10**20 + 5, ScalingType.LOGARITHMIC),
+        IntegerRange("n", -(10**255), 10**255 + 3),
+        IntegerRange("n", 1, 10**255, ScalingType.LOGARITHMIC),
+    ],
+)
+def test_integer_ranges_at_the_edges_of_float_precision(r: IntegerRange) -> None:
+    """Bounds of up to 256 digits (the longest a request holds) and log ranges too narrow
+    for the float logarithm: decode stays in the range and small ones round-trip."""
+    assert all(r.contains(r.decode(u)) for u in np.linspace(0.0, 1.0, 101))
+    assert r.decode(0.0) == r.min_value
+    if r.cardinality <= 10:
+        assert [r.decode(r.encode(v)) for v in r.values()] == list(r.values())
+
+
+def test_grid_of_an_integer_range_larger_than_an_index_is_lazy() -> None:
+    space = SearchSpace((IntegerRange("n", 0, 10**20), CategoricalRange("c", ("a", "b"))))
+    grid = space.grid()
+    assert [next(grid) for _ in range(3)] == [
+        {"n": 0, "c": "a"},
+        {"n": 0, "c": "b"},
+        {"n": 1, "c": "a"},
+    ]

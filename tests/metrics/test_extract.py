@@ -153,6 +153,24 @@ def test_validate_regex_messages() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("a{99999999999}", "the repetition number is too large"),  # OverflowError in re
+        ("a{1,4294967296}", "the repetition number is too large"),
+        ("(?u)(?a)x", "ASCII and UNICODE flags are incompatible"),  # ValueError in re
+        ("(" * 600 + ")" * 600, "its groups are nested too deeply"),  # RecursionError
+        ("(?a)(?L)x", "bad inline flags: cannot use 'L' flag with a str pattern at position 7"),
+    ],
+)
+def test_validate_regex_answers_for_every_pattern_without_raising(
+    pattern: str, reason: str
+) -> None:
+    assert validate_regex(pattern) == f"is not a valid regular expression: {reason}"
+    with pytest.raises(ValueError, match="metric 'm'"):
+        MetricExtractor([MetricDefinition("m", pattern)])
+
+
 def test_invalid_regex_is_refused_at_construction() -> None:
     with pytest.raises(ValueError, match=r"metric 'bad'.*missing \), unterminated subpattern"):
         MetricExtractor([MetricDefinition("bad", "x(")])

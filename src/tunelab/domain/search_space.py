@@ -13,7 +13,6 @@ warping on top of the linear encoding.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +24,32 @@ from tunelab.domain.enums import ScalingType
 ParamValue = float | int | str
 
 
+MIN_LOG_SPAN = 2.0**-20
+"""A log-scaled range whose ends are closer than this on the log scale (a ratio under
+1.000001) is encoded linearly: there the two scalings differ by less than a millionth of
+the range, and the float logarithm may not tell its values apart at all."""
+
+
 def _clip01(u: float) -> float:
     return 0.0 if u < 0.0 else 1.0 if u > 1.0 else float(u)
+
+
+def _between(lo: float, hi: float, u: float) -> float:
+    """``lo + u * (hi - lo)``, also when ``hi - lo`` overflows (``[-1e308, 1e308]``)."""
+    span = hi - lo
+    if math.isfinite(span):
+        return lo + u * span
+    return 2.0 * (lo / 2.0 + u * (hi / 2.0 - lo / 2.0))
+
+
+def _fraction(x: float, lo: float, hi: float) -> float:
+    """The inverse of :func:`_between`: ``(x - lo) / (hi - lo)``; 0.0 when ``lo == hi``."""
+    span = hi - lo
+    if span == 0.0:
+        return 0.0
+    if math.isfinite(span):
+        return (x - lo) / span
+    return (x / 2.0 - lo / 2.0) / (hi / 2.0 - lo / 2.0)
 
 
 def format_float(x: float) -> str:
@@ -44,26 +67,35 @@ class ContinuousRange:
     def decode(self, u: float) -> float:
         u = _clip01(u)
         lo, hi = self.min_value, self.max_value
-        if self.scaling is ScalingType.LOGARITHMIC:
-            x = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
-        elif self.scaling is ScalingType.REVERSE_LOGARITHMIC:
-            a, b = math.log(1.0 - lo), math.log(1.0 - hi)
-            x = 1.0 - math.exp(a + u * (b - a))
+        ends = self._scaled_ends()
+        if ends is None:
+            x = _between(lo, hi, u)
+        elif self.scaling is ScalingType.LOGARITHMIC:
+            x = math.exp(_between(*ends, u))
         else:
-            x = lo + u * (hi - lo)
+            x = -math.expm1(_between(*ends, u))
         return min(max(x, lo), hi)
 
     def encode(self, x: ParamValue) -> float:
         x = float(x)
+        ends = self._scaled_ends()
+        if ends is None:
+            return _clip01(_fraction(x, self.min_value, self.max_value))
+        scaled = math.log(x) if self.scaling is ScalingType.LOGARITHMIC else math.log1p(-x)
+        return _clip01(_fraction(scaled, *ends))
+
+    def _scaled_ends(self) -> tuple[float, float] | None:
+        """The ends on the log scale (``log x``, or ``log(1 - x)`` for ReverseLogarithmic),
+        or None for a linear encoding: Auto or Linear scaling, or ends too close on the log
+        scale (:data:`MIN_LOG_SPAN`; e.g. two neighbouring floats)."""
         lo, hi = self.min_value, self.max_value
         if self.scaling is ScalingType.LOGARITHMIC:
-            u = (math.log(x) - math.log(lo)) / (math.log(hi) - math.log(lo))
+            ends = (math.log(lo), math.log(hi))
         elif self.scaling is ScalingType.REVERSE_LOGARITHMIC:
-            a, b = math.log(1.0 - lo), math.log(1.0 - hi)
-            u = (math.log(1.0 - x) - a) / (b - a)
+            ends = (math.log1p(-lo), math.log1p(-hi))
         else:
-            u = (x - lo) / (hi - lo)
-        return _clip01(u)
+            return None
+        return ends if abs(ends[1] - ends[0]) >= MIN_LOG_SPAN else None
 
     def contains(self, x: ParamValue) -> bool:
         return isinstance(x, int | float) and self.min_value <= float(x) <= self.max_value
@@ -86,15 +118,22 @@ class IntegerRange:
     max_value: int
     scaling: ScalingType = ScalingType.AUTO
 
-    @property
-    def _log(self) -> bool:
-        return self.scaling is ScalingType.LOGARITHMIC
+    def log_ends(self) -> tuple[float, float] | None:
+        """The outer edges of the end bins on the log scale for Logarithmic scaling, or
+        None for linear bins: Auto or Linear scaling, or edges too close on the log scale
+        (:data:`MIN_LOG_SPAN`; e.g. ``[10**15, 10**15 + 5]``, whose bins the float
+        logarithm cannot tell apart)."""
+        if self.scaling is not ScalingType.LOGARITHMIC:
+            return None
+        a, b = math.log(self.min_value - 0.5), math.log(self.max_value + 0.5)
+        return (a, b) if b - a >= MIN_LOG_SPAN else None
 
     def decode(self, u: float) -> int:
         u = _clip01(u)
         lo, hi = self.min_value, self.max_value
-        if self._log:
-            a, b = math.log(lo - 0.5), math.log(hi + 0.5)
+        ends = self.log_ends()
+        if ends is not None:
+            a, b = ends
             x = math.floor(math.exp(a + u * (b - a)) + 0.5)
         else:
             x = lo + math.floor(u * (hi - lo + 1))
@@ -103,8 +142,9 @@ class IntegerRange:
     def encode(self, x: ParamValue) -> float:
         x = int(x)  # type: ignore[arg-type]
         lo, hi = self.min_value, self.max_value
-        if self._log:
-            a, b = math.log(lo - 0.5), math.log(hi + 0.5)
+        ends = self.log_ends()
+        if ends is not None:
+            a, b = ends
             return _clip01((math.log(x) - a) / (b - a))
         return _clip01((x - lo + 0.5) / (hi - lo + 1))
 
@@ -219,5 +259,16 @@ class SearchSpace:
                 axes.append(r.values())
             else:
                 raise ValueError(f"range {r.name!r} is continuous and has no grid")
-        for combo in itertools.product(*axes):
+        for combo in _product(axes):
             yield dict(zip(self.names, combo, strict=True))
+
+
+def _product(axes: Sequence[Sequence[ParamValue]]) -> Iterator[tuple[ParamValue, ...]]:
+    """``itertools.product(*axes)`` without copying each axis into a tuple first: an
+    integer range may hold more values than memory (or an index) can."""
+    if not axes:
+        yield ()
+        return
+    for head in axes[0]:
+        for tail in _product(axes[1:]):
+            yield (head, *tail)

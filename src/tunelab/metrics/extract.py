@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
 import regex
 
 from tunelab.domain.definition import MetricDefinition
+from tunelab.domain.definition_rules import regex_problem
 from tunelab.domain.trial import MetricPoint
 
 MATCH_BUDGET_SECONDS = 0.1
@@ -65,13 +65,17 @@ def validate_regex(pattern: str) -> str | None:
     """None when ``pattern`` compiles (with ``re``, whose messages users know, and with the
     ``regex`` package that matches it), else an error text for a message naming the
     field, e.g. ``is not a valid regular expression: missing ), unterminated subpattern
-    at position 5``."""
+    at position 5``. Never raises for a pattern: ``re``'s errors are
+    :func:`~tunelab.domain.definition_rules.regex_problem`'s, and the ``regex`` package's
+    (its error, OverflowError, ValueError, RecursionError) are caught too."""
+    problem = regex_problem(pattern)
+    if problem is not None:
+        return problem
     try:
-        with warnings.catch_warnings():  # re's FutureWarnings (e.g. "[[" as a nested set)
-            warnings.simplefilter("ignore", FutureWarning)  # are not the regex package's
-            re.compile(pattern)
         regex.compile(pattern)
-    except (re.error, regex.error) as error:
+    except RecursionError:
+        return "is not a valid regular expression: its groups are nested too deeply"
+    except (regex.error, OverflowError, ValueError) as error:
         return f"is not a valid regular expression: {error}"
     return None
 

@@ -29,7 +29,6 @@ from typing import Any, Self
 
 import numpy as np
 
-from tunelab.domain.enums import ScalingType
 from tunelab.domain.search_space import (
     CategoricalRange,
     IntegerRange,
@@ -72,9 +71,10 @@ def _axis(r: ParameterRange) -> Sequence[ParamValue]:
 
 def _masses(r: ParameterRange) -> list[float]:
     """Probability of each value of ``_axis(r)`` when ``r.decode`` gets ``u ~ U[0, 1)``."""
-    if isinstance(r, IntegerRange) and r.scaling is ScalingType.LOGARITHMIC:
+    ends = r.log_ends() if isinstance(r, IntegerRange) else None
+    if ends is not None:
         # decode rounds exp(U[log(lo - 0.5), log(hi + 0.5)]): v owns [v - 0.5, v + 0.5).
-        total = math.log(r.max_value + 0.5) - math.log(r.min_value - 0.5)
+        total = ends[1] - ends[0]
         return [(math.log(v + 0.5) - math.log(v - 0.5)) / total for v in r.values()]
     n = len(_axis(r))
     return [1.0 / n] * n

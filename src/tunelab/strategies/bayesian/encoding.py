@@ -9,8 +9,9 @@ configuration and encodes back to the same vector.
 ``ScalingType.Auto`` numeric ranges whose values are positive and span at least a
 factor :data:`MIN_WARP_RATIO` are *warpable*: the Gaussian process learns a warping
 ``w_s(u) = log(1 + (R**s - 1) u) / log(R**s)`` (``s = 0`` linear, ``s = 1`` exactly
-the logarithmic encoding, ``R`` the ratio of the range's ends), i.e. whether the range
-behaves logarithmically, as SageMaker's Auto scaling does.
+the logarithmic encoding, ``R`` the ratio of the range's ends, at most
+``e**MAX_WARP_LOG_RATIO``), i.e. whether the range behaves logarithmically, as
+SageMaker's Auto scaling does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ from tunelab.domain.search_space import (
 )
 
 MIN_WARP_RATIO = 4.0
+MAX_WARP_LOG_RATIO = 600.0
+"""``ln R`` is capped here (R = e**600, 260 decades): ``R**s`` must stay a finite float.
+A range spanning more decades (``[1e-300, 1e300]``) gets the warping of one that spans
+260, still nearly its logarithmic encoding at ``s = 1``."""
 
 Config = tuple[ParamValue, ...]
 
@@ -43,8 +48,11 @@ class SpaceEncoder:
         self.is_cat = np.array([isinstance(r, CategoricalRange) for r in space.ranges], bool)
         self.n_values = np.array(
             [r.cardinality if isinstance(r, CategoricalRange | IntegerRange) else 0
-             for r in space.ranges]
+             for r in space.ranges],
+            dtype=float,
         )  # fmt: skip
+        """Values of each categorical or integer range (0 for continuous ones), as floats:
+        an integer range may hold more values than an int64 can count."""
         self.is_int = np.array([isinstance(r, IntegerRange) for r in space.ranges], bool)
         self.log_ratio = np.array([_warp_log_ratio(r) for r in space.ranges])
         """ln R for warpable ranges, 0 for the others."""
@@ -112,13 +120,14 @@ class SpaceEncoder:
 
 
 def _warp_log_ratio(r: object) -> float:
+    """``ln R`` of a warpable range (at most :data:`MAX_WARP_LOG_RATIO`), else 0."""
     if isinstance(r, ContinuousRange) and r.scaling is ScalingType.AUTO and r.min_value > 0:
-        ratio = r.max_value / r.min_value
+        log_ratio = math.log(r.max_value) - math.log(r.min_value)  # the ratio may overflow
     elif isinstance(r, IntegerRange) and r.scaling is ScalingType.AUTO and r.min_value >= 1:
-        ratio = (r.max_value + 0.5) / (r.min_value - 0.5)
+        log_ratio = math.log(r.max_value + 0.5) - math.log(r.min_value - 0.5)
     else:
         return 0.0
-    return math.log(ratio) if ratio >= MIN_WARP_RATIO else 0.0
+    return min(log_ratio, MAX_WARP_LOG_RATIO) if log_ratio >= math.log(MIN_WARP_RATIO) else 0.0
 
 
 def warp(u: np.ndarray, s: float, log_ratio: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -166,7 +166,7 @@ class BayesianStrategy:
                 if params is not None:
                     return pick, params
             live = [i for i in live if i not in starting]
-            if targets is None:
+            if targets is None or not live:  # e.g. a tiny continuous range's few values used
                 return None
         best: tuple[float, int, dict[str, Any]] | None = None
         for i in live:
