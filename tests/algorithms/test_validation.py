@@ -12,6 +12,7 @@ import pytest
 
 from tests.factories import ROLE
 from tunelab.algorithms import catalog
+from tunelab.algorithms.spec import training_specification
 from tunelab.domain.errors import ValidationError
 from tunelab.execution.clock import SystemClock
 from tunelab.service.settings import Settings
@@ -255,17 +256,9 @@ def test_multi_definition_and_training_jobs(
 
 
 def test_a_registered_algorithm_may_run_a_builtin(service: TuningService, data: Path) -> None:
-    training = {
-        "TrainingImage": XGB_URI,
-        "SupportedTrainingInstanceTypes": ["ml.m5.large"],
-        "TrainingChannels": [
-            {
-                "Name": "train",
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedInputModes": ["File"],
-            }
-        ],
-    }
+    """A registered copy of the built-in's TrainingSpecification (as ``tunelab algorithms
+    describe --json`` prints it) runs the built-in with its predefined metrics."""
+    training = training_specification(catalog.get("xgboost"), XGB_URI)
     service.algorithms.create({"AlgorithmName": "house-xgb", "TrainingSpecification": training})
     document = request(data)
     algorithm = document["TrainingJobDefinition"]["AlgorithmSpecification"]

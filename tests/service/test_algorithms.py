@@ -21,6 +21,18 @@ def algorithm(name: str = "epochs-algo", image: str = f"file://{PROGRAM}") -> di
         "AlgorithmName": name,
         "TrainingSpecification": {
             "TrainingImage": image,
+            "SupportedHyperParameters": [
+                {
+                    "Name": "x",
+                    "Type": "Continuous",
+                    "Range": {
+                        "ContinuousParameterRangeSpecification": {"MinValue": "0", "MaxValue": "1"}
+                    },
+                    "IsTunable": True,
+                },
+                {"Name": "epochs", "Type": "Integer", "DefaultValue": "3"},
+                {"Name": "seconds_per_epoch", "Type": "Continuous", "DefaultValue": "0.2"},
+            ],
             "SupportedTrainingInstanceTypes": ["ml.m5.large"],
             "TrainingChannels": [
                 {

@@ -63,13 +63,15 @@ class Metric:
 
 @dataclass(frozen=True)
 class Channel:
-    """A channel; empty ``content_types``: any (the program does not read it as data)."""
+    """A channel; empty ``content_types``: any (the program does not read it as data);
+    empty ``compression_types``: any."""
 
     name: str
     description: str
     content_types: tuple[str, ...]
     required: bool = False
     input_modes: tuple[str, ...] = ("File",)
+    compression_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,19 @@ class AlgorithmSpec:
     requires: tuple[tuple[str, tuple[str, ...], str], ...] = ()
     """``(hyperparameter, values, needed)``: when ``hyperparameter`` takes one of
     ``values``, ``needed`` must be given too."""
+    registered: bool = False
+    """A ``CreateAlgorithm`` algorithm (its channels' input modes are checked too)."""
+    instance_types: tuple[str, ...] = ()
+    """The instance types a job may ask for; empty: any."""
+    distributed: bool | None = None
+    """``SupportsDistributedTraining``: False refuses ``InstanceCount`` > 1."""
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``the built-in xgboost algorithm``, ``the algorithm 'x'``."""
+        if self.registered:
+            return f"the algorithm '{self.name}'"
+        return f"the built-in {self.name} algorithm"
 
     def hyperparameter(self, name: str) -> Hyperparameter | None:
         return next((h for h in self.hyperparameters if h.name == name), None)

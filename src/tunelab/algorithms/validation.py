@@ -1,8 +1,10 @@
-"""A training job definition that runs a built-in algorithm, checked against its
-metadata: hyperparameter names, types and valid ranges (static values and tuning
-ranges), required hyperparameters, the objective metric and its direction, channels
-and content types. Each problem is a :class:`Violation` naming the field. Also the
-metric definitions SageMaker predefines for such a definition."""
+"""A training job definition that runs a built-in or a registered (``CreateAlgorithm``)
+algorithm, checked against its metadata: hyperparameter names, types and valid ranges
+(static values and tuning ranges), required hyperparameters, the objective metric and its
+direction, channels and content types (and, for a registered algorithm, input modes,
+compression, instance types and instance count). Each problem is a :class:`Violation`
+naming the field. Also the metric definitions SageMaker predefines for such a
+definition."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tunelab.algorithms.resources import resource_problems
 from tunelab.algorithms.spec import (
     CATEGORICAL,
     CONTINUOUS,
@@ -79,6 +82,10 @@ def check_definition(spec: AlgorithmSpec, definition: Doc, where: Context) -> li
     found += _required(spec, static, tuned, f"{where.prefix}{where.hyperparameters_key}")
     channels = [c for c in definition.get("InputDataConfig") or () if isinstance(c, Mapping)]
     found += _channels(spec, channels, f"{where.prefix}InputDataConfig")
+    if spec.registered:
+        mode = (definition.get("AlgorithmSpecification") or {}).get("TrainingInputMode")
+        found += _transfer(spec, channels, str(mode or "File"), f"{where.prefix}InputDataConfig")
+    found += resource_problems(spec, definition, where.prefix)
     if where.objective:
         names = {str(c.get("ChannelName")) for c in channels}
         found += _objective(spec, where.objective, where.objective_path, names)
@@ -87,9 +94,14 @@ def check_definition(spec: AlgorithmSpec, definition: Doc, where: Context) -> li
 
 
 def _unknown(spec: AlgorithmSpec, name: str) -> str:
+    if not spec.hyperparameters:
+        return (
+            f"is not a hyperparameter of {spec.label}, whose TrainingSpecification declares "
+            "no SupportedHyperParameters"
+        )
     close = difflib.get_close_matches(name, [h.name for h in spec.hyperparameters], 1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"is not a hyperparameter of the built-in {spec.name} algorithm{hint}"
+    return f"is not a hyperparameter of {spec.label}{hint}"
 
 
 def _static(spec: AlgorithmSpec, static: Doc, path: str) -> Iterator[Violation]:
@@ -107,7 +119,7 @@ def _static(spec: AlgorithmSpec, static: Doc, path: str) -> Iterator[Violation]:
 
 
 def _ranges(spec: AlgorithmSpec, ranges: Doc, path: str) -> Iterator[Violation]:
-    tunable = ", ".join(h.name for h in spec.hyperparameters if h.tunable)
+    tunable = ", ".join(h.name for h in spec.hyperparameters if h.tunable) or "none"
     for kind in RANGE_KINDS:
         for i, item in enumerate(ranges.get(kind) or ()):
             name, where = str(item.get("Name")), f"{path}.{kind}[{i}]"
@@ -117,8 +129,8 @@ def _ranges(spec: AlgorithmSpec, ranges: Doc, path: str) -> Iterator[Violation]:
             elif not hp.tunable:
                 yield Violation(
                     f"{where}.Name",
-                    f"'{name}' is not a tunable hyperparameter of the built-in {spec.name} "
-                    f"algorithm; tunable: {tunable}",
+                    f"'{name}' is not a tunable hyperparameter of {spec.label}; "
+                    f"tunable: {tunable}",
                 )
             else:
                 yield from _range(hp, kind, item, where)
@@ -160,7 +172,7 @@ def _required(spec: AlgorithmSpec, static: Doc, tuned: set[Any], path: str) -> I
         if hp.required and hp.name not in given:
             yield Violation(
                 path,
-                f"the built-in {spec.name} algorithm requires hyperparameter '{hp.name}' "
+                f"{spec.label} requires hyperparameter '{hp.name}' "
                 f"({demand(hp)}), static or tuned",
             )
     for name, values, needed in spec.requires:
@@ -176,14 +188,15 @@ def _channels(spec: AlgorithmSpec, channels: Sequence[Doc], path: str) -> Iterat
         if known is None:
             yield Violation(
                 f"{where}.ChannelName",
-                f"'{name}' is not a channel of the built-in {spec.name} algorithm "
-                f"(channels: {', '.join(names)})",
+                f"'{name}' is not a channel of {spec.label} (channels: {', '.join(names)})",
             )
             continue
         if not known.content_types:
             continue
         usable = ", ".join(known.content_types)
         given = channel.get("ContentType")
+        if not given and spec.default_content_type is None:
+            continue  # no ContentType and no default to judge
         base = str(given or spec.default_content_type).split(";")[0].strip().lower()
         if base in known.content_types:
             continue
@@ -202,14 +215,37 @@ def _channels(spec: AlgorithmSpec, channels: Sequence[Doc], path: str) -> Iterat
         else:
             yield Violation(
                 f"{where}.ContentType",
-                f"{given!r} is not a content type of channel '{name}' of the built-in "
-                f"{spec.name} algorithm ({usable})",
+                f"{given!r} is not a content type of channel '{name}' of {spec.label} ({usable})",
             )
     given = {str(c.get("ChannelName")) for c in channels}
     for channel in spec.channels:
         if channel.required and channel.name not in given:
+            yield Violation(path, f"{spec.label} needs a '{channel.name}' channel")
+
+
+def _transfer(
+    spec: AlgorithmSpec, channels: Sequence[Doc], default_mode: str, path: str
+) -> Iterator[Violation]:
+    """Each channel's input mode (its ``InputMode``, else the definition's
+    ``TrainingInputMode``) and ``CompressionType`` among those its channel supports."""
+    for i, channel in enumerate(channels):
+        known = spec.channel(str(channel.get("ChannelName")))
+        if known is None:
+            continue  # reported by _channels
+        mode = str(channel.get("InputMode") or default_mode)
+        if mode not in known.input_modes:
+            inherited = "" if channel.get("InputMode") else " (AlgorithmSpecification's)"
             yield Violation(
-                path, f"the built-in {spec.name} algorithm needs a '{channel.name}' channel"
+                f"{path}[{i}].InputMode",
+                f"channel '{known.name}' of {spec.label} supports the input modes "
+                f"{', '.join(known.input_modes)}; got {mode}{inherited}",
+            )
+        compression = str(channel.get("CompressionType") or "None")
+        if known.compression_types and compression not in known.compression_types:
+            yield Violation(
+                f"{path}[{i}].CompressionType",
+                f"channel '{known.name}' of {spec.label} supports the compression types "
+                f"{', '.join(known.compression_types)}; got {compression}",
             )
 
 
@@ -218,20 +254,28 @@ def _objective(
 ) -> Iterator[Violation]:
     name, kind = str(objective.get("MetricName")), objective.get("Type")
     metric = spec.metric(name)
+    if not spec.objectives:
+        yield Violation(
+            f"{path}.MetricName",
+            f"{spec.label} cannot be tuned: its TrainingSpecification has no "
+            "SupportedTuningJobObjectiveMetrics with a MetricDefinition",
+        )
+        return
     if metric is None or metric.direction is None:
         choices = ", ".join(m.name for m in spec.objectives)
         yield Violation(
             f"{path}.MetricName",
-            f"'{name}' is not an objective metric of the built-in {spec.name} algorithm; "
-            f"choose one of {choices}",
+            f"'{name}' is not an objective metric of {spec.label}; choose one of {choices}",
         )
         return
     if kind and kind != metric.direction:
         yield Violation(
             f"{path}.Type",
-            f"the objective metric '{name}' of the built-in {spec.name} algorithm is to "
+            f"the objective metric '{name}' of {spec.label} is to "
             f"{metric.direction.lower()}; got {kind}",
         )
+    if spec.registered:
+        return  # what a registered program computes on which channel is its own
     split = name.split(":")[0] if ":" in name else None
     if split is not None and spec.channel(split) is not None and split not in channels:
         yield Violation(
@@ -252,7 +296,7 @@ def _reported_for(
     if chosen.strip() not in metric.predictor_types:
         yield Violation(
             f"{path}.MetricName",
-            f"the built-in {spec.name} algorithm reports '{metric.name}' for predictor_type "
+            f"{spec.label} reports '{metric.name}' for predictor_type "
             f"{' or '.join(metric.predictor_types)}; predictor_type is {chosen!r}",
         )
 

@@ -9,11 +9,19 @@ from typing import Any
 
 from tunelab.algorithms import catalog
 from tunelab.algorithms.images import builtin_for, unrecognized_reason
-from tunelab.algorithms.validation import check_definition, context_of, predefined_metrics
+from tunelab.algorithms.registered import spec_of, specification_problems
+from tunelab.algorithms.spec import AlgorithmSpec
+from tunelab.algorithms.validation import (
+    Context,
+    check_definition,
+    context_of,
+    predefined_metrics,
+)
 from tunelab.domain.definition_rules import MAX_METRIC_DEFINITIONS
 from tunelab.domain.errors import ResourceNotFound, ValidationError, Violation, raise_for
 from tunelab.domain.shape_check import check_input
 from tunelab.execution.clock import Clock
+from tunelab.metrics.extract import validate_regex
 from tunelab.store.base import Store
 
 
@@ -22,15 +30,25 @@ class AlgorithmService:
         self.store, self.clock = store, clock
 
     def create(self, document: Mapping[str, Any]) -> Any:
+        """Store a ``CreateAlgorithm`` request once its shapes, its TrainingImage (a local
+        program or a built-in's image) and its TrainingSpecification's rules
+        (:func:`specification_problems`) hold; a refused request stores nothing."""
         if not isinstance(document, Mapping):
             raise ValidationError("the request must be a JSON object")
         raise_for(check_input("CreateAlgorithm", document))
-        image = document["TrainingSpecification"].get("TrainingImage", "")
+        specification = document["TrainingSpecification"]
+        image = specification.get("TrainingImage", "")
+        problems = specification_problems(specification, validate_regex)
         if not image.startswith("file:") and builtin_for(image) is None:
-            raise ValidationError(
-                "TrainingSpecification.TrainingImage: tunelab runs local programs named as "
-                f"file:///absolute/path/to/program; got {image!r}"
+            problems.insert(
+                0,
+                Violation(
+                    "TrainingSpecification.TrainingImage",
+                    "tunelab runs local programs named as file:///absolute/path/to/program; "
+                    f"got {image!r}",
+                ),
             )
+        raise_for(problems)
         return self.store.algorithms.create(document["AlgorithmName"], document, self.clock.now())
 
     def get(self, name: str) -> Any:
@@ -51,9 +69,11 @@ class AlgorithmService:
     def resolve(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of a request whose definitions naming an ``AlgorithmName`` or a
         built-in algorithm's image get its ``MetricDefinitions`` when they give none
-        (SageMaker's predefined metrics; for a built-in, the objective's first, at most
-        20 in a tuning job). A definition running a built-in is checked against its
-        metadata; an unknown algorithm name is a ``ValidationException``."""
+        (SageMaker's predefined metrics: the objective's first, at most 20 in a tuning
+        job). A definition naming a registered algorithm is checked against
+        its TrainingSpecification, one running a built-in against its metadata (both when
+        a registered algorithm runs a built-in); an unknown algorithm name is a
+        ``ValidationException``."""
         resolved = copy.deepcopy(dict(document))
         definitions = list(resolved.get("TrainingJobDefinitions") or ())
         paths = [f"TrainingJobDefinitions[{i}]" for i in range(len(definitions))]
@@ -71,7 +91,8 @@ class AlgorithmService:
             if not isinstance(algorithm, dict):
                 continue
             name, image = algorithm.get("AlgorithmName"), algorithm.get("TrainingImage")
-            metrics = None
+            metrics: Any = None
+            declared: AlgorithmSpec | None = None
             if name:
                 where = f"{path}.AlgorithmSpecification.AlgorithmName".lstrip(".")
                 try:
@@ -82,6 +103,11 @@ class AlgorithmService:
                         "(CreateAlgorithm)"
                     ) from None
                 specification = registered.document["TrainingSpecification"]
+                declared = spec_of(
+                    registered.name,
+                    specification,
+                    registered.document.get("AlgorithmDescription", ""),
+                )
                 metrics, image = (
                     specification.get("MetricDefinitions"),
                     specification.get("TrainingImage"),
@@ -89,12 +115,13 @@ class AlgorithmService:
             context = context_of(resolved, definition, path)
             static = definition.get(context.hyperparameters_key) or {}
             builtin = catalog.get(builtin_for(image, static) or "")
-            if builtin is not None:
-                problems += check_definition(builtin, definition, context)
-                if not metrics:
-                    objective = (context.objective or {}).get("MetricName")
-                    limit = MAX_METRIC_DEFINITIONS if path else 40
-                    metrics = predefined_metrics(builtin, objective, static, limit)
+            problems += _definition_problems(declared, builtin, definition, context)
+            objective = (context.objective or {}).get("MetricName")
+            limit = MAX_METRIC_DEFINITIONS if path else 40
+            if declared is not None and metrics:  # the objective's first, as for a built-in
+                metrics = predefined_metrics(declared, objective, static, limit)
+            if builtin is not None and not metrics:
+                metrics = predefined_metrics(builtin, objective, static, limit)
             given = metrics or algorithm.get("MetricDefinitions")
             missing = builtin is None and path and not given  # no metric for the objective
             if missing and (reason := unrecognized_reason(image, static)):
@@ -104,3 +131,21 @@ class AlgorithmService:
                 algorithm["MetricDefinitions"] = copy.deepcopy(metrics)
         raise_for(problems)
         return resolved
+
+
+def _definition_problems(
+    declared: AlgorithmSpec | None,
+    builtin: AlgorithmSpec | None,
+    definition: Mapping[str, Any],
+    context: Context,
+) -> list[Violation]:
+    """The problems of a definition for the registered algorithm it names (``declared``)
+    and for the built-in it runs; a field the registered algorithm's check reports is
+    not reported again for the built-in."""
+    found = [] if declared is None else check_definition(declared, definition, context)
+    if builtin is not None:
+        reported = {v.path for v in found}
+        found += [
+            v for v in check_definition(builtin, definition, context) if v.path not in reported
+        ]
+    return found
