@@ -14,6 +14,9 @@ import pytest
 from tests.api import jobs
 from tests.api.serve import TUNELAB, Serve, tunelab_env
 from tests.serving import free_port
+from tests.store.conftest import make_training_job, make_tuning_job
+from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.store.sql import SqlStore
 
 DUMMY_KEYS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}
 
@@ -79,4 +82,46 @@ def test_run_follows_its_job_through_a_restart_of_the_server(tmp_path: Path) -> 
         assert "Completed" in stdout
     finally:
         follower.kill()
+        server.stop()
+
+
+def test_lists_through_a_server_page_past_its_100_items(tmp_path: Path) -> None:
+    """SageMaker answers at most 100 items a request: ``list`` and ``training-jobs``
+    follow NextToken (the second page of ``training-jobs`` asked for 0 items, a botocore
+    error; ``list`` stopped at the first page)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    store = SqlStore(f"sqlite:///{home / 'tunelab.db'}")
+    try:
+        for k in range(105):
+            store.create_tuning_job(
+                make_tuning_job(f"job-{k}", 1000.0 + k, status=TuningJobStatus.COMPLETED)
+            )
+        with store.batch() as batch:
+            for k in range(1, 131):
+                batch.add_training_job(
+                    make_training_job(
+                        f"job-0-{k:03d}-0000000{k % 10}",
+                        "job-0",
+                        sequence=k,
+                        creation_time=1000.0 + k,
+                        status=TrainingJobStatus.COMPLETED,
+                        value=k / 1000,
+                    )
+                )
+    finally:
+        store.close()
+    server = Serve(home, "--no-auth")
+    try:
+        listed = tunelab(
+            tmp_path / "cli", "list", "--max-results", "500", "--endpoint", server.url, "--json"
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert len(json.loads(listed.stdout)["HyperParameterTuningJobSummaries"]) == 105
+        trained = tunelab(
+            tmp_path / "cli", "training-jobs", "job-0", "--endpoint", server.url, "--json"
+        )
+        assert trained.returncode == 0, trained.stderr
+        assert len(json.loads(trained.stdout)["TrainingJobSummaries"]) == 130
+    finally:
         server.stop()

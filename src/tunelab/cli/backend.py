@@ -186,18 +186,13 @@ class RemoteBackend:
         return self._call("describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
 
     def list_jobs(self, query: TuningJobQuery) -> list[Wire]:
-        params: Wire = {
-            "SortBy": query.sort_by,
-            "SortOrder": query.sort_order,
-            "MaxResults": min(query.limit or 100, 100),
-        }
+        params: Wire = {"SortBy": query.sort_by, "SortOrder": query.sort_order}
         if query.status is not None:
             params["StatusEquals"] = str(query.status)
         if query.name_contains:
             params["NameContains"] = query.name_contains
-        return self._call("list_hyper_parameter_tuning_jobs", **params)[
-            "HyperParameterTuningJobSummaries"
-        ]
+        operation = "list_hyper_parameter_tuning_jobs"
+        return self._pages(operation, params, "HyperParameterTuningJobSummaries", query.limit)
 
     def training_jobs(self, query: TrainingJobQuery) -> list[Wire]:
         params: Wire = {
@@ -207,11 +202,18 @@ class RemoteBackend:
         }
         if query.status is not None:
             params["StatusEquals"] = str(query.status)
+        operation = "list_training_jobs_for_hyper_parameter_tuning_job"
+        return self._pages(operation, params, "TrainingJobSummaries", query.limit)
+
+    def _pages(self, operation: str, params: Wire, key: str, limit: int | None) -> list[Wire]:
+        """The items under ``key`` of every page of the list ``operation`` (at most 100
+        per request, SageMaker's limit), up to ``limit`` items (None: all)."""
         found: list[Wire] = []
-        while query.limit is None or len(found) < query.limit:
-            params["MaxResults"] = min(100, (query.limit or 100) - len(found))
-            page = self._call("list_training_jobs_for_hyper_parameter_tuning_job", **params)
-            found += page["TrainingJobSummaries"]
+        params = dict(params)
+        while limit is None or len(found) < limit:
+            params["MaxResults"] = 100 if limit is None else min(100, limit - len(found))
+            page = self._call(operation, **params)
+            found += page[key]
             if "NextToken" not in page:
                 break
             params["NextToken"] = page["NextToken"]
