@@ -1,10 +1,12 @@
 """The scheduler's log when a tuning loop it drives ends by raising: a loop another
 process took over (its lease ran out, e.g. the server stalled) is a normal hand-over,
-told in one warning line; any other failure keeps its traceback."""
+told in one warning line; any other failure keeps its traceback. And its sleep between
+ticks, which a training process's exit ends."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +14,10 @@ import pytest
 
 from tests.factories import make_document
 from tests.orchestrator.conftest import Harness
+from tunelab.domain.enums import TuningJobStatus
 from tunelab.execution.base import LaunchRequest
-from tunelab.execution.clock import FakeClock
+from tunelab.execution.clock import FakeClock, SystemClock
+from tunelab.execution.local import LocalExecutor
 from tunelab.execution.simulated import Program, SimulatedExecutor, SimulatedRun
 from tunelab.service.scheduler import Scheduler
 from tunelab.service.settings import Settings
@@ -94,3 +98,36 @@ def test_a_loop_that_fails_otherwise_is_logged_with_its_traceback(
     assert line.getMessage() == "tuning job job-1: the loop failed; it will be adopted again"
     assert line.exc_info is not None and line.exc_info[0] is RuntimeError
     assert "Traceback" in caplog.text and "the executor could not launch the job" in caplog.text
+
+
+def test_a_freed_slot_is_filled_when_its_process_exits_not_at_the_next_tick(
+    tmp_path: Path,
+) -> None:
+    """The scheduler sleeps between ticks on every executor's wait handle: a training
+    process that exits wakes it, so one tuning job's jobs follow each other at once
+    (ticks 60 s apart here: without the wake, the second job would start a minute later)."""
+    program = tmp_path / "train.py"
+    program.write_text("print('validation:accuracy=0.8')\n")
+    store = SqlStore(f"sqlite:///{tmp_path / 'tunelab.db'}")
+    harness = Harness(store, SystemClock(), tmp_path)
+    harness.create(make_document(max_jobs=4, parallel=1, image=f"file://{program}"))
+    settings = Settings(home=tmp_path, database_url="unused: the store is given")
+    training = TrainingService(store, harness.clock, settings=settings)
+    scheduler = Scheduler(
+        settings,
+        store,
+        harness.clock,
+        training.definition_of,
+        tick_interval=60.0,
+        executor_factory=lambda: LocalExecutor(stop_grace_seconds=1.0),
+    )
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 30
+        while store.get_tuning_job("job-1").status is TuningJobStatus.IN_PROGRESS:
+            assert time.monotonic() < deadline, "the freed slots waited for the next tick"
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown()
+        store.close()
+    assert store.get_tuning_job("job-1").status is TuningJobStatus.COMPLETED

@@ -102,6 +102,13 @@ class Executor(Protocol):
         """Block until an event may be ready (a process exited) or ``timeout``
         seconds have passed."""
 
+    def wait_handle(self) -> int | None:
+        """For a driver that waits on several executors at once (a server's scheduler): a
+        file descriptor that is readable while :meth:`wait` would return at once (a
+        process exited, a worker thread reported, something is left to poll); None when
+        this executor cannot tell so (the driver then polls it on a timer). Readiness
+        ends with the :meth:`poll` that takes what was ready."""
+
     def stop(self, name: str) -> None:
         """Ask the job to stop: SIGTERM, then SIGKILL after the grace period. The
         outcome arrives as ``Finished`` (Stopped). Unknown names are ignored."""

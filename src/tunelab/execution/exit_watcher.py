@@ -32,6 +32,11 @@ class ExitWatcher:
         with contextlib.suppress(OSError):  # full: a wake is pending anyway
             os.write(self._wake_write, b"w")
 
+    def fileno(self) -> int:
+        """The selector's own descriptor (an epoll one): readable while a watched pidfd
+        or a wake is ready, to wait on together with others."""
+        return self._selector.fileno()
+
     def watch(self, host: HostProcess) -> None:
         """Watch ``host``'s pidfd (a host without one is left to :meth:`wait`'s polling)."""
         if host.pidfd is not None:

@@ -132,9 +132,9 @@ class LocalExecutor(LocalJobWork):
             self._admit(now)
         self._take_work()
         events, self._pending = self._pending, []
+        ready = self._exits.readable()  # also takes a wake (wait_handle's readiness)
         if not self._jobs:
             return events
-        ready = self._exits.readable()
         spot = [j.name for j in self._jobs.values() if j.demand.spot and j.stop_reason is None]
         for name, why in self._ledger.reclaimed(spot).items():
             self._jobs[name].begin_stop(SecondaryStatus.INTERRUPTED, now, self._grace, why)
@@ -155,12 +155,7 @@ class LocalExecutor(LocalJobWork):
         return events
 
     def wait(self, timeout: float) -> None:
-        if (
-            self._pending
-            or self._starts.has_reports()
-            or self._finishes.has_reports()
-            or any(job.backlog for job in self._jobs.values())
-        ):
+        if self._ready_now():
             return
         now = self._clock.now()
         jobs, queue = self._jobs.values(), self._queue.values()
@@ -169,6 +164,24 @@ class LocalExecutor(LocalJobWork):
             return
         hosts = [h for job in self._jobs.values() for h in job.hosts if h.status is None]
         self._exits.wait(hosts, timeout)
+
+    def wait_handle(self) -> int | None:
+        """The exit watcher's selector: readable when a watched process exits or on a
+        wake (worker threads' reports wake it; so does this call when something is left
+        to poll now). Processes without a pidfd are not seen here."""
+        if self._ready_now():
+            self._exits.wake()
+        fd = self._exits.fileno()
+        return fd if fd >= 0 else None  # (a selector without a descriptor of its own)
+
+    def _ready_now(self) -> bool:
+        """Whether :meth:`poll` has something to give at once."""
+        return bool(
+            self._pending
+            or self._starts.has_reports()
+            or self._finishes.has_reports()
+            or any(job.backlog for job in self._jobs.values())
+        )
 
     def wake(self) -> None:
         """Make a :meth:`wait` in progress, or else the next one, return at once (for a

@@ -164,6 +164,9 @@ class RayExecutor:
         elif timeout > 0:
             self._clock.sleep(timeout)
 
+    def wait_handle(self) -> int | None:
+        return None  # Ray's object refs are no file descriptors: polled on a timer
+
     def stop(self, name: str) -> None:
         waiting = self._waiting.pop(name, None)
         if waiting is not None:

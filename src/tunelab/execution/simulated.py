@@ -157,6 +157,9 @@ class SimulatedExecutor:
     def terminate_orphans(self, processes: Sequence[tuple[int, int | None]]) -> int:
         return 0  # simulated jobs never outlive their executor
 
+    def wait_handle(self) -> int | None:
+        return None  # its clock is the driver's to advance
+
     def leftover_processes(
         self, attempts: Mapping[str, tuple[str, int]]
     ) -> dict[str, list[tuple[int, int]]]:

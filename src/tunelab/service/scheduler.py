@@ -14,7 +14,10 @@ any other failure is logged with its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import select
 import threading
 from collections.abc import Callable
 
@@ -32,6 +35,33 @@ from tunelab.service.training import left_in_progress, poll_until
 from tunelab.store.base import Store, TuningJobQuery
 
 log = logging.getLogger("tunelab.scheduler")
+
+
+class Waker:
+    """An event a thread can also wait on together with file descriptors (a pipe, kept
+    for the process's life: a ``set`` may come from another thread at any time)."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def set(self) -> None:
+        """Wake the current or next :meth:`wait` (any thread)."""
+        with contextlib.suppress(BlockingIOError):  # full: a wake is pending anyway
+            os.write(self._write, b"w")
+
+    def wait(self, handles: list[int], timeout: float) -> None:
+        """Until :meth:`set` (taken), one of ``handles`` is readable, or ``timeout``."""
+        poller = select.poll()
+        for fd in [self._read, *handles]:
+            poller.register(fd, select.POLLIN)
+        poller.poll(max(0.0, timeout) * 1000)
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._read, 4096):
+                pass
+
+
 STOP_WAIT_SECONDS = 5.0
 """How long StopTrainingJob waits at most for the scheduler thread to commit ``Stopping``."""
 STOP_POLL_SECONDS = 0.01
@@ -63,7 +93,7 @@ class Scheduler:
             settings.region,
             settings.account,
         )
-        self._wake = threading.Event()
+        self._wake = Waker()
         self._scan_now = True
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -141,12 +171,19 @@ class Scheduler:
                     self._adopt()
                     self._scans_done += 1
                 self._tick_all()
-                self._wake.wait(self.tick_interval)
-                self._wake.clear()
+                self._sleep(self.tick_interval)
         finally:
             for name in list(self.loops):
                 self._drop(name)
             self.training.release_leases()
+
+    def _sleep(self, timeout: float) -> None:
+        """Until ``timeout`` seconds pass, :meth:`notify` is called or an executor has
+        something to poll (a training process exited, a start or end finished in a worker
+        thread): a freed slot is filled at once, not at the next tick."""
+        executors = [loop.executor for loop in self.loops.values()] + [self.training.executor]
+        handles = [h for h in (e.wait_handle() for e in executors) if h is not None]
+        self._wake.wait(handles, timeout)
 
     def _adopt(self) -> None:
         for status in (TuningJobStatus.IN_PROGRESS, TuningJobStatus.STOPPING):
