@@ -16,6 +16,7 @@ from tunelab.api.logs_wire import Request, Response, logs_operation
 from tunelab.api.wire import ApiError
 from tunelab.service.log_files import Event, read_backward, read_forward, readable_end
 from tunelab.service.log_streams import LOG_GROUP, LogStream, TrainingLogs
+from tunelab.service.log_walk import Position, StreamOrder, page_of_streams
 
 DEFAULT_STREAMS_LIMIT = 50
 DEFAULT_EVENTS_LIMIT = 10_000
@@ -134,8 +135,43 @@ def describe_log_groups(ctx: Context, request: Request) -> Response:
     }
 
 
+Kinds = tuple[type | tuple[type, ...], ...]
+
+
+def _is_key(value: Any, kinds: Kinds) -> bool:
+    """Whether ``value`` is a JSON list of values of ``kinds``, one each."""
+    return (
+        isinstance(value, list)
+        and len(value) == len(kinds)
+        and all(
+            isinstance(v, kind) and not isinstance(v, bool)
+            for v, kind in zip(value, kinds, strict=True)
+        )
+    )
+
+
+def walk_position(position: list[Any], order: StreamOrder) -> Position:
+    """The ``Position`` a token's JSON holds (``[job key, stream key or null]``);
+    ``InvalidParameterException`` naming ``nextToken`` when it is not one of ``order``."""
+    job: Kinds = ((int, float), str) if order.by_time else (str,)
+    stream: Kinds = (int, str) if order.by_time else (str,)
+    if not (
+        len(position) == 2
+        and _is_key(position[0], job)
+        and (position[1] is None or _is_key(position[1], stream))
+    ):
+        raise invalid("nextToken: the token does not hold a position in the log group")
+    return Position(tuple(position[0]), None if position[1] is None else tuple(position[1]))
+
+
+def position_json(position: Position) -> list[Any]:
+    return [list(position.job), None if position.stream is None else list(position.stream)]
+
+
 @logs_operation("DescribeLogStreams")
 def describe_log_streams(ctx: Context, request: Request) -> Response:
+    """A page of streams in name order, or by LastEventTime as ``tunelab.service.log_walk``
+    orders by time; it reads about as many training jobs as it returns streams."""
     jobs = group(ctx, request)
     prefix = request.get("logStreamNamePrefix")
     by_time = request.get("orderBy", "LogStreamName") == "LastEventTime"
@@ -143,24 +179,18 @@ def describe_log_streams(ctx: Context, request: Request) -> Response:
     if by_time and prefix is not None:
         raise invalid("logStreamNamePrefix: cannot be given with orderBy LastEventTime")
     bound = f"{LOG_GROUP}|{prefix}|{by_time}|{descending}"
-
-    def key(stream: LogStream) -> list[Any]:
-        return [stream.launched_ms, stream.name] if by_time else [stream.name]
-
-    streams = sorted(
-        (s for job in jobs.named(prefix) for s in jobs.streams(job)),
-        key=key,
-        reverse=descending,
-    )
-    streams = [s for s in streams if s.name.startswith(prefix or "")]
-    token = request.get("nextToken")
-    if token is not None:
-        after = unseal(token, "DescribeLogStreams", bound, "the same group, prefix and order")
-        streams = [s for s in streams if (key(s) < after if descending else key(s) > after)]
+    order = StreamOrder(by_time, descending)
+    start = None
+    if request.get("nextToken") is not None:
+        what = "the same group, prefix and order"
+        start = walk_position(
+            unseal(request["nextToken"], "DescribeLogStreams", bound, what), order
+        )
     limit = request.get("limit", DEFAULT_STREAMS_LIMIT)
-    response: Response = {"logStreams": [stream_shape(ctx, s) for s in streams[:limit]]}
-    if len(streams) > limit:
-        response["nextToken"] = seal("DescribeLogStreams", bound, key(streams[limit - 1]))
+    streams, following = page_of_streams(jobs, order, prefix, start, limit)
+    response: Response = {"logStreams": [stream_shape(ctx, s) for s in streams]}
+    if following is not None:
+        response["nextToken"] = seal("DescribeLogStreams", bound, position_json(following))
     return response
 
 

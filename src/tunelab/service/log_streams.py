@@ -21,7 +21,6 @@ its ``lastIngestionTime`` is the file's modification time, when its last line wa
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tunelab.domain.enums import SecondaryStatus
@@ -30,7 +29,6 @@ from tunelab.domain.trial import StatusTransition, TrainingJob
 from tunelab.execution.contract import training_job_dir
 from tunelab.execution.hosts import host_log_path, host_names
 from tunelab.orchestrator.attempts import RESUMING, RETRYING
-from tunelab.service.log_files import file_size
 from tunelab.service.training import TrainingService
 from tunelab.service.tuning import TuningService
 from tunelab.store.base import TrainingJobQuery
@@ -57,6 +55,7 @@ class TrainingLogs:
     def __init__(self, tuning: TuningService, training: TrainingService) -> None:
         self.training = training
         self.jobs_root = str(tuning.settings.jobs_root)
+        self._instance_counts: dict[tuple[str, str | None], int] = {}
 
     def job(self, name: str) -> TrainingJob | None:
         try:
@@ -70,24 +69,20 @@ class TrainingLogs:
         page = self.training.list(TrainingJobQuery(None, sort_by="CreationTime", limit=1))
         return page.items[0].creation_time if page.items else None
 
-    def named(self, prefix: str | None) -> Iterator[TrainingJob]:
-        """Every training job whose stream names may start with ``prefix``."""
-        if prefix and "/" in prefix:
-            found = self.job(prefix.split("/", 1)[0])
-            if found is not None:
-                yield found
-            return
-        query = TrainingJobQuery(None, name_contains=prefix or None, limit=100)
-        while True:
-            page = self.training.list(query)
-            yield from (job for job in page.items if job.name.startswith(prefix or ""))
-            if page.next_cursor is None:
-                return
-            query = TrainingJobQuery(**{**query.__dict__, "after": page.next_cursor})
+    def instance_count(self, job: TrainingJob) -> int:
+        """How many hosts the job runs on. Remembered per tuning job and definition for
+        the jobs of a tuning job that exists (the others keep a request of their own)."""
+        if job.tuning_job_name is None or self.training.store.training_job_request(job.name):
+            return self.training.definition_of(job).resources.instance_count
+        remembered = (job.tuning_job_name, job.definition_name)
+        if remembered not in self._instance_counts:
+            count = self.training.definition_of(job).resources.instance_count
+            self._instance_counts[remembered] = count
+        return self._instance_counts[remembered]
 
     def streams(self, job: TrainingJob) -> list[LogStream]:
         """The job's streams whose log file exists, in attempt then host order."""
-        hosts = host_names(self.training.definition_of(job).resources.instance_count)
+        hosts = host_names(self.instance_count(job))
         folder = training_job_dir(self.jobs_root, job.tuning_job_name, job.name)
         found: list[LogStream] = []
         seconds: dict[str, int] = {}
@@ -97,12 +92,13 @@ class TrainingLogs:
                 continue
             for host in hosts:
                 path = host_log_path(folder, attempt, host, hosts)
-                size = file_size(path)
-                if size is None:
+                try:
+                    found_file = os.stat(path)
+                except FileNotFoundError:
                     continue
+                size, modified = found_file.st_size, int(found_file.st_mtime * 1000)
                 second = max(int(launched), seconds.get(host, -1) + 1)
                 seconds[host] = second
-                modified = int(os.stat(path).st_mtime * 1000)
                 name = f"{job.name}/{host}-{second}"
                 found.append(LogStream(name, path, int(launched * 1000), ended, size, modified))
         return found

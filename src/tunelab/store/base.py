@@ -115,6 +115,21 @@ class TrainingJobQuery:
     With ``FinalObjectiveMetricValue``, jobs without a value are left out (SageMaker)."""
 
 
+@dataclass(frozen=True)
+class LogOrderQuery:
+    """Training jobs in the order of their log streams, a batch at a time (keyset)."""
+
+    by_creation: bool = False
+    """By (creation time, name); else by the names their streams start with,
+    ``<name>/``."""
+    descending: bool = False
+    name_prefix: str | None = None
+    """Only jobs whose ``<name>/`` starts with this (case matters)."""
+    after: tuple[Any, ...] | None = None
+    """Keyset cursor, exclusive: ``(name,)`` or ``(creation time, name)`` of a job."""
+    limit: int = 100
+
+
 @dataclass
 class Page:
     items: list[Any] = field(default_factory=list)
@@ -221,6 +236,10 @@ class Store(Protocol):
     def list_training_jobs(self, query: TrainingJobQuery) -> Page:
         """A page of training jobs: of one tuning job, or of all when
         ``query.tuning_job_name`` is None."""
+
+    def training_jobs_in_log_order(self, query: LogOrderQuery) -> list[TrainingJob]:
+        """Up to ``query.limit`` training jobs after ``query.after``, in their log streams'
+        order; reads about as many rows as it returns (indexed)."""
 
     def counters(self, tuning_job_name: str) -> Counters:
         """Derived from the training jobs: Failed counts as NonRetryableError."""

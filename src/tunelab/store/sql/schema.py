@@ -34,11 +34,12 @@ from sqlalchemy import (
     MetaData,
     Table,
     UniqueConstraint,
+    literal_column,
 )
 
 from tunelab.store.sql.storable import StorableString, StorableText
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 """The newest Alembic revision; a database at this revision needs no migration."""
 
 VERSION_TABLE = "tunelab_alembic_version"
@@ -116,6 +117,11 @@ training_jobs = Table(
     Index(None, "tuning_job_id", "status"),
     Index(None, "tuning_job_id", "final_objective_value"),
 )
+
+LOG_STREAM_ORDER = training_jobs.c.name.op("||", return_type=NAME)(literal_column("'/'"))
+"""A training job's name followed by ``/``: its log streams' names (``<name>/algo-...``)
+sort as this does, which the name alone does not (``a-b/`` sorts before ``a/``)."""
+Index("ix_training_jobs_log_stream_order", LOG_STREAM_ORDER)
 
 metric_points = Table(
     "metric_points",

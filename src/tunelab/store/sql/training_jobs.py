@@ -4,19 +4,20 @@ requests for the process that runs the job."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy import ColumnElement, Engine, and_, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from tunelab.domain.enums import ObjectiveType
 from tunelab.domain.errors import ResourceInUse, ResourceNotFound
 from tunelab.domain.trial import MetricPoint, TrainingJob
-from tunelab.store.base import JSON, Counters, Page, TrainingJobQuery
+from tunelab.store.base import JSON, Counters, LogOrderQuery, Page, TrainingJobQuery
 from tunelab.store.sql import changes, paging, queries, rows
 from tunelab.store.sql.changes import Changes
-from tunelab.store.sql.schema import training_jobs
+from tunelab.store.sql.schema import LOG_STREAM_ORDER, training_jobs
 from tunelab.store.sql.tags import TRAINING_JOB, insert_tags
 
 TR = training_jobs.c
@@ -27,6 +28,9 @@ TRAINING_SORT = {
     "Status": TR.status,
     "FinalObjectiveMetricValue": TR.final_objective_value,
 }
+AFTER_EVERY_CHARACTER = "\U0010ffff"
+"""Sorts after every character a name can hold: ``prefix + this`` bounds the names
+starting with ``prefix``."""
 
 
 class TrainingJobsMixin:
@@ -118,6 +122,28 @@ class TrainingJobsMixin:
                 rows.training_job_from_row,
                 {"key": rows.key(query.tuning_job_name or "")},
             )
+
+    def training_jobs_in_log_order(self, query: LogOrderQuery) -> list[TrainingJob]:
+        """Up to ``query.limit`` training jobs after ``query.after``: by the names their
+        log streams start with (``LOG_STREAM_ORDER``, indexed), or by (creation time,
+        name) (``creation_time`` indexed, compared as a row value so that the index
+        serves the cursor too); reads about as many rows as it returns."""
+        later = operator.lt if query.descending else operator.gt
+        streams_start = LOG_STREAM_ORDER
+        where: list[ColumnElement[bool]] = []
+        if query.name_prefix:
+            where.append(streams_start >= query.name_prefix)
+            where.append(streams_start < query.name_prefix + AFTER_EVERY_CHARACTER)
+        keys: list[Any] = [TR.creation_time, TR.name] if query.by_creation else [streams_start]
+        if query.after is not None and query.by_creation:
+            where.append(later(tuple_(*keys), tuple_(*query.after)))
+        elif query.after is not None:
+            where.append(later(streams_start, f"{query.after[0]}/"))
+        order = [key.desc() if query.descending else key.asc() for key in keys]
+        stmt = select(training_jobs).where(*where).order_by(*order).limit(query.limit)
+        with self._engine.connect() as conn:
+            found = conn.execute(stmt).mappings().all()
+        return [rows.training_job_from_row(row) for row in found]
 
     def counters(self, tuning_job_name: str) -> Counters:
         """Derived from the training jobs: Failed counts as NonRetryableError,
