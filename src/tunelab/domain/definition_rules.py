@@ -7,13 +7,13 @@ The rules that hold for any training job (not only a tuning job's) are
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tunelab.domain.definition import TUNING_OBJECTIVE_HYPERPARAMETER, TrainingJobDefinition
 from tunelab.domain.enums import ScalingType
 from tunelab.domain.errors import Violation
+from tunelab.domain.metric_regex import regex_problem
 from tunelab.domain.paths import definition_path, ranges_document, ranges_path
 from tunelab.domain.request import RANGE_KINDS
 from tunelab.domain.search_space import CategoricalRange, IntegerRange
@@ -189,23 +189,6 @@ def _metric_definitions(d: TrainingJobDefinition, path: str) -> Iterator[Violati
         problem = regex_problem(metric.regex)
         if problem is not None:
             yield Violation(f"{path}[{i}].Regex", problem)
-
-
-def regex_problem(pattern: str) -> str | None:
-    """None when Python's ``re`` compiles ``pattern``, else why not, worded to follow the
-    field's path: ``is not a valid regular expression: <reason>``. Every error ``re``
-    raises for a pattern counts: ``re.error``, OverflowError (a repeat count such as
-    ``a{4294967296}``), ValueError (clashing flags such as ``(?u)(?a)``) and
-    RecursionError (groups nested too deeply)."""
-    try:
-        with warnings.catch_warnings():  # FutureWarnings (e.g. "[[" as a nested set)
-            warnings.simplefilter("ignore", FutureWarning)
-            re.compile(pattern)
-    except RecursionError:
-        return "is not a valid regular expression: its groups are nested too deeply"
-    except (re.error, OverflowError, ValueError) as error:
-        return f"is not a valid regular expression: {error}"
-    return None
 
 
 def _ranges(spec: TuningJobSpec, index: int, d: TrainingJobDefinition) -> Iterator[Violation]:

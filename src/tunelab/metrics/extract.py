@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import regex
 
 from tunelab.domain.definition import MetricDefinition
-from tunelab.domain.definition_rules import regex_problem
+from tunelab.domain.metric_regex import regex_problem
 from tunelab.domain.trial import MetricPoint
 
 MATCH_BUDGET_SECONDS = 0.1
@@ -66,8 +66,11 @@ def validate_regex(pattern: str) -> str | None:
     ``regex`` package that matches it), else an error text for a message naming the
     field, e.g. ``is not a valid regular expression: missing ), unterminated subpattern
     at position 5``. Never raises for a pattern: ``re``'s errors are
-    :func:`~tunelab.domain.definition_rules.regex_problem`'s, and the ``regex`` package's
-    (its error, OverflowError, ValueError, RecursionError) are caught too."""
+    :func:`~tunelab.domain.metric_regex.regex_problem`'s, and the ``regex`` package's
+    (its error, OverflowError, ValueError, RecursionError) are caught too. The ``regex``
+    package only compiles what ``regex_problem`` accepts: a regex whose repeats it would
+    build out in memory (``a{10000000}``, from a store written before that rule) is
+    refused with the create-time message, without being compiled."""
     problem = regex_problem(pattern)
     if problem is not None:
         return problem
