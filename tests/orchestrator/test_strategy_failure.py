@@ -52,3 +52,21 @@ def test_a_strategy_that_raises_fails_the_job_and_stops_its_training_jobs(
     assert [t.message for t in stopped.transitions if "strategy" in t.message] == [
         "Stopped: the Random strategy failed: ValueError: min() arg is an empty sequence"
     ]
+
+
+def test_a_stored_definition_whose_metric_regex_this_version_refuses_fails_the_job(
+    harness: Harness,
+) -> None:
+    """A job stored by an older version with a regex that is refused now (its repeats
+    would take the server's memory) cannot build its training jobs: it fails saying so,
+    instead of a loop that raises at every adoption."""
+    document = make_document(max_jobs=2, parallel=1)
+    definition = document["TrainingJobDefinition"]["AlgorithmSpecification"]
+    definition["MetricDefinitions"].append({"Name": "huge", "Regex": "(?:ab){4000000000}"})
+    harness.create(document)
+    final = harness.loop("job-1", harness.executor(epochs_program(epochs=1))).run()
+    assert final.status is TuningJobStatus.FAILED
+    assert final.failure_reason is not None
+    assert final.failure_reason.startswith("its training jobs cannot be run: ")
+    assert "huge" in final.failure_reason
+    assert list(iterate_training_jobs(harness.store, TrainingJobQuery("job-1"))) == []

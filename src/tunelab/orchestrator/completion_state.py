@@ -85,10 +85,16 @@ class CompletionState:
         except Exception as error:
             log.exception("tuning job %s: the strategy failed", job.name)
             kind, strategy = type(error).__name__, job.spec.strategy
-            self.broken = f"the {strategy} strategy failed: {kind}: {error}"
-            self.finishing = self.finishing or self.broken
+            self.fail(f"the {strategy} strategy failed: {kind}: {error}")
             return None
         return True if result is None else result
+
+    def fail(self, reason: str) -> None:
+        """The job cannot go on (its strategy raised, its training jobs cannot be built):
+        no more training jobs start, and it ends ``Failed`` with ``reason`` (``Stopped``
+        when it is being stopped); the first reason stays."""
+        self.broken = self.broken or reason
+        self.finishing = self.finishing or self.broken
 
     def may_launch(self, job: TuningJob) -> bool:
         """Whether the strategy may be asked for new training jobs."""

@@ -275,12 +275,16 @@ class TuningLoop:
             return []
         if not suggestions and not self.live:
             self._completion.exhausted = True  # nothing running and nothing more to try
-        trials = []
-        for suggestion in suggestions:
-            self.created += 1
-            trial = new_trial(spec, suggestion, self.created, now)
-            self.live[trial.job.name] = trial
-            trials.append(trial)
+        try:
+            trials = [
+                new_trial(spec, suggestion, self.created + k, now)
+                for k, suggestion in enumerate(suggestions, start=1)
+            ]
+        except ValueError as error:  # a stored definition this version refuses to run
+            self._completion.fail(f"its training jobs cannot be run: {error}")
+            return []
+        self.created += len(trials)
+        self.live.update((trial.job.name, trial) for trial in trials)
         return trials
 
     def _terminal_status(self, changed: dict[str, TrainingJob]) -> TuningJob | None:
