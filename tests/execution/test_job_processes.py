@@ -20,6 +20,7 @@ from tunelab.execution.job_processes import (
     attempts_left_running,
     job_marker,
     kill_marked,
+    leftovers_on_this_machine,
     marked_processes,
 )
 from tunelab.execution.local import LocalExecutor
@@ -160,3 +161,16 @@ def test_the_attempts_a_crash_left_running_are_found_by_their_markers(tmp_path: 
         for process in started:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def test_an_attempt_whose_program_ended_unwatched_is_found_by_its_log(tmp_path: Path) -> None:
+    for job, log in (("ended", "attempt-2.log"), ("multi", "attempt-1-algo-1.log")):
+        (tmp_path / job / "logs").mkdir(parents=True)
+        (tmp_path / job / "logs" / log).write_text("")
+    (tmp_path / "older" / "logs").mkdir(parents=True)
+    (tmp_path / "older" / "logs" / "attempt-1.log").write_text("")  # not the latest attempt
+    attempts = {
+        job: (str(tmp_path / job), attempt)
+        for job, attempt in (("ended", 2), ("multi", 1), ("older", 2), ("never", 1))
+    }
+    assert leftovers_on_this_machine(attempts) == {"ended": [], "multi": []}

@@ -223,3 +223,33 @@ def test_a_standalone_job_started_just_before_the_crash_is_not_run_twice_at_once
         runner.release_leases()
         executor.close()
         shared.store.close()
+
+
+def test_a_program_that_ended_while_no_driver_watched_counts_as_started(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """Its attempt was committed and its program ran to its end between two ticks of a
+    driver killed meanwhile: nothing recorded its pid or its end, but its log is there.
+    The job runs again as attempt 2 (its status history says why), not as a second,
+    silent attempt 1 over the first one's log."""
+    program = tmp_path / "train.py"
+    program.write_text("print('validation:accuracy=0.8')\n")
+    harness.create(make_document(max_jobs=1, parallel=1, image=f"file://{program}"))
+    crashed = harness.loop("job-1", harness.executor())
+    crashed.start()
+    crashed.tick()  # the job's attempt committed, then launched; its pid is not recorded
+    crashed.lease.release()
+    [name] = crashed.live
+    log = Path(training_job_dir(str(tmp_path / "jobs"), "job-1", name)) / "logs"
+    log.mkdir(parents=True)
+    (log / "attempt-1.log").write_text("validation:accuracy=0.7\n")
+    loop = restarted(harness, tmp_path)
+    loop.start()
+    while not loop.tick():
+        loop.executor.wait(0.05)
+    loop.lease.release()
+    loop.executor.close()
+    job = harness.store.get_training_job(name)
+    assert (job.status, job.attempt) == (TrainingJobStatus.COMPLETED, 2)
+    assert "Restarting as attempt 2" in [t.message for t in job.transitions]
+    assert (log / "attempt-1.log").read_text() == "validation:accuracy=0.7\n"

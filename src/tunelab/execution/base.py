@@ -122,10 +122,11 @@ class Executor(Protocol):
     def leftover_processes(
         self, attempts: Mapping[str, tuple[str, int]]
     ) -> dict[str, list[tuple[int, int]]]:
-        """Processes a crashed tunelab may have started without recording them: for each
-        training job name of ``attempts`` (its job directory and latest attempt), the
-        ``(pid, pid_start_time)`` of live processes of that attempt or an earlier one,
-        for :meth:`terminate_orphans`. Jobs with none are left out."""
+        """What a crashed tunelab may have started without recording it: for each training
+        job name of ``attempts`` (its job directory and latest attempt) whose attempt was
+        started, or that has live processes of it or an earlier attempt, the ``(pid,
+        pid_start_time)`` of those processes (for :meth:`terminate_orphans`; none when the
+        attempt's program already ended). Other jobs are left out."""
 
     def running(self) -> int:
         """Attempts submitted and not yet reported Finished."""

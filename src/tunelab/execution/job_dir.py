@@ -49,6 +49,18 @@ def attempt_log_path(job_dir: str, attempt: int) -> str:
     return os.path.join(job_dir, "logs", f"attempt-{attempt}.log")
 
 
+def attempt_started(job_dir: str, attempt: int) -> bool:
+    """Whether a host of the attempt was started (or about to be): its log exists, since
+    a host's log is created right before its process."""
+    logs = os.path.join(job_dir, "logs")
+    try:
+        names = os.listdir(logs)
+    except OSError:
+        return False
+    first = f"attempt-{attempt}"
+    return any(n == f"{first}.log" or n.startswith(f"{first}-algo-") for n in names)
+
+
 RESERVED_FOLDERS = {
     "input": "the job's config files and data channels",
     "model": "the model (SM_MODEL_DIR), packaged as model.tar.gz",

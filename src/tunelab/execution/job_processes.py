@@ -22,6 +22,7 @@ import os
 import signal
 from collections.abc import Mapping
 
+from tunelab.execution.job_dir import attempt_started
 from tunelab.execution.processes import process_start_time
 
 MARKER_VARIABLE = "TUNELAB_JOB_ATTEMPT"
@@ -69,6 +70,19 @@ def attempts_left_running(
         if name is not None and start is not None:
             found.setdefault(name, {})[int(entry)] = start
     return {name: _group_leaders(processes) for name, processes in found.items()}
+
+
+def leftovers_on_this_machine(
+    attempts: Mapping[str, tuple[str, int]],
+) -> dict[str, list[tuple[int, int]]]:
+    """:func:`attempts_left_running`, plus every job of ``attempts`` whose latest attempt
+    was started (its log exists) with no process left: its program ended while no
+    tunelab watched it (an empty list)."""
+    found = attempts_left_running(attempts)
+    for name, (job_dir, attempt) in attempts.items():
+        if name not in found and attempt_started(job_dir, attempt):
+            found[name] = []
+    return found
 
 
 def _marker_of(pid: int, prefix: bytes) -> bytes | None:

@@ -41,7 +41,7 @@ from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import AlgorithmImages, LaunchError, resolve_argv
 from tunelab.execution.exit_watcher import ExitWatcher
 from tunelab.execution.hosts import host_names
-from tunelab.execution.job_processes import attempts_left_running
+from tunelab.execution.job_processes import leftovers_on_this_machine
 from tunelab.execution.job_work import DEFAULT_WORK_THREADS
 from tunelab.execution.ledger import Ledger, default_ledger
 from tunelab.execution.limits import MemoryLimiter
@@ -212,8 +212,8 @@ class LocalExecutor(LocalJobWork):
     def leftover_processes(
         self, attempts: Mapping[str, tuple[str, int]]
     ) -> dict[str, list[tuple[int, int]]]:
-        """Found by the attempts' markers (:func:`attempts_left_running`)."""
-        return attempts_left_running(attempts)
+        """Found by the attempts' markers (:func:`attempts_left_running`) and logs."""
+        return leftovers_on_this_machine(attempts)
 
     def running(self) -> int:
         finished = sum(isinstance(e, Finished) for e in self._pending)

@@ -46,7 +46,7 @@ from tunelab.execution.base import (
 )
 from tunelab.execution.clock import Clock, SystemClock
 from tunelab.execution.contract import AlgorithmImages
-from tunelab.execution.job_processes import attempts_left_running
+from tunelab.execution.job_processes import leftovers_on_this_machine
 from tunelab.execution.local_jobs import max_wait_exceeded
 from tunelab.execution.processes import terminate_orphans
 from tunelab.execution.ray_agent import NodeRecipe
@@ -183,8 +183,9 @@ class RayExecutor:
     def leftover_processes(
         self, attempts: Mapping[str, tuple[str, int]]
     ) -> dict[str, list[tuple[int, int]]]:
-        """Those of this machine, as :meth:`terminate_orphans` ends."""
-        return attempts_left_running(attempts)
+        """Those of this machine, as :meth:`terminate_orphans` ends (a node's processes
+        end with its agent); started attempts by their logs in the shared home."""
+        return leftovers_on_this_machine(attempts)
 
     def running(self) -> int:
         finished = sum(isinstance(e, Finished) for e in self._pending)

@@ -67,11 +67,12 @@ def leftover_processes(
     jobs_root: str | None,
     tuning_job_name: str | None,
 ) -> dict[str, list[tuple[int, int | None]]]:
-    """The processes of the ``unfinished`` jobs a crashed driver may have left running,
-    by job name (jobs that had started; the others are left out): the recorded process,
-    and the live ones the executor finds of the job's attempts in its directory under
-    ``jobs_root`` (a driver commits a job's attempt before it starts the process, and its
-    pid only at the next tick: a crash in between leaves a process no record names)."""
+    """The ``unfinished`` jobs whose attempt a crashed driver had started, with the
+    processes it may have left running (none when they ended), by job name; the jobs
+    never started are left out. Started: a process was recorded, or the executor finds
+    the attempt started in the job's directory under ``jobs_root`` (a driver commits a
+    job's attempt before it starts the process, and its pid only at the next tick: a
+    crash in between leaves a process, or a program that already ended, no record names)."""
     attempts = {}
     if jobs_root is not None:
         attempts = {
@@ -84,6 +85,6 @@ def leftover_processes(
         processes: list[tuple[int, int | None]] = list(found.get(job.name, []))
         if job.pid is not None and all(pid != job.pid for pid, _ in processes):
             processes.append((job.pid, job.pid_start_time))
-        if processes:
+        if processes or job.name in found:
             leftovers[job.name] = processes
     return leftovers

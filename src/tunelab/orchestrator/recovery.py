@@ -158,7 +158,8 @@ def recover(
                 batch.delete_metric_points(trial.job.name)
     if orphans is not None:
         for name, processes in leftovers.items():
-            orphans.end(name, processes)
+            if processes:
+                orphans.end(name, processes)
     created = max((j.sequence for j in jobs), default=0)
     if strategy is None:
         raise StrategyUnavailable(broken or "no strategy", tracker, created, ending)
