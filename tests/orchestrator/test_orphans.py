@@ -153,13 +153,9 @@ def test_a_stopped_job_does_not_end_before_its_leftovers(
     assert {j.status for j in jobs} == {TrainingJobStatus.STOPPED}
 
 
-def test_a_process_started_just_before_the_crash_is_found_and_ended_before_the_rerun(
-    harness: Harness, tmp_path: Path, leftovers: dict[str, subprocess.Popen[bytes]]
-) -> None:
-    """The driver commits a job's attempt, starts its process and records the pid at the
-    next tick: killed in between, it leaves a process no record names. The next driver
-    finds it by its attempt's marker, ends it, and runs the job again as attempt 2
-    (instead of a second copy of attempt 1 next to the first)."""
+def crashed_between_commit_and_pid(harness: Harness, tmp_path: Path) -> tuple[str, str]:
+    """job-1 (one training job) as a driver killed right after the tick that committed and
+    launched its training job left it: the job's pid not recorded. Its name and folder."""
     program = tmp_path / "train.py"
     program.write_text("print('validation:accuracy=0.8')\n")
     harness.create(make_document(max_jobs=1, parallel=1, image=f"file://{program}"))
@@ -169,7 +165,17 @@ def test_a_process_started_just_before_the_crash_is_found_and_ended_before_the_r
     crashed.lease.release()
     [name] = crashed.live
     assert harness.store.get_training_job(name).pid is None
-    job_dir = training_job_dir(str(tmp_path / "jobs"), "job-1", name)
+    return name, training_job_dir(str(tmp_path / "jobs"), "job-1", name)
+
+
+def test_a_process_started_just_before_the_crash_is_found_and_ended_before_the_rerun(
+    harness: Harness, tmp_path: Path, leftovers: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    """The driver commits a job's attempt, starts its process and records the pid at the
+    next tick: killed in between, it leaves a process no record names. The next driver
+    finds it by its attempt's marker, ends it, and runs the job again as attempt 2
+    (instead of a second copy of attempt 1 next to the first)."""
+    name, job_dir = crashed_between_commit_and_pid(harness, tmp_path)
     marked = dict(os.environ, **{MARKER_VARIABLE: job_marker(job_dir, 1)})
     code = "import time\nprint('ready', flush=True)\ntime.sleep(120)\n"
     process = leftovers[name] = subprocess.Popen(
@@ -232,15 +238,8 @@ def test_a_program_that_ended_while_no_driver_watched_counts_as_started(
     driver killed meanwhile: nothing recorded its pid or its end, but its log is there.
     The job runs again as attempt 2 (its status history says why), not as a second,
     silent attempt 1 over the first one's log."""
-    program = tmp_path / "train.py"
-    program.write_text("print('validation:accuracy=0.8')\n")
-    harness.create(make_document(max_jobs=1, parallel=1, image=f"file://{program}"))
-    crashed = harness.loop("job-1", harness.executor())
-    crashed.start()
-    crashed.tick()  # the job's attempt committed, then launched; its pid is not recorded
-    crashed.lease.release()
-    [name] = crashed.live
-    log = Path(training_job_dir(str(tmp_path / "jobs"), "job-1", name)) / "logs"
+    name, job_dir = crashed_between_commit_and_pid(harness, tmp_path)
+    log = Path(job_dir) / "logs"
     log.mkdir(parents=True)
     (log / "attempt-1.log").write_text("validation:accuracy=0.7\n")
     loop = restarted(harness, tmp_path)
