@@ -86,19 +86,19 @@ def _inferred_from(spec: TuningJobSpec) -> str | None:
 def _unusable_epochs(spec: TuningJobSpec) -> tuple[str, str] | None:
     """(field path, value) of the first static hyperparameter named as in
     :data:`EPOCH_HYPERPARAMETERS` that holds no whole number (``2.5``, ``-3``, ``abc``)."""
-    for index, definition in enumerate(spec.definitions):
-        static = definition.static_hyperparameters
-        for name in EPOCH_HYPERPARAMETERS:
-            if name in static and not static[name].strip().isdecimal():
-                return f"{definition_path(spec, index)}.StaticHyperParameters.{name}", static[name]
-    return None
+    return next(((w, v) for w, v in _epoch_statics(spec) if not v.strip().isdecimal()), None)
 
 
 def _inference(spec: TuningJobSpec) -> tuple[str, int] | None:
+    """(field path, value) of the first one that holds a whole number."""
+    return next(((w, int(v)) for w, v in _epoch_statics(spec) if v.strip().isdecimal()), None)
+
+
+def _epoch_statics(spec: TuningJobSpec) -> Iterator[tuple[str, str]]:
+    """(field path, value) of each static hyperparameter named as in
+    :data:`EPOCH_HYPERPARAMETERS`, definition by definition, in that order of names."""
     for index, definition in enumerate(spec.definitions):
         static = definition.static_hyperparameters
         for name in EPOCH_HYPERPARAMETERS:
-            if name in static and static[name].strip().isdecimal():
-                where = f"{definition_path(spec, index)}.StaticHyperParameters.{name}"
-                return where, int(static[name])
-    return None
+            if name in static:
+                yield f"{definition_path(spec, index)}.StaticHyperParameters.{name}", static[name]
