@@ -45,7 +45,7 @@ class CompletionState:
         self.exhausted = False
         """The strategy has nothing more to propose."""
         self.broken: str | None = None
-        """Why the strategy failed while the job ran: the job fails with this reason."""
+        """Why the job cannot go on (:meth:`fail`): it fails with this reason."""
         self.convergence = ConvergenceWatch()
         """When the strategy converged (stored with the next commit), and was asked."""
 
