@@ -6,13 +6,13 @@ pidfds it watches and closes them with :meth:`forget`."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import selectors
 import time
 from collections.abc import Sequence
 
 from tunelab.execution.hosts import HostProcess
+from tunelab.execution.wake_pipe import WakePipe
 
 
 class ExitWatcher:
@@ -22,15 +22,12 @@ class ExitWatcher:
         """``poll_interval``: how often :meth:`wait` asks hosts without a pidfd."""
         self._poll_interval = poll_interval
         self._selector = selectors.DefaultSelector()
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_read, False)
-        os.set_blocking(self._wake_write, False)
-        self._selector.register(self._wake_read, selectors.EVENT_READ, None)
+        self._wake = WakePipe()
+        self._selector.register(self._wake.fileno(), selectors.EVENT_READ, None)
 
     def wake(self) -> None:
         """End the current or next :meth:`wait` early. Safe from any thread."""
-        with contextlib.suppress(OSError):  # full: a wake is pending anyway
-            os.write(self._wake_write, b"w")
+        self._wake.set()
 
     def fileno(self) -> int:
         """The selector's own descriptor (an epoll one): readable while a watched pidfd
@@ -65,9 +62,7 @@ class ExitWatcher:
         """The selector's ready keys; a wake among them is consumed (and stays listed)."""
         ready = self._selector.select(timeout)
         if any(key.data is None for key, _ in ready):
-            with contextlib.suppress(BlockingIOError):
-                while os.read(self._wake_read, 4096):
-                    pass
+            self._wake.drain()
         return ready
 
     def forget(self, host: HostProcess) -> None:
@@ -94,5 +89,4 @@ class ExitWatcher:
         """Close the selector and the wake pipe (the pidfds are closed by
         :meth:`close_fds`)."""
         self._selector.close()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        self._wake.close()

@@ -14,9 +14,7 @@ any other failure is logged with its traceback.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import select
 import threading
 from collections.abc import Callable
@@ -25,6 +23,7 @@ from tunelab.domain.enums import TuningJobStatus
 from tunelab.domain.errors import ConflictError, TunelabError
 from tunelab.execution.base import Executor
 from tunelab.execution.clock import Clock
+from tunelab.execution.wake_pipe import WakePipe
 from tunelab.orchestrator.loop import LoopSettings, TuningLoop
 from tunelab.orchestrator.training_runner import DefinitionOf, TrainingRunner
 from tunelab.service.algorithms import AlgorithmService
@@ -35,31 +34,6 @@ from tunelab.service.training import left_in_progress, poll_until
 from tunelab.store.base import Store, TuningJobQuery
 
 log = logging.getLogger("tunelab.scheduler")
-
-
-class Waker:
-    """An event a thread can also wait on together with file descriptors (a pipe, kept
-    for the process's life: a ``set`` may come from another thread at any time)."""
-
-    def __init__(self) -> None:
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._read, False)
-        os.set_blocking(self._write, False)
-
-    def set(self) -> None:
-        """Wake the current or next :meth:`wait` (any thread)."""
-        with contextlib.suppress(BlockingIOError):  # full: a wake is pending anyway
-            os.write(self._write, b"w")
-
-    def wait(self, handles: list[int], timeout: float) -> None:
-        """Until :meth:`set` (taken), one of ``handles`` is readable, or ``timeout``."""
-        poller = select.poll()
-        for fd in [self._read, *handles]:
-            poller.register(fd, select.POLLIN)
-        poller.poll(max(0.0, timeout) * 1000)
-        with contextlib.suppress(BlockingIOError):
-            while os.read(self._read, 4096):
-                pass
 
 
 STOP_WAIT_SECONDS = 5.0
@@ -93,7 +67,9 @@ class Scheduler:
             settings.region,
             settings.account,
         )
-        self._wake = Waker()
+        self._wake = WakePipe()
+        """Set by :meth:`notify` and stop requests; kept for the process's life (a set may
+        come from another thread at any time)."""
         self._scan_now = True
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -183,7 +159,11 @@ class Scheduler:
         thread): a freed slot is filled at once, not at the next tick."""
         executors = [loop.executor for loop in self.loops.values()] + [self.training.executor]
         handles = [h for h in (e.wait_handle() for e in executors) if h is not None]
-        self._wake.wait(handles, timeout)
+        poller = select.poll()
+        for fd in [self._wake.fileno(), *handles]:
+            poller.register(fd, select.POLLIN)
+        poller.poll(max(0.0, timeout) * 1000)
+        self._wake.drain()
 
     def _adopt(self) -> None:
         for status in (TuningJobStatus.IN_PROGRESS, TuningJobStatus.STOPPING):
