@@ -37,13 +37,21 @@ def job_marker(job_dir: str, attempt: int) -> str:
 
 def marked_processes(marker: str) -> set[tuple[int, int]]:
     """(pid, start time) of the live processes whose environment carries ``marker``."""
-    entry = f"{MARKER_VARIABLE}={marker}".encode()
-    found = set()
-    for name in os.listdir("/proc"):
-        if name.isdigit() and _carries(int(name), entry):
-            start = process_start_time(int(name))
-            if start is not None:
-                found.add((int(name), start))
+    found = _processes_marked({marker.encode(): marker}).get(marker, {})
+    return set(found.items())
+
+
+def _processes_marked(markers: Mapping[bytes, str]) -> dict[str, dict[int, int]]:
+    """The live processes whose marker is a key of ``markers``, pid -> start time, under
+    that key's value. One pass over ``/proc``."""
+    found: dict[str, dict[int, int]] = {}
+    for entry in os.listdir("/proc") if markers else ():
+        if not entry.isdigit():
+            continue
+        owner = markers.get(_marker_of(int(entry)) or b"")
+        start = process_start_time(int(entry)) if owner is not None else None
+        if owner is not None and start is not None:
+            found.setdefault(owner, {})[int(entry)] = start
     return found
 
 
@@ -60,15 +68,7 @@ def attempts_left_running(
         for name, (job_dir, attempt) in attempts.items()
         for k in range(1, attempt + 1)
     }
-    prefix = f"{MARKER_VARIABLE}=".encode()
-    found: dict[str, dict[int, int]] = {}
-    for entry in os.listdir("/proc") if wanted else ():
-        if not entry.isdigit():
-            continue
-        name = wanted.get(_marker_of(int(entry), prefix) or b"")
-        start = process_start_time(int(entry)) if name is not None else None
-        if name is not None and start is not None:
-            found.setdefault(name, {})[int(entry)] = start
+    found = _processes_marked(wanted)
     return {name: _group_leaders(processes) for name, processes in found.items()}
 
 
@@ -85,14 +85,18 @@ def leftovers_on_this_machine(
     return found
 
 
-def _marker_of(pid: int, prefix: bytes) -> bytes | None:
-    """The value of ``pid``'s marker variable (None: none, or unreadable)."""
+_PREFIX = f"{MARKER_VARIABLE}=".encode()
+
+
+def _marker_of(pid: int) -> bytes | None:
+    """The value of ``pid``'s marker variable (None: none, or unreadable: another user's
+    process, a zombie, gone)."""
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:
             variables = f.read().split(b"\0")
     except OSError:
         return None
-    return next((v[len(prefix) :] for v in variables if v.startswith(prefix)), None)
+    return next((v[len(_PREFIX) :] for v in variables if v.startswith(_PREFIX)), None)
 
 
 def _group_leaders(processes: Mapping[int, int]) -> list[tuple[int, int]]:
@@ -112,41 +116,31 @@ def _group_leaders(processes: Mapping[int, int]) -> list[tuple[int, int]]:
 def kill_marked(marker: str) -> int:
     """SIGKILL every process carrying ``marker``, again until a pass finds none it has
     not killed (a process may fork while the first pass runs). Returns how many."""
-    entry = f"{MARKER_VARIABLE}={marker}".encode()
+    value = marker.encode()
     killed: set[tuple[int, int]] = set()
     for _ in range(_MAX_PASSES):
         new = marked_processes(marker) - killed
         if not new:
             break
         for pid, start in new:
-            _kill(pid, start, entry)
+            _kill(pid, start, value)
         killed |= new
     return len(killed)
 
 
-def _carries(pid: int, entry: bytes) -> bool:
-    """Whether ``pid``'s environment holds ``entry`` (False when unreadable: another
-    user's process, a zombie, gone)."""
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            return entry in f.read().split(b"\0")
-    except OSError:
-        return False
-
-
-def _kill(pid: int, start: int, entry: bytes) -> None:
+def _kill(pid: int, start: int, marker: bytes) -> None:
     """SIGKILL ``pid`` if it is still the marked process that started at ``start``."""
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
         return
     except OSError:  # no pidfds: a recycled pid is ruled out by the start time alone
-        if process_start_time(pid) == start and _carries(pid, entry):
+        if process_start_time(pid) == start and _marker_of(pid) == marker:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         return
     try:  # the pidfd pins the process: check that it is the one found, then kill it
-        if process_start_time(pid) == start and _carries(pid, entry):
+        if process_start_time(pid) == start and _marker_of(pid) == marker:
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
