@@ -272,11 +272,16 @@ def _wrapper_path(word: str) -> str:
     anything); any other word unchanged."""
     if word not in _WRAPPERS:
         return word
-    return _which(word, os.environ.get("PATH", "")) or word
+    return _tool_path(word) or word
 
 
 def _have(tool: str) -> bool:
-    return _which(tool, os.environ.get("PATH", "")) is not None
+    return _tool_path(tool) is not None
+
+
+def _tool_path(tool: str) -> str | None:
+    """Where tunelab's own ``PATH`` finds ``tool``."""
+    return _which(tool, os.environ.get("PATH", ""))
 
 
 @functools.cache
