@@ -60,10 +60,10 @@ def _named(
     ``start`` (its stream included)."""
     by_job: dict[Key, list[LogStream]] = {}
     for name in dict.fromkeys(names):
-        job = jobs.job(name.split("/", 1)[0]) if "/" in name else None
-        stream = next((s for s in jobs.streams(job) if s.name == name), None) if job else None
-        if job is None or stream is None:
+        found = jobs.job_and_stream(name)
+        if found is None:
             raise not_found(f"The specified log stream does not exist: {name!r}")
+        job, stream = found
         by_job.setdefault(ORDER.job_key(job), []).append(stream)
     for key in sorted(by_job):
         streams = ORDER.ordered(by_job[key])

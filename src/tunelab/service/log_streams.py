@@ -105,10 +105,14 @@ class TrainingLogs:
 
     def stream(self, name: str) -> LogStream | None:
         """The stream named ``name`` exactly, if it exists."""
+        found = self.job_and_stream(name)
+        return None if found is None else found[1]
+
+    def job_and_stream(self, name: str) -> tuple[TrainingJob, LogStream] | None:
+        """The stream named ``name`` exactly and its training job, if it exists."""
         job = self.job(name.split("/", 1)[0]) if "/" in name else None
-        if job is None:
-            return None
-        return next((s for s in self.streams(job) if s.name == name), None)
+        stream = next((s for s in self.streams(job) if s.name == name), None) if job else None
+        return None if job is None or stream is None else (job, stream)
 
 
 def begins_attempt(transition: StatusTransition) -> bool:
