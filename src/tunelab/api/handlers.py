@@ -14,6 +14,7 @@ from tunelab.api.wire import CursorValue, next_token, read_token, timestamp
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.errors import Violation, raise_for
 from tunelab.domain.names import elsewhere, parse_arn, tuning_job_arn
+from tunelab.domain.paths import request_definitions
 from tunelab.service.algorithms import AlgorithmService
 from tunelab.service.scheduler import STOP_WAIT_SECONDS, Scheduler
 from tunelab.service.training import TrainingService
@@ -109,14 +110,10 @@ def _refuse_algorithms_elsewhere(ctx: Context, request: Request) -> None:
     """A ``ValidationException`` for each definition whose ``AlgorithmName`` is the ARN
     of an algorithm that is not on this server (the service looks algorithms up by name)."""
     definitions: list[tuple[str, Any]] = [("", request)]  # a CreateTrainingJob request
-    single = request.get("TrainingJobDefinition")
-    definitions.append(("TrainingJobDefinition.", single))
-    several = request.get("TrainingJobDefinitions")
-    if isinstance(several, list):
-        definitions += [(f"TrainingJobDefinitions[{i}].", d) for i, d in enumerate(several)]
+    definitions += [(f"{path}.", d) for path, d in request_definitions(request)]
     problems = []
     for prefix, definition in definitions:
-        spec = definition.get("AlgorithmSpecification") if isinstance(definition, dict) else None
+        spec = definition.get("AlgorithmSpecification")
         name = spec.get("AlgorithmName") if isinstance(spec, dict) else None
         if isinstance(name, str) and (reason := algorithm_elsewhere(ctx, name)) is not None:
             problems.append(

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tunelab.domain.errors import Violation
+from tunelab.domain.paths import request_definitions
 from tunelab.domain.request import RANGE_KINDS
 
 NUL = "\x00"
@@ -38,16 +39,10 @@ def nul_in_tuning_request(document: Doc) -> Iterator[Violation]:
     yield from _objective(config.get("HyperParameterTuningJobObjective"), objective_path)
     ranges_path = "HyperParameterTuningJobConfig.ParameterRanges"
     yield from _ranges(config.get("ParameterRanges"), ranges_path)
-    definitions = [("TrainingJobDefinition", document.get("TrainingJobDefinition"))]
-    for i, definition in enumerate(document.get("TrainingJobDefinitions") or ()):
-        definitions.append((f"TrainingJobDefinitions[{i}]", definition))
-    for path, definition in definitions:
-        if isinstance(definition, Mapping):
-            yield from _objective(definition.get("TuningObjective"), f"{path}.TuningObjective")
-            yield from _ranges(
-                definition.get("HyperParameterRanges"), f"{path}.HyperParameterRanges"
-            )
-            yield from _definition(definition, "StaticHyperParameters", f"{path}.")
+    for path, definition in request_definitions(document):
+        yield from _objective(definition.get("TuningObjective"), f"{path}.TuningObjective")
+        yield from _ranges(definition.get("HyperParameterRanges"), f"{path}.HyperParameterRanges")
+        yield from _definition(definition, "StaticHyperParameters", f"{path}.")
 
 
 def nul_in_training_request(document: Doc) -> Iterator[Violation]:

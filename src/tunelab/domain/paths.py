@@ -15,6 +15,17 @@ def definition_path(spec: TuningJobSpec, index: int) -> str:
     return f"TrainingJobDefinitions[{index}]" if spec.multi_definition else "TrainingJobDefinition"
 
 
+def request_definitions(document: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(path, definition) of each training job definition of a raw tuning job request:
+    ``TrainingJobDefinition`` and every ``TrainingJobDefinitions[i]`` that is an object
+    (before validation, so both may be there)."""
+    several = document.get("TrainingJobDefinitions")
+    found = [("TrainingJobDefinition", document.get("TrainingJobDefinition"))]
+    if isinstance(several, list):
+        found += [(f"TrainingJobDefinitions[{i}]", d) for i, d in enumerate(several)]
+    return [(path, d) for path, d in found if isinstance(d, Mapping)]
+
+
 def ranges_path(spec: TuningJobSpec, index: int) -> str:
     """Where the definition's ranges were written: in the definition, or (single
     definition) in the tuning job config's ``ParameterRanges``."""
