@@ -442,6 +442,22 @@ def test_a_quick_job_starts_and_finishes_in_the_callers_thread(
     assert len(executor._finishes) == 0
 
 
+def test_a_quick_job_ends_in_the_poll_that_sees_its_exit(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    """Its last lines and its end come from one poll, in that order: the caller learns that
+    the slot is free without another round (a tuning loop's tick and commit)."""
+    launch(executor, tmp_path, {"sleep": "0.3", "partial": "done"})  # its only output
+    executor.wait(10.0)
+    assert [type(e) for e in executor.poll()] == [StatusChanged]  # Training
+    executor.wait(10.0)  # wakes when the program exits
+    events = executor.poll()
+    assert [type(e) for e in events] == [OutputLines, StatusChanged, Finished]  # Uploading
+    assert lines_of(events) == ["done"]
+    assert finished(events).status is TrainingJobStatus.COMPLETED
+    assert executor.running() == 0
+
+
 def test_a_large_model_is_packed_in_a_worker(executor: LocalExecutor, tmp_path: Path) -> None:
     launch(executor, tmp_path, {"model_bytes": str(5 << 20)})  # 5 MiB: may take long to pack
     events: list[ExecutorEvent] = []

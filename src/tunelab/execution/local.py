@@ -152,6 +152,8 @@ class LocalExecutor(LocalJobWork):
                 events.append(OutputLines(job.name, self._clock.now(), tuple(lines)))
             if done:
                 self._finish(job)
+        events += self._pending  # finished at once above (after each job's last lines)
+        self._pending = []
         return events
 
     def wait(self, timeout: float) -> None:
