@@ -239,15 +239,27 @@ def test_duplicate_submit_is_refused(executor: LocalExecutor, tmp_path: Path) ->
 
 def test_wait_wakes_up_when_a_child_exits(executor: LocalExecutor, tmp_path: Path) -> None:
     launch(executor, tmp_path, {"sleep": "0.5"})
-    started = time.monotonic()
-    executor.wait(10.0)  # wakes when the launch (in a worker thread) has started the job
-    assert time.monotonic() - started < 2.0
-    assert [type(e) for e in executor.poll()] == [StatusChanged]
+    assert [type(e) for e in executor.poll()] == [StatusChanged]  # Training
     started = time.monotonic()
     executor.wait(10.0)  # wakes when the program exits
     woke = time.monotonic() - started
     assert woke < 2.0  # nowhere near the 10 s timeout
     assert finished(collect(executor)).status is TrainingJobStatus.COMPLETED
+
+
+def test_a_start_alone_does_not_cut_a_wait_short(executor: LocalExecutor, tmp_path: Path) -> None:
+    """A job that started (Training, its pid) is told at the caller's next poll: a tuning
+    loop would otherwise spend a round and a commit on each start."""
+    launch(executor, tmp_path, {"sleep": "5"})
+    started = time.monotonic()
+    executor.wait(0.3)
+    assert time.monotonic() - started >= 0.25
+    events = executor.poll()
+    assert [(type(e), getattr(e, "secondary", None)) for e in events] == [
+        (StatusChanged, SecondaryStatus.TRAINING)
+    ]
+    executor.stop("job")
+    assert finished(collect(executor)).status is TrainingJobStatus.STOPPED
 
 
 def test_wait_falls_back_to_sleeping_without_pidfds(
@@ -448,7 +460,6 @@ def test_a_quick_job_ends_in_the_poll_that_sees_its_exit(
     """Its last lines and its end come from one poll, in that order: the caller learns that
     the slot is free without another round (a tuning loop's tick and commit)."""
     launch(executor, tmp_path, {"sleep": "0.3", "partial": "done"})  # its only output
-    executor.wait(10.0)
     assert [type(e) for e in executor.poll()] == [StatusChanged]  # Training
     executor.wait(10.0)  # wakes when the program exits
     events = executor.poll()

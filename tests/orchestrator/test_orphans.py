@@ -21,6 +21,7 @@ from tests.orchestrator.test_training_leases import NAME, Shared
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.instance_types import GIB
 from tunelab.execution.contract import training_job_dir
+from tunelab.execution.job_dir import attempt_started
 from tunelab.execution.job_processes import MARKER_VARIABLE, job_marker
 from tunelab.execution.ledger import Ledger
 from tunelab.execution.local import LocalExecutor
@@ -102,8 +103,8 @@ def test_a_leftover_that_ignores_sigterm_holds_up_only_its_own_job(
     rerun_at: dict[str, float] = {}
     while not loop.tick():
         for name in (stubborn, cooperative):
-            job = harness.store.get_training_job(name)
-            if name not in rerun_at and job.pid is not None and job.pid != leftovers[name].pid:
+            job_dir = training_job_dir(str(tmp_path / "jobs"), "job-1", name)
+            if name not in rerun_at and attempt_started(job_dir, 2):  # its log: it started
                 rerun_at[name] = time.monotonic() - began
                 assert leftovers[name].poll() is not None, f"{name} rerun too early"
                 if name == cooperative:
@@ -186,8 +187,7 @@ def test_a_process_started_just_before_the_crash_is_found_and_ended_before_the_r
     loop.start()
     began = time.monotonic()
     while not loop.tick():
-        job = harness.store.get_training_job(name)
-        if job.pid is not None:
+        if attempt_started(job_dir, 2):  # its log: the rerun started
             assert process.poll() is not None, "rerun next to the leftover"
         assert time.monotonic() - began < 30
         loop.executor.wait(0.05)

@@ -177,9 +177,14 @@ class LocalExecutor(LocalJobWork):
         return fd if fd >= 0 else None  # (a selector without a descriptor of its own)
 
     def _ready_now(self) -> bool:
-        """Whether :meth:`poll` has something to give at once."""
+        """Whether :meth:`poll` has something to give that should not wait: a job's end,
+        a worker's report, output left to read. A job that started (``Training``, with its
+        pid) waits for the next poll the caller makes anyway (an exit, its poll interval):
+        a round of its own for it would cost the caller a commit per start; a crash
+        meanwhile loses nothing (a restart finds the process by its marker,
+        :mod:`.job_processes`)."""
         return bool(
-            self._pending
+            any(isinstance(event, Finished) for event in self._pending)
             or self._starts.has_reports()
             or self._finishes.has_reports()
             or any(job.backlog for job in self._jobs.values())

@@ -71,7 +71,7 @@ def leftover_processes(
     processes it may have left running (none when they ended), by job name; the jobs
     never started are left out. Started: a process was recorded, or the executor finds
     the attempt started in the job's directory under ``jobs_root`` (a driver commits a
-    job's attempt before it starts the process, and its pid only at the next tick: a
+    job's attempt before it starts the process, and its pid only at a later tick: a
     crash in between leaves a process, or a program that already ended, no record names)."""
     attempts = {}
     if jobs_root is not None:
