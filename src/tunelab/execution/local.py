@@ -131,6 +131,7 @@ class LocalExecutor(LocalJobWork):
         if self._queue:
             self._admit(now)
         self._take_work()
+        self._announce_starts()
         events, self._pending = self._pending, []
         ready = self._exits.readable()  # also takes a wake (wait_handle's readiness)
         if not self._jobs:

@@ -58,6 +58,8 @@ class LocalJobWork:
         """Jobs told to stop while they were being prepared (read by the workers too)."""
         self._closing = False
         """The executor closes: what is being prepared stops and never starts."""
+        self._unannounced: list[tuple[RunningJob, float]] = []
+        """Jobs started since the last poll, with when (:meth:`_announce_starts`)."""
 
     def _start(self, queued: QueuedJob, admission: Admission, hosts: tuple[str, ...]) -> None:
         """Prepare the admitted job (in a worker thread if it may take long: staging
@@ -118,7 +120,16 @@ class LocalJobWork:
         job = self._jobs[name] = started_job(report.subject, hosts, network, now)
         for host in job.hosts:
             self._exits.watch(host)
-        self._pending.append(_training(job, now))
+        self._unannounced.append((job, now))
+
+    def _announce_starts(self) -> None:
+        """The ``Training`` event of each job started since the last poll, with its
+        process's start time read now: read while the program is still being exec'ed, it
+        waits for the exec (milliseconds). Its process is not reaped yet, so its pid still
+        names it."""
+        for job, started in self._unannounced:
+            self._pending.append(_training(job, started))
+        self._unannounced.clear()
 
     def _fail_launch(self, name: str, error: BaseException) -> None:
         self._pending.append(launch_failed(name, error, self._clock.now()))
