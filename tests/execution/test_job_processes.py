@@ -129,6 +129,24 @@ def test_kill_marked_finds_processes_by_their_environment(leftovers: list[int]) 
         other.wait()
 
 
+def test_the_marker_is_a_variable_wherever_it_sits_not_text_in_another(
+    leftovers: list[int],
+) -> None:
+    marker = job_marker("/tmp/some-job", 5)
+    first = {MARKER_VARIABLE: marker, "PATH": os.environ["PATH"]}  # the first variable
+    last = {"PATH": os.environ["PATH"], MARKER_VARIABLE: marker}
+    mention = {"PATH": os.environ["PATH"], "NOTE": f"{MARKER_VARIABLE}={marker}"}
+    processes = [subprocess.Popen(["sleep", "60"], env=env) for env in (first, last, mention)]
+    leftovers += [p.pid for p in processes]
+    try:
+        expected = {(p.pid, process_start_time(p.pid)) for p in processes[:2]}
+        assert marked_processes(marker) == expected
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+
+
 def test_the_attempts_a_crash_left_running_are_found_by_their_markers(tmp_path: Path) -> None:
     """Each job's processes of its attempts up to the given one, one per process group
     (a process in the group of another found one is reached through it)."""

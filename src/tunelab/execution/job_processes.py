@@ -86,17 +86,34 @@ def leftovers_on_this_machine(
 
 
 _PREFIX = f"{MARKER_VARIABLE}=".encode()
+_INNER = b"\0" + _PREFIX
 
 
 def _marker_of(pid: int) -> bytes | None:
     """The value of ``pid``'s marker variable (None: none, or unreadable: another user's
-    process, a zombie, gone)."""
+    process, a kernel thread, a zombie, gone). Read with bare system calls: it runs for
+    every process of the machine each time a job ends."""
     try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            variables = f.read().split(b"\0")
+        fd = os.open(f"/proc/{pid}/environ", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
-    return next((v[len(_PREFIX) :] for v in variables if v.startswith(_PREFIX)), None)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    variables = b"".join(chunks)
+    if variables.startswith(_PREFIX):
+        start = len(_PREFIX)
+    elif (found := variables.find(_INNER)) >= 0:
+        start = found + len(_INNER)
+    else:
+        return None
+    end = variables.find(b"\0", start)
+    return variables[start:] if end < 0 else variables[start:end]
 
 
 def _group_leaders(processes: Mapping[int, int]) -> list[tuple[int, int]]:
