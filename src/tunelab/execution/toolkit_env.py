@@ -216,8 +216,8 @@ def fit_to_exec_limits(
     :data:`ARGV_ROOM`, is over :func:`exec_limit`. Raises :class:`LaunchError` when it
     still is."""
     fitted, notes = dict(env), []
-    for name, value in env.items():
-        size = len(_entry(name, value))
+    sizes = {name: len(_entry(name, value)) for name, value in env.items()}  # each once
+    for name, size in sizes.items():
         if name in removable and size > MAX_VARIABLE_BYTES:
             del fitted[name]
             notes.append(
@@ -229,14 +229,14 @@ def fit_to_exec_limits(
             )
     limit = exec_limit()
     room = limit - ARGV_ROOM - strings_bytes(argv)
+    total = sum(sizes[name] + 8 for name in fitted)  # as environment_bytes counts
     for name in LEFT_OUT_FIRST:
-        total = environment_bytes(fitted)
         if total <= room:
             break
         if name in fitted and name in removable:
             del fitted[name]
             notes.append(_left_out(name, _over(total, room, limit)))
-    total = environment_bytes(fitted)
+            total -= sizes[name] + 8
     if total > room:
         raise LaunchError(
             "the training job's environment cannot be set: "
