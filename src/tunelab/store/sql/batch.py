@@ -30,7 +30,6 @@ TJ, TR = tuning_jobs.c, training_jobs.c
 _TUNING_ID = select(TJ.id).where(TJ.name_key == bindparam("b_key"))
 _TRAINING_ID = select(TR.id).where(TR.name_key == bindparam("b_key"))
 _TUNING_VERSION = select(TJ.version).where(TJ.id == bindparam("b_id"))
-_VERSION_BY_KEY = select(TJ.version).where(TJ.name_key == bindparam("b_key"))
 _PUT_TRAINING = update(training_jobs).where(TR.name_key == bindparam("b_key"))
 _PUT_TUNING = update(tuning_jobs).where(
     TJ.id == bindparam("b_id"), TJ.version == bindparam("b_version")
@@ -204,18 +203,16 @@ class SqlStoreBatch:
     statement: ``ResourceInUse`` (a training job name taken), ``ResourceNotFound``
     (unknown tuning or training job), ``ConflictError`` (``put_tuning_job`` lost a
     race) and ``LeaseLost`` (a required lease is held by another owner).
-    ``put_tuning_job`` also checks the version when called, so a stale snapshot
-    fails early. Not thread-safe; use one batch per ``with`` block.
+    Not thread-safe; use one batch per ``with`` block.
     """
 
     def __init__(
         self,
         writer: Engine,
         specs: rows.SpecCache,
-        reader: Engine,
         changed: changes.Changes | None = None,
     ) -> None:
-        self._writer, self._reader, self._specs = writer, reader, specs
+        self._writer, self._specs = writer, specs
         self._changes = changed
         self._ops: list[Callable[[Flush], None]] = []
         self._fences: list[Callable[[Flush], None]] = []
@@ -249,13 +246,9 @@ class SqlStoreBatch:
 
     def put_tuning_job(self, job: TuningJob) -> TuningJob:
         """Replace the stored tuning job if its version is still ``job.version``;
-        return the snapshot as it will be stored (version + 1)."""
-        with self._reader.connect() as conn:
-            found = conn.execute(_VERSION_BY_KEY, {"b_key": rows.key(job.name)}).scalar()
-        if found is None:
-            raise ResourceNotFound(f"Tuning job '{job.name}' does not exist")
-        if found != job.version:
-            raise conflict(job, found)
+        return the snapshot as it will be stored (version + 1). The commit checks the
+        version (``ConflictError``: nothing is written) and that the job exists
+        (``ResourceNotFound``), in its one transaction."""
         self._record(lambda f: f.put_tuning_job(job, self._specs))
         return replace(job, version=job.version + 1)
 

@@ -56,7 +56,7 @@ class SqlStore(TuningJobsMixin, TrainingJobsMixin, LeasesMixin):
     def batch(self) -> Iterator[SqlStoreBatch]:
         """Writes recorded in the block commit together at its end (see
         :class:`SqlStoreBatch`); if the block raises, nothing is written."""
-        batch = SqlStoreBatch(self._writer, self._specs, self._engine, self.changes)
+        batch = SqlStoreBatch(self._writer, self._specs, self.changes)
         try:
             yield batch
         except BaseException:
