@@ -64,6 +64,27 @@ def test_yaml_files_read_like_json(tmp_path: Path) -> None:
     }
 
 
+def test_yaml_words_and_times_are_the_strings_they_look_like(tmp_path: Path) -> None:
+    """YAML 1.2's rules, not 1.1's: a bare Off is the enum value, not false; 1:30 is not
+    90 (base 60); yes and no stay categorical values."""
+    path = tmp_path / "job.yaml"
+    path.write_text(
+        "HyperParameterTuningJobConfig:\n"
+        "  TrainingJobEarlyStoppingType: Off\n"
+        "  ParameterRanges:\n"
+        "    CategoricalParameterRanges: [{Name: shuffle, Values: [yes, no]}]\n"
+        "TrainingJobDefinition:\n"
+        "  StaticHyperParameters: {window: 1:30, since: 2026-11-30}\n"
+        "  EnableManagedSpotTraining: true\n"
+    )
+    loaded = load_job_file(path)
+    config, definition = loaded["HyperParameterTuningJobConfig"], loaded["TrainingJobDefinition"]
+    assert config["TrainingJobEarlyStoppingType"] == "Off"
+    assert config["ParameterRanges"]["CategoricalParameterRanges"][0]["Values"] == ["yes", "no"]
+    assert definition["StaticHyperParameters"] == {"window": "1:30", "since": "2026-11-30"}
+    assert definition["EnableManagedSpotTraining"] is True
+
+
 def test_json_syntax_errors_name_the_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "job.json"
     path.write_text('{\n  "HyperParameterTuningJobName": "x",\n  oops\n}')

@@ -22,6 +22,7 @@ from tunelab.algorithms.spec import (
 from tunelab.cli.app import AsJson, app, backend, err, errors_as_exit_codes, out
 from tunelab.cli.render import named_rows_table, print_json, short_time
 from tunelab.domain.errors import ValidationError
+from tunelab.service.yaml12 import load_yaml
 
 algorithms_app = typer.Typer(
     help="Built-in algorithms and algorithms registered with tunelab (CreateAlgorithm).",
@@ -156,7 +157,7 @@ def load_algorithm_file(path: Path) -> dict[str, Any]:
     """A ``CreateAlgorithm`` request from JSON or YAML; a ``file:relative`` TrainingImage
     is relative to the file's folder."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValidationError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:

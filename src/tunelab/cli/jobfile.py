@@ -16,6 +16,7 @@ import yaml
 
 from tunelab.api.strict_json import TOO_DEEP, JsonRefused, check_document, load_strict, long_number
 from tunelab.domain.errors import ValidationError
+from tunelab.service.yaml12 import Yaml12Loader
 
 
 def load_job_file(path: str | Path) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def _parse(path: Path, text: str) -> Any:
                 ) from None
             raise ValidationError(f"{path}: {error.message('the file')}") from None
     try:
-        document = yaml.load(text, Loader=_JobFileLoader)  # a SafeLoader subclass
+        document = yaml.load(text, Loader=_JobFileLoader)
     except RecursionError:
         raise ValidationError(f"{path}: the file {TOO_DEEP}") from None
     except yaml.YAMLError as error:
@@ -69,9 +70,10 @@ def _parse(path: Path, text: str) -> Any:
     return document
 
 
-class _JobFileLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing an integer too long to read at its line and column
-    (Python's ``int`` raises a ``ValueError`` naming ``sys.set_int_max_str_digits``)."""
+class _JobFileLoader(Yaml12Loader):
+    """YAML's safe loader with YAML 1.2's scalars (:mod:`tunelab.service.yaml12`),
+    refusing an integer too long to read at its line and column (Python's ``int`` raises
+    a ``ValueError`` naming ``sys.set_int_max_str_digits``)."""
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
         try:

@@ -29,6 +29,7 @@ from tunelab.domain.errors import ResourceNotFound, TunelabError
 from tunelab.domain.sagemaker_model import input_shape
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.metrics.extract import MetricExtractor, validate_regex
+from tunelab.service.yaml12 import load_yaml
 from tunelab.store.base import TuningJobQuery
 from tunelab.store.sql.tags import TUNING_JOB
 from tunelab.strategies.registry import STRATEGIES
@@ -61,7 +62,7 @@ def parse_job_file(upload: Upload) -> dict[str, Any]:
             ) from None
     else:
         try:
-            document = yaml.safe_load(text)
+            document = load_yaml(text)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name

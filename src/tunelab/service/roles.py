@@ -31,6 +31,7 @@ import yaml
 
 from tunelab.domain.errors import ValidationError
 from tunelab.execution.uris import local_path, s3_key_problem
+from tunelab.service.yaml12 import load_yaml
 
 ROLES_FILE = "roles.yaml"
 
@@ -96,7 +97,7 @@ class Roles:
             if cached is not None and cached[0] == stamp:
                 return cached[1]
             try:
-                document = yaml.safe_load(path.read_text())
+                document = load_yaml(path.read_text())
             except yaml.YAMLError as exc:
                 raise ValidationError(f"{path}: not valid YAML: {exc}") from None
             roles = cls.parse(document, str(path))
