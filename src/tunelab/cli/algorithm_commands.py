@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.text import Text
 
 from tunelab.algorithms import catalog, images
@@ -20,9 +19,8 @@ from tunelab.algorithms.spec import (
     training_specification,
 )
 from tunelab.cli.app import AsJson, app, backend, err, errors_as_exit_codes, out
+from tunelab.cli.jobfile import read_document
 from tunelab.cli.render import named_rows_table, print_json, short_time
-from tunelab.domain.errors import ValidationError
-from tunelab.service.yaml12 import load_yaml
 
 algorithms_app = typer.Typer(
     help="Built-in algorithms and algorithms registered with tunelab (CreateAlgorithm).",
@@ -154,16 +152,9 @@ def _print_builtin(spec: AlgorithmSpec) -> None:
 
 
 def load_algorithm_file(path: Path) -> dict[str, Any]:
-    """A ``CreateAlgorithm`` request from JSON or YAML; a ``file:relative`` TrainingImage
-    is relative to the file's folder."""
-    try:
-        document = load_yaml(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValidationError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ValidationError(f"{path}: cannot be read: {error}") from None
-    if not isinstance(document, dict):
-        raise ValidationError(f"{path}: a CreateAlgorithm request is one object")
+    """A ``CreateAlgorithm`` request from JSON or YAML (read as a job file is); a
+    ``file:relative`` TrainingImage is relative to the file's folder."""
+    document = read_document(path, "a CreateAlgorithm request is one object")
     training = document.get("TrainingSpecification")
     image = training.get("TrainingImage") if isinstance(training, dict) else None
     if isinstance(image, str) and image.startswith("file:") and not image.startswith("file:/"):

@@ -23,6 +23,17 @@ def load_job_file(path: str | Path) -> dict[str, Any]:
     """The request in ``path`` with relative local references made absolute.
     Raises ``ValidationError`` naming the file, line and column of a syntax error."""
     path = Path(path)
+    holds = "a tuning job file holds one object (CreateHyperParameterTuningJob's request)"
+    document = read_document(path, holds)
+    resolve_local_references(document, path.resolve().parent)
+    return document
+
+
+def read_document(path: Path, holds: str) -> dict[str, Any]:
+    """The object in the JSON or YAML file ``path``, read as requests over the API are
+    (:func:`_parse`); ``holds`` says what the file holds, for the error when it is not
+    one object. Raises ``ValidationError`` naming the file (and the line and column of a
+    syntax error)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -31,11 +42,7 @@ def load_job_file(path: str | Path) -> dict[str, Any]:
         raise ValidationError(f"{path}: cannot be read: {error}") from None
     document = _parse(path, text)
     if not isinstance(document, dict):
-        raise ValidationError(
-            f"{path}: a tuning job file holds one object (CreateHyperParameterTuningJob's "
-            f"request); found {type(document).__name__}"
-        )
-    resolve_local_references(document, path.resolve().parent)
+        raise ValidationError(f"{path}: {holds}; found {type(document).__name__}")
     return document
 
 
