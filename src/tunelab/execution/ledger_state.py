@@ -15,16 +15,27 @@ from tunelab.execution.resources import Allocation, Demand
 State = dict[str, Any]
 
 
+_ME: tuple[int, int | None] | None = None
+"""This process's pid and start time once read (a forked child has another pid)."""
+
+
 def current_owner() -> list[int | None]:
-    """This process as an owner of entries: its pid and start time."""
+    """This process as an owner of entries: its pid and start time (read once: every
+    start and end of a job writes the ledger)."""
+    global _ME
     pid = os.getpid()
-    return [pid, process_start_time(pid)]
+    if _ME is None or _ME[0] != pid:
+        _ME = (pid, process_start_time(pid))
+    return list(_ME)
 
 
 def owner_alive(owner: Sequence[Any]) -> bool:
-    """Whether the process ``owner`` (pid and start time) still runs."""
+    """Whether the process ``owner`` (pid and start time) still runs (this process
+    without reading ``/proc``)."""
     pid, start = owner
-    return start is not None and process_start_time(int(pid)) == start
+    if start is None:
+        return False
+    return list(owner) == current_owner() or process_start_time(int(pid)) == start
 
 
 def parse_state(data: bytes) -> State:
