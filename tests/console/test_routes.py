@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from tests.console.conftest import Console
 from tests.console.jobs import add_training_jobs, finished_grid_job, write_log
 from tests.console.server import PROGRAM, request, two_definition_request
@@ -349,6 +351,24 @@ def test_upload_a_job_file(console: Console) -> None:
         "/console/create/upload", files={"file": ("job.json", "{", "application/json")}
     )
     assert "job.json:1:2: not valid JSON" in broken.text
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("job.yaml", "a: " + "[" * 3000 + "]" * 3000, "job.yaml: the file nests objects"),
+        ("job.json", '{"a": NaN}', "job.json: a: NaN is not a JSON number"),
+        ("job.yaml", "a: " + "1" * 5001, "a number of 5001 digits is too long to read"),
+    ],
+    ids=["3000 levels", "NaN", "5001 digits"],
+)
+def test_an_upload_the_api_would_refuse_is_refused_clearly(
+    console: Console, name: str, text: str, message: str
+) -> None:
+    """As `tunelab run` reads a job file (it was a server error, Python's NaN or its
+    message about sys.set_int_max_str_digits)."""
+    page = console.client.post("/console/create/upload", files={"file": (name, text, "text")})
+    assert page.status_code == 200 and message in page.text
 
 
 def test_an_uploaded_example_with_relative_file_uris_says_to_make_them_absolute(

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from tunelab.api.strict_json import JsonRefused, load_strict
 from tunelab.domain.errors import TunelabError
+from tunelab.service.strict_json import JsonRefused, load_strict
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "SageMaker."
@@ -99,7 +99,7 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     """The request's JSON object (an empty body is ``{}``). ``SerializationException``
     for anything else: text that is not RFC 8259 JSON (``NaN`` and ``Infinity`` tokens
     included), an integer too long to read, a body nested more than 64
-    levels (see :mod:`tunelab.api.strict_json`)."""
+    levels (see :mod:`tunelab.service.strict_json`)."""
     if not raw.strip():
         return {}
     try:

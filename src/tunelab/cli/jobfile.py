@@ -12,11 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tunelab.api.strict_json import TOO_DEEP, JsonRefused, check_document, load_strict, long_number
 from tunelab.domain.errors import ValidationError
-from tunelab.service.yaml12 import Yaml12Loader
+from tunelab.service.documents import parse_document
 
 
 def load_job_file(path: str | Path) -> dict[str, Any]:
@@ -31,68 +28,19 @@ def load_job_file(path: str | Path) -> dict[str, Any]:
 
 def read_document(path: Path, holds: str) -> dict[str, Any]:
     """The object in the JSON or YAML file ``path``, read as requests over the API are
-    (:func:`_parse`); ``holds`` says what the file holds, for the error when it is not
-    one object. Raises ``ValidationError`` naming the file (and the line and column of a
-    syntax error)."""
+    (:func:`~tunelab.service.documents.parse_document`); ``holds`` says what the file
+    holds, for the error when it is not one object. Raises ``ValidationError`` naming the
+    file (and the line and column of a syntax error)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValidationError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ValidationError(f"{path}: cannot be read: {error}") from None
-    document = _parse(path, text)
+    document = parse_document(str(path), text)
     if not isinstance(document, dict):
         raise ValidationError(f"{path}: {holds}; found {type(document).__name__}")
     return document
-
-
-def _parse(path: Path, text: str) -> Any:
-    """The document in ``text``: RFC 8259 JSON (no ``NaN``/``Infinity``) or YAML, nested
-    at most ``MAX_DEPTH`` levels, integers of a readable length (as the API takes them)."""
-    if path.suffix.lower() == ".json" or (
-        path.suffix.lower() not in (".yaml", ".yml") and text.lstrip().startswith("{")
-    ):
-        try:
-            return load_strict(text)
-        except JsonRefused as error:
-            if error.syntax is not None:
-                syntax = error.syntax
-                raise ValidationError(
-                    f"{path}:{syntax.lineno}:{syntax.colno}: not valid JSON: {syntax.msg}"
-                ) from None
-            raise ValidationError(f"{path}: {error.message('the file')}") from None
-    try:
-        document = yaml.load(text, Loader=_JobFileLoader)
-    except RecursionError:
-        raise ValidationError(f"{path}: the file {TOO_DEEP}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(error, "problem", None) or str(error)
-        raise ValidationError(f"{where}: not valid YAML: {problem}") from None
-    try:
-        check_document(document)
-    except JsonRefused as error:
-        raise ValidationError(f"{path}: {error.message('the file')}") from None
-    return document
-
-
-class _JobFileLoader(Yaml12Loader):
-    """YAML's safe loader with YAML 1.2's scalars (:mod:`tunelab.service.yaml12`),
-    refusing an integer too long to read at its line and column (Python's ``int`` raises
-    a ``ValueError`` naming ``sys.set_int_max_str_digits``)."""
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
-        try:
-            return super().construct_yaml_int(node)
-        except ValueError:
-            digits = sum(c.isdigit() for c in str(node.value))
-            raise yaml.constructor.ConstructorError(
-                None, None, long_number(digits), node.start_mark
-            ) from None
-
-
-_JobFileLoader.add_constructor("tag:yaml.org,2002:int", _JobFileLoader.construct_yaml_int)
 
 
 def _absolute(uri: Any, base: Path) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -25,11 +24,11 @@ from tunelab.console.wizard_build import definition_for_algorithm, form_for_docu
 from tunelab.console.wizard_form import STEPS, JobForm, Pair, job_form_from_form
 from tunelab.domain.definition import MetricDefinition
 from tunelab.domain.enums import StrategyType, WarmStartType
-from tunelab.domain.errors import ResourceNotFound, TunelabError
+from tunelab.domain.errors import ResourceNotFound, TunelabError, ValidationError
 from tunelab.domain.sagemaker_model import input_shape
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.metrics.extract import MetricExtractor, validate_regex
-from tunelab.service.yaml12 import load_yaml
+from tunelab.service.documents import parse_document
 from tunelab.store.base import TuningJobQuery
 from tunelab.store.sql.tags import TUNING_JOB
 from tunelab.strategies.registry import STRATEGIES
@@ -51,23 +50,10 @@ def parse_job_file(upload: Upload) -> dict[str, Any]:
         text = upload.data.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{name}: not UTF-8 text") from None
-    if name.lower().endswith(".json") or (
-        not name.lower().endswith((".yaml", ".yml")) and text.lstrip().startswith("{")
-    ):
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"{name}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
-            ) from None
-    else:
-        try:
-            document = load_yaml(text)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
-            problem = getattr(error, "problem", None) or str(error)
-            raise ValueError(f"{where}: not valid YAML: {problem}") from None
+    try:
+        document = parse_document(name, text)  # as `tunelab run` reads a job file
+    except ValidationError as error:
+        raise ValueError(str(error)) from None
     if not isinstance(document, dict):
         raise ValueError(
             f"{name}: a tuning job file holds one object (CreateHyperParameterTuningJob's request)"
