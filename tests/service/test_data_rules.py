@@ -293,6 +293,22 @@ def test_roles_never_allow_a_key_that_leaves_its_bucket(tmp_path: Path) -> None:
     assert roles.check(scientist, "/srv/data/../../etc", "read") is not None  # normalized
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("roles: [\n", "roles.yaml:2:1: not valid YAML"),
+        ("roles: " + "[" * 3000 + "]" * 3000, "roles.yaml: the file nests objects and arrays"),
+    ],
+    ids=["syntax", "3000 levels"],
+)
+def test_a_roles_file_that_cannot_be_read_is_refused_naming_it(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "roles.yaml").write_text(text)
+    with pytest.raises(ValidationError, match=message):
+        Roles.load(tmp_path)
+
+
 def test_outputs_below_an_object_of_the_store_are_refused(
     service: TuningService, tmp_path: Path
 ) -> None:

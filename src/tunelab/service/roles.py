@@ -27,11 +27,9 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-import yaml
-
 from tunelab.domain.errors import ValidationError
 from tunelab.execution.uris import local_path, s3_key_problem
-from tunelab.service.yaml12 import load_yaml
+from tunelab.service.documents import parse_document
 
 ROLES_FILE = "roles.yaml"
 
@@ -96,10 +94,7 @@ class Roles:
             cached = _CACHE.get(str(path))
             if cached is not None and cached[0] == stamp:
                 return cached[1]
-            try:
-                document = load_yaml(path.read_text())
-            except yaml.YAMLError as exc:
-                raise ValidationError(f"{path}: not valid YAML: {exc}") from None
+            document = parse_document(str(path), path.read_text())  # ValidationError
             roles = cls.parse(document, str(path))
             _CACHE[str(path)] = (stamp, roles)
             return roles
