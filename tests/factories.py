@@ -93,3 +93,40 @@ def make_multi_document(
         },
         "TrainingJobDefinitions": [first, second],
     }
+
+
+def make_algorithm(
+    name: str,
+    image: str,
+    hyperparameters: list[dict[str, Any]] | None = None,
+    metrics: list[dict[str, str]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A valid CreateAlgorithm request: a tunable ``x`` in [0, 1] then ``hyperparameters``,
+    ml.m5.large, a ``train`` channel (text/csv, File), ``metrics`` (default: ``loss``), the
+    objective Minimize ``loss``; ``extra`` at the top level."""
+    tunable_x = {
+        "Name": "x",
+        "Type": "Continuous",
+        "Range": {"ContinuousParameterRangeSpecification": {"MinValue": "0", "MaxValue": "1"}},
+        "IsTunable": True,
+    }
+    loss = {"Name": "loss", "Regex": r"loss=([0-9.]+);"}
+    return {
+        "AlgorithmName": name,
+        "TrainingSpecification": {
+            "TrainingImage": image,
+            "SupportedHyperParameters": [tunable_x, *copy.deepcopy(hyperparameters or [])],
+            "SupportedTrainingInstanceTypes": ["ml.m5.large"],
+            "TrainingChannels": [
+                {
+                    "Name": "train",
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedInputModes": ["File"],
+                }
+            ],
+            "MetricDefinitions": copy.deepcopy(metrics) if metrics else [loss],
+            "SupportedTuningJobObjectiveMetrics": [{"Type": "Minimize", "MetricName": "loss"}],
+        },
+        **copy.deepcopy(extra),
+    }

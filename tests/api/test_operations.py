@@ -24,6 +24,7 @@ from tests.api.conftest import (
     wait_training_job,
     wait_tuning_job,
 )
+from tests.factories import make_algorithm
 from tunelab.api.policy import SERVED_OPERATIONS
 from tunelab.service.object_store import LocalObjectStore
 
@@ -963,34 +964,10 @@ def test_add_list_delete_tags(checked: Server, finished: dict[str, Any]) -> None
 
 
 def algorithm(name: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "AlgorithmName": name,
-        "AlgorithmDescription": "the test program",
-        "TrainingSpecification": {
-            "TrainingImage": f"file://{jobs.TRAIN}",
-            "SupportedHyperParameters": [
-                {
-                    "Name": "x",
-                    "Type": "Continuous",
-                    "Range": {
-                        "ContinuousParameterRangeSpecification": {"MinValue": "0", "MaxValue": "1"}
-                    },
-                    "IsTunable": True,
-                }
-            ],
-            "SupportedTrainingInstanceTypes": ["ml.m5.large"],
-            "TrainingChannels": [
-                {
-                    "Name": "train",
-                    "SupportedContentTypes": ["text/csv"],
-                    "SupportedInputModes": ["File"],
-                }
-            ],
-            "MetricDefinitions": jobs.METRICS,
-            "SupportedTuningJobObjectiveMetrics": [{"Type": "Minimize", "MetricName": "loss"}],
-        },
-        **extra,
-    }
+    image, description = f"file://{jobs.TRAIN}", "the test program"
+    return make_algorithm(
+        name, image, metrics=jobs.METRICS, AlgorithmDescription=description, **extra
+    )
 
 
 def test_algorithms(checked: Server) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import make_algorithm
 from tunelab.domain.errors import ResourceNotFound, ValidationError
 from tunelab.execution.clock import SystemClock
 from tunelab.service.algorithms import AlgorithmService
@@ -21,49 +22,25 @@ Spec = dict[str, Any]
 
 def valid() -> dict[str, Any]:
     """A CreateAlgorithm request that passes every rule."""
-    return {
-        "AlgorithmName": "checked",
-        "TrainingSpecification": {
-            "TrainingImage": "file:///opt/train.py",
-            "SupportedHyperParameters": [
-                {
-                    "Name": "x",
-                    "Type": "Continuous",
-                    "Range": {
-                        "ContinuousParameterRangeSpecification": {"MinValue": "0", "MaxValue": "1"}
-                    },
-                    "IsTunable": True,
-                },
-                {
-                    "Name": "depth",
-                    "Type": "Integer",
-                    "Range": {
-                        "IntegerParameterRangeSpecification": {"MinValue": "1", "MaxValue": "9"}
-                    },
-                    "DefaultValue": "3",
-                },
-                {
-                    "Name": "kernel",
-                    "Type": "Categorical",
-                    "Range": {"CategoricalParameterRangeSpecification": {"Values": ["a", "b"]}},
-                },
-                {"Name": "note", "Type": "FreeText"},
-            ],
-            "SupportedTrainingInstanceTypes": ["ml.m5.large"],
-            "TrainingChannels": [
-                {
-                    "Name": "train",
-                    "SupportedContentTypes": ["text/csv"],
-                    "SupportedInputModes": ["File"],
-                }
-            ],
-            "MetricDefinitions": [
-                {"Name": "loss", "Regex": r"loss=([0-9.]+);"},
-                {"Name": "acc", "Regex": r"acc=([0-9.]+);"},
-            ],
-            "SupportedTuningJobObjectiveMetrics": [{"Type": "Minimize", "MetricName": "loss"}],
+    hyperparameters = [
+        {
+            "Name": "depth",
+            "Type": "Integer",
+            "Range": {"IntegerParameterRangeSpecification": {"MinValue": "1", "MaxValue": "9"}},
+            "DefaultValue": "3",
         },
-    }
+        {
+            "Name": "kernel",
+            "Type": "Categorical",
+            "Range": {"CategoricalParameterRangeSpecification": {"Values": ["a", "b"]}},
+        },
+        {"Name": "note", "Type": "FreeText"},
+    ]
+    metrics = [
+        {"Name": "loss", "Regex": r"loss=([0-9.]+);"},
+        {"Name": "acc", "Regex": r"acc=([0-9.]+);"},
+    ]
+    return make_algorithm("checked", "file:///opt/train.py", hyperparameters, metrics)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import make_algorithm
 from tests.service.test_tuning import PROGRAM, document
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.errors import ResourceInUse, ValidationError
@@ -17,34 +18,11 @@ from tunelab.store.sql.store import SqlStore
 
 
 def algorithm(name: str = "epochs-algo", image: str = f"file://{PROGRAM}") -> dict:
-    return {
-        "AlgorithmName": name,
-        "TrainingSpecification": {
-            "TrainingImage": image,
-            "SupportedHyperParameters": [
-                {
-                    "Name": "x",
-                    "Type": "Continuous",
-                    "Range": {
-                        "ContinuousParameterRangeSpecification": {"MinValue": "0", "MaxValue": "1"}
-                    },
-                    "IsTunable": True,
-                },
-                {"Name": "epochs", "Type": "Integer", "DefaultValue": "3"},
-                {"Name": "seconds_per_epoch", "Type": "Continuous", "DefaultValue": "0.2"},
-            ],
-            "SupportedTrainingInstanceTypes": ["ml.m5.large"],
-            "TrainingChannels": [
-                {
-                    "Name": "train",
-                    "SupportedContentTypes": ["text/csv"],
-                    "SupportedInputModes": ["File"],
-                }
-            ],
-            "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([0-9.]+);"}],
-            "SupportedTuningJobObjectiveMetrics": [{"Type": "Minimize", "MetricName": "loss"}],
-        },
-    }
+    defaults = [
+        {"Name": "epochs", "Type": "Integer", "DefaultValue": "3"},
+        {"Name": "seconds_per_epoch", "Type": "Continuous", "DefaultValue": "0.2"},
+    ]
+    return make_algorithm(name, image, defaults)
 
 
 @pytest.fixture
