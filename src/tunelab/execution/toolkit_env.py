@@ -229,14 +229,14 @@ def fit_to_exec_limits(
             )
     limit = exec_limit()
     room = limit - ARGV_ROOM - strings_bytes(argv)
-    total = sum(sizes[name] + 8 for name in fitted)  # as environment_bytes counts
+    total = sum(sizes[name] + _POINTER for name in fitted)  # as environment_bytes counts
     for name in LEFT_OUT_FIRST:
         if total <= room:
             break
         if name in fitted and name in removable:
             del fitted[name]
             notes.append(_left_out(name, _over(total, room, limit)))
-            total -= sizes[name] + 8
+            total -= sizes[name] + _POINTER
     if total > room:
         raise LaunchError(
             "the training job's environment cannot be set: "
@@ -262,12 +262,16 @@ def exec_limit() -> int:
 
 def environment_bytes(env: Mapping[str, str]) -> int:
     """What ``env`` takes of :func:`exec_limit`: each ``NAME=value``, its NUL and pointer."""
-    return sum(len(_entry(k, v)) + 8 for k, v in env.items())
+    return sum(len(_entry(k, v)) + _POINTER for k, v in env.items())
 
 
 def strings_bytes(strings: list[str]) -> int:
     """What argument strings take of :func:`exec_limit` (each with its NUL and pointer)."""
-    return sum(len(os.fsencode(s)) + 9 for s in strings)
+    return sum(len(os.fsencode(s)) + 1 + _POINTER for s in strings)
+
+
+_POINTER = 8
+"""What each string's pointer takes of :func:`exec_limit`."""
 
 
 def _entry(name: str, value: str) -> bytes:
