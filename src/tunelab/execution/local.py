@@ -132,10 +132,7 @@ class LocalExecutor(LocalJobWork):
             self._admit(now)
         self._take_work()
         self._announce_starts()
-        events, self._pending = self._pending, []
         ready = self._exits.readable()  # also takes a wake (wait_handle's readiness)
-        if not self._jobs:
-            return events
         spot = [j.name for j in self._jobs.values() if j.demand.spot and j.stop_reason is None]
         for name, why in self._ledger.reclaimed(spot).items():
             self._jobs[name].begin_stop(SecondaryStatus.INTERRUPTED, now, self._grace, why)
@@ -150,11 +147,10 @@ class LocalExecutor(LocalJobWork):
             job.notice_failed_host(now, self._grace)
             lines, done = collect_output(job)
             if lines:
-                events.append(OutputLines(job.name, self._clock.now(), tuple(lines)))
+                self._pending.append(OutputLines(job.name, self._clock.now(), tuple(lines)))
             if done:
-                self._finish(job)
-        events += self._pending  # finished at once above (after each job's last lines)
-        self._pending = []
+                self._finish(job)  # at once: its end follows its last lines
+        events, self._pending = self._pending, []
         return events
 
     def wait(self, timeout: float) -> None:
