@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import StaticPool
 
 from tunelab.store.base import DatabaseVersionError
+from tunelab.store.sql.memory_pool import SerializedStaticPool
 from tunelab.store.sql.schema import HEAD_REVISION, VERSION_TABLE
 
 if TYPE_CHECKING:  # Alembic is imported only when a migration runs (~0.2 s to import)
@@ -43,7 +43,7 @@ def make_engine(url: str | URL) -> Engine:
     kwargs: dict[str, Any] = {}
     if _is_memory(url):
         connect_args["check_same_thread"] = False
-        kwargs["poolclass"] = StaticPool  # one database shared by every thread
+        kwargs["poolclass"] = SerializedStaticPool  # one database, one thread at a time
     else:
         kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE)
         if url.database and not url.database.startswith("file:"):
