@@ -131,3 +131,28 @@ def test_a_freed_slot_is_filled_when_its_process_exits_not_at_the_next_tick(
         scheduler.shutdown()
         store.close()
     assert store.get_tuning_job("job-1").status is TuningJobStatus.COMPLETED
+
+
+def test_wind_down_ends_the_thread_after_its_tick_without_waiting_for_it(
+    harness: Harness,
+) -> None:
+    """What SIGTERM of ``serve`` calls at once (before uvicorn lets requests finish):
+    the thread ends by itself and releases its leases; a job created afterwards is
+    not adopted."""
+    harness.create(make_document(max_jobs=4, parallel=1))
+    scheduler = scheduler_of(harness, succeeding)
+    scheduler.start()
+    deadline = time.monotonic() + 10
+    while "job-1" not in scheduler.loops:
+        assert time.monotonic() < deadline, "the scheduler did not adopt job-1"
+        time.sleep(0.01)
+    scheduler.wind_down()
+    assert scheduler._thread is not None
+    scheduler._thread.join(10)
+    assert not scheduler._thread.is_alive()
+    assert scheduler.loops == {}
+    assert harness.store.get_lease("job-1") is None
+    harness.create(make_document(name="job-2", max_jobs=1, parallel=1))
+    scheduler.notify()
+    time.sleep(0.2)
+    assert scheduler.loops == {}

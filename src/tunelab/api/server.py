@@ -7,6 +7,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import sys
+from collections.abc import Callable
 
 from starlette.applications import Starlette
 
@@ -47,10 +49,17 @@ def is_loopback(host: str) -> bool:
     return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
-def run_server(app: Starlette, host: str, port: int) -> None:
+def run_server(
+    app: Starlette, host: str, port: int, on_exit: Callable[[], None] | None = None
+) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM; ``on_exit`` is called as the signal
+    arrives, before uvicorn lets open requests finish (the scheduler starts no more
+    training jobs then). Exits 3, as ``uvicorn.run``, when the server could not start."""
     import uvicorn
 
-    uvicorn.run(
+    from tunelab.api.uvicorn_server import ExitAwareServer
+
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -62,3 +71,10 @@ def run_server(app: Starlette, host: str, port: int) -> None:
         proxy_headers=False,  # no X-Forwarded-* rewriting: nothing here reads the client address
         server_header=False,
     )
+    server = ExitAwareServer(config, on_exit)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # SIGINT raised again after the graceful end, as uvicorn.run
+        pass
+    if not server.started:
+        sys.exit(3)

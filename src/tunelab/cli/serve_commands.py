@@ -80,7 +80,8 @@ def serve(
             f"data in {settings.home}",
             highlight=False,
         )
-        run_server(app_, host, port)
+        scheduler = services.scheduler
+        run_server(app_, host, port, scheduler.wind_down if scheduler else None)
 
 
 def _cannot_listen(host: str, port: int) -> tuple[str, str] | None:

@@ -89,11 +89,16 @@ class Scheduler:
         self._scan_now = True
         self._wake.set()
 
+    def wind_down(self) -> None:
+        """Start nothing more: the thread ends after the tick it is in, releasing its
+        leases (a signal handler may call this; it does not wait)."""
+        self._stopping.set()
+        self._wake.set()
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop driving jobs and release their leases. Training processes keep
         running; the next scheduler adopts the jobs (as after a crash)."""
-        self._stopping.set()
-        self._wake.set()
+        self.wind_down()
         if self._thread is not None:
             self._thread.join(timeout)
 
