@@ -6,10 +6,12 @@ name lookup of a host other than this machine fails the test."""
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from tests.api.conftest import (
     wait_tuning_job,
 )
 from tunelab.service.object_store import LocalObjectStore
+from tunelab.service.results_csv import results_csv, row_of_summary
 
 pytestmark = pytest.mark.slow  # importing the SDK alone takes seconds
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -191,6 +194,37 @@ def test_analytics_dataframe(sdk: Sdk, tuned: Any) -> None:
     assert best == tuned.best_training_job()
 
 
+def assert_csv_is_the_dataframe(sdk: Sdk, name: str, frame: Any) -> None:
+    """``tunelab training-jobs --csv``'s text, from the summaries the SDK read (the same
+    request), has the dataframe's columns in its order and its values."""
+    import pandas
+
+    summaries = sdk.client.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name, MaxResults=100
+    )["TrainingJobSummaries"]
+    text = results_csv(map(row_of_summary, summaries))
+    table = pandas.read_csv(io.StringIO(text))
+    assert list(table.columns) == list(frame.columns)
+    assert len(table) == len(frame) == len(summaries)
+    for (_, ours), (_, theirs) in zip(table.iterrows(), frame.iterrows(), strict=True):
+        for column in frame.columns:
+            mine, sdks = ours[column], theirs[column]
+            if column in ("TrainingStartTime", "TrainingEndTime"):
+                assert datetime.fromisoformat(mine).timestamp() == pytest.approx(
+                    sdks.timestamp(), abs=1e-3
+                )
+            elif isinstance(sdks, str):
+                assert mine == sdks, column
+            elif pandas.isna(sdks):
+                assert pandas.isna(mine), column
+            else:
+                assert float(mine) == pytest.approx(float(sdks), abs=1e-6), column
+
+
+def test_csv_is_the_analytics_dataframe(sdk: Sdk, tuned: Any) -> None:
+    assert_csv_is_the_dataframe(sdk, "sdk-job", tuned.analytics().dataframe())
+
+
 def test_attach(sdk: Sdk, tuned: Any) -> None:
     attached = sdk.HyperparameterTuner.attach("sdk-job", sagemaker_session=sdk.session)
     assert attached.latest_tuning_job.name == "sdk-job"
@@ -271,6 +305,7 @@ def test_create_with_two_estimators(sdk: Sdk) -> None:
     frame = tuner.analytics().dataframe()
     assert len(frame) == 4
     assert set(frame["TrainingJobDefinitionName"]) <= {"fast", "slow"}
+    assert_csv_is_the_dataframe(sdk, "sdk-multi", frame)
     attached = sdk.HyperparameterTuner.attach("sdk-multi", sagemaker_session=sdk.session)
     assert set(attached.estimator_dict) == {"fast", "slow"}
     assert attached.objective_metric_name_dict == {"fast": "loss", "slow": "loss"}

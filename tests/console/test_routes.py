@@ -5,6 +5,8 @@ buttons, live checks, upload and Create, and the job actions."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -149,6 +151,27 @@ def test_training_jobs_tab_sorts_filters_and_pages(console: Console) -> None:
     assert values == sorted(values) and len(values) == 10
     stopped = console.client.get(f"{base}?status=Stopped")
     assert "early stop" in stopped.text and "Completed</span>" not in stopped.text
+
+
+def test_training_jobs_csv(console: Console) -> None:
+    """Every training job, not one page: the columns of the SageMaker SDK's dataframe;
+    the training jobs tab links to it."""
+    make_job(console, "job-1", two=True, count=30)
+    response = console.client.get("/console/jobs/job-1/training-jobs.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    disposition = response.headers["content-disposition"]
+    assert disposition == 'attachment; filename="job-1-training-jobs.csv"'
+    header, *rows = csv.reader(io.StringIO(response.text))
+    assert header[:3] == ["x", "noise", "TrainingJobName"]
+    assert header[-2:] == ["TrainingElapsedTimeSeconds", "TrainingJobDefinitionName"]
+    assert [r[2] for r in rows] == [f"job-1-{i:05d}" for i in range(1, 31)]
+    assert {r[-1] for r in rows} == {"alpha", "beta"} and {r[-2] for r in rows} == {"2.0"}
+    assert "Stopped" in {r[3] for r in rows}
+    page = console.client.get("/console/jobs/job-1").text
+    assert 'href="/console/jobs/job-1/training-jobs.csv"' in page
+    missing = console.client.get("/console/jobs/nope/training-jobs.csv")
+    assert missing.status_code == 404
 
 
 def test_chart_data(console: Console) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import signal
 import subprocess
@@ -13,6 +15,7 @@ import pytest
 
 from tests.e2e.conftest import Env, wait_for
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.domain.trial import TrainingJob
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -58,6 +61,31 @@ def test_run_shows_progress_and_the_best_jobs(env: Env) -> None:
     assert all(j.status is TrainingJobStatus.COMPLETED for j in jobs)
     best = min(jobs, key=lambda j: j.final_objective_value)
     assert best.name in result.stdout
+    # the same jobs as CSV (the SageMaker SDK's dataframe columns), best first
+    listed = env.run("training-jobs", "e2e-job", "--csv", "--sort-by", "FinalObjectiveMetricValue")
+    header, *rows = csv.reader(io.StringIO(listed.stdout))
+    assert header == ["x", *CSV_COLUMNS]
+    assert [r[1] for r in rows] == [j.name for j in sorted(jobs, key=objective)]
+    assert [float(r[3]) for r in rows] == sorted(j.final_objective_value for j in jobs)
+    assert {r[0] for r in rows} == {j.tuned_hyperparameters["x"] for j in jobs}
+    refused = env.run("training-jobs", "e2e-job", "--csv", "--json")
+    assert refused.returncode == 2
+    assert "--json and --csv cannot be used together" in refused.stderr
+
+
+CSV_COLUMNS = [
+    "TrainingJobName",
+    "TrainingJobStatus",
+    "FinalObjectiveValue",
+    "TrainingStartTime",
+    "TrainingEndTime",
+    "TrainingElapsedTimeSeconds",
+]
+
+
+def objective(job: TrainingJob) -> float:
+    assert job.final_objective_value is not None
+    return job.final_objective_value
 
 
 def test_validate_names_every_problem_and_exits_2(env: Env, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from tunelab.cli.render import (
     tuning_jobs_table,
 )
 from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
+from tunelab.service.results_csv import results_csv, row_of_summary
 from tunelab.store.base import TrainingJobQuery, TuningJobQuery
 
 
@@ -71,11 +72,22 @@ def training_jobs(
     status: Annotated[TrainingJobStatus | None, typer.Option(help="Only this status.")] = None,
     max_results: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
     as_json: AsJson = False,
+    as_csv: Annotated[
+        bool,
+        typer.Option(
+            "--csv",
+            help="Print CSV with the SageMaker SDK's analytics().dataframe() columns.",
+        ),
+    ] = False,
     endpoint: Endpoint = None,
 ) -> None:
     """List a tuning job's training jobs (ListTrainingJobsForHyperParameterTuningJob).
     With --sort-by FinalObjectiveMetricValue the best come first and jobs without
-    an objective value are left out."""
+    an objective value are left out. --csv prints one line per training job: its tuned
+    hyperparameters, name, status, final objective value, start and end (UTC) and
+    seconds of training (and its definition's name in a job with several)."""
+    if as_json and as_csv:
+        raise _usage("--json and --csv cannot be used together")
     allowed = ("Name", "CreationTime", "Status", "FinalObjectiveMetricValue")
     if sort_by not in allowed:
         raise _usage(f"--sort-by must be one of {', '.join(allowed)}; got {sort_by!r}")
@@ -96,6 +108,8 @@ def training_jobs(
         summaries = target.training_jobs(query)
     if as_json:
         print_json(out, {"TrainingJobSummaries": summaries})
+    elif as_csv:
+        typer.echo(results_csv(map(row_of_summary, summaries)), nl=False)
     else:
         out.print(training_jobs_table(summaries))
 

@@ -41,6 +41,7 @@ from tunelab.domain.enums import TrainingJobStatus, TuningJobStatus
 from tunelab.domain.errors import ResourceNotFound
 from tunelab.domain.tuning_job import TuningJob
 from tunelab.orchestrator.stoppers import stopped_early
+from tunelab.service.results_csv import results_csv, row_of_job
 from tunelab.store.sql.tags import MAX_TAGS, TUNING_JOB
 
 __all__ = [
@@ -125,6 +126,16 @@ def routes(console: Console) -> list[BaseRoute]:
             response.headers["HX-Replace-Url"] = url(f"/jobs/{job.name}", tab="jobs", **params)
         return response
 
+    def training_jobs_csv(request: Request, user: User, form: Form) -> Response:
+        """Every training job of the tuning job, as ``tunelab training-jobs --csv``."""
+        try:
+            job = tuning.get(request.path_params["name"])
+        except ResourceNotFound as error:
+            return not_found(user, error)
+        text = results_csv(map(row_of_job, tuning.training_jobs_of(job.name)))
+        disposition = f'attachment; filename="{job.name}-training-jobs.csv"'
+        return Response(text, media_type="text/csv", headers={"Content-Disposition": disposition})
+
     def chart_data(request: Request, user: User, form: Form) -> Response:
         try:
             job = tuning.get(request.path_params["name"])
@@ -146,6 +157,11 @@ def routes(console: Console) -> list[BaseRoute]:
         r(
             "/jobs/{name}/training-jobs",
             training_jobs,
+            "ListTrainingJobsForHyperParameterTuningJob",
+        ),
+        r(
+            "/jobs/{name}/training-jobs.csv",
+            training_jobs_csv,
             "ListTrainingJobsForHyperParameterTuningJob",
         ),
         r("/jobs/{name}/charts.json", chart_data, "ListTrainingJobsForHyperParameterTuningJob"),
