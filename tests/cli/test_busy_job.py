@@ -23,7 +23,8 @@ def env(tmp_path: Path) -> Iterator[Env]:
 
 
 def test_a_busy_job_gets_the_error_alone(env: Env) -> None:
-    job_file = env.job_file(max_jobs=4, parallel=1, seconds_per_epoch="1")
+    # long enough to outlast both commands on a loaded machine (Ctrl-C ends it below)
+    job_file = env.job_file(max_jobs=4, parallel=1, seconds_per_epoch="20")
     first = env.start("run", str(job_file), "--quiet")
     try:
         wait_for(
