@@ -83,9 +83,11 @@ def training_jobs(
 ) -> None:
     """List a tuning job's training jobs (ListTrainingJobsForHyperParameterTuningJob).
     With --sort-by FinalObjectiveMetricValue the best come first and jobs without
-    an objective value are left out. --csv prints one line per training job: its tuned
-    hyperparameters, name, status, final objective value, start and end (UTC) and
-    seconds of training (and its definition's name in a job with several)."""
+    an objective value are left out.
+
+    --csv prints one line per training job: its tuned hyperparameters, name, status,
+    final objective value, start and end (UTC) and seconds of training (and its
+    definition's name in a job with several)."""
     if as_json and as_csv:
         raise _usage("--json and --csv cannot be used together")
     allowed = ("Name", "CreationTime", "Status", "FinalObjectiveMetricValue")
