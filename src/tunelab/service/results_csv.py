@@ -66,7 +66,7 @@ def row_of_summary(summary: Mapping[str, Any]) -> ResultRow:
 
 
 def results_csv(rows: Iterable[ResultRow]) -> str:
-    """The CSV text (header first, ``\r\n`` line ends as RFC 4180), rows in the
+    """The CSV text (header first, CRLF line ends as RFC 4180), rows in the
     order given."""
     records = [_record(row) for row in rows]
     header = list(dict.fromkeys(key for record in records for key in record))
