@@ -4,6 +4,7 @@ may use."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -72,9 +73,7 @@ def run_server(
         server_header=False,
     )
     server = ExitAwareServer(config, on_exit)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # SIGINT raised again at the end, as uvicorn.run
         server.run()
-    except KeyboardInterrupt:  # SIGINT raised again after the graceful end, as uvicorn.run
-        pass
     if not server.started:
         sys.exit(3)
