@@ -32,6 +32,9 @@ class InterruptOnImport:
         return None
 
 
+# Ctrl-C reaches a process of the foreground: Python's own handler, also when this test runs
+# in the background, whose SIGINT the shell ignores (and the child would inherit)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.meta_path.insert(0, InterruptOnImport())
 """
 
