@@ -107,9 +107,10 @@ def test_predictive_gradients_and_conditioning_are_exact() -> None:
     pts = np.vstack([x, probe[0]])
 
     def kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        za, zb = (gp._scaled(enc, gp._inputs(enc, v, theta[d + 2 :])[0], np.exp(theta[:d]))
-                  for v in (a, b))  # fmt: skip
-        return signal * gp._matern(gp._sqdist(za, zb))[0]
+        ls = np.exp(theta[:d])
+        wa, wb = (gp._inputs(enc, v, theta[d + 2 :])[0] for v in (a, b))
+        r2 = gp._r2(enc, gp._scaled(enc, wa, ls), gp._scaled(enc, wb, ls), wa, wb, ls)
+        return signal * gp._matern(r2)[0]
 
     big = kernel(pts, pts) + np.diag([noise + gp.JITTER] * len(x) + [gp.JITTER])
     targets = np.append(y, 0.25) - y.mean()

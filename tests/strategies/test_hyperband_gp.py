@@ -304,9 +304,9 @@ def test_half_the_local_candidates_keep_their_anchor_s_integer_values() -> None:
 def test_only_integer_ranges_of_at_most_the_limit_get_a_same_value_feature() -> None:
     space = SearchSpace(
         (
-            IntegerRange("small", 1, 1024),
+            IntegerRange("small", 1, 10_000),
             ContinuousRange("x", 0.0, 1.0),
-            IntegerRange("large", 0, 1024),
+            IntegerRange("large", 0, 10_000),
             CategoricalRange("kind", ("a", "b")),
         )
     )

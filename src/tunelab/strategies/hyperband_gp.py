@@ -85,9 +85,9 @@ SAME_POINT = 1e-6
 may have gone through their text form)."""
 PENDING_LIMIT = 64
 """Pending suggestions kept at most (the oldest go first: they never started)."""
-SAME_VALUE_LIMIT = 1024
-"""An integer range of at most this many values gets a same-value feature (one-hot in
-the kernel: its width is the range's count of values)."""
+SAME_VALUE_LIMIT = 10_000
+"""An integer range of at most this many values gets a same-value feature (the model
+lists the range's values)."""
 KEEP_INTEGERS = 0.5
 """Share of the local candidates that keep their anchor's integer values."""
 MIN_RANK_CORRELATION = 0.3

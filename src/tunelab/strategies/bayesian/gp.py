@@ -70,13 +70,27 @@ def _inputs(enc: SpaceEncoder, x: np.ndarray, s: np.ndarray) -> tuple[np.ndarray
 
 
 def _scaled(enc: SpaceEncoder, w: np.ndarray, ls: np.ndarray) -> np.ndarray:
-    """Features whose squared euclidean distances are the kernel's r^2."""
-    parts = [w[:, enc.numeric] / ls[enc.numeric]]
+    """Numeric features whose squared euclidean distances are their share of the
+    kernel's r^2."""
+    return w[:, enc.numeric] / ls[enc.numeric]
+
+
+def _r2(
+    enc: SpaceEncoder,
+    za: np.ndarray,
+    zb: np.ndarray,
+    wa: np.ndarray,
+    wb: np.ndarray,
+    ls: np.ndarray,
+) -> np.ndarray:
+    """The kernel's r^2 between rows ``a`` and ``b`` (``z``: :func:`_scaled`, ``w``: the
+    inputs): the numeric features' scaled squared distance plus, for each categorical
+    feature, ``1 / ls^2`` where the values differ (Hamming; its cost does not grow with
+    the count of values)."""
+    r2 = _sqdist(za, zb)
     for i in np.flatnonzero(enc.is_cat):
-        onehot = np.zeros((len(w), int(enc.n_values[i])))
-        onehot[np.arange(len(w)), w[:, i].astype(int)] = 1.0 / (math.sqrt(2.0) * ls[i])
-        parts.append(onehot)
-    return np.hstack(parts)
+        r2 += (wa[:, i][:, None] != wb[:, i][None, :]) / ls[i] ** 2
+    return r2
 
 
 def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -107,7 +121,8 @@ def neg_log_posterior(
     ls = np.exp(theta[:d])
     signal, noise = math.exp(theta[d]), math.exp(theta[d + 1])
     w, _, dw_ds = _inputs(enc, x, theta[d + 2 :])
-    k, dk = _matern(_sqdist(_scaled(enc, w, ls), _scaled(enc, w, ls)))
+    z = _scaled(enc, w, ls)
+    k, dk = _matern(_r2(enc, z, z, w, w, ls))
     kf = signal * k
     try:
         chol = linalg.cho_factor(kf + (noise + JITTER) * np.eye(n), lower=True)
@@ -125,8 +140,7 @@ def neg_log_posterior(
     gw = g @ wn
     grad[num] = -2.0 * ((wn**2).T @ g_rows - (wn * gw).sum(0)) / ls[num] ** 2
     for i in np.flatnonzero(enc.is_cat):
-        onehot = np.eye(int(enc.n_values[i]))[w[:, i].astype(int)]
-        hamming = g.sum() - (onehot * (g @ onehot)).sum()
+        hamming = g[w[:, i][:, None] != w[:, i][None, :]].sum()
         grad[i] = -hamming / ls[i] ** 2
     grad[d] = 0.5 * (wmat * kf).sum()
     grad[d + 1] = 0.5 * noise * np.trace(wmat)
@@ -176,7 +190,7 @@ class Posterior:
         self.y = np.array(y, dtype=float)
         self.w = _inputs(enc, self.x, self.s)[0]
         self.z = _scaled(enc, self.w, self.ls)
-        k = self.signal * _matern(_sqdist(self.z, self.z))[0]
+        k = self.signal * _matern(self._r2(self.z, self.w))[0]
         jitter = self.noise + JITTER
         while True:
             try:
@@ -186,18 +200,22 @@ class Posterior:
                 jitter *= 10
         self._solve_alpha()
 
+    def _r2(self, z: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """r^2 from rows (scaled ``z``, inputs ``w``) to the conditioning points."""
+        return _r2(self.enc, z, self.z, w, self.w, self.ls)
+
     def _solve_alpha(self) -> None:
         self.alpha = linalg.cho_solve((self.chol, True), self.y - self.mean)
 
     def _cross(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         ws, dws, _ = _inputs(self.enc, xs, self.s)
-        k, dk = _matern(_sqdist(_scaled(self.enc, ws, self.ls), self.z))
+        k, dk = _matern(self._r2(_scaled(self.enc, ws, self.ls), ws))
         return self.signal * k, self.signal * dk, ws, dws
 
     def predict(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance of the latent function at each row of ``xs``."""
         ws = _inputs(self.enc, xs, self.s)[0]
-        r = np.sqrt(_sqdist(_scaled(self.enc, ws, self.ls), self.z))
+        r = np.sqrt(self._r2(_scaled(self.enc, ws, self.ls), ws))
         kc = (self.signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r)) * np.exp(-SQRT5 * r)
         mu = self.mean + kc @ self.alpha
         half = linalg.lapack.dtrtrs(self.chol, kc.T, lower=1)[0]
