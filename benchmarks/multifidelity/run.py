@@ -5,7 +5,7 @@ total resource with 4 workers.
 
     python benchmarks/multifidelity/run.py [--seeds 8] [--seed0 0] [--jobs 40]
         [--pools 500,300] [--unique | --live] [--methods gp,MedianPruner]
-        [--min-resource 1]
+        [--min-resource 1] [--problems mlp]
 
 Budget per problem: ``--jobs`` full-length training jobs (B = jobs x MaxResource
 reports). Prints one table and writes ``anytime.png``. See README.md.
@@ -31,6 +31,7 @@ from runners import TunelabMethod, run_optuna, run_tunelab  # noqa: E402
 from traces import Trace  # noqa: E402
 
 HERE = Path(__file__).parent
+PROBLEMS = ("xgboost-digits", "mlp-digits", "synthetic")
 TUNELAB = {
     "tunelab Hyperband (random)": TunelabMethod("Hyperband"),
     "tunelab Hyperband (model)": TunelabMethod("Hyperband", sampler="model"),
@@ -87,6 +88,14 @@ def _methods(text: str) -> list[str]:
     if not chosen:
         raise argparse.ArgumentTypeError(f"no method name contains any of {parts}")
     return [m for m in METHODS if m in chosen or m == "tunelab Random"]
+
+
+def _problem_names(text: str) -> list[str]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    chosen = [name for name in PROBLEMS if any(part in name for part in parts)]
+    if not chosen:
+        raise argparse.ArgumentTypeError(f"no problem name contains any of {parts}")
+    return chosen
 
 
 def _with_companions(methods: list[str]) -> list[str]:
@@ -188,9 +197,16 @@ def main() -> None:
         help="comma-separated parts of method names to run (e.g. 'gp,MedianPruner'); "
         "tunelab Random always runs, as the other figures are relative to it",
     )
+    parser.add_argument(
+        "--problems",
+        type=_problem_names,
+        default=list(PROBLEMS),
+        help="comma-separated parts of problem names to run (e.g. 'mlp')",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
-    names = [p.name for p in problems(args.pools)]  # computes and caches the curves once
+    known = [p.name for p in problems(args.pools)]  # computes and caches the curves once
+    names = [name for name in known if name in args.problems]
     tasks = [
         (name, method, seed, args)
         for name in names
