@@ -49,6 +49,7 @@ randomness only from the generator passed in.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -128,7 +129,10 @@ def same_value_ranges(space: SearchSpace) -> list[tuple[int, IntegerRange]]:
     ]
 
 
+@functools.cache
 def _same_value_feature(integers: IntegerRange) -> CategoricalRange:
+    """The categorical range of ``integers``' values (made once per range: a model is
+    built for every batch of suggestions, and the range may list 10,000 values)."""
     values = tuple(str(v) for v in integers.values())
     return CategoricalRange(f"__same_{integers.name}__", values)
 
