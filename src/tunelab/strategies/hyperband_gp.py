@@ -129,10 +129,11 @@ def same_value_ranges(space: SearchSpace) -> list[tuple[int, IntegerRange]]:
     ]
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _same_value_feature(integers: IntegerRange) -> CategoricalRange:
     """The categorical range of ``integers``' values (made once per range: a model is
-    built for every batch of suggestions, and the range may list 10,000 values)."""
+    built for every batch of suggestions, and the range may list 10,000 values; bounded,
+    as a server sees the ranges of every tuning job it ever ran)."""
     values = tuple(str(v) for v in integers.values())
     return CategoricalRange(f"__same_{integers.name}__", values)
 
